@@ -1,0 +1,57 @@
+"""Typed FastAPI dependencies: ``NodeDep``, ``SessionDep``, ``CurrentUser``.
+
+``SessionDep`` gives the request one transaction: committed when the endpoint
+returns, rolled back on any error. Endpoints and services never commit themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from common.errors import Unauthorised
+from common.node import ThisNode
+from common.users.roles import Actor
+
+
+def get_node(request: Request) -> ThisNode:
+    return request.app.state.node
+
+
+NodeDep = Annotated[ThisNode, Depends(get_node)]
+
+
+def get_session(node: NodeDep) -> Iterator[Session]:
+    with Session(node.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# scope="function": commit before the response is sent, so a failed commit is a 5xx
+# the client sees, never a 200 for something not stored.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_current_user(
+    session: SessionDep,
+    node: NodeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    from common.users.service import actor_for_token
+
+    if credentials is None:
+        raise Unauthorised("auth.missing", "请先登录或提供访问令牌", field="Authorization")
+    return actor_for_token(session, node.node_id, credentials.credentials)
+
+
+CurrentUser = Annotated[Actor, Depends(get_current_user)]

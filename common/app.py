@@ -1,0 +1,78 @@
+"""``create_app(settings)``: the node's web application, the same code on every tier.
+
+The tier (county, township, village, ...) adds its routers through its ``Tier``
+entry; common/ mounts the routers every node has.
+"""
+
+from __future__ import annotations
+
+import logging
+from importlib import import_module
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from common import __version__
+from common.bootstrap import node_from_settings
+from common.domains import ROUTER_MODULES
+from common.errors import DomainError
+from common.identity.link_auth import HEADER_SERVER_TIME, ClockSkew
+from common.logs import configure_logging
+from common.node import ThisNode
+from common.settings import NodeSettings
+from common.tiers import load_tier
+
+log = logging.getLogger("onetrip.app")
+
+
+def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastAPI:
+    configure_logging(json_lines=settings.log_json)
+    node = node or node_from_settings(settings)
+    tier = load_tier(node.tier)
+    app = FastAPI(
+        title=f"onetrip {tier.label}节点 {node.node_id}",
+        version=__version__,
+        description="最多跑一次 政务服务节点 API",
+    )
+    app.state.node = node
+    app.state.tier = tier
+    _install_error_handlers(app)
+    for module_name in ROUTER_MODULES:
+        app.include_router(import_module(module_name).router)
+    for make_router in tier.routers:
+        app.include_router(make_router())
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        headers = {}
+        if isinstance(exc, ClockSkew):
+            headers[HEADER_SERVER_TIME] = str(exc.server_time)
+        return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(_validation_body(exc.errors()), status_code=422)
+
+    @app.exception_handler(ValidationError)
+    async def _invalid_payload(_request: Request, exc: ValidationError) -> JSONResponse:
+        # Raised when an endpoint validates a raw body itself (e.g. signed requests).
+        return JSONResponse(_validation_body(exc.errors()), status_code=422)
+
+
+def _validation_body(errors: list) -> dict:  # type: ignore[type-arg]
+    problems = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+        problems.append({"field": ".".join(loc) or None, "message": error.get("msg", ""), "type": error.get("type")})
+    first = problems[0] if problems else {"field": None, "message": ""}
+    return {
+        "code": "request.invalid",
+        "message": f"请求内容不符合要求：{first['field'] or '请求'} — {first['message']}",
+        "field": first["field"],
+        "problems": problems,
+    }

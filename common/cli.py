@@ -1,0 +1,154 @@
+"""The ``onetrip`` command: set up, run and look after a node."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from common.bootstrap import InitError, init_member, init_root, open_node
+from common.db import transaction
+from common.errors import DomainError
+from common.settings import DEFAULT_NETWORK_ID
+from common.users.roles import Actor
+
+app = typer.Typer(help="onetrip — 最多跑一次 政务服务节点", no_args_is_help=True)
+node_app = typer.Typer(help="Nodes and the registry (county administrator)", no_args_is_help=True)
+app.add_typer(node_app, name="node")
+console = Console()
+
+DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="ONETRIP_DATA_DIR", help="node data directory")]
+
+
+def _mount_domain_clis() -> None:
+    from common.calendar.cli import calendar_app
+    from common.catalog.cli import catalogue_app
+    from common.users.cli import users_app
+
+    app.add_typer(catalogue_app, name="catalogue")
+    app.add_typer(users_app, name="user")
+    app.add_typer(calendar_app, name="calendar")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]错误[/red] {message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def init(
+    data_dir: DataDir,
+    tier: Annotated[str, typer.Option(help="county (root), township, village, city ...")] = "county",
+    node_id: Annotated[str, typer.Option("--node-id", help="12-digit division code")] = "430424000000",
+    name: Annotated[str, typer.Option(help="root only: the node's name")] = "衡东县政务服务中心",
+    parent: Annotated[str | None, typer.Option(help="parent node URL (non-root)")] = None,
+    token: Annotated[str | None, typer.Option(help="one-time enrolment token (non-root)")] = None,
+    root: Annotated[bool, typer.Option(help="found a new network at this node")] = False,
+    admin: Annotated[str, typer.Option(help="root only: first administrator's username")] = "admin",
+    admin_password: Annotated[str | None, typer.Option(envvar="ONETRIP_ADMIN_PASSWORD")] = None,
+    network_id: Annotated[str, typer.Option(help="network id (domain separation)")] = DEFAULT_NETWORK_ID,
+    port: Annotated[int | None, typer.Option(help="listen port to record")] = None,
+    database_url: Annotated[str | None, typer.Option(help="default: SQLite file in the data directory")] = None,
+) -> None:
+    """Create a node: the root (county) founds the network; others enrol via their parent."""
+    founding = root or (parent is None and token is None)
+    try:
+        if founding:
+            password = admin_password or secrets.token_urlsafe(12)
+            node = init_root(data_dir, node_id=node_id, name=name, admin_username=admin,
+                             admin_password=password, tier=tier, network_id=network_id, port=port,
+                             database_url=database_url)
+            console.print(f"根节点已创建 {node.node_id}（{name}）")
+            console.print(f"根公钥指纹 {node.key.fingerprint}")
+            console.print(f"管理员 {admin} 密码 {password if admin_password is None else '（按参数设置）'}")
+        else:
+            if not parent or not token:
+                _fail("非根节点需要 --parent 和 --token")
+            node = init_member(data_dir, node_id=node_id, parent_url=parent, token=token, tier=tier,
+                               network_id=network_id, port=port, database_url=database_url)
+            console.print(f"节点 {node.node_id} 已注册，上级 {parent}")
+    except (InitError, DomainError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def serve(
+    data_dir: DataDir,
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Run the node's web service (API, and later the screens)."""
+    import uvicorn
+
+    from common.app import create_app
+
+    node = open_node(data_dir, host=host, port=port)
+    application = create_app(node.settings, node=node)
+    uvicorn.run(application, host=node.settings.host, port=node.settings.port, log_level="warning")
+
+
+@node_app.command("invite")
+def node_invite(
+    data_dir: DataDir,
+    node_id: Annotated[str, typer.Argument(help="12-digit division code of the new node")],
+    name: Annotated[str, typer.Option(help="the node's name, e.g. 洣水镇便民服务中心")],
+    parent_id: Annotated[str | None, typer.Option("--parent-id")] = None,
+    hours: Annotated[int | None, typer.Option(help="token validity in hours")] = None,
+) -> None:
+    """Issue a one-time enrolment token for a node (county administrator, on the root)."""
+    from common.identity.service import invite_node
+
+    node = open_node(data_dir)
+    try:
+        with transaction(node.engine) as session:
+            invitation = invite_node(session, node, Actor.node_system(node.node_id), node_id, name,
+                                     parent_id=parent_id, valid_hours=hours)
+    except DomainError as exc:
+        _fail(f"{exc.message} [{exc.code}]")
+    console.print(f"节点 {invitation.node_id}（{invitation.name}）上级 {invitation.parent_id}，有效至 {invitation.expires_at}")
+    console.print(invitation.token)
+
+
+@node_app.command("revoke")
+def node_revoke(
+    data_dir: DataDir,
+    node_id: Annotated[str, typer.Argument()],
+    reason: Annotated[str, typer.Option()],
+) -> None:
+    """Revoke a node: its key's new records are refused everywhere."""
+    from common.identity.service import revoke_node
+
+    node = open_node(data_dir)
+    try:
+        with transaction(node.engine) as session:
+            event = revoke_node(session, node, Actor.node_system(node.node_id), node_id, reason)
+    except DomainError as exc:
+        _fail(f"{exc.message} [{exc.code}]")
+    console.print(f"节点 {node_id} 已注销（登记表版本 {event.envelope['sseq']}）")
+
+
+@node_app.command("list")
+def node_list(data_dir: DataDir) -> None:
+    """Show the registry as this node holds it."""
+    from common.identity.registry import registered_nodes_view, registry_version
+
+    node = open_node(data_dir)
+    with transaction(node.engine) as session:
+        rows = registered_nodes_view(session)
+        version = registry_version(session)
+    table = Table(title=f"节点登记表 版本 {version}")
+    for column in ("节点编号", "名称", "层级", "上级", "状态", "密钥"):
+        table.add_column(column)
+    for row in rows:
+        state = "已注销" if row["revoked_version"] else "正常"
+        table.add_row(row["node_id"], row["name"], row["tier"], row["parent_id"] or "—", state, row["kid"] or "—")
+    console.print(table)
+
+
+def main() -> None:
+    _mount_domain_clis()
+    app()

@@ -1,0 +1,43 @@
+"""The domain packages a node is made of, in one list.
+
+Models must be imported before migrations compare metadata; projections must be
+registered before any event is applied; routers are mounted by ``create_app``.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+MODEL_MODULES = [
+    "common.ledger.models",
+    "common.identity.models",
+    "common.users.models",
+    "common.calendar.models",
+    "common.catalog.models",
+]
+
+PROJECTION_MODULES = [
+    "common.identity.projection",
+    "common.users.projection",
+    "common.calendar.projection",
+    "common.catalog.projection",
+]
+
+ROUTER_MODULES = [
+    "common.health.router",
+    "common.identity.router",
+    "common.users.router",
+    "common.calendar.router",
+    "common.catalog.router",
+]
+
+
+def load_models() -> None:
+    for name in MODEL_MODULES:
+        import_module(name)
+
+
+def load_projections() -> None:
+    load_models()
+    for name in PROJECTION_MODULES:
+        import_module(name)

@@ -1,0 +1,154 @@
+"""Build, sign, parse and verify event envelopes.
+
+A stored event is the exact canonical bytes (``raw``) of the whole envelope, ``sig``
+included. Verification parses ``raw``, requires that it is already canonical (so one
+event has one byte form and one id), and checks the Ed25519 signature over the
+prefixed canonical bytes of the envelope without ``sig``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from common.ledger.canonical import (
+    CanonicalError,
+    canonical_json,
+    event_id_of,
+    normalise,
+    signing_input,
+)
+
+ENVELOPE_VERSION = 1
+ALGORITHMS = ("ed25519",)
+FIELDS = (
+    "v", "alg", "author", "kid", "aseq", "aprev", "subject", "sseq", "sprev",
+    "kind", "at", "body", "sig",
+)
+
+
+class Signer(Protocol):
+    node_id: str
+    kid: str
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+class EnvelopeError(ValueError):
+    """A malformed, non-canonical or badly signed event; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64u(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class SignedEvent:
+    id: str
+    raw: bytes
+    envelope: dict[str, Any]
+
+    @property
+    def author(self) -> str:
+        return self.envelope["author"]
+
+    @property
+    def kind(self) -> str:
+        return self.envelope["kind"]
+
+    @property
+    def subject(self) -> str:
+        return self.envelope["subject"]
+
+    @property
+    def body(self) -> Any:
+        return self.envelope["body"]
+
+
+def sign_event(
+    signer: Signer,
+    network_id: str,
+    *,
+    aseq: int,
+    aprev: str | None,
+    subject: str,
+    sseq: int,
+    sprev: str | None,
+    kind: str,
+    at: str,
+    body: Any,
+) -> SignedEvent:
+    try:
+        unsigned = normalise(
+            {
+                "v": ENVELOPE_VERSION,
+                "alg": "ed25519",
+                "author": signer.node_id,
+                "kid": signer.kid,
+                "aseq": aseq,
+                "aprev": aprev,
+                "subject": subject,
+                "sseq": sseq,
+                "sprev": sprev,
+                "kind": kind,
+                "at": at,
+                "body": body,
+            }
+        )
+    except CanonicalError as exc:
+        raise EnvelopeError("event.not_canonical", str(exc)) from exc
+    signature = signer.sign(signing_input(network_id, unsigned))
+    envelope = {**unsigned, "sig": b64u(signature)}
+    raw = canonical_json(envelope)
+    return SignedEvent(id=event_id_of(network_id, raw), raw=raw, envelope=envelope)
+
+
+def parse_event(network_id: str, raw: bytes) -> SignedEvent:
+    """Parse stored or received bytes; checks shape and canonical form, not the signature."""
+    try:
+        envelope = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EnvelopeError("event.not_json", str(exc)) from exc
+    if not isinstance(envelope, dict) or set(envelope) != set(FIELDS):
+        raise EnvelopeError("event.fields", "envelope fields are not exactly the v1 set")
+    if envelope["v"] != ENVELOPE_VERSION:
+        raise EnvelopeError("event.version", f"unknown envelope version {envelope['v']!r}")
+    if envelope["alg"] not in ALGORITHMS:
+        raise EnvelopeError("event.alg", f"unsupported algorithm {envelope['alg']!r}")
+    for name in ("aseq", "sseq"):
+        if not isinstance(envelope[name], int) or isinstance(envelope[name], bool) or envelope[name] < 1:
+            raise EnvelopeError("event.seq", f"{name} must be a positive integer")
+    for name in ("author", "kid", "subject", "kind", "at", "sig"):
+        if not isinstance(envelope[name], str) or not envelope[name]:
+            raise EnvelopeError("event.fields", f"{name} must be a non-empty string")
+    for name, seq in (("aprev", "aseq"), ("sprev", "sseq")):
+        if (envelope[name] is None) != (envelope[seq] == 1):
+            raise EnvelopeError("event.chain", f"{name} must be null exactly when {seq} is 1")
+    try:
+        if canonical_json(normalise(envelope)) != raw:
+            raise EnvelopeError("event.not_canonical", "bytes are not the canonical form")
+    except CanonicalError as exc:
+        raise EnvelopeError("event.not_canonical", str(exc)) from exc
+    return SignedEvent(id=event_id_of(network_id, raw), raw=raw, envelope=envelope)
+
+
+def verify_signature(network_id: str, event: SignedEvent, public_key: Ed25519PublicKey) -> None:
+    unsigned = {k: v for k, v in event.envelope.items() if k != "sig"}
+    try:
+        public_key.verify(unb64u(event.envelope["sig"]), signing_input(network_id, unsigned))
+    except (InvalidSignature, ValueError) as exc:
+        raise EnvelopeError("event.signature", f"bad signature on {event.id}") from exc

@@ -1,0 +1,191 @@
+"""Appending local events and ingesting foreign ones.
+
+``append_event`` is what every action function calls: it extends this node's author
+chain and the subject's chain, signs, stores and projects, all inside the caller's
+transaction. ``ingest_event`` stores an event written elsewhere after checking its
+form, signature and chains; a second event for a taken chain position is a fork and
+goes to quarantine.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import insert, select, text
+from sqlmodel import Session
+
+from common.ledger.envelope import (
+    EnvelopeError,
+    SignedEvent,
+    Signer,
+    parse_event,
+    sign_event,
+    verify_signature,
+)
+from common.ledger.models import Event, QuarantinedEvent
+from common.ledger.projection import apply_event
+from common.timeutil import iso_utc, utcnow
+
+# (session, event) -> the author's public key, or raise EnvelopeError.
+KeyResolver = Callable[[Session, SignedEvent], Ed25519PublicKey]
+# Called after every stored event (routing and outboxes hook in here).
+_AFTER_STORE: list[Callable[[Session, SignedEvent, int], None]] = []
+
+
+def after_store(hook: Callable[[Session, SignedEvent, int], None]) -> None:
+    _AFTER_STORE.append(hook)
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    id: str | None
+
+
+def _author_head(session: Session, author: str) -> ChainHead:
+    row = session.execute(
+        select(Event.aseq, Event.id).where(Event.author == author).order_by(Event.aseq.desc()).limit(1)
+    ).first()
+    return ChainHead(row[0], row[1]) if row else ChainHead(0, None)
+
+
+def subject_head(session: Session, subject: str) -> ChainHead:
+    row = session.execute(
+        select(Event.sseq, Event.id).where(Event.subject == subject).order_by(Event.sseq.desc()).limit(1)
+    ).first()
+    return ChainHead(row[0], row[1]) if row else ChainHead(0, None)
+
+
+def _lock_author(session: Session, author: str) -> None:
+    # SQLite already holds the write lock (BEGIN IMMEDIATE); PostgreSQL needs one per
+    # author so that two requests cannot take the same aseq.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(author.encode())})
+
+
+def _store(session: Session, event: SignedEvent) -> int:
+    env = event.envelope
+    result = session.execute(
+        insert(Event).values(
+            id=event.id,
+            author=env["author"],
+            kid=env["kid"],
+            aseq=env["aseq"],
+            aprev=env["aprev"],
+            subject=env["subject"],
+            sseq=env["sseq"],
+            sprev=env["sprev"],
+            kind=env["kind"],
+            at=env["at"],
+            raw=event.raw,
+            received_at=utcnow(),
+        )
+    )
+    lseq = int(result.inserted_primary_key[0])
+    apply_event(session, event)
+    for hook in _AFTER_STORE:
+        hook(session, event, lseq)
+    return lseq
+
+
+def append_event(
+    session: Session, signer: Signer, network_id: str, subject: str, kind: str, body: Any
+) -> SignedEvent:
+    """Write one event as this node, chained after its last event and the subject's."""
+    _lock_author(session, signer.node_id)
+    author = _author_head(session, signer.node_id)
+    subj = subject_head(session, subject)
+    event = sign_event(
+        signer,
+        network_id,
+        aseq=author.seq + 1,
+        aprev=author.id,
+        subject=subject,
+        sseq=subj.seq + 1,
+        sprev=subj.id,
+        kind=kind,
+        at=iso_utc(utcnow()),
+        body=body,
+    )
+    _store(session, event)
+    return event
+
+
+class IngestRefused(EnvelopeError):
+    """The event was not stored and nothing was written (e.g. ``event.gap``)."""
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """``status`` is "stored", "duplicate" (already held: nothing changes) or
+    "quarantined" (a fork: kept aside in the caller's transaction, never applied)."""
+
+    event: SignedEvent
+    status: str
+    reason: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.status == "stored"
+
+
+def quarantine(session: Session, event_id: str, raw: bytes, code: str, reason: str,
+               conflicts_with: str | None = None) -> None:
+    session.execute(
+        insert(QuarantinedEvent).values(
+            event_id=event_id, reason_code=code, reason=reason[:500],
+            conflicts_with=conflicts_with, raw=raw, detected_at=utcnow(),
+        )
+    )
+
+
+def ingest_event(
+    session: Session,
+    network_id: str,
+    raw: bytes,
+    resolve_key: KeyResolver,
+    author_chain_complete: Callable[[str], bool] = lambda author: True,
+) -> IngestOutcome:
+    """Verify and store a foreign event (apply is idempotent by event id).
+
+    Raises ``EnvelopeError`` for an event that is malformed or badly signed (the caller
+    dead-letters it) and ``IngestRefused("event.gap")`` when its predecessor is missing
+    (the caller holds it back). A fork is quarantined, not raised, so that the rest of
+    a batch still applies.
+
+    Subject chains are always gap-free here (a node holds all of a record it holds).
+    Author chains are only complete for authors whose every event passes through this
+    node (its own subtree); ``author_chain_complete`` says which those are.
+    """
+    event = parse_event(network_id, raw)
+    if session.execute(select(Event.lseq).where(Event.id == event.id)).first():
+        return IngestOutcome(event, "duplicate")
+    verify_signature(network_id, event, resolve_key(session, event))
+    env = event.envelope
+    for seq_name, prev_name, column_seq, column_key, key, gap_free in (
+        ("aseq", "aprev", Event.aseq, Event.author, env["author"], author_chain_complete(env["author"])),
+        ("sseq", "sprev", Event.sseq, Event.subject, env["subject"], True),
+    ):
+        taken = session.execute(
+            select(Event.id).where(column_key == key, column_seq == env[seq_name])
+        ).first()
+        if taken:
+            reason = f"fork: {seq_name}={env[seq_name]} of {key} already held by {taken[0]}"
+            quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=taken[0])
+            return IngestOutcome(event, "quarantined", reason)
+        if env[seq_name] > 1 and gap_free:
+            prev = session.execute(
+                select(Event.id).where(column_key == key, column_seq == env[seq_name] - 1)
+            ).first()
+            if prev is None:
+                raise IngestRefused("event.gap", f"{seq_name}={env[seq_name]} of {key} arrives before its predecessor")
+            if prev[0] != env[prev_name]:
+                reason = f"{prev_name} does not match the held predecessor {prev[0]}"
+                quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=prev[0])
+                return IngestOutcome(event, "quarantined", reason)
+    _store(session, event)
+    return IngestOutcome(event, "stored")

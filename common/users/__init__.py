@@ -1,0 +1,1 @@
+"""Users of a node, their roles, passwords and API tokens."""

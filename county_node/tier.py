@@ -1,0 +1,12 @@
+"""The county tier's declaration, registered under the ``onetrip.tiers`` entry point."""
+
+from common.tiers import Tier
+from common.users.roles import Role
+
+TIER = Tier(
+    name="county",
+    label="县级",
+    routers=[],
+    roles=frozenset({Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER, Role.COUNTY_ADMIN, Role.AUDITOR}),
+    default_port=8400,
+)

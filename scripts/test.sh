@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up and run the whole test suite: once on SQLite, once on a throwaway PostgreSQL.
+# Installs PostgreSQL from Debian's packages when it is missing and we are root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
+if [ -z "$PG_BIN" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+fi
+
+echo "== SQLite =="
+.venv/bin/python -m pytest -q -n 2 "$@"
+
+if [ -z "$PG_BIN" ]; then
+  echo "PostgreSQL not available: skipped the PostgreSQL run" >&2
+  exit 1
+fi
+echo "== PostgreSQL =="
+PGDIR="$(mktemp -d /tmp/onetrip-pg.XXXXXX)"
+PGPORT="${ONETRIP_TEST_PG_PORT:-55432}"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+PGUSER_NAME="$( [ "$(id -u)" = 0 ] && echo postgres || id -un )"
+[ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
+as_pg "$PG_BIN/initdb" -D "$PGDIR/data" -U "$PGUSER_NAME" -A trust >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/data" -o "-k $PGDIR -p $PGPORT -c listen_addresses='' -c fsync=off" -l "$PGDIR/log" -w start >/dev/null
+trap 'as_pg "$PG_BIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null; rm -rf "$PGDIR"' EXIT
+export ONETRIP_TEST_PG_URL="postgresql+psycopg://$PGUSER_NAME@/postgres?host=$PGDIR&port=$PGPORT"
+.venv/bin/python -m pytest -q -n 2 -m "not sqlite_only" "$@"

@@ -1,0 +1,83 @@
+"""Test helpers shared by the suite (importable as ``onetrip_testing``: tests/ is on
+pytest's pythonpath). Fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from common.db import transaction
+from common.identity.keys import NodeKey
+from common.identity.service import accept_enrolment, invite_node
+from common.node import ThisNode
+from common.users.roles import Actor
+
+COUNTY_ID = "430424000000"
+TOWNSHIP_ID = "430424100000"  # 洣水镇
+VILLAGE_ID = "430424100201"  # sample village under 洣水镇
+ADMIN_PASSWORD = "Hengdong-2026!"
+PG_URL_ENV = "ONETRIP_TEST_PG_URL"
+
+def make_root(data_dir: Path, database_url: str | None) -> ThisNode:
+    from common.bootstrap import init_root
+
+    return init_root(
+        data_dir, node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
+        admin_password=ADMIN_PASSWORD, database_url=database_url,
+    )
+
+
+
+def register_member(root: ThisNode, node_id: str, name: str) -> NodeKey:
+    """Register a node on the root directly (no HTTP): invite, then accept its key."""
+    key = NodeKey(node_id=node_id, private_key=Ed25519PrivateKey.generate())
+    system = Actor.node_system(root.node_id)
+    with transaction(root.engine) as session:
+        invitation = invite_node(session, root, system, node_id, name)
+        via = [] if invitation.parent_id == root.node_id else [invitation.parent_id]
+        accept_enrolment(session, root, node_id=node_id, public_key=key.public_b64,
+                         token=invitation.token, via=via)
+    return key
+
+
+
+def api_token(node: ThisNode, username: str = "admin") -> str:
+    from common.users.service import issue_api_token
+
+    with transaction(node.engine) as session:
+        return issue_api_token(session, node.node_id, username, "tests")
+
+
+
+class LiveServer:
+    """A node app served by uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, node: ThisNode) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        from common.app import create_app
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(create_app(node.settings, node=node), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        import time
+
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

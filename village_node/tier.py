@@ -1,0 +1,12 @@
+"""The village tier's declaration, registered under the ``onetrip.tiers`` entry point."""
+
+from common.tiers import Tier
+from common.users.roles import Role
+
+TIER = Tier(
+    name="village",
+    label="村级",
+    routers=[],
+    roles=frozenset({Role.VILLAGE_AGENT}),
+    default_port=8600,
+)
