@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.bootstrap import InitError, init_member, init_root, open_node
+from common.cli_support import DataDir
 from common.db import transaction
 from common.errors import DomainError
 from common.settings import DEFAULT_NETWORK_ID
@@ -21,7 +22,6 @@ node_app = typer.Typer(help="Nodes and the registry (county administrator)", no_
 app.add_typer(node_app, name="node")
 console = Console()
 
-DataDir = Annotated[Path, typer.Option("--data-dir", "-d", envvar="ONETRIP_DATA_DIR", help="node data directory")]
 
 
 def _mount_domain_clis() -> None:
@@ -152,3 +152,17 @@ def node_list(data_dir: DataDir) -> None:
 def main() -> None:
     _mount_domain_clis()
     app()
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its nodes")] = Path("demo-data"),
+) -> None:
+    """Start the local demo network (county, township, village) on loopback."""
+    from common.demo import run_demo
+
+    run_demo(directory)
+
+
+if __name__ == "__main__":
+    main()

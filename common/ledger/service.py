@@ -60,7 +60,12 @@ def subject_head(session: Session, subject: str) -> ChainHead:
     return ChainHead(row[0], row[1]) if row else ChainHead(0, None)
 
 
-def _lock_author(session: Session, author: str) -> None:
+def lock_writer(session: Session, author: str) -> None:
+    """Serialise writers of one author for the rest of the transaction.
+
+    Action functions that read a counter before appending (a batch number, a serial)
+    call it first so that the read and the append cannot interleave.
+    """
     # SQLite already holds the write lock (BEGIN IMMEDIATE); PostgreSQL needs one per
     # author so that two requests cannot take the same aseq.
     if session.get_bind().dialect.name == "postgresql":
@@ -96,7 +101,7 @@ def append_event(
     session: Session, signer: Signer, network_id: str, subject: str, kind: str, body: Any
 ) -> SignedEvent:
     """Write one event as this node, chained after its last event and the subject's."""
-    _lock_author(session, signer.node_id)
+    lock_writer(session, signer.node_id)
     author = _author_head(session, signer.node_id)
     subj = subject_head(session, subject)
     event = sign_event(

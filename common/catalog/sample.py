@@ -1,0 +1,51 @@
+"""The sample catalogue shipped with the package (data/sample_catalogue.json).
+
+It holds real Hengdong-style matters and the batches they were published in, so a new
+county node can be tried out (``onetrip catalogue import --publish-sample-batches``)
+and tests have a realistic catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import Any
+
+from common.catalog.io import read_catalogue
+from common.catalog.schema import Matter
+
+SAMPLE_PACKAGE = "common.catalog"
+SAMPLE_PATH = ("data", "sample_catalogue.json")
+
+
+@dataclass(frozen=True)
+class SampleBatch:
+    name: str
+    published_on: date
+    codes: list[str]
+
+
+def sample_bytes() -> bytes:
+    # Resolved from the package, not the data dir: data/ need not be a package itself.
+    return resources.files(SAMPLE_PACKAGE).joinpath(*SAMPLE_PATH).read_bytes()
+
+
+def _batch(entry: dict[str, Any]) -> SampleBatch:
+    # Tolerate the spellings a hand-kept file may use for the same facts.
+    codes = entry.get("codes") or entry.get("implementation_codes") or entry.get("matters") or []
+    return SampleBatch(
+        name=str(entry.get("name", "")),
+        published_on=date.fromisoformat(str(entry.get("published_on") or entry.get("date"))),
+        codes=[c if isinstance(c, str) else c["implementation_code"] for c in codes],
+    )
+
+
+def load_sample_matters() -> tuple[list[Matter], list[SampleBatch]]:
+    """The sample's matters (validated like any import) and its batches in order."""
+    data = sample_bytes()
+    matters = read_catalogue(data, "json")
+    document = json.loads(data.decode("utf-8-sig"))
+    batches = document.get("batches", []) if isinstance(document, dict) else []
+    return matters, [_batch(entry) for entry in batches]
