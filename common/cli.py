@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from common.bootstrap import InitError, init_member, init_root, open_node
@@ -35,7 +36,7 @@ def _mount_domain_clis() -> None:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]错误[/red] {message}")
+    console.print(f"[red]错误[/red] {escape(message)}")
     raise typer.Exit(2)
 
 
