@@ -150,6 +150,45 @@ def node_list(data_dir: DataDir) -> None:
     console.print(table)
 
 
+@app.command()
+def verify(data_dir: DataDir) -> None:
+    """Check every event's bytes, signature and chains, and every projection; exit 1 naming the first broken event."""
+    from common.ledger.rebuild import console_progress
+    from common.ledger.verify import verify_node
+
+    try:
+        node = open_node(data_dir)
+    except (InitError, OSError) as exc:
+        _fail(str(exc))
+    try:
+        with console_progress() as progress, transaction(node.engine) as session:
+            report = verify_node(session, node, progress=progress)
+    finally:
+        node.engine.dispose()
+    console.print(escape(report.summary()))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def rebuild(data_dir: DataDir) -> None:
+    """Empty every projection table and replay the ledger in local order, in one transaction."""
+    from common.ledger.rebuild import RebuildError, console_progress, rebuild_projections
+
+    try:
+        node = open_node(data_dir)
+    except (InitError, OSError) as exc:
+        _fail(str(exc))
+    try:
+        with console_progress() as progress, transaction(node.engine) as session:
+            count = rebuild_projections(session, progress=progress)
+    except RebuildError as exc:
+        _fail(f"{exc}（投影未改变；请运行 onetrip verify）")
+    finally:
+        node.engine.dispose()
+    console.print(f"投影已重建：重放 {count} 个事件")
+
+
 def main() -> None:
     _mount_domain_clis()
     app()

@@ -14,6 +14,10 @@ MODEL_MODULES = [
     "common.users.models",
     "common.calendar.models",
     "common.catalog.models",
+    "common.blobs.models",
+    "common.cases.models",
+    "common.licences.models",
+    "common.ratings.models",
 ]
 
 PROJECTION_MODULES = [
@@ -21,6 +25,9 @@ PROJECTION_MODULES = [
     "common.users.projection",
     "common.calendar.projection",
     "common.catalog.projection",
+    "common.cases.projection",
+    "common.licences.projection",
+    "common.ratings.projection",
 ]
 
 ROUTER_MODULES = [
@@ -29,6 +36,11 @@ ROUTER_MODULES = [
     "common.users.router",
     "common.calendar.router",
     "common.catalog.router",
+    "common.blobs.router",
+    "common.cases.router_intake",
+    "common.cases.router_review",
+    "common.licences.router",
+    "common.ratings.router",
 ]
 
 

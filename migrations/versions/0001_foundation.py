@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:45:48.724000
+Create Date: 2026-11-27 08:59:06.486590
 """
 from collections.abc import Sequence
 
@@ -36,6 +36,15 @@ def upgrade() -> None:
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_api_tokens_node_id'), ['node_id'], unique=False)
 
+    op.create_table('blobs',
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('media_type', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('received_at', common.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('stored', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('sha256', name=op.f('pk_blobs'))
+    )
     op.create_table('calendar_days',
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('is_working_day', sa.Boolean(), nullable=False),
@@ -43,6 +52,120 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_calendar_days'))
     )
+    op.create_table('case_materials',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('mandatory', sa.Boolean(), nullable=False),
+    sa.Column('provided', sa.Boolean(), nullable=False),
+    sa.Column('blob_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('licence_ref', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('promised', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('case_no', 'position', name=op.f('pk_case_materials'))
+    )
+    op.create_table('case_notices',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('notice_no', sa.Integer(), nullable=False),
+    sa.Column('missing', sa.Text(), nullable=False),
+    sa.Column('issued_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('breach', sa.Boolean(), nullable=False),
+    sa.Column('issued_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('case_no', 'notice_no', name=op.f('pk_case_notices'))
+    )
+    op.create_table('case_special_procedures',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Integer(), nullable=False),
+    sa.Column('subkind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('started_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('ended_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('result', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('paused_days', sa.Integer(), nullable=False),
+    sa.Column('extension_days', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('case_no', 'seq', name=op.f('pk_case_special_procedures'))
+    )
+    op.create_table('case_tasks',
+    sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('department', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('lead', sa.Boolean(), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('opinion', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('done_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('opened_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('due_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('done_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.PrimaryKeyConstraint('task_id', name=op.f('pk_case_tasks'))
+    )
+    with op.batch_alter_table('case_tasks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_tasks_case_no'), ['case_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_case_tasks_department'), ['department'], unique=False)
+
+    op.create_table('case_visits',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('who', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('visited_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('counts', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('case_no', 'seq', name=op.f('pk_case_visits'))
+    )
+    op.create_table('cases',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('origin_node', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('custodian', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('matter_code', sqlmodel.sql.sqltypes.AutoString(length=33), nullable=False),
+    sa.Column('matter_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('catalogue_version', sa.Integer(), nullable=False),
+    sa.Column('case_type', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
+    sa.Column('handling_level', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('window', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('lead_department', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('required_visits', sa.Integer(), nullable=False),
+    sa.Column('commitment', sa.Boolean(), nullable=False),
+    sa.Column('applicant_kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('applicant_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('applicant_id', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('applicant_id_masked', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('applicant_phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('agent', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('filed_at', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('filed_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('accepted_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('limit_days', sa.Integer(), nullable=False),
+    sa.Column('extension_days', sa.Integer(), nullable=False),
+    sa.Column('deadline', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('decided_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('delivered_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('closed_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('notices', sa.Integer(), nullable=False),
+    sa.Column('notice_breaches', sa.Integer(), nullable=False),
+    sa.Column('materials_required', sa.Integer(), nullable=False),
+    sa.Column('materials_saved', sa.Integer(), nullable=False),
+    sa.Column('visits', sa.Integer(), nullable=False),
+    sa.Column('over_visit_limit', sa.Boolean(), nullable=False),
+    sa.Column('over_limit_reason', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
+    sa.Column('decision', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('decision_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('licence_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('result_revoked', sa.Boolean(), nullable=False),
+    sa.Column('delivery_method', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+    sa.Column('tracking_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.PrimaryKeyConstraint('case_no', name=op.f('pk_cases'))
+    )
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_custodian'), ['custodian'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_matter_code'), ['matter_code'], unique=False)
+        batch_op.create_index('ix_cases_origin', ['origin_node'], unique=False)
+        batch_op.create_index('ix_cases_state_window', ['state', 'window'], unique=False)
+
     op.create_table('catalogue_batches',
     sa.Column('batch_no', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -92,6 +215,34 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_kind', ['kind'], unique=False)
+
+    op.create_table('licences',
+    sa.Column('licence_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('type_code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('serial', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('holder_kind', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('holder_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('holder_id', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('holder_id_masked', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('issuer_node', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('issuer_body', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('issuer_uscc', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('valid_from', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('valid_to', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('data', sa.Text(), nullable=False),
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('issued_event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('revoked_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('revoked_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.PrimaryKeyConstraint('licence_id', name=op.f('pk_licences'))
+    )
+    with op.batch_alter_table('licences', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_licences_case_no'), ['case_no'], unique=False)
+        batch_op.create_index('ix_licences_holder_type', ['holder_id', 'type_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_licences_issuer_node'), ['issuer_node'], unique=False)
+        batch_op.create_index('ix_licences_issuer_type_serial', ['issuer_uscc', 'type_code', 'serial'], unique=False)
 
     op.create_table('login_failures',
     sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
@@ -161,6 +312,38 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('quarantined_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_quarantined_events_event_id'), ['event_id'], unique=False)
+
+    op.create_table('ratings',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('comment', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('real_name', sa.Boolean(), nullable=False),
+    sa.Column('rated_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.PrimaryKeyConstraint('case_no', name=op.f('pk_ratings'))
+    )
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ratings_rated_on'), ['rated_on'], unique=False)
+
+    op.create_table('rectifications',
+    sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('opened_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('due_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('callback_required', sa.Boolean(), nullable=False),
+    sa.Column('callback_done', sa.Boolean(), nullable=False),
+    sa.Column('callback_note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('callback_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('callback_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('closed_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('result', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.PrimaryKeyConstraint('task_id', name=op.f('pk_rectifications'))
+    )
+    with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rectifications_case_no'), ['case_no'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rectifications_due_on'), ['due_on'], unique=False)
 
     op.create_table('registry_keys',
     sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
@@ -232,6 +415,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_registry_keys_fingerprint'))
 
     op.drop_table('registry_keys')
+    with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rectifications_due_on'))
+        batch_op.drop_index(batch_op.f('ix_rectifications_case_no'))
+
+    op.drop_table('rectifications')
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ratings_rated_on'))
+
+    op.drop_table('ratings')
     with op.batch_alter_table('quarantined_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_quarantined_events_event_id'))
 
@@ -252,6 +444,13 @@ def downgrade() -> None:
 
     op.drop_table('matter_drafts')
     op.drop_table('login_failures')
+    with op.batch_alter_table('licences', schema=None) as batch_op:
+        batch_op.drop_index('ix_licences_issuer_type_serial')
+        batch_op.drop_index(batch_op.f('ix_licences_issuer_node'))
+        batch_op.drop_index('ix_licences_holder_type')
+        batch_op.drop_index(batch_op.f('ix_licences_case_no'))
+
+    op.drop_table('licences')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_kind')
 
@@ -264,7 +463,24 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_catalogue_batches_version'))
 
     op.drop_table('catalogue_batches')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_state_window')
+        batch_op.drop_index('ix_cases_origin')
+        batch_op.drop_index(batch_op.f('ix_cases_matter_code'))
+        batch_op.drop_index(batch_op.f('ix_cases_custodian'))
+
+    op.drop_table('cases')
+    op.drop_table('case_visits')
+    with op.batch_alter_table('case_tasks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_tasks_department'))
+        batch_op.drop_index(batch_op.f('ix_case_tasks_case_no'))
+
+    op.drop_table('case_tasks')
+    op.drop_table('case_special_procedures')
+    op.drop_table('case_notices')
+    op.drop_table('case_materials')
     op.drop_table('calendar_days')
+    op.drop_table('blobs')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_api_tokens_node_id'))
 

@@ -1,0 +1,192 @@
+"""The two clocks of a case, as pure functions over a ``WorkingCalendar``.
+
+The statutory clock (行政许可法 §42, §45, §82) counts working days from the day after
+acceptance up to today or the decision, minus the working days spent in special
+procedures that do not count (hearings, tests, appraisals, expert reviews, ...).
+An approved extension adds days to the limit. The status people see is worked out
+at read time: normal, yellow (at least 80% of the limit used), red (overdue),
+paused (in a special procedure) or stopped (decided).
+
+The resident's clock counts the wait from filing to delivery (or today), in calendar
+days and in working days.
+
+No database and no clock here: callers pass the calendar and ``today``, so the
+functions are easy to property-test and a read never changes what it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from common.calendar.workdays import WorkingCalendar
+
+# Special-procedure kinds (GB/T 39046): 1 extension of approval, 2 other. Only kind 2
+# stops the clock: §45 lists hearings, tests, inspections, appraisals and expert
+# reviews as not counting; an extension request does not (its days come from §42).
+KIND_EXTENSION = 1
+KIND_OTHER = 2
+PAUSING_KINDS = frozenset({KIND_OTHER})
+
+YELLOW_PERCENT = 80
+
+STATUS_LABELS = {
+    "normal": "正常",
+    "yellow": "预警",
+    "red": "超期",
+    "paused": "暂停计时",
+    "stopped": "已停止计时",
+    "not_started": "未受理",
+}
+
+
+def as_date(value: date | str | None) -> date | None:
+    """Event bodies carry "YYYY-MM-DD"; accept either form."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+@dataclass(frozen=True)
+class Pause:
+    """One special procedure as the clock sees it."""
+
+    started_on: date
+    ended_on: date | None = None
+    paused_days: int = 0  # working days, fixed when the procedure ended
+    kind: int = KIND_OTHER
+
+    @property
+    def open(self) -> bool:
+        return self.ended_on is None
+
+    @property
+    def pauses(self) -> bool:
+        return self.kind in PAUSING_KINDS
+
+
+@dataclass(frozen=True)
+class ClockInput:
+    """The few facts of a case the clocks need (a Case row has all but the pauses)."""
+
+    filed_on: date
+    accepted_on: date | None = None
+    limit_days: int = 0
+    extension_days: int = 0
+    deadline: date | None = None
+    decided_on: date | None = None
+    delivered_on: date | None = None
+    pauses: tuple[Pause, ...] = field(default_factory=tuple)
+    withdrawn: bool = False  # withdrawn after acceptance: nothing left to count down
+
+
+@dataclass(frozen=True)
+class ClockView:
+    limit_days: int  # promised days plus approved extensions
+    extension_days: int
+    days_used: int
+    days_left: int  # negative when overdue
+    paused_days: int  # working days not counted (special procedures)
+    status: str
+    deadline: date | None
+    wait_calendar_days: int  # the resident's wait, filing to delivery (or today)
+    wait_working_days: int
+    fallback_years: tuple[int, ...] = ()  # years counted Monday-Friday (no schedule yet)
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "limit_days": self.limit_days, "extension_days": self.extension_days,
+            "days_used": self.days_used, "days_left": self.days_left,
+            "paused_days": self.paused_days, "status": self.status, "status_label": self.status_label,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "wait_calendar_days": self.wait_calendar_days, "wait_working_days": self.wait_working_days,
+            "fallback_years": list(self.fallback_years),
+        }
+
+
+def clock_input(case_like: Any, procedures: Iterable[Any] = ()) -> ClockInput:
+    """Build the input from a Case row (or anything with its attributes) and its
+    special-procedure rows; a ``ClockInput`` passes through unchanged."""
+    if isinstance(case_like, ClockInput):
+        return case_like
+    pauses = tuple(
+        Pause(started_on=as_date(p.started_on), ended_on=as_date(p.ended_on),  # type: ignore[arg-type]
+              paused_days=int(getattr(p, "paused_days", 0) or 0), kind=int(p.kind))
+        for p in procedures
+    ) or tuple(getattr(case_like, "pauses", ()) or ())
+    return ClockInput(
+        filed_on=as_date(case_like.filed_on),  # type: ignore[arg-type]
+        accepted_on=as_date(case_like.accepted_on),
+        limit_days=int(case_like.limit_days or 0),
+        extension_days=int(getattr(case_like, "extension_days", 0) or 0),
+        deadline=as_date(getattr(case_like, "deadline", None)),
+        decided_on=as_date(getattr(case_like, "decided_on", None)),
+        delivered_on=as_date(getattr(case_like, "delivered_on", None)),
+        pauses=pauses,
+        withdrawn=getattr(case_like, "state", None) == "withdrawn",
+    )
+
+
+def paused_working_days(pause: Pause, calendar: WorkingCalendar, until: date) -> int:
+    """Working days a procedure kept the clock stopped, as of ``until``."""
+    if not pause.pauses:
+        return 0
+    if not pause.open:
+        return pause.paused_days
+    return max(0, calendar.working_days_between(pause.started_on, until))
+
+
+def clock_status(case_like: Any, calendar: WorkingCalendar, today: date,
+                 procedures: Iterable[Any] = ()) -> ClockView:
+    """Where the case's clocks stand on ``today``."""
+    case = clock_input(case_like, procedures)
+    limit = case.limit_days + case.extension_days
+    wait_end = case.delivered_on or today
+    wait_calendar = max(0, (wait_end - case.filed_on).days)
+    wait_working = max(0, calendar.working_days_between(case.filed_on, wait_end))
+    fallback = calendar.uncovered_years_between(case.filed_on, max(wait_end, case.deadline or wait_end))
+
+    if case.accepted_on is None:
+        return ClockView(limit, case.extension_days, 0, limit, 0, "not_started", case.deadline,
+                         wait_calendar, wait_working, tuple(sorted(fallback)))
+
+    end = min(today, case.decided_on) if case.decided_on else today
+    counted = max(0, calendar.working_days_between(case.accepted_on, end))
+    paused = sum(paused_working_days(p, calendar, end) for p in case.pauses)
+    used = max(0, counted - paused)
+    left = limit - used
+
+    if case.decided_on is not None or case.withdrawn:
+        status = "stopped"
+    elif any(p.open and p.pauses for p in case.pauses):
+        status = "paused"
+    elif used > limit:
+        status = "red"
+    elif limit and used * 100 >= limit * YELLOW_PERCENT:
+        status = "yellow"
+    else:  # a 即办件 (limit 0) stays normal on the day of acceptance, red the next
+        status = "normal"
+    return ClockView(limit, case.extension_days, used, left, paused, status, case.deadline,
+                     wait_calendar, wait_working, tuple(sorted(fallback)))
+
+
+def deadline_after_pause(deadline: date | str, paused_days: int, calendar: WorkingCalendar) -> date:
+    """The deadline moved by the working days a special procedure did not count."""
+    start = as_date(deadline)
+    assert start is not None
+    return calendar.add_working_days(start, max(0, paused_days))
+
+
+def deadline_for(accepted_on: date | str, limit_days: int, calendar: WorkingCalendar) -> date:
+    """The original deadline: the ``limit_days``-th working day after acceptance."""
+    start = as_date(accepted_on)
+    assert start is not None
+    return calendar.add_working_days(start, limit_days)

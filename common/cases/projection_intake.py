@@ -1,0 +1,156 @@
+"""Projection handlers for intake: filing, notices, supplements, acceptance, refusal,
+withdrawal, visits and delivery.
+
+Each handler reads only the event (body, author, ``at``) and the rows earlier events
+of the same case wrote, so replaying the ledger gives identical rows. Counters
+(notices, breaches, trips, materials saved) are kept on the case row for lists and
+reports; the rows below them (notices, visits, materials) are the detail.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlmodel import Session
+
+from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
+from common.cases.projection import case_handler
+from common.cases.states import CaseState
+from common.identifiers import mask_identifier
+from common.ledger.envelope import SignedEvent
+
+
+def _set_case(session: Session, case_no: str, **values: Any) -> None:
+    session.execute(update(Case).where(Case.case_no == case_no).values(**values))
+
+
+def _insert_visit(session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str) -> None:
+    session.execute(insert(CaseVisit), dict(
+        case_no=case_no, seq=seq, who=visit["who"], place=visit["place"], purpose=visit["purpose"],
+        visited_on=visited_on, counts=bool(visit["counts"]),
+    ))
+
+
+def _recount_saved(session: Session, case_no: str) -> None:
+    saved = select(func.count()).select_from(CaseMaterial).where(
+        CaseMaterial.case_no == case_no, CaseMaterial.licence_ref.is_not(None)
+    ).scalar_subquery()
+    _set_case(session, case_no, materials_saved=saved)
+
+
+@case_handler("case.filed")
+def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
+    body, env = event.body, event.envelope
+    matter, applicant, visit = body["matter"], body["applicant"], body.get("visit")
+    materials = body["materials"]
+    trip = bool(visit and visit["counts"])
+    # Values as parameters, not .values(): the compiled statement is cached across filings.
+    session.execute(insert(Case), dict(
+        case_no=case_no, version=env["sseq"], origin_node=body["origin_node"], custodian=event.author,
+        state=CaseState.FILED.value,
+        matter_code=matter["code"], matter_name=matter["name"], catalogue_version=matter["catalogue_version"],
+        case_type=matter["case_type"], handling_level=matter["handling_level"], window=matter["window"],
+        lead_department=matter["lead_department"], required_visits=matter["required_visits"],
+        commitment=bool(body["commitment"]),
+        applicant_kind=applicant["kind"], applicant_name=applicant["name"], applicant_id=applicant["id_number"],
+        applicant_id_masked=mask_identifier(applicant["id_number"]), applicant_phone=applicant.get("phone"),
+        agent=body.get("agent"),
+        filed_at=env["at"], filed_on=body["filed_on"], limit_days=matter["limit_days"],
+        materials_required=sum(1 for m in materials if m["mandatory"]),
+        materials_saved=sum(1 for m in materials if m.get("licence_ref")),
+        visits=1 if trip else 0,
+        over_visit_limit=bool(visit and visit.get("over_limit")),
+        over_limit_reason=visit.get("over_limit_reason") if visit else None,
+    ))
+    if materials:
+        session.execute(insert(CaseMaterial), [
+            {"case_no": case_no, "position": m["position"], "name": m["name"], "mandatory": bool(m["mandatory"]),
+             "provided": bool(m.get("blob_sha256") or m.get("licence_ref")), "blob_sha256": m.get("blob_sha256"),
+             "licence_ref": m.get("licence_ref"), "promised": bool(m.get("promised"))}
+            for m in materials
+        ])
+    if visit:
+        _insert_visit(session, case_no, 1, visit, body["filed_on"])
+
+
+@case_handler("case.supplement_requested")
+def on_supplement_requested(session: Session, event: SignedEvent, case_no: str) -> None:
+    body = event.body
+    session.execute(insert(CaseNotice).values(
+        case_no=case_no, notice_no=body["notice_no"],
+        missing=json.dumps(body["missing"], ensure_ascii=False), issued_on=body["issued_on"],
+        breach=bool(body["breach"]), issued_by=body["issued_by"],
+    ))
+    # A listed material is wanted again, even if something was handed in for it.
+    session.execute(
+        update(CaseMaterial)
+        .where(CaseMaterial.case_no == case_no, CaseMaterial.name.in_(body["missing"]))
+        .values(provided=False, promised=False)
+    )
+    _set_case(session, case_no, state=CaseState.SUPPLEMENT.value, notices=Case.notices + 1,
+              notice_breaches=Case.notice_breaches + (1 if body["breach"] else 0))
+
+
+@case_handler("case.supplement_received")
+def on_supplement_received(session: Session, event: SignedEvent, case_no: str) -> None:
+    for item in event.body["materials"]:
+        session.execute(
+            update(CaseMaterial)
+            .where(and_(CaseMaterial.case_no == case_no, CaseMaterial.position == item["position"]))
+            .values(provided=True, blob_sha256=item.get("blob_sha256"), licence_ref=item.get("licence_ref"),
+                    promised=False)
+        )
+    _recount_saved(session, case_no)
+    _set_case(session, case_no, state=CaseState.FILED.value)
+
+
+@case_handler("case.accepted")
+def on_accepted(session: Session, event: SignedEvent, case_no: str) -> None:
+    body = event.body
+    _set_case(session, case_no, state=CaseState.ACCEPTED.value, accepted_on=body["accepted_on"],
+              window=body["window"], limit_days=body["limit_days"], deadline=body["deadline"])
+    if body["tasks"]:
+        session.execute(insert(CaseTask), [
+            {"task_id": t["task_id"], "case_no": case_no, "kind": "review", "department": t["department"],
+             "lead": bool(t["lead"]), "state": "open", "opened_on": body["accepted_on"], "due_on": None}
+            for t in body["tasks"]
+        ])
+
+
+@case_handler("case.refused")
+def on_refused(session: Session, event: SignedEvent, case_no: str) -> None:
+    _set_case(session, case_no, state=CaseState.REFUSED.value, closed_reason=event.body["reason"])
+
+
+@case_handler("case.withdrawn")
+def on_withdrawn(session: Session, event: SignedEvent, case_no: str) -> None:
+    body = event.body
+    _set_case(session, case_no, state=CaseState.WITHDRAWN.value, closed_reason=body["reason"])
+    # Nobody should keep working on a withdrawn case: its open tasks leave the lists.
+    session.execute(
+        update(CaseTask).where(CaseTask.case_no == case_no, CaseTask.state == "open")
+        .values(state="cancelled", done_on=body["withdrawn_on"])
+    )
+
+
+@case_handler("case.visit_recorded")
+def on_visit_recorded(session: Session, event: SignedEvent, case_no: str) -> None:
+    body = event.body
+    _insert_visit(session, case_no, body["seq"], body, body["visited_on"])
+    if body["counts"]:
+        _set_case(session, case_no, visits=Case.visits + 1)
+    if body["over_limit"]:
+        # The first reason stays: it is the moment the promise was broken.
+        session.execute(
+            update(Case).where(Case.case_no == case_no, Case.over_visit_limit.is_(False))
+            .values(over_visit_limit=True, over_limit_reason=body["over_limit_reason"])
+        )
+
+
+@case_handler("case.delivered")
+def on_delivered(session: Session, event: SignedEvent, case_no: str) -> None:
+    body = event.body
+    _set_case(session, case_no, state=CaseState.DELIVERED.value, delivered_on=body["delivered_on"],
+              delivery_method=body["method"], tracking_no=body.get("tracking_no"))

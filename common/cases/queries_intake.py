@@ -1,0 +1,183 @@
+"""Reading cases: the case view, lists, the integrated-window queues and the public
+progress answer. Identity numbers leave here masked only.
+
+Reads never write; the clocks are worked out at read time from ``today``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from common.calendar.service import working_calendar
+from common.cases.access import load_case
+from common.cases.clock import clock_status
+from common.cases.models import (
+    Case,
+    CaseMaterial,
+    CaseNotice,
+    CaseTask,
+    CaseVisit,
+    SpecialProcedure,
+)
+from common.cases.states import STATE_LABELS, CaseState
+from common.errors import DomainError, NotFound
+from common.node import ThisNode
+
+QUEUE_STATES = (CaseState.FILED.value, CaseState.SUPPLEMENT.value)
+ENDED_EARLY = (CaseState.REFUSED.value, CaseState.WITHDRAWN.value)
+MAX_LISTED = 500
+CASE_TYPE_LABELS = {"1": "即办件", "2": "承诺件", "2A": "一审一核件", "9": "其他"}
+APPLICANT_KIND_LABELS = {"person": "自然人", "enterprise": "法人或其他组织"}
+
+
+def state_label(state: str) -> str:
+    try:
+        return STATE_LABELS[CaseState(state)]
+    except ValueError:  # a state written by a newer node: show it as is
+        return state
+
+
+def _rows(session: Session, model: Any, case_no: str, order: Any) -> list[Any]:
+    return list(session.execute(select(model).where(model.case_no == case_no).order_by(order)).scalars())
+
+
+def _clock(session: Session, case: Case, today: date) -> dict[str, Any]:
+    procedures = _rows(session, SpecialProcedure, case.case_no, SpecialProcedure.seq)
+    clock = clock_status(case, working_calendar(session), today, procedures).as_dict()
+    if case.state in ENDED_EARLY:  # no decision will come: the clock no longer runs
+        clock.update(status="stopped", status_label="已终止", days_left=None)
+    return clock
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    """One line of a list: no unmasked identifiers."""
+    return {
+        "case_no": case.case_no, "state": case.state, "state_label": state_label(case.state),
+        "matter_code": case.matter_code, "matter_name": case.matter_name, "case_type": case.case_type,
+        "handling_level": case.handling_level, "window": case.window,
+        "applicant_kind": case.applicant_kind, "applicant_name": case.applicant_name,
+        "applicant_id_masked": case.applicant_id_masked, "agent": case.agent,
+        "origin_node": case.origin_node, "custodian": case.custodian,
+        "filed_on": case.filed_on, "accepted_on": case.accepted_on, "deadline": case.deadline,
+        "notices": case.notices, "notice_breaches": case.notice_breaches,
+        "visits": case.visits, "over_visit_limit": case.over_visit_limit,
+    }
+
+
+def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str, Any]:
+    """Everything a window shows about one case, identity number masked."""
+    case = load_case(session, case_no)
+    day = today if isinstance(today, date) else date.fromisoformat(today)
+    materials = _rows(session, CaseMaterial, case_no, CaseMaterial.position)
+    notices = _rows(session, CaseNotice, case_no, CaseNotice.notice_no)
+    visits = _rows(session, CaseVisit, case_no, CaseVisit.seq)
+    tasks = _rows(session, CaseTask, case_no, CaseTask.task_id)
+    return {
+        **case_summary(case),
+        "version": case.version,
+        "matter": {
+            "code": case.matter_code, "name": case.matter_name, "catalogue_version": case.catalogue_version,
+            "case_type": case.case_type, "case_type_label": CASE_TYPE_LABELS.get(case.case_type, case.case_type),
+            "handling_level": case.handling_level, "window": case.window,
+            "lead_department": case.lead_department, "required_visits": case.required_visits,
+        },
+        "applicant": {
+            "kind": case.applicant_kind, "kind_label": APPLICANT_KIND_LABELS.get(case.applicant_kind, ""),
+            "name": case.applicant_name, "id_masked": case.applicant_id_masked, "phone": case.applicant_phone,
+        },
+        "commitment": case.commitment,
+        "dates": {
+            "filed_at": case.filed_at, "filed_on": case.filed_on, "accepted_on": case.accepted_on,
+            "deadline": case.deadline, "decided_on": case.decided_on, "delivered_on": case.delivered_on,
+        },
+        "limit_days": case.limit_days, "extension_days": case.extension_days,
+        "closed_reason": case.closed_reason,
+        "materials": [
+            {"position": m.position, "name": m.name, "mandatory": m.mandatory, "provided": m.provided,
+             "blob_sha256": m.blob_sha256, "licence_ref": m.licence_ref, "promised": m.promised}
+            for m in materials
+        ],
+        "materials_required": case.materials_required, "materials_saved": case.materials_saved,
+        "notice_list": [
+            {"notice_no": n.notice_no, "missing": json.loads(n.missing), "issued_on": n.issued_on,
+             "breach": n.breach, "issued_by": n.issued_by}
+            for n in notices
+        ],
+        "visit_list": [
+            {"seq": v.seq, "who": v.who, "place": v.place, "purpose": v.purpose, "visited_on": v.visited_on,
+             "counts": v.counts}
+            for v in visits
+        ],
+        "trips": {"count": case.visits, "limit": case.required_visits, "over_limit": case.over_visit_limit,
+                  "reason": case.over_limit_reason},
+        "tasks": [
+            {"task_id": t.task_id, "kind": t.kind, "department": t.department, "lead": t.lead, "state": t.state,
+             "opinion": t.opinion, "comment": t.comment, "done_by": t.done_by, "opened_on": t.opened_on,
+             "due_on": t.due_on, "done_on": t.done_on}
+            for t in tasks
+        ],
+        "decision": {"decision": case.decision, "reason": case.decision_reason, "decided_on": case.decided_on,
+                     "licence_id": case.licence_id, "result_revoked": case.result_revoked},
+        "delivery": {"method": case.delivery_method, "tracking_no": case.tracking_no,
+                     "delivered_on": case.delivered_on},
+        "rating": case.rating,
+        "clock": _clock(session, case, day),
+    }
+
+
+def list_cases(
+    session: Session, *, origin: str | None = None, state: str | None = None, window: str | None = None,
+    custodian: str | None = None, department: str | None = None, limit: int = 100, offset: int = 0,
+) -> list[Case]:
+    """Cases, newest first; ``department`` keeps those with a task of that department."""
+    query = select(Case)
+    if origin:
+        query = query.where(Case.origin_node == origin)
+    if state:
+        try:
+            CaseState(state)
+        except ValueError:
+            raise DomainError("case.state_unknown", f"未知的案件状态“{state}”", field="state") from None
+        query = query.where(Case.state == state)
+    if window:
+        query = query.where(Case.window == window)
+    if custodian:
+        query = query.where(Case.custodian == custodian)
+    if department:
+        query = query.where(Case.case_no.in_(select(CaseTask.case_no).where(CaseTask.department == department)))
+    query = query.order_by(Case.filed_at.desc(), Case.case_no.desc())
+    return list(session.execute(query.limit(min(limit, MAX_LISTED)).offset(offset)).scalars())
+
+
+def window_queue(session: Session, node: ThisNode, window: str) -> list[Case]:
+    """The integrated window's queue (一窗受理): cases this node holds that wait for
+    acceptance or for materials, oldest first."""
+    query = (
+        select(Case)
+        .where(Case.custodian == node.node_id, Case.window == window, Case.state.in_(QUEUE_STATES))
+        .order_by(Case.filed_at, Case.case_no)
+    )
+    return list(session.execute(query).scalars())
+
+
+def public_progress(session: Session, case_no: str, id_last4: str, today: date) -> dict[str, Any]:
+    """办件进度 for the resident: no personal data, and the same 404 for an unknown case
+    and for wrong digits so the answer does not tell which case numbers exist."""
+    case = session.get(Case, case_no)
+    expected = case.applicant_id[-4:].upper() if case else "\0\0\0\0"
+    if not hmac.compare_digest(expected.encode(), id_last4.strip().upper().encode()) or case is None:
+        raise NotFound("case.not_found", "没有找到该办件，请核对办件编号和证件号码后四位", field="case_no")
+    clock = _clock(session, case, today)
+    return {
+        "case_no": case.case_no, "state_label": state_label(case.state), "matter_name": case.matter_name,
+        "filed_on": case.filed_on, "accepted_on": case.accepted_on, "deadline": case.deadline,
+        "decided_on": case.decided_on, "delivered_on": case.delivered_on,
+        "deadline_status": clock["status"], "deadline_status_label": clock["status_label"],
+        "days_left": clock["days_left"] if case.accepted_on and not case.decided_on else None,
+    }

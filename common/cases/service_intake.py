@@ -1,0 +1,253 @@
+"""Intake actions at a window: one-time notice, supplement, acceptance, refusal,
+withdrawal, trips and delivery (filing itself is in ``service_filing``).
+
+Every function is ``(session, node, actor, ...)``, checks the actor's role on this
+tier, lets ``append_case_event`` check custody and the state machine, appends one
+event (delivery at a window may append the applicant's visit first) and never commits.
+Dates (acceptance, deadline) are computed here with today's calendar and travel in the
+event body, so the projection never needs the calendar.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from common.calendar.service import working_calendar
+from common.cases.access import append_case_event, load_case, require_custody, today_on
+from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
+from common.cases.queries_intake import get_case_view, list_cases, window_queue
+from common.cases.service_filing import (
+    LEVEL_LABELS,
+    MaterialSpec,
+    file_case,
+    filed_body,
+    require_intake_role,
+    resolve_materials,
+    text,
+    visit_record,
+)
+from common.cases.states import check_transition
+from common.errors import Conflict, DomainError, Forbidden
+from common.node import ThisNode
+from common.users.roles import Actor, Role, require_role
+
+__all__ = [
+    "accept_case", "deliver_case", "file_case", "get_case_view", "list_cases", "receive_supplement",
+    "record_visit", "refuse_case", "request_supplement", "window_queue", "withdraw_case",
+]
+
+IMMEDIATE = "1"  # 即办件: decided on the spot, no review tasks
+TOWNSHIP_TASK_DEPARTMENT = "乡镇审批"
+DELIVERY_METHODS = ("window", "courier", "electronic", "agent")
+# Staff who meet residents and may record their visits.
+VISIT_RECORDERS = (Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK,
+                   Role.DEPARTMENT_REVIEWER)
+WINDOW_PLACES = {"village": "村（社区）代办点", "township": "乡镇便民服务中心窗口", "county": "县政务服务中心综合窗口"}
+MAX_REASON = 500
+
+
+def _case_for(session: Session, node: ThisNode, case_no: str, kind: str) -> Case:
+    """The case, if this node holds it and its state allows ``kind``: an illegal move
+    is answered as such (409) before any rule about its content."""
+    case = load_case(session, case_no)
+    require_custody(node, case)
+    check_transition(case.state, kind)
+    return case
+
+
+def _require_handling_here(node: ThisNode, case: Case) -> None:
+    """Acceptance and refusal belong to the level that handles the matter."""
+    if case.handling_level != node.tier:
+        raise Conflict(
+            "case.handoff_required",
+            f"该事项由{LEVEL_LABELS.get(case.handling_level, case.handling_level)}受理办理，须移交后再受理",
+            field="handling_level",
+        )
+
+
+def _missing_mandatory(session: Session, case_no: str) -> list[str]:
+    rows = session.execute(
+        select(CaseMaterial.name).where(
+            CaseMaterial.case_no == case_no, CaseMaterial.mandatory.is_(True),
+            CaseMaterial.provided.is_(False), CaseMaterial.promised.is_(False),
+        ).order_by(CaseMaterial.position)
+    ).scalars()
+    return list(rows)
+
+
+def request_supplement(session: Session, node: ThisNode, actor: Actor, case_no: str,
+                       missing: list[str]) -> CaseNotice:
+    """一次性告知: one notice listing everything missing. A later notice on the same case
+    is allowed but recorded as a breach of 一次性告知."""
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.supplement_requested")
+    if not isinstance(missing, list) or not missing:
+        raise DomainError("case.notice_empty", "请列出需要补齐补正的全部材料", field="missing")
+    names = {m.name for m in session.execute(select(CaseMaterial).where(CaseMaterial.case_no == case_no)).scalars()}
+    listed: list[str] = []
+    for index, item in enumerate(missing):
+        name = text(item, f"missing[{index}]", label="材料名称")
+        if name not in names:
+            raise DomainError("case.material_unknown", f"本案没有材料“{name}”", field=f"missing[{index}]")
+        if name not in listed:
+            listed.append(name)
+    # One notice must list everything: a mandatory material still missing cannot be left out.
+    if omitted := [n for n in _missing_mandatory(session, case_no) if n not in listed]:
+        raise DomainError("case.notice_incomplete", f"一次性告知须列全所缺材料，还缺：{'、'.join(omitted)}",
+                          field="missing")
+    notice_no = case.notices + 1
+    append_case_event(session, node, case, "case.supplement_requested", {
+        "notice_no": notice_no, "missing": listed, "issued_on": today_on(node),
+        "breach": notice_no > 1, "issued_by": actor.username,
+    })
+    notice = session.get(CaseNotice, (case_no, notice_no))
+    assert notice is not None
+    return notice
+
+
+def receive_supplement(session: Session, node: ThisNode, actor: Actor, case_no: str,
+                       materials: list[dict[str, Any]]) -> Case:
+    """补齐补正: the listed materials are handed in; the case is back to 已申请."""
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.supplement_received")
+    if not isinstance(materials, list) or not materials:
+        raise DomainError("case.field_required", "请提交补正的材料", field="materials")
+    specs = [MaterialSpec(m["position"], m["name"], m["mandatory"], m.get("licence_type") or "")
+             for m in filed_body(session, node, case_no)["materials"]]
+    given = resolve_materials(session, specs, materials, case.applicant_id)
+    append_case_event(session, node, case, "case.supplement_received", {
+        "materials": [{"position": p, "blob_sha256": s.blob_sha256, "licence_ref": s.licence_ref}
+                      for p, s in sorted(given.items())],
+        "received_on": today_on(node), "received_by": actor.username,
+    })
+    return load_case(session, case_no)
+
+
+def accept_case(session: Session, node: ThisNode, actor: Actor, case_no: str) -> Case:
+    """受理: starts the clock and opens the review tasks (none for 即办件)."""
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.accepted")
+    _require_handling_here(node, case)
+    if missing := _missing_mandatory(session, case_no):
+        raise DomainError("case.materials_missing", f"必要材料不齐，不能受理：{'、'.join(missing)}",
+                          field="materials")
+    accepted_on = today_on(node)
+    deadline = working_calendar(session).add_working_days(date.fromisoformat(accepted_on), case.limit_days)
+    matter = filed_body(session, node, case_no)["matter"]
+    tasks: list[dict[str, Any]] = []
+    if case.case_type != IMMEDIATE:
+        if case.handling_level == "township":
+            departments = [(TOWNSHIP_TASK_DEPARTMENT, True)]
+        else:
+            departments = [(d, d == matter["lead_department"]) for d in matter["departments"]]
+        tasks = [{"task_id": f"{case_no}/review/{n}", "department": d, "lead": lead}
+                 for n, (d, lead) in enumerate(departments, start=1)]
+    append_case_event(session, node, case, "case.accepted", {
+        "accepted_on": accepted_on, "window": case.window, "limit_days": case.limit_days,
+        "deadline": deadline.isoformat(), "accepted_by": actor.username, "tasks": tasks,
+    })
+    return load_case(session, case_no)
+
+
+def refuse_case(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> Case:
+    """不予受理, with the reason the refusal notice states; closes the case."""
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.refused")
+    _require_handling_here(node, case)
+    reason_text = text(reason, "reason", max_len=MAX_REASON, label="不予受理理由")
+    append_case_event(session, node, case, "case.refused", {
+        "reason": reason_text, "refused_on": today_on(node), "refused_by": actor.username,
+    })
+    return load_case(session, case_no)
+
+
+def withdraw_case(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> Case:
+    """撤回 at the applicant's request, recorded by the window holding the case; at a
+    village only the agent who filed it may do so."""
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.withdrawn")
+    if node.tier == "village" and not actor.system and case.agent != actor.username:
+        raise Forbidden("case.not_filing_agent", "只有代办该案件的代办员可以撤回", field="case_no")
+    reason_text = text(reason, "reason", max_len=MAX_REASON, label="撤回原因")
+    append_case_event(session, node, case, "case.withdrawn", {
+        "reason": reason_text, "withdrawn_on": today_on(node), "withdrawn_by": actor.username,
+    })
+    return load_case(session, case_no)
+
+
+def _next_visit_seq(session: Session, case_no: str) -> int:
+    last = session.execute(select(func.max(CaseVisit.seq)).where(CaseVisit.case_no == case_no)).scalar()
+    return (last or 0) + 1
+
+
+def _append_visit(session: Session, node: ThisNode, case: Case, visit: dict[str, Any], field: str) -> CaseVisit:
+    record = visit_record(visit, field, prior_trips=case.visits, required_visits=case.required_visits)
+    seq = _next_visit_seq(session, case.case_no)
+    case_no = case.case_no
+    append_case_event(session, node, case, "case.visit_recorded", {
+        "seq": seq, "who": record["who"], "place": record["place"], "purpose": record["purpose"],
+        "visited_on": today_on(node), "counts": record["counts"], "over_limit": record["over_limit"],
+        "over_limit_reason": record["over_limit_reason"],
+    })
+    row = session.get(CaseVisit, (case_no, seq))
+    assert row is not None
+    return row
+
+
+def record_visit(session: Session, node: ThisNode, actor: Actor, case_no: str, *, who: str, place: str,
+                 purpose: str) -> CaseVisit:
+    """跑动: one in-person journey. Only the applicant's own visits are trips; one over
+    the matter's promised visits flags the case with the reason."""
+    require_role(actor, *VISIT_RECORDERS)
+    case = _case_for(session, node, case_no, "case.visit_recorded")
+    return _append_visit(session, node, case, {"who": who, "place": place, "purpose": purpose}, "visit")
+
+
+def deliver_case(
+    session: Session, node: ThisNode, actor: Actor, case_no: str, method: str, tracking_no: str | None = None,
+    receiver: str | None = None, *, pickup_visit: bool | None = None, place: str | None = None,
+) -> Case:
+    """送达: the receipt closes the case.
+
+    Collecting the result at a window is an in-person visit of the applicant, so it is
+    recorded first as its own ``case.visit_recorded`` event: trips are counted and
+    flagged in one place and the pickup shows in the visit list like any other journey.
+    ``pickup_visit`` says whether the applicant came for it; left out, it is a new trip
+    unless the applicant's visit is already recorded today (a 即办件 decided and handed
+    over during the filing visit is one trip, not two). Courier, electronic and
+    village-agent delivery make no trip.
+    """
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.delivered")
+    if method not in DELIVERY_METHODS:
+        raise DomainError("case.delivery_method", "送达方式应为 window、courier、electronic 或 agent", field="method")
+    if method == "agent" and (node.tier != "village" or node.node_id != case.origin_node):
+        raise Forbidden("case.delivery_agent_origin_only", "代办员送达只能由案件来源村的代办员办理", field="method")
+    tracking = text(tracking_no, "tracking_no", required=method == "courier", max_len=40, label="快递单号")
+    if method != "courier":
+        tracking = None
+    receiver_text = text(receiver, "receiver", required=False, max_len=100, label="签收人") or case.applicant_name
+    today = today_on(node)
+    if method == "window" and pickup_visit is None:
+        pickup_visit = not _applicant_came_on(session, case_no, today)
+    if method == "window" and pickup_visit:
+        _append_visit(session, node, case, {
+            "who": "applicant", "place": place or WINDOW_PLACES.get(node.tier, "窗口"), "purpose": "领取办理结果",
+        }, "visit")
+        case = load_case(session, case_no)
+    append_case_event(session, node, case, "case.delivered", {
+        "method": method, "tracking_no": tracking, "receiver": receiver_text, "delivered_on": today,
+        "delivered_by": actor.username,
+    })
+    return load_case(session, case_no)
+
+
+def _applicant_came_on(session: Session, case_no: str, day: str) -> bool:
+    return session.execute(
+        select(CaseVisit.seq).where(CaseVisit.case_no == case_no, CaseVisit.counts.is_(True),
+                                    CaseVisit.visited_on == day).limit(1)
+    ).first() is not None

@@ -1,0 +1,388 @@
+"""Review and decision of accepted cases: the action functions of 承办/审核/办结.
+
+- Opinions: each department's reviewer records an opinion on its own task only
+  (parallel approval, 并联审批); at a township the township staff review.
+- Decisions: a 即办件 is decided on the spot by whoever accepts cases on the tier; any
+  other case by the lead department (county) or a township approver, once every task
+  has an opinion. 一审一核 needs two different people for 审 and 核.
+- 告知承诺制: approval on the applicant's commitment opens a verification task; a failed
+  verification revokes the result (and its licence).
+- Special procedures (§45) stop the clock; an approved extension (§42) adds days.
+
+Every function checks custody, state and the actor's right before anything is written,
+computes dates with the working calendar of the day, puts them in the event body, and
+never commits (the request owns the transaction).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from common.calendar.service import working_calendar
+from common.cases.access import append_case_event, load_case, require_custody, today_on
+from common.cases.clock import (
+    KIND_EXTENSION,
+    ClockView,
+    as_date,
+    clock_status,
+    deadline_after_pause,
+)
+from common.cases.models import Case, CaseTask, SpecialProcedure
+from common.cases.states import check_transition
+from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.ledger.envelope import SignedEvent
+from common.node import ThisNode
+from common.users.roles import Actor, Role, require_role
+
+VERIFICATION_DAYS = 20  # working days to verify a 告知承诺 approval (node setting verification_days)
+EXTENSION_LIMIT_SINGLE = 10  # §42: one department
+EXTENSION_LIMIT_JOINT = 15  # §42: joint or centralised handling (several departments)
+IMMEDIATE = "1"  # 即办件
+REVIEW_APPROVE = "2A"  # 一审一核
+SUBKINDS = {
+    "extension": "延长审批", "hearing": "听证", "test": "检验检测", "appraisal": "鉴定",
+    "expert_review": "专家评审", "inspection": "现场勘查", "other": "其他",
+}
+TASK_KIND_LABELS = {"review": "审查", "verification": "核查", "rectification": "整改"}
+TIER_RANK = {"village": 0, "township": 1, "county": 2}
+TIER_LABELS = {"village": "村级", "township": "乡镇级", "county": "县级"}
+
+
+# -- small checks --------------------------------------------------------------------
+
+def _text(value: str | None, field: str, label: str, *, required: bool, max_len: int = 500) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise DomainError(f"case.{field}_required", f"请填写{label}", field=field)
+    if len(text) > max_len:
+        raise DomainError(f"case.{field}_too_long", f"{label}不能超过{max_len}字", field=field)
+    return text
+
+
+def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
+    if value not in allowed:
+        raise DomainError(f"case.{field}_invalid", f"{field} 的取值只能是 {' / '.join(allowed)}", field=field)
+    return value
+
+
+def _check_state(node: ThisNode, case: Case, kind: str) -> None:
+    """Custody and state first, so a refused move is refused before the rights."""
+    require_custody(node, case)
+    check_transition(case.state, kind)
+    if TIER_RANK.get(node.tier, -1) < TIER_RANK.get(case.handling_level, 0):
+        raise Conflict("case.wrong_level",
+                       f"该事项由{TIER_LABELS.get(case.handling_level, case.handling_level)}办理，本节点不能审批",
+                       field="handling_level")
+
+
+def _refuse_below_township(actor: Actor) -> None:
+    # A village agent files and hands off; it decides nothing but a village 即办件.
+    if not actor.system:
+        raise Forbidden("case.village_cannot_review", "村级节点不审查、不决定承诺件，请移交乡镇或县级办理",
+                        field="role")
+
+
+def _is_reviewer_of(actor: Actor, department: str) -> bool:
+    return actor.role == Role.DEPARTMENT_REVIEWER and actor.department == department
+
+
+def _require_department(actor: Actor, department: str) -> None:
+    if actor.system:
+        return
+    require_role(actor, Role.DEPARTMENT_REVIEWER)
+    if actor.department != department:
+        raise Forbidden("case.not_your_department", f"此任务属于{department}，不是本部门的任务", field="task_id")
+
+
+def _require_lead(node: ThisNode, actor: Actor, case: Case) -> None:
+    """The deciding authority: the lead department (county) or a township approver."""
+    if node.tier == "county":
+        if not actor.system and not _is_reviewer_of(actor, case.lead_department):
+            require_role(actor, Role.DEPARTMENT_REVIEWER)
+            raise Forbidden("case.not_lead_department",
+                            f"只有牵头部门（{case.lead_department}）可以作出决定", field="role")
+    elif node.tier == "township":
+        require_role(actor, Role.TOWNSHIP_APPROVER)
+    else:
+        _refuse_below_township(actor)
+
+
+def _require_reviewer(node: ThisNode, actor: Actor, department: str) -> None:
+    """Who may work a task of ``department`` on this tier."""
+    if node.tier == "county":
+        _require_department(actor, department)
+    elif node.tier == "township":
+        require_role(actor, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK)
+    else:
+        _refuse_below_township(actor)
+
+
+def _task(session: Session, case: Case, task_id: str, kind: str) -> CaseTask:
+    """A task of the case, by its full id or the part after the case number."""
+    full = task_id if task_id.startswith(case.case_no + "/") else f"{case.case_no}/{task_id.strip('/')}"
+    task = session.get(CaseTask, full)
+    if task is None or task.case_no != case.case_no:
+        raise NotFound("case.task_not_found", f"案件 {case.case_no} 没有任务 {task_id}", field="task_id")
+    if task.kind != kind:
+        raise DomainError("case.task_kind", f"任务 {task_id} 不是{TASK_KIND_LABELS[kind]}任务", field="task_id")
+    if task.state != "open":
+        raise Conflict("case.task_done", f"任务 {task_id} 已办结", field="task_id")
+    return task
+
+
+def _review_tasks(session: Session, case_no: str) -> list[CaseTask]:
+    return list(session.execute(select(CaseTask).where(
+        CaseTask.case_no == case_no, CaseTask.kind == "review").order_by(CaseTask.task_id)).scalars())
+
+
+def _open_procedure(session: Session, case_no: str) -> SpecialProcedure | None:
+    return session.execute(select(SpecialProcedure).where(
+        SpecialProcedure.case_no == case_no, SpecialProcedure.ended_on.is_(None))).scalars().first()
+
+
+def _add_days(session: Session, start: str, days: int) -> str:
+    return working_calendar(session).add_working_days(date.fromisoformat(start), days).isoformat()
+
+
+# -- opinions and decisions ----------------------------------------------------------
+
+def record_opinion(session: Session, node: ThisNode, actor: Actor, case_no: str, task_id: str,
+                   opinion: str, comment: str | None) -> SignedEvent:
+    """A department's (or the township's) review opinion on its task."""
+    case = load_case(session, case_no)
+    _check_state(node, case, "case.opinion_recorded")
+    task = _task(session, case, task_id, "review")
+    _require_reviewer(node, actor, task.department)
+    opinion = _choice(opinion, ("agree", "disagree"), "opinion")
+    comment = _text(comment, "comment", "审查意见说明（不同意时必填）", required=opinion == "disagree")
+    return append_case_event(session, node, case, "case.opinion_recorded", {
+        "task_id": task.task_id, "department": task.department, "opinion": opinion,
+        "comment": comment, "by": actor.username, "on": today_on(node)})
+
+
+def _require_on_the_spot(node: ThisNode, actor: Actor, case: Case) -> None:
+    """即办件: whoever accepts cases on this tier decides at the window."""
+    if node.tier == "village":
+        require_role(actor, Role.VILLAGE_AGENT)
+        if case.handling_level != "village" and not actor.system:
+            raise Forbidden("case.village_immediate_only", "村代办员只能当场办结村级即办件", field="role")
+    elif node.tier == "township":
+        require_role(actor, Role.TOWNSHIP_CLERK)
+    else:
+        require_role(actor, Role.COUNTY_WINDOW_CLERK)
+
+
+def _check_reviews_done(actor: Actor, case: Case, tasks: list[CaseTask]) -> None:
+    pending = [t.department for t in tasks if t.state == "open"]
+    if pending:
+        raise Conflict("case.opinions_pending", f"以下部门尚未提出审查意见：{'、'.join(pending)}", field="tasks")
+    if case.case_type == REVIEW_APPROVE:
+        lead = next((t for t in tasks if t.lead), tasks[0] if tasks else None)
+        if lead is None:
+            raise Conflict("case.opinions_pending", "一审一核件须先审查（审）后决定（核）", field="tasks")
+        if lead.done_by == actor.username:
+            raise Forbidden("case.same_reviewer", "一审一核件的审查人与决定人不能是同一人", field="decided_by")
+
+
+def _licence_type(session: Session, case: Case) -> str:
+    from common.catalog.service import get_published
+
+    return get_published(session, case.matter_code).to_matter().result_licence_type
+
+
+def _verification_days(node: ThisNode, days: int | None) -> int:
+    if days is None:
+        days = getattr(node.settings, "verification_days", None) or VERIFICATION_DAYS
+    if days < 1:
+        raise DomainError("case.verification_days", "核查期限至少为1个工作日", field="verification_days")
+    return days
+
+
+def decide_case(session: Session, node: ThisNode, actor: Actor, case_no: str, decision: str,
+                reason: str | None, *, verification_days: int | None = None) -> SignedEvent:
+    """办结: approve or reject; issues the licence and opens the 告知承诺 verification."""
+    case = load_case(session, case_no)
+    _check_state(node, case, "case.decided")
+    tasks = _review_tasks(session, case_no)
+    if case.case_type == IMMEDIATE and not tasks:
+        _require_on_the_spot(node, actor, case)
+    else:
+        _require_lead(node, actor, case)
+        _check_reviews_done(actor, case, tasks)
+    decision = _choice(decision, ("approved", "rejected"), "decision")
+    disagreed = [t.department for t in tasks if t.opinion == "disagree"]
+    label = "不予许可的理由" if decision == "rejected" else "不采纳不同意见的理由"
+    reason = _text(reason, "reason", label, required=decision == "rejected" or bool(disagreed))
+    decided_on = today_on(node)
+    licence_id = verification = None
+    if decision == "approved":
+        if _licence_type(session, case):
+            from common.licences.service import issue_licence
+
+            licence_id = issue_licence(session, node, actor, case)
+        if case.commitment:
+            due_on = _add_days(session, decided_on, _verification_days(node, verification_days))
+            verification = {"task_id": f"{case_no}/verification/1", "department": case.lead_department,
+                            "due_on": due_on}
+    return append_case_event(session, node, case, "case.decided", {
+        "decision": decision, "reason": reason, "decided_on": decided_on, "decided_by": actor.username,
+        "licence_id": licence_id, "verification": verification})
+
+
+# -- special procedures and extensions -------------------------------------------------
+
+def _require_case_reviewer(session: Session, node: ThisNode, actor: Actor, case: Case) -> None:
+    """Special procedures: the lead or any department with a task on the case."""
+    if node.tier == "county" and not actor.system:
+        departments = {case.lead_department, *(t.department for t in _review_tasks(session, case.case_no))}
+        require_role(actor, Role.DEPARTMENT_REVIEWER)
+        if actor.department not in departments:
+            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
+    else:
+        _require_reviewer(node, actor, case.lead_department)
+
+
+def start_special_procedure(session: Session, node: ThisNode, actor: Actor, case_no: str, kind: int,
+                            subkind: str, reason: str | None) -> SignedEvent:
+    """特别程序 (hearing, test, appraisal, expert review, ...): the clock stops (kind 2)."""
+    case = load_case(session, case_no)
+    require_custody(node, case)
+    if _open_procedure(session, case_no) is not None:
+        raise Conflict("case.special_open", "该案件已有未结束的特别程序，请先结束", field="kind")
+    _check_state(node, case, "case.special_started")
+    _require_case_reviewer(session, node, actor, case)
+    if kind not in (1, 2) or isinstance(kind, bool):
+        raise DomainError("case.kind_invalid", "特别程序种类只能是 1（延长审批）或 2（其他）", field="kind")
+    _choice(subkind, tuple(SUBKINDS), "subkind")
+    if (kind == KIND_EXTENSION) != (subkind == "extension"):
+        raise DomainError("case.subkind_invalid", "种类1（延长审批）对应 extension，种类2对应其他特别程序",
+                          field="subkind")
+    reason = _text(reason, "reason", "特别程序的原因", required=True)
+    seq = (session.execute(select(func.max(SpecialProcedure.seq)).where(
+        SpecialProcedure.case_no == case_no)).scalar() or 0) + 1
+    return append_case_event(session, node, case, "case.special_started", {
+        "seq": seq, "kind": kind, "subkind": subkind, "reason": reason, "started_on": today_on(node)})
+
+
+def end_special_procedure(session: Session, node: ThisNode, actor: Actor, case_no: str, seq: int,
+                          result: str | None) -> SignedEvent:
+    """End a special procedure; the working days it took move the deadline."""
+    case = load_case(session, case_no)
+    procedure = session.get(SpecialProcedure, (case_no, seq))
+    if procedure is None:
+        raise NotFound("case.special_not_found", f"案件 {case_no} 没有第{seq}个特别程序", field="seq")
+    require_custody(node, case)
+    if procedure.ended_on is not None:
+        raise Conflict("case.special_ended", f"第{seq}个特别程序已于{procedure.ended_on}结束", field="seq")
+    _check_state(node, case, "case.special_ended")
+    _require_case_reviewer(session, node, actor, case)
+    result = _text(result, "result", "特别程序的结果", required=True)
+    ended_on = today_on(node)
+    started_on = date.fromisoformat(procedure.started_on)
+    if date.fromisoformat(ended_on) < started_on:
+        raise DomainError("case.special_end_before_start", "结束日期早于开始日期", field="ended_on")
+    calendar = working_calendar(session)
+    paused = calendar.working_days_between(started_on, date.fromisoformat(ended_on)) \
+        if procedure.kind != KIND_EXTENSION else 0
+    deadline = deadline_after_pause(case.deadline, paused, calendar).isoformat() if case.deadline else None
+    return append_case_event(session, node, case, "case.special_ended", {
+        "seq": seq, "ended_on": ended_on, "result": result, "paused_days": paused, "deadline": deadline})
+
+
+def approve_extension(session: Session, node: ThisNode, actor: Actor, case_no: str, days: int,
+                      reason: str | None) -> SignedEvent:
+    """§42: extend the limit by at most 10 (one department) or 15 (several) working days."""
+    case = load_case(session, case_no)
+    _check_state(node, case, "case.extension_approved")
+    _require_lead(node, actor, case)
+    if case.case_type == IMMEDIATE or case.deadline is None:
+        raise DomainError("case.extension_not_applicable", "即办件没有办理时限，不能延长", field="days")
+    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+        raise DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
+    joint = len(_review_tasks(session, case_no)) > 1
+    limit = EXTENSION_LIMIT_JOINT if joint else EXTENSION_LIMIT_SINGLE
+    if case.extension_days + days > limit:
+        already = f"（已延长{case.extension_days}个）" if case.extension_days else ""
+        raise DomainError("case.extension_too_long",
+                          f"{'联合办理' if joint else '单一部门办理'}的事项最多延长{limit}个工作日{already}",
+                          field="days")
+    reason = _text(reason, "reason", "延长的理由", required=True)
+    return append_case_event(session, node, case, "case.extension_approved", {
+        "days": days, "reason": reason, "approved_by": actor.username, "on": today_on(node),
+        "deadline": _add_days(session, case.deadline, days)})
+
+
+def record_verification(session: Session, node: ThisNode, actor: Actor, case_no: str,
+                        task_id: str | None, passed: bool, comment: str | None) -> SignedEvent:
+    """告知承诺 verification after approval; a failure revokes the result and its licence."""
+    case = load_case(session, case_no)
+    _check_state(node, case, "case.verification_recorded")
+    task = _task(session, case, task_id or f"{case_no}/verification/1", "verification")
+    if node.tier == "township":
+        require_role(actor, Role.TOWNSHIP_APPROVER)  # a failure revokes: the deciding role's
+    else:
+        _require_reviewer(node, actor, task.department)
+    if not isinstance(passed, bool):
+        raise DomainError("case.passed_invalid", "核查结果只能是通过或不通过", field="passed")
+    comment = _text(comment, "comment", "核查情况（不通过时必填）", required=not passed)
+    revoked = None
+    if not passed and case.licence_id and not case.result_revoked:
+        from common.licences.service import revoke_licence
+
+        revoked = case.licence_id
+        revoke_licence(session, node, actor, revoked, f"告知承诺核查不通过：{comment}", case_no)
+    return append_case_event(session, node, case, "case.verification_recorded", {
+        "task_id": task.task_id, "passed": passed, "comment": comment, "by": actor.username,
+        "on": today_on(node), "revoked_licence": revoked})
+
+
+# -- reading ----------------------------------------------------------------------------
+
+TASK_STATES = ("open", "done", "all")
+
+
+def tasks_for(session: Session, actor: Actor, *, state: str = "open") -> list[CaseTask]:
+    """My tasks: a department reviewer sees only its own department's; township staff
+    the tasks of cases their node holds; the county administrator and auditors all."""
+    _choice(state, TASK_STATES, "state")
+    require_role(actor, Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK,
+                 Role.COUNTY_ADMIN, Role.AUDITOR)
+    query = select(CaseTask).join(Case, Case.case_no == CaseTask.case_no)
+    if actor.role == Role.DEPARTMENT_REVIEWER:
+        query = query.where(CaseTask.department == actor.department, Case.custodian == actor.node_id)
+    elif actor.role in (Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK):
+        query = query.where(Case.custodian == actor.node_id)
+    if state != "all":
+        query = query.where(CaseTask.state == state)
+    return list(session.execute(query.order_by(CaseTask.due_on, CaseTask.opened_on, CaseTask.task_id)).scalars())
+
+
+def case_procedures(session: Session, case_no: str) -> list[SpecialProcedure]:
+    return list(session.execute(select(SpecialProcedure).where(
+        SpecialProcedure.case_no == case_no).order_by(SpecialProcedure.seq)).scalars())
+
+
+def case_clock(session: Session, case_no: str, today: date | str) -> ClockView:
+    """Both clocks of a case as of ``today`` (the statutory one and the resident's wait)."""
+    case = load_case(session, case_no)
+    day = as_date(today)
+    assert day is not None
+    return clock_status(case, working_calendar(session), day, case_procedures(session, case_no))
+
+
+def clocks_of(session: Session, cases: list[Case], today: date) -> dict[str, ClockView]:
+    """Clocks of several cases with one calendar (task lists)."""
+    calendar = working_calendar(session)
+    return {case.case_no: clock_status(case, calendar, today, case_procedures(session, case.case_no))
+            for case in cases}
+
+
+def task_summary(task: CaseTask) -> dict[str, Any]:
+    return {"task_id": task.task_id, "case_no": task.case_no, "kind": task.kind,
+            "department": task.department, "lead": task.lead, "state": task.state,
+            "opinion": task.opinion, "comment": task.comment, "done_by": task.done_by,
+            "opened_on": task.opened_on, "due_on": task.due_on, "done_on": task.done_on}

@@ -1,0 +1,278 @@
+"""Offline licence verification from the signed ``licence.issued`` event and the registry.
+
+Nothing here reads the ``licences`` table: a projection could be edited, the signed
+bytes cannot be without breaking the signature. The checks are the event's canonical
+form and Ed25519 signature, that its author is the issuing node and is in the
+registry (revoked nodes stay verifiable as history), the GB/T 36904 check character,
+whether a ``licence.revoked`` by the issuer is held, and the validity period.
+
+A QR payload is ``OT1:`` + the event bytes in base64url, so a node that never received
+the licence can still check it with its registry alone.
+"""
+
+from __future__ import annotations
+
+import binascii
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from common.identifiers import (
+    IdentifierError,
+    mask_identifier,
+    parse_licence_id,
+    validate_licence_id,
+)
+from common.identity.models import RegistryKey, RegistryNode
+from common.identity.registry import RegistryKeyResolver
+from common.ledger.envelope import EnvelopeError, SignedEvent, parse_event, unb64u, verify_signature
+from common.ledger.models import Event
+from common.licences.projection import LICENCE_ISSUED, LICENCE_REVOKED, licence_subject
+from common.settings import DEFAULT_NETWORK_ID
+from common.timeutil import local_today
+
+QR_PREFIX = "OT1:"
+MAX_QR_PAYLOAD = 8192  # characters; a licence event is about 1-2 KiB
+STATUS_LABELS = {"valid": "有效", "revoked": "已撤销", "invalid": "无效"}
+
+
+@dataclass
+class VerificationResult:
+    """The verdict and what it rests on; ``reasons`` are for people (Chinese)."""
+
+    status: str  # valid | revoked | invalid
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checks: dict[str, bool] = field(default_factory=dict)
+    licence_id: str | None = None
+    name: str | None = None
+    type_code: str | None = None
+    holder_kind: str | None = None
+    holder_name: str | None = None
+    holder_id_masked: str | None = None
+    issuer_body: str | None = None
+    issuer_uscc: str | None = None
+    issuer_node: str | None = None
+    issuer_node_name: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    case_no: str | None = None
+    event_id: str | None = None
+    revoked_on: str | None = None
+    revoked_reason: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status_label": self.status_label}
+
+
+def _invalid(reason: str, result: VerificationResult | None = None) -> VerificationResult:
+    result = result or VerificationResult(status="invalid")
+    result.status = "invalid"
+    result.reasons.append(reason)
+    return result
+
+
+def issued_event_raw(session: Session, licence_id: str) -> bytes | None:
+    """The stored bytes of the licence's ``licence.issued`` event, if this node holds it."""
+    return session.execute(
+        select(Event.raw)
+        .where(Event.subject == licence_subject(licence_id), Event.kind == LICENCE_ISSUED)
+        .order_by(Event.sseq)
+        .limit(1)
+    ).scalar()
+
+
+def verify_licence(
+    session: Session,
+    licence_id_or_event_raw: str | bytes,
+    *,
+    network_id: str = DEFAULT_NETWORK_ID,
+    today: date | None = None,
+) -> VerificationResult:
+    """Verify a licence by its identifier (from this node's ledger) or from event bytes."""
+    if isinstance(licence_id_or_event_raw, bytes | bytearray | memoryview):
+        return _verify_raw(session, bytes(licence_id_or_event_raw), network_id, today)
+    try:
+        licence_id = validate_licence_id(licence_id_or_event_raw)
+    except IdentifierError as exc:
+        result = VerificationResult(status="invalid", licence_id=str(licence_id_or_event_raw)[:120])
+        result.checks["check_character"] = False
+        return _invalid(f"电子证照标识无效：{exc.message}", result)
+    raw = issued_event_raw(session, licence_id)
+    if raw is None:
+        return _invalid("未找到该电子证照的签发记录", VerificationResult(status="invalid", licence_id=licence_id))
+    return _verify_raw(session, raw, network_id, today, expected_id=licence_id)
+
+
+def verify_qr_payload(
+    session: Session, payload: str, *, network_id: str = DEFAULT_NETWORK_ID, today: date | None = None
+) -> VerificationResult:
+    """Verify an ``OT1:`` payload with the registry alone (no licences table needed)."""
+    text = (payload or "").strip()
+    if not text.startswith(QR_PREFIX) or len(text) > MAX_QR_PAYLOAD:
+        return _invalid("不是本系统的电子证照二维码")
+    try:
+        raw = unb64u(text[len(QR_PREFIX):])
+    except (binascii.Error, ValueError):
+        return _invalid("二维码内容无法解码，可能已损坏")
+    return _verify_raw(session, raw, network_id, today)
+
+
+def _describe(result: VerificationResult, event: SignedEvent) -> None:
+    """Copy what the licence says into the result (masked): only after the shape check."""
+    body = event.body
+    holder, issuer = body["holder"], body["issuer"]
+    result.licence_id = body["licence_id"]
+    result.name = body.get("name")
+    result.type_code = body.get("type_code")
+    result.holder_kind = holder.get("kind")
+    name = holder.get("name") or ""
+    result.holder_name = name if holder.get("kind") == "enterprise" else mask_person_name(name)
+    result.holder_id_masked = mask_identifier(holder.get("id_number") or "")
+    result.issuer_body = issuer.get("body")
+    result.issuer_uscc = issuer.get("uscc")
+    result.issuer_node = issuer.get("node")
+    result.valid_from = body.get("valid_from")
+    result.valid_to = body.get("valid_to")
+    result.case_no = body.get("case_no")
+    result.event_id = event.id
+
+
+def mask_person_name(name: str) -> str:
+    """张三 -> 张*, 欧阳修 -> 欧**: a public answer shows only the surname's first character."""
+    return name[:1] + "*" * (len(name) - 1) if name else ""
+
+
+def _well_formed(event: SignedEvent) -> bool:
+    body = event.body
+    return (
+        event.kind == LICENCE_ISSUED
+        and isinstance(body, dict)
+        and isinstance(body.get("licence_id"), str)
+        and isinstance(body.get("holder"), dict)
+        and isinstance(body.get("issuer"), dict)
+        and event.subject == licence_subject(body["licence_id"])
+    )
+
+
+def _verify_raw(
+    session: Session, raw: bytes, network_id: str, today: date | None, expected_id: str | None = None
+) -> VerificationResult:
+    result = VerificationResult(status="valid", licence_id=expected_id)
+    try:
+        event = parse_event(network_id, raw)
+    except EnvelopeError:
+        result.checks["signature"] = False
+        return _invalid("证照数据格式错误或已被改动", result)
+    if not _well_formed(event):
+        return _invalid("这不是电子证照的签发记录", result)
+    licence_id = event.body["licence_id"]
+    result.licence_id = expected_id or licence_id
+    if expected_id is not None and licence_id != expected_id:
+        return _invalid("签发记录与所查证照标识不一致", result)
+    if not _signed_by_issuer(session, event, network_id, result):
+        return result  # what an unauthenticated payload claims is not repeated
+    _describe(result, event)
+    try:
+        parts = parse_licence_id(licence_id)
+        issuer = event.body["issuer"]
+        canonical = str(parts) == licence_id
+        reason = "电子证照标识不是规范形式"
+        if canonical and (parts.type_code, parts.issuer_uscc) != (event.body.get("type_code"), issuer.get("uscc")):
+            canonical, reason = False, "电子证照标识与证照所载类型或颁发机构不一致"
+    except IdentifierError as exc:
+        canonical, reason = False, f"电子证照标识无效：{exc.message}"
+    result.checks["check_character"] = canonical
+    if not canonical:
+        return _invalid(reason, result)
+    _check_revocation(session, event, network_id, result)
+    if result.status == "valid":
+        _check_period(result, today or local_today())
+    return result
+
+
+def _signed_by_issuer(session: Session, event: SignedEvent, network_id: str, result: VerificationResult) -> bool:
+    """Signature by a registered key of the node the licence names as issuer."""
+    author = event.author
+    issuer_node = event.body["issuer"].get("node")
+    result.checks["issuer_is_author"] = issuer_node == author
+    if issuer_node != author:
+        _invalid("签名节点与证照所载颁发节点不一致", result)
+        return False
+    entry = session.get(RegistryNode, author)
+    result.checks["issuer_registered"] = entry is not None
+    if entry is None:
+        _invalid(f"颁发节点 {author} 不在本节点的注册表中", result)
+        return False
+    result.issuer_node_name = entry.name
+    try:
+        # Any subject but the registry: the root fingerprint is not consulted.
+        public_key = RegistryKeyResolver("", allow_revoked=True)(session, event)
+        verify_signature(network_id, event, public_key)
+    except EnvelopeError as exc:
+        result.checks["signature"] = False
+        reason = "注册表中没有该签名密钥" if exc.code == "event.unknown_key" else "电子签名验证失败，证照内容可能被篡改"
+        _invalid(reason, result)
+        return False
+    result.checks["signature"] = True
+    key = session.get(RegistryKey, (author, event.envelope["kid"]))
+    revoked_at = entry.revoked_version or (key.revoked_version if key else None)
+    if revoked_at is not None:
+        # A revoked key's new records are refused at ingest, so a held event predates the
+        # revocation; a payload we do not hold could have been signed afterwards.
+        held = _held(session, event)
+        result.checks["signed_before_key_revocation"] = held
+        if not held:
+            _invalid("颁发节点的密钥已被撤销，本节点没有该证照在撤销前的签发记录，无法确认其真实性", result)
+            return False
+        result.notes.append(f"颁发节点已在注册表第{revoked_at}版撤销；本证照签发于撤销之前，作为历史记录仍可验证")
+    return True
+
+
+def _held(session: Session, event: SignedEvent) -> bool:
+    return session.execute(select(Event.lseq).where(Event.id == event.id)).first() is not None
+
+
+def _check_revocation(session: Session, event: SignedEvent, network_id: str, result: VerificationResult) -> None:
+    if not _held(session, event):
+        result.notes.append("本节点未保存该证照的签发记录，撤销状态以颁发节点为准")
+    rows = session.execute(
+        select(Event.raw).where(Event.subject == event.subject, Event.kind == LICENCE_REVOKED).order_by(Event.sseq)
+    ).scalars()
+    for raw in rows:
+        try:
+            revocation = parse_event(network_id, raw)
+        except EnvelopeError:
+            continue
+        if revocation.author != event.author:  # only the issuer may revoke
+            continue
+        result.checks["not_revoked"] = False
+        result.status = "revoked"
+        result.revoked_on = revocation.body.get("revoked_on")
+        result.revoked_reason = revocation.body.get("reason")
+        result.reasons.append(f"该证照已于 {result.revoked_on} 被颁发机关撤销：{result.revoked_reason}")
+        return
+    result.checks["not_revoked"] = True
+
+
+def _check_period(result: VerificationResult, today: date) -> None:
+    day = today.isoformat()
+    if result.valid_from and result.valid_from > day:
+        result.checks["in_validity"] = False
+        _invalid(f"该证照自 {result.valid_from} 起生效，尚未生效", result)
+    elif result.valid_to and result.valid_to < day:
+        result.checks["in_validity"] = False
+        _invalid(f"该证照已超过有效期（有效期至 {result.valid_to}）", result)
+    else:
+        result.checks["in_validity"] = True
