@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine, create_engine
+from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -103,3 +102,14 @@ class AwareDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def core(session: Session) -> Connection:
+    """The session's connection for Core statements on hot paths.
+
+    Flushes pending ORM changes first, as an ORM query would (autoflush), so a Core read
+    never misses a row the same transaction added through the ORM.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()

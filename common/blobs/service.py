@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from common.blobs import store
 from common.blobs.models import Blob
+from common.db import core
 from common.errors import NotFound
 from common.node import ThisNode
 from common.timeutil import utcnow
@@ -69,6 +70,17 @@ def blob_exists(session: Session, sha256: str) -> bool:
     """True when this node holds the file for ``sha256``."""
     found = session.execute(select(Blob.stored).where(Blob.sha256 == sha256)).scalar()
     return bool(found)
+
+
+def blobs_held(session: Session, hashes: set[str]) -> set[str]:
+    """Which of ``hashes`` this node holds, in one query (filing checks every material)."""
+    if not hashes:
+        return set()
+    table = Blob.__table__  # type: ignore[attr-defined]
+    rows = core(session).execute(
+        select(table.c.sha256).where(table.c.sha256.in_(sorted(hashes)), table.c.stored.is_(True))
+    )
+    return {row[0] for row in rows}
 
 
 def get_blob(session: Session, sha256: str) -> Blob:

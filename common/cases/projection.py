@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session
 
-from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit, SpecialProcedure
+from common.cases.models import (
+    Case,
+    CaseMaterial,
+    CaseNotice,
+    CaseTask,
+    CaseVisit,
+    SpecialProcedure,
+)
+from common.db import core
 from common.ledger.envelope import SignedEvent
 from common.ledger.projection import Projection, register_projection
 
@@ -21,6 +29,9 @@ cases_projection = register_projection(
         tables=[t.__table__ for t in (Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit, SpecialProcedure)],  # type: ignore[attr-defined]
     )
 )
+
+_CASES = Case.__table__  # type: ignore[attr-defined]
+_BUMP_VERSION = update(_CASES).where(_CASES.c.case_no == bindparam("no")).values(version=bindparam("version"))
 
 CaseHandler = Callable[[Session, SignedEvent, str], None]
 
@@ -36,9 +47,7 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
         def apply(session: Session, event: SignedEvent) -> None:
             case_no = case_no_of(event)
             handler(session, event, case_no)
-            session.execute(
-                update(Case).where(Case.case_no == case_no).values(version=event.envelope["sseq"])
-            )
+            core(session).execute(_BUMP_VERSION, {"no": case_no, "version": event.envelope["sseq"]})
 
         cases_projection.on(kind)(apply)
         return handler

@@ -18,8 +18,13 @@ from sqlmodel import Session
 from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
 from common.cases.projection import case_handler
 from common.cases.states import CaseState
+from common.db import core
 from common.identifiers import mask_identifier
 from common.ledger.envelope import SignedEvent
+
+CASES = Case.__table__  # type: ignore[attr-defined]
+MATERIALS = CaseMaterial.__table__  # type: ignore[attr-defined]
+VISITS = CaseVisit.__table__  # type: ignore[attr-defined]
 
 
 def _set_case(session: Session, case_no: str, **values: Any) -> None:
@@ -27,7 +32,7 @@ def _set_case(session: Session, case_no: str, **values: Any) -> None:
 
 
 def _insert_visit(session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str) -> None:
-    session.execute(insert(CaseVisit), dict(
+    core(session).execute(insert(VISITS), dict(
         case_no=case_no, seq=seq, who=visit["who"], place=visit["place"], purpose=visit["purpose"],
         visited_on=visited_on, counts=bool(visit["counts"]),
     ))
@@ -47,7 +52,7 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
     materials = body["materials"]
     trip = bool(visit and visit["counts"])
     # Values as parameters, not .values(): the compiled statement is cached across filings.
-    session.execute(insert(Case), dict(
+    core(session).execute(insert(CASES), dict(
         case_no=case_no, version=env["sseq"], origin_node=body["origin_node"], custodian=event.author,
         state=CaseState.FILED.value,
         matter_code=matter["code"], matter_name=matter["name"], catalogue_version=matter["catalogue_version"],
@@ -65,7 +70,7 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
         over_limit_reason=visit.get("over_limit_reason") if visit else None,
     ))
     if materials:
-        session.execute(insert(CaseMaterial), [
+        core(session).execute(insert(MATERIALS), [
             {"case_no": case_no, "position": m["position"], "name": m["name"], "mandatory": bool(m["mandatory"]),
              "provided": bool(m.get("blob_sha256") or m.get("licence_ref")), "blob_sha256": m.get("blob_sha256"),
              "licence_ref": m.get("licence_ref"), "promised": bool(m.get("promised"))}

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from common.blobs.service import blob_exists
+from common.blobs.service import blobs_held
 from common.cases.access import case_subject, today_on
 from common.cases.models import Case
 from common.catalog.schema import Matter
-from common.catalog.service import catalogue_version, get_published
+from common.catalog.service import catalogue_version, published_matter
+from common.db import core
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.identifiers import IdentifierError, validate_resident_id, validate_uscc
 from common.identifiers.licence_id import parse_licence_id
@@ -125,6 +126,8 @@ def resolve_materials(
     if not isinstance(inputs, list):
         raise DomainError("case.field_type", "材料应为列表", field=field)
     by_name = {spec.name: spec for spec in specs}
+    held = blobs_held(session, {item["blob_sha256"].lower() for item in inputs
+                                if isinstance(item, dict) and isinstance(item.get("blob_sha256"), str)})
     result: dict[int, MaterialSource] = {}
     for index, item in enumerate(inputs):
         where = f"{field}[{index}]"
@@ -138,7 +141,7 @@ def resolve_materials(
             raise DomainError("case.material_source", f"材料“{spec.name}”应提供上传文件或电子证照其中之一",
                               field=where)
         if blob is not None:
-            if not isinstance(blob, str) or not blob_exists(session, blob.lower()):
+            if not isinstance(blob, str) or blob.lower() not in held:
                 raise DomainError("case.blob_unknown", f"材料“{spec.name}”的文件未上传到本节点",
                                   field=f"{where}.blob_sha256")
             blob = blob.lower()
@@ -173,12 +176,12 @@ def _spec_of(item: dict[str, Any], specs: list[MaterialSpec], by_name: dict[str,
 def _published_matter(session: Session, code: Any) -> Matter:
     code = text(code, "matter_code", max_len=33, label="事项实施编码")
     try:
-        row = get_published(session, code)  # type: ignore[arg-type]
+        matter, withdrawn = published_matter(session, code)  # type: ignore[arg-type]
     except NotFound:
         raise NotFound("case.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="matter_code") from None
-    if row.withdrawn:
-        raise Conflict("case.matter_withdrawn", f"事项“{row.name}”已从目录撤销，不能申请", field="matter_code")
-    return row.to_matter()
+    if withdrawn:
+        raise Conflict("case.matter_withdrawn", f"事项“{matter.name}”已从目录撤销，不能申请", field="matter_code")
+    return matter
 
 
 def _applicant(data: Any, node: ThisNode) -> dict[str, Any]:
@@ -223,9 +226,10 @@ def next_case_no(session: Session, node: ThisNode, filed_on: str) -> str:
     prefix = f"{node.node_id}-{filed_on.replace('-', '')}-"
     # '.' sorts right after '-': a primary-key range over this node's day. Longest
     # first, so serial 10000 (five digits) still counts as after 9999.
-    last = session.execute(
-        select(Case.case_no).where(Case.case_no > prefix, Case.case_no < prefix[:-1] + ".")
-        .order_by(func.length(Case.case_no).desc(), Case.case_no.desc()).limit(1)
+    cases = Case.__table__  # type: ignore[attr-defined]
+    last = core(session).execute(
+        select(cases.c.case_no).where(cases.c.case_no > prefix, cases.c.case_no < prefix[:-1] + ".")
+        .order_by(func.length(cases.c.case_no).desc(), cases.c.case_no.desc()).limit(1)
     ).scalar()
     serial = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{serial:04d}"

@@ -14,8 +14,8 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel
 
 import common.db  # noqa: F401  (naming convention before any table)
-from common.db import AwareDateTime
 from common.catalog.schema import Matter
+from common.db import AwareDateTime
 
 
 def matter_data_json(data: dict[str, object]) -> str:

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
@@ -22,6 +23,7 @@ from common.catalog.io_columns import WINDOW_LABELS, norm_key
 from common.catalog.models import CatalogueBatch, MatterDraft, PublishedMatter, matter_data_json
 from common.catalog.projection import BATCH_PUBLISHED, CATALOGUE_SUBJECT, MATTER_WITHDRAWN
 from common.catalog.schema import IntegratedWindow, Matter
+from common.db import core
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.ledger.canonical import canonical_json, normalise
 from common.ledger.envelope import SignedEvent
@@ -230,6 +232,28 @@ def get_published(session: Session, code: str) -> PublishedMatter:
     if row is None:
         raise NotFound("catalogue.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="implementation_code")
     return row
+
+
+_PUBLISHED = PublishedMatter.__table__  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=4096)
+def _parse_matter(data: str) -> Matter:
+    return Matter.model_validate(json.loads(data))
+
+
+def published_matter(session: Session, code: str) -> tuple[Matter, bool]:
+    """(matter, withdrawn) for a published code; hot path of filing.
+
+    Core select plus a parse cached by the stored JSON text, so an unchanged matter is
+    validated once per process. The Matter returned is shared: callers must not mutate it.
+    """
+    row = core(session).execute(
+        select(_PUBLISHED.c.data, _PUBLISHED.c.withdrawn).where(_PUBLISHED.c.implementation_code == code)
+    ).first()
+    if row is None:
+        raise NotFound("catalogue.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="implementation_code")
+    return _parse_matter(row[0]), bool(row[1])
 
 
 def list_batches(session: Session) -> list[CatalogueBatch]:

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from common.ledger.canonical import (
     CanonicalError,
     canonical_json,
+    domain_prefix,
     event_id_of,
     normalise,
     signing_input,
@@ -111,10 +112,20 @@ def sign_event(
         )
     except CanonicalError as exc:
         raise EnvelopeError("event.not_canonical", str(exc)) from exc
-    signature = signer.sign(signing_input(network_id, unsigned))
+    # Canonicalise each top-level member once (the body dominates) and assemble both the
+    # signed bytes and the stored bytes from them; tests pin the result to plain JCS.
+    members = {key: canonical_json(value) for key, value in unsigned.items()}
+    signature = signer.sign(domain_prefix(network_id) + _assemble(members))
     envelope = {**unsigned, "sig": b64u(signature)}
-    raw = canonical_json(envelope)
+    members["sig"] = canonical_json(envelope["sig"])
+    raw = _assemble(members)
     return SignedEvent(id=event_id_of(network_id, raw), raw=raw, envelope=envelope)
+
+
+def _assemble(members: dict[str, bytes]) -> bytes:
+    """JCS of an object whose members are already canonical. The envelope's keys are
+    ASCII, so sorting them as str equals RFC 8785's UTF-16 code-unit order."""
+    return b"{" + b",".join(b'"' + key.encode("ascii") + b'":' + members[key] for key in sorted(members)) + b"}"
 
 
 def parse_event(network_id: str, raw: bytes) -> SignedEvent:

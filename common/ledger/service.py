@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlmodel import Session
 
+from common.db import core
 from common.ledger.envelope import (
     EnvelopeError,
     SignedEvent,
@@ -46,17 +47,26 @@ class ChainHead:
     id: str | None
 
 
+# Hot path (every append and every ingest): SQLAlchemy Core on the table, not the ORM.
+EVENTS = Event.__table__  # type: ignore[attr-defined]
+_AUTHOR_HEAD = (
+    select(EVENTS.c.aseq, EVENTS.c.id).where(EVENTS.c.author == bindparam("key"))
+    .order_by(EVENTS.c.aseq.desc()).limit(1)
+)
+_SUBJECT_HEAD = (
+    select(EVENTS.c.sseq, EVENTS.c.id).where(EVENTS.c.subject == bindparam("key"))
+    .order_by(EVENTS.c.sseq.desc()).limit(1)
+)
+_INSERT_EVENT = insert(EVENTS)
+
+
 def _author_head(session: Session, author: str) -> ChainHead:
-    row = session.execute(
-        select(Event.aseq, Event.id).where(Event.author == author).order_by(Event.aseq.desc()).limit(1)
-    ).first()
+    row = core(session).execute(_AUTHOR_HEAD, {"key": author}).first()
     return ChainHead(row[0], row[1]) if row else ChainHead(0, None)
 
 
 def subject_head(session: Session, subject: str) -> ChainHead:
-    row = session.execute(
-        select(Event.sseq, Event.id).where(Event.subject == subject).order_by(Event.sseq.desc()).limit(1)
-    ).first()
+    row = core(session).execute(_SUBJECT_HEAD, {"key": subject}).first()
     return ChainHead(row[0], row[1]) if row else ChainHead(0, None)
 
 
@@ -74,21 +84,13 @@ def lock_writer(session: Session, author: str) -> None:
 
 def _store(session: Session, event: SignedEvent) -> int:
     env = event.envelope
-    result = session.execute(
-        insert(Event).values(
-            id=event.id,
-            author=env["author"],
-            kid=env["kid"],
-            aseq=env["aseq"],
-            aprev=env["aprev"],
-            subject=env["subject"],
-            sseq=env["sseq"],
-            sprev=env["sprev"],
-            kind=env["kind"],
-            at=env["at"],
-            raw=event.raw,
-            received_at=utcnow(),
-        )
+    result = core(session).execute(
+        _INSERT_EVENT,
+        {
+            "id": event.id, "author": env["author"], "kid": env["kid"], "aseq": env["aseq"],
+            "aprev": env["aprev"], "subject": env["subject"], "sseq": env["sseq"], "sprev": env["sprev"],
+            "kind": env["kind"], "at": env["at"], "raw": event.raw, "received_at": utcnow(),
+        },
     )
     lseq = int(result.inserted_primary_key[0])
     apply_event(session, event)

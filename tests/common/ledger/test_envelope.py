@@ -101,3 +101,13 @@ def test_chain_fields_must_agree():
     with pytest.raises(EnvelopeError) as caught:
         parse_event(NETWORK, event.raw)
     assert caught.value.code == "event.chain"
+
+
+@pytest.mark.parametrize("body", [{}, {"z": [1, {"sig": "x", "sprev": None}], "中": "文"}, ["list", 1], "text", None])
+def test_assembled_bytes_equal_plain_jcs(body):
+    """sign_event assembles the envelope from canonical members; it must equal JCS of the whole."""
+    import rfc8785
+
+    event = _sign(body)
+    assert event.raw == rfc8785.dumps(json.loads(event.raw))
+    verify_signature(NETWORK, parse_event(NETWORK, event.raw), KEY.private_key.public_key())
