@@ -35,6 +35,12 @@ class NodeSettings(BaseSettings):
     # Hex SHA-256 of the root's public key: the anchor of trust (set at init/enrolment).
     root_fingerprint: str | None = None
     enrolment_token_hours: int = 72
+    # Working days a bad rating's rectification may take (DOMAIN.md: locally 5–15).
+    rectification_days: int = Field(default=10, ge=5, le=15)
+    # Working days to verify a 告知承诺制 approval after the decision.
+    verification_days: int = Field(default=20, ge=1, le=120)
+    # Validity in years per licence type code; types not listed are long-term.
+    licence_validity_years: dict[str, int] = Field(default_factory=dict)
     log_json: bool = True
 
     @field_validator("data_dir")
