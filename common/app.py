@@ -7,6 +7,8 @@ entry; common/ mounts the routers every node has.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import import_module
 
 from fastapi import FastAPI, Request
@@ -35,6 +37,7 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
         title=f"onetrip {tier.label}节点 {node.node_id}",
         version=__version__,
         description="最多跑一次 政务服务节点 API",
+        lifespan=_lifespan,
     )
     app.state.node = node
     app.state.tier = tier
@@ -44,6 +47,24 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
     for make_router in tier.routers:
         app.include_router(make_router())
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Sync with the parent in the background while the node serves (not on the root)."""
+    from common.sync.scheduler import SyncScheduler
+
+    node: ThisNode = app.state.node
+    scheduler = None
+    if node.settings.parent_url and node.settings.sync_enabled:
+        scheduler = SyncScheduler(node, interval=node.settings.sync_interval_seconds)
+        scheduler.start()
+    app.state.sync = scheduler
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown()
 
 
 def _install_error_handlers(app: FastAPI) -> None:

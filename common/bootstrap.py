@@ -41,10 +41,14 @@ def open_node(data_dir: Path | str, **overrides: Any) -> ThisNode:
 
 
 def node_from_settings(settings: NodeSettings) -> ThisNode:
+    from common.sync.outbox import install_routing
+
     load_projections()
     assert settings.node_id is not None
     key = load_key_file(settings.key_path, settings.node_id)
     engine = make_engine(settings.effective_database_url)
+    # Every write through this engine fills the outboxes of the neighbours that need it.
+    install_routing(engine, settings.node_id)
     return ThisNode(settings=settings, engine=engine, key=key)
 
 
@@ -161,14 +165,19 @@ def _request_enrolment(settings: NodeSettings, key: NodeKey, token: str, client:
 
 
 def keep_registry(session: Session, node: ThisNode, registry: list[str]) -> int:
-    """Verify and store root-signed registry events; returns how many were new."""
+    """Verify and store root-signed registry events; returns how many were new.
+
+    They come from the parent (directly or as the answer to a relayed enrolment), so
+    routing must not send them back up.
+    """
     resolver = RegistryKeyResolver(node.settings.root_fingerprint or "")
+    parent = _parent_in(registry, node.node_id)
     stored = 0
     for raw in registry:
         try:
             outcome = ingest_event(
                 session, node.network_id, raw.encode("utf-8"), resolver,
-                author_chain_complete=lambda author: False,
+                author_chain_complete=lambda author: False, source=parent,
             )
         except EnvelopeError as exc:
             raise InitError(f"registry event refused: {exc.message}") from exc
@@ -176,6 +185,14 @@ def keep_registry(session: Session, node: ThisNode, registry: list[str]) -> int:
             raise InitError(f"registry event conflicts with the one held: {outcome.reason}")
         stored += int(outcome.stored)
     return stored
+
+
+def _parent_in(registry: list[str], node_id: str) -> str | None:
+    for raw in registry:
+        body = json.loads(raw).get("body", {})
+        if isinstance(body, dict) and body.get("node", {}).get("id") == node_id:
+            return body["node"].get("parent")
+    return None
 
 
 def check_fits_under(own_id: str, node_id: str) -> None:

@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "common.cases.models",
     "common.licences.models",
     "common.ratings.models",
+    "common.sync.models",
 ]
 
 PROJECTION_MODULES = [
@@ -28,6 +29,7 @@ PROJECTION_MODULES = [
     "common.cases.projection",
     "common.licences.projection",
     "common.ratings.projection",
+    "common.sync.routing",
 ]
 
 ROUTER_MODULES = [
@@ -39,8 +41,10 @@ ROUTER_MODULES = [
     "common.blobs.router",
     "common.cases.router_intake",
     "common.cases.router_review",
+    "common.cases.router_handoff",
     "common.licences.router",
     "common.ratings.router",
+    "common.sync.router",
 ]
 
 

@@ -23,6 +23,9 @@ class ThisNode:
     settings: NodeSettings
     engine: Engine
     key: NodeKey
+    # How requests to the parent travel: None for real HTTP; an in-process transport
+    # (the parent's app) in the whole-county simulation.
+    parent_transport: Any = None
 
     @property
     def node_id(self) -> str:

@@ -35,6 +35,8 @@ class NodeSettings(BaseSettings):
     # Hex SHA-256 of the root's public key: the anchor of trust (set at init/enrolment).
     root_fingerprint: str | None = None
     enrolment_token_hours: int = 72
+    sync_enabled: bool = True
+    sync_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
     # Working days a bad rating's rectification may take (DOMAIN.md: locally 5–15).
     rectification_days: int = Field(default=10, ge=5, le=15)
     # Working days to verify a 告知承诺制 approval after the decision.

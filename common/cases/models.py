@@ -27,6 +27,10 @@ class Case(SQLModel, table=True):
     origin_node: str = Field(max_length=12)
     custodian: str = Field(max_length=12, index=True)
     state: str = Field(max_length=20)
+    # An open two-phase handoff (handoff.offered not yet accepted or declined): the
+    # node it was offered to and the offer's sseq. While set nobody may change the case.
+    pending_offer_to: str | None = Field(default=None, max_length=12, index=True)
+    pending_offer_seq: int | None = None
 
     # The matter as the catalogue version the filing node held said it.
     matter_code: str = Field(max_length=33, index=True)
@@ -149,3 +153,21 @@ class SpecialProcedure(SQLModel, table=True):
     # Working days the clock stood still, fixed by the action that ended it (kind 2 only).
     paused_days: int = 0
     extension_days: int = 0  # extensions approved while this (kind 1) procedure was open
+
+
+class CaseCustody(SQLModel, table=True):
+    """The chain of custody after filing: one row per accepted handoff (seq 2, 3, ...).
+
+    Seq 1, the origin node holding the case from ``case.filed`` on, has no row (its
+    handler belongs to intake); ``service_handoff.custody_chain`` derives the whole
+    chain, origin included, from the signed events and agrees with these rows.
+    """
+
+    __tablename__ = "case_custody"
+
+    case_no: str = Field(primary_key=True, max_length=40)
+    seq: int = Field(primary_key=True)  # 2 for the first node the case was handed to
+    node_id: str = Field(max_length=12)  # the new custodian (the acceptance's author)
+    from_sseq: int  # sseq of handoff.accepted: the first event written as custodian
+    offer_event_id: str = Field(max_length=64)
+    accept_event_id: str = Field(max_length=64)

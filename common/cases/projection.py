@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from common.cases.models import (
     Case,
+    CaseCustody,
     CaseMaterial,
     CaseNotice,
     CaseTask,
@@ -23,10 +24,11 @@ from common.db import core
 from common.ledger.envelope import SignedEvent
 from common.ledger.projection import Projection, register_projection
 
+_TABLES = (Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit, SpecialProcedure, CaseCustody)
 cases_projection = register_projection(
     Projection(
         "cases",
-        tables=[t.__table__ for t in (Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit, SpecialProcedure)],  # type: ignore[attr-defined]
+        tables=[t.__table__ for t in _TABLES],  # type: ignore[attr-defined]
     )
 )
 
@@ -56,4 +58,4 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
 
 
 # Importing the handler modules registers their handlers.
-from common.cases import projection_intake, projection_review  # noqa: E402,F401
+from common.cases import projection_handoff, projection_intake, projection_review  # noqa: E402,F401

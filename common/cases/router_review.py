@@ -19,6 +19,7 @@ from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.cases import service_review as service
 from common.cases.access import load_case, today_on
 from common.cases.models import Case
+from common.cases.service_handoff import return_if_decided
 from common.cases.states import STATE_LABELS, CaseState
 from common.ledger.envelope import SignedEvent
 
@@ -108,6 +109,8 @@ def record_opinion_by_body(session: SessionDep, node: NodeDep, user: CurrentUser
 def decide(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
            request: DecisionRequest) -> dict[str, Any]:
     event = service.decide_case(session, node, user, case_no, request.decision, request.reason)
+    # A result decided away from the village it was filed at goes home for delivery.
+    return_if_decided(session, node, case_no)
     return _answer(session, event, case_no)
 
 

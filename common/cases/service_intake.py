@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from common.calendar.service import working_calendar
 from common.cases.access import append_case_event, load_case, require_custody, today_on
-from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
+from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
 from common.cases.queries_intake import get_case_view, list_cases, window_queue
 from common.cases.service_filing import (
     LEVEL_LABELS,
@@ -33,7 +33,7 @@ from common.cases.service_filing import (
 from common.cases.states import check_transition
 from common.errors import Conflict, DomainError, Forbidden
 from common.node import ThisNode
-from common.users.roles import Actor, Role, require_role
+from common.users.roles import Actor, Role, require_role_here
 
 __all__ = [
     "accept_case", "deliver_case", "file_case", "get_case_view", "list_cases", "receive_supplement",
@@ -198,12 +198,21 @@ def _append_visit(session: Session, node: ThisNode, case: Case, visit: dict[str,
     return row
 
 
+def _has_task(session: Session, case_no: str, department: str | None) -> bool:
+    return session.execute(
+        select(CaseTask.task_id).where(CaseTask.case_no == case_no, CaseTask.department == department)
+    ).first() is not None
+
+
 def record_visit(session: Session, node: ThisNode, actor: Actor, case_no: str, *, who: str, place: str,
                  purpose: str) -> CaseVisit:
     """跑动: one in-person journey. Only the applicant's own visits are trips; one over
     the matter's promised visits flags the case with the reason."""
-    require_role(actor, *VISIT_RECORDERS)
+    require_role_here(node.tier, actor, *VISIT_RECORDERS)
     case = _case_for(session, node, case_no, "case.visit_recorded")
+    if (actor.role == Role.DEPARTMENT_REVIEWER and actor.department != case.lead_department
+            and not _has_task(session, case_no, actor.department)):
+        raise Forbidden("case.not_your_department", "本部门在该案件中没有审查任务", field="department")
     return _append_visit(session, node, case, {"who": who, "place": place, "purpose": purpose}, "visit")
 
 

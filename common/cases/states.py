@@ -57,7 +57,13 @@ ALLOWED_FROM: dict[str, frozenset[CaseState]] = {
     "case.rectification_opened": frozenset({CaseState.DELIVERED}),
     "case.callback_recorded": frozenset({CaseState.DELIVERED}),
     "case.rectification_closed": frozenset({CaseState.DELIVERED}),
+    # Custody handoff (service_handoff): escalation before acceptance, return once decided.
+    "handoff.offered": frozenset({CaseState.FILED, CaseState.APPROVED, CaseState.REJECTED}),
 }
+
+# The offer's target answers: these are checked against the open offer (the writer is
+# the node it was offered to, not the custodian), never against the state.
+HANDOFF_REPLIES = frozenset({"handoff.accepted", "handoff.declined"})
 
 CLOSED = frozenset({CaseState.DELIVERED, CaseState.REFUSED, CaseState.WITHDRAWN})
 

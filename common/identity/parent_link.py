@@ -21,16 +21,29 @@ def clock_offset(node: ThisNode) -> float:
 
 
 def post_to_parent(node: ThisNode, path: str, payload: Any, *, timeout: float = 30) -> httpx.Response:
+    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    return request_parent(node, "POST", path, body, content_type="application/json", timeout=timeout)
+
+
+def signed_target(path: str, query: str | None) -> str:
+    """What a request signature covers of the URL: the path and the query string."""
+    return path + ("?" + query if query else "")
+
+
+def request_parent(node: ThisNode, method: str, path: str, body: bytes = b"", *,
+                   content_type: str = "application/octet-stream", timeout: float = 30) -> httpx.Response:
+    """A signed request to the parent; a skewed clock is corrected once from its answer."""
     if not node.settings.parent_url:
         raise RuntimeError("this node has no parent URL")
     url = node.settings.parent_url.rstrip("/") + path
-    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    sign_path = urlsplit(url).path
-    with httpx.Client(timeout=timeout) as client:
+    parts = urlsplit(url)
+    target = signed_target(parts.path, parts.query)
+    with httpx.Client(timeout=timeout, transport=node.parent_transport) as client:
         for _attempt in range(2):
-            headers = sign_request(node.key, node.network_id, "POST", sign_path, body, clock_offset(node))
-            headers["Content-Type"] = "application/json"
-            response = client.post(url, content=body, headers=headers)
+            headers = sign_request(node.key, node.network_id, method, target, body, clock_offset(node))
+            if body:
+                headers["Content-Type"] = content_type
+            response = client.request(method, url, content=body, headers=headers)
             server_time = response.headers.get(HEADER_SERVER_TIME)
             if response.status_code == 401 and server_time and _is_skew(response):
                 # The parent told us its time: correct our offset and try once more.

@@ -12,6 +12,7 @@ from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.bootstrap import check_fits_under, keep_registry
 from common.errors import DomainError, Forbidden
 from common.identity import service
+from common.identity.parent_link import signed_target
 from common.identity.link_auth import HEADER_SIG, verify_request
 from common.identity.parent_link import post_to_parent
 from common.identity.registry import registered_nodes_view, registry_events, registry_version
@@ -44,7 +45,7 @@ def enrol(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -
     """A new node asks to join; a non-root node checks and relays it to its parent."""
     payload = EnrolRequest.model_validate_json(body)
     if HEADER_SIG in request.headers:
-        peer = verify_request(session, node.node_id, node.network_id, "POST", request.url.path, body,
+        peer = verify_request(session, node.node_id, node.network_id, "POST", signed_target(request.url.path, request.url.query), body,
                               dict(request.headers))
         if not peer.is_child or not payload.via or payload.via[-1] != peer.node_id:
             raise Forbidden("enrol.relay", "转发注册请求的节点与请求不符", field="via")

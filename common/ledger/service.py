@@ -33,12 +33,15 @@ from common.timeutil import iso_utc, utcnow
 
 # (session, event) -> the author's public key, or raise EnvelopeError.
 KeyResolver = Callable[[Session, SignedEvent], Ed25519PublicKey]
-# Called after every stored event (routing and outboxes hook in here).
-_AFTER_STORE: list[Callable[[Session, SignedEvent, int], None]] = []
+# Called after every stored event with (session, event, lseq, source): routing and the
+# outboxes hook in here. ``source`` is the neighbour it came from, None when written here.
+AfterStore = Callable[[Session, SignedEvent, int, "str | None"], None]
+_AFTER_STORE: list[AfterStore] = []
 
 
-def after_store(hook: Callable[[Session, SignedEvent, int], None]) -> None:
-    _AFTER_STORE.append(hook)
+def after_store(hook: AfterStore) -> None:
+    if hook not in _AFTER_STORE:
+        _AFTER_STORE.append(hook)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ _SUBJECT_HEAD = (
     .order_by(EVENTS.c.sseq.desc()).limit(1)
 )
 _INSERT_EVENT = insert(EVENTS)
+_HAS_EVENT = select(EVENTS.c.lseq).where(EVENTS.c.id == bindparam("id"))
+_AUTHOR_AT = select(EVENTS.c.id).where(EVENTS.c.author == bindparam("key"), EVENTS.c.aseq == bindparam("seq"))
+_SUBJECT_AT = select(EVENTS.c.id).where(EVENTS.c.subject == bindparam("key"), EVENTS.c.sseq == bindparam("seq"))
 
 
 def _author_head(session: Session, author: str) -> ChainHead:
@@ -82,7 +88,7 @@ def lock_writer(session: Session, author: str) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(author.encode())})
 
 
-def _store(session: Session, event: SignedEvent) -> int:
+def _store(session: Session, event: SignedEvent, source: str | None = None) -> int:
     env = event.envelope
     result = core(session).execute(
         _INSERT_EVENT,
@@ -95,7 +101,7 @@ def _store(session: Session, event: SignedEvent) -> int:
     lseq = int(result.inserted_primary_key[0])
     apply_event(session, event)
     for hook in _AFTER_STORE:
-        hook(session, event, lseq)
+        hook(session, event, lseq, source)
     return lseq
 
 
@@ -156,6 +162,7 @@ def ingest_event(
     raw: bytes,
     resolve_key: KeyResolver,
     author_chain_complete: Callable[[str], bool] = lambda author: True,
+    source: str | None = None,
 ) -> IngestOutcome:
     """Verify and store a foreign event (apply is idempotent by event id).
 
@@ -169,30 +176,29 @@ def ingest_event(
     node (its own subtree); ``author_chain_complete`` says which those are.
     """
     event = parse_event(network_id, raw)
-    if session.execute(select(Event.lseq).where(Event.id == event.id)).first():
+    if core(session).execute(_HAS_EVENT, {"id": event.id}).first():
         return IngestOutcome(event, "duplicate")
     verify_signature(network_id, event, resolve_key(session, event))
     env = event.envelope
-    for seq_name, prev_name, column_seq, column_key, key, gap_free in (
-        ("aseq", "aprev", Event.aseq, Event.author, env["author"], author_chain_complete(env["author"])),
-        ("sseq", "sprev", Event.sseq, Event.subject, env["subject"], True),
+    connection = core(session)
+    for seq_name, prev_name, lookup, key, gap_free in (
+        ("aseq", "aprev", _AUTHOR_AT, env["author"], author_chain_complete(env["author"])),
+        ("sseq", "sprev", _SUBJECT_AT, env["subject"], True),
     ):
-        taken = session.execute(
-            select(Event.id).where(column_key == key, column_seq == env[seq_name])
-        ).first()
+        taken = connection.execute(lookup, {"key": key, "seq": env[seq_name]}).first()
         if taken:
             reason = f"fork: {seq_name}={env[seq_name]} of {key} already held by {taken[0]}"
             quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=taken[0])
             return IngestOutcome(event, "quarantined", reason)
-        if env[seq_name] > 1 and gap_free:
-            prev = session.execute(
-                select(Event.id).where(column_key == key, column_seq == env[seq_name] - 1)
-            ).first()
-            if prev is None:
+        if env[seq_name] == 1:
+            continue
+        prev = connection.execute(lookup, {"key": key, "seq": env[seq_name] - 1}).first()
+        if prev is None:
+            if gap_free:
                 raise IngestRefused("event.gap", f"{seq_name}={env[seq_name]} of {key} arrives before its predecessor")
-            if prev[0] != env[prev_name]:
-                reason = f"{prev_name} does not match the held predecessor {prev[0]}"
-                quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=prev[0])
-                return IngestOutcome(event, "quarantined", reason)
-    _store(session, event)
+        elif prev[0] != env[prev_name]:
+            reason = f"{prev_name} does not match the held predecessor {prev[0]}"
+            quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=prev[0])
+            return IngestOutcome(event, "quarantined", reason)
+    _store(session, event, source)
     return IngestOutcome(event, "stored")

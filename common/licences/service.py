@@ -33,7 +33,7 @@ from common.licences.verification import (
 )
 from common.node import ThisNode
 from common.timeutil import local_today
-from common.users.roles import Actor, Role, require_role
+from common.users.roles import Actor, Role, require_role, require_role_here
 
 __all__ = [
     "VerificationResult", "find_valid_licence", "get_licence", "issue_licence", "licence_qr_payload",
@@ -50,7 +50,9 @@ DECIDING_ROLES = (
     Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER,
     Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER,
 )
-REVOKING_ROLES = (Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER, Role.COUNTY_ADMIN)
+# The issuing department (or township approver) revokes; an administrator oversees but
+# does not take a department's decisions.
+REVOKING_ROLES = (Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER)
 MAX_REASON = 500
 
 
@@ -141,8 +143,8 @@ def get_licence(session: Session, licence_id: str) -> Licence:
     return licence
 
 
-def _may_revoke(session: Session, actor: Actor, licence: Licence) -> None:
-    require_role(actor, *REVOKING_ROLES)
+def _may_revoke(session: Session, node: ThisNode, actor: Actor, licence: Licence) -> None:
+    require_role_here(node.tier, actor, *REVOKING_ROLES)
     if actor.role == Role.DEPARTMENT_REVIEWER:
         case = session.get(Case, licence.case_no) if licence.case_no else None
         departments = {licence.issuer_body, case.lead_department if case else None}
@@ -159,7 +161,7 @@ def revoke_licence(
         raise Forbidden(
             "licence.not_issuer", f"该证照由节点 {licence.issuer_node} 颁发，只有颁发节点可以撤销", field="licence_id"
         )
-    _may_revoke(session, actor, licence)
+    _may_revoke(session, node, actor, licence)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("licence.reason_required", "请填写撤销原因", field="reason")

@@ -23,7 +23,7 @@ from common.ledger.envelope import SignedEvent
 from common.node import ThisNode
 from common.ratings.models import Rating, Rectification
 from common.ratings.projection import BAD_LEVELS, RATING_LABELS
-from common.users.roles import Actor, Role, require_role
+from common.users.roles import Actor, Role, require_role, require_role_here
 
 # DOMAIN.md: a bad rating's rectification deadline is locally 5-15 working days.
 RECTIFICATION_DAYS = 10
@@ -67,7 +67,7 @@ def rate_case(
     real_name: bool = False,
 ) -> SignedEvent:
     """Record the resident's rating of a delivered case; a bad one opens a rectification."""
-    require_role(actor, *RATING_ROLES)
+    require_role_here(node.tier, actor, *RATING_ROLES)
     level = _level(level)
     comment = _text(comment, "rating.comment", "comment", "评价内容", required=False)
     case = load_case(session, case_no)
@@ -99,16 +99,16 @@ def get_rectification(session: Session, task_id: str) -> Rectification:
     return task
 
 
-def _may_rectify(actor: Actor, case: Case) -> None:
-    require_role(actor, *RECTIFYING_ROLES)
+def _may_rectify(node: ThisNode, actor: Actor, case: Case) -> None:
+    require_role_here(node.tier, actor, *RECTIFYING_ROLES)
     if actor.role == Role.DEPARTMENT_REVIEWER and actor.department != case.lead_department:
         raise Forbidden("rectification.department", "只有牵头部门的审批人员可以办理此整改任务", field="department")
 
 
-def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[Rectification, Case]:
+def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str) -> tuple[Rectification, Case]:
     task = get_rectification(session, task_id)
     case = load_case(session, task.case_no)
-    _may_rectify(actor, case)
+    _may_rectify(node, actor, case)
     if task.state != "open":
         raise Conflict("rectification.closed", f"整改任务 {task.task_id} 已办结", field="task_id")
     return task, case
@@ -116,7 +116,7 @@ def _open_task(session: Session, actor: Actor, task_id: str) -> tuple[Rectificat
 
 def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str, note: str) -> SignedEvent:
     """回访: record the call-back to the resident who gave a bad rating."""
-    task, case = _open_task(session, actor, task_id)
+    task, case = _open_task(session, node, actor, task_id)
     note = _text(note, "rectification.note_required", "note", "回访情况", required=True)
     if not task.callback_required:
         # The resident rated anonymously: calling them back would undo that choice.
@@ -131,7 +131,7 @@ def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str
 
 def close_rectification(session: Session, node: ThisNode, actor: Actor, task_id: str, result: str) -> SignedEvent:
     """Close a rectification with its result; a real-name bad rating needs its call-back first."""
-    task, case = _open_task(session, actor, task_id)
+    task, case = _open_task(session, node, actor, task_id)
     result = _text(result, "rectification.result_required", "result", "整改结果", required=True)
     if task.callback_required and not task.callback_done:
         raise Conflict("rating.callback_required", "实名差评须先完成回访，才能办结整改", field="task_id")

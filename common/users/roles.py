@@ -66,3 +66,13 @@ def require_role(actor: Actor, *roles: Role) -> None:
     if actor.role not in roles:
         allowed = "、".join(ROLE_LABELS[r] for r in roles)
         raise Forbidden("auth.role", f"此操作仅限{allowed}", field="role")
+
+
+def require_role_here(tier: str, actor: Actor, *roles: Role) -> None:
+    """``require_role`` plus: the role must belong on this node's tier (a township
+    approver's rights do not follow it onto a county node), whatever screens allow."""
+    require_role(actor, *roles)
+    if actor.system or actor.role is None:
+        return
+    if tier not in ROLE_TIERS.get(actor.role, set()):
+        raise Forbidden("auth.role", f"{ROLE_LABELS[actor.role]}不能在本级节点办理此操作", field="role")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 08:59:06.486590
+Create Date: 2026-11-27 09:47:28.196590
 """
 from collections.abc import Sequence
 
@@ -51,6 +51,15 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.PrimaryKeyConstraint('day', name=op.f('pk_calendar_days'))
+    )
+    op.create_table('case_custody',
+    sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('from_sseq', sa.Integer(), nullable=False),
+    sa.Column('offer_event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('accept_event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('case_no', 'seq', name=op.f('pk_case_custody'))
     )
     op.create_table('case_materials',
     sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -120,6 +129,8 @@ def upgrade() -> None:
     sa.Column('origin_node', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('custodian', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('pending_offer_to', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
+    sa.Column('pending_offer_seq', sa.Integer(), nullable=True),
     sa.Column('matter_code', sqlmodel.sql.sqltypes.AutoString(length=33), nullable=False),
     sa.Column('matter_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('catalogue_version', sa.Integer(), nullable=False),
@@ -164,6 +175,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_custodian'), ['custodian'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_matter_code'), ['matter_code'], unique=False)
         batch_op.create_index('ix_cases_origin', ['origin_node'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_pending_offer_to'), ['pending_offer_to'], unique=False)
         batch_op.create_index('ix_cases_state_window', ['state', 'window'], unique=False)
 
     op.create_table('catalogue_batches',
@@ -266,6 +278,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_matter_drafts_basic_code'), ['basic_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_matter_drafts_window'), ['window'], unique=False)
 
+    op.create_table('node_health',
+    sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('reported_by', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('last_contact', common.db.AwareDateTime(timezone=True), nullable=False),
+    sa.Column('backlog', sa.Integer(), nullable=False),
+    sa.Column('held', sa.Integer(), nullable=False),
+    sa.Column('version', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('clock_offset_ms', sa.Integer(), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('node_id', name=op.f('pk_node_health'))
+    )
     op.create_table('published_matters',
     sa.Column('implementation_code', sqlmodel.sql.sqltypes.AutoString(length=33), nullable=False),
     sa.Column('basic_code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
@@ -379,6 +402,57 @@ def upgrade() -> None:
     with op.batch_alter_table('seen_nonces', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_seen_nonces_seen_at'), ['seen_at'], unique=False)
 
+    op.create_table('subject_interest',
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.PrimaryKeyConstraint('subject', 'node_id', name=op.f('pk_subject_interest'))
+    )
+    op.create_table('sync_cursors',
+    sa.Column('peer', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('sent_acked', sa.Integer(), nullable=False),
+    sa.Column('received', sa.Integer(), nullable=False),
+    sa.Column('backfilled', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('peer', name=op.f('pk_sync_cursors'))
+    )
+    op.create_table('sync_dead_letters',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('from_peer', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('received_at', common.db.AwareDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_dead_letters'))
+    )
+    with op.batch_alter_table('sync_dead_letters', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_dead_letters_event_id'), ['event_id'], unique=False)
+
+    op.create_table('sync_held',
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('raw', sa.LargeBinary(), nullable=False),
+    sa.Column('waiting_for', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('from_peer', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=True),
+    sa.Column('held_at', common.db.AwareDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_sync_held'))
+    )
+    op.create_table('sync_outbox',
+    sa.Column('peer', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('lseq', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('peer', 'seq', name=op.f('pk_sync_outbox'))
+    )
+    with op.batch_alter_table('sync_outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sync_outbox_lseq'), ['lseq'], unique=False)
+
+    op.create_table('sync_rejects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('peer', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('reported_at', common.db.AwareDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_rejects'))
+    )
     op.create_table('users',
     sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
@@ -403,6 +477,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_role'))
 
     op.drop_table('users')
+    op.drop_table('sync_rejects')
+    with op.batch_alter_table('sync_outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_outbox_lseq'))
+
+    op.drop_table('sync_outbox')
+    op.drop_table('sync_held')
+    with op.batch_alter_table('sync_dead_letters', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sync_dead_letters_event_id'))
+
+    op.drop_table('sync_dead_letters')
+    op.drop_table('sync_cursors')
+    op.drop_table('subject_interest')
     with op.batch_alter_table('seen_nonces', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_seen_nonces_seen_at'))
 
@@ -438,6 +524,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_published_matters_basic_code'))
 
     op.drop_table('published_matters')
+    op.drop_table('node_health')
     with op.batch_alter_table('matter_drafts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_matter_drafts_window'))
         batch_op.drop_index(batch_op.f('ix_matter_drafts_basic_code'))
@@ -465,6 +552,7 @@ def downgrade() -> None:
     op.drop_table('catalogue_batches')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_state_window')
+        batch_op.drop_index(batch_op.f('ix_cases_pending_offer_to'))
         batch_op.drop_index('ix_cases_origin')
         batch_op.drop_index(batch_op.f('ix_cases_matter_code'))
         batch_op.drop_index(batch_op.f('ix_cases_custodian'))
@@ -479,6 +567,7 @@ def downgrade() -> None:
     op.drop_table('case_special_procedures')
     op.drop_table('case_notices')
     op.drop_table('case_materials')
+    op.drop_table('case_custody')
     op.drop_table('calendar_days')
     op.drop_table('blobs')
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:

@@ -388,9 +388,20 @@ def test_licence_api_staff_and_public(published, accepted_case, make_client, adm
     assert public.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}).status_code == 401
     admin_client = make_client(published)
     assert admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": ""}).status_code == 422
-    revoked = admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
+    # An administrator oversees but does not revoke a department's licence.
+    refused = admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
+    assert (refused.status_code, refused.json()["code"]) == (403, "auth.role")
+    from common.users.service import provision_user
+
+    with transaction(published.engine) as session:
+        issuer_body = session.get(Licence, licence_id).issuer_body
+        provision_user(session, published, Actor.node_system(published.node_id), node_id=published.node_id,
+                       username="revoker", display_name="审批科", role=Role.DEPARTMENT_REVIEWER,
+                       department=issuer_body, password="Revoker-2026!")
+    reviewer_client = make_client(published, "revoker")
+    revoked = reviewer_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
-    again = admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
+    again = reviewer_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
     assert (again.status_code, again.json()["code"]) == (409, "licence.already_revoked")
     answer = public.post("/api/v1/public/licences/verify", json={"payload": payload}).json()
     assert (answer["status"], answer["revoked_reason"]) == ("revoked", "违法经营")

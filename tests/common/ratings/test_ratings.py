@@ -30,7 +30,6 @@ from common.ratings.service import (
     record_callback,
     rectifications_due,
 )
-from common.settings import NodeSettings
 from common.users.roles import Actor, Role
 
 # 最低生活保障审批 (衡东县民政局): no licence, so a case is just events.
@@ -124,10 +123,7 @@ def test_a_bad_rating_opens_a_rectification_due_in_working_days(published, case)
 
 
 def test_the_rectification_deadline_follows_the_node_setting(published, case) -> None:
-    class Settings(NodeSettings):
-        rectification_days: int = 5
-
-    node = replace(published, settings=Settings(**published.settings.model_dump()))
+    node = replace(published, settings=published.settings.model_copy(update={"rectification_days": 5}))
     case_no = case()
     rate(node, case_no, 4)
     with transaction(published.engine) as session:

@@ -1,0 +1,97 @@
+"""Projection handlers for the two-phase custody handoff.
+
+- ``handoff.offered``: the case is frozen (``pending_offer_to`` / ``pending_offer_seq``).
+- ``handoff.accepted``: the acceptance's author becomes the custodian, the offer is
+  cleared and a ``case_custody`` row records the step (seq 2, 3, ...).
+- ``handoff.declined``: the offer is cleared; custody stays with the offerer.
+
+The origin's custody (seq 1, from ``case.filed``) has no row: ``case.filed`` is handled
+by intake, and ``service_handoff.custody_chain`` derives the whole chain from the
+events anyway. A projection must never invent custody, so an event that does not fit
+the open offer (wrong author, wrong offer, something written in between) raises
+``CustodyViolation`` instead of being applied. Local actions check all of this before
+appending; for events from other nodes ingest must refuse them (the error is an
+``EnvelopeError`` so that it is dead-lettered like any other invalid event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlmodel import Session
+
+from common.cases.models import Case, CaseCustody
+from common.cases.projection import case_handler
+from common.db import core
+from common.ledger.envelope import EnvelopeError, SignedEvent
+
+CUSTODY = CaseCustody.__table__  # type: ignore[attr-defined]
+_CASES = Case.__table__  # type: ignore[attr-defined]
+
+
+class CustodyViolation(EnvelopeError):
+    """A handoff event that the case's custody does not allow."""
+
+    def __init__(self, event: SignedEvent, message: str) -> None:
+        super().__init__("case.custody_violation", f"{event.kind} {event.id}: {message}")
+
+
+def _case(session: Session, event: SignedEvent, case_no: str) -> Any:
+    row = core(session).execute(
+        select(_CASES.c.custodian, _CASES.c.pending_offer_to, _CASES.c.pending_offer_seq)
+        .where(_CASES.c.case_no == case_no)
+    ).first()
+    if row is None:
+        raise CustodyViolation(event, f"case {case_no} is not held here")
+    return row
+
+
+def _set(session: Session, case_no: str, **values: Any) -> None:
+    core(session).execute(update(_CASES).where(_CASES.c.case_no == case_no).values(**values))
+
+
+def _check_answer(event: SignedEvent, case: Any) -> None:
+    """The answer comes from the offer's target, names the offer and follows it directly."""
+    env = event.envelope
+    if case.pending_offer_to is None:
+        raise CustodyViolation(event, "no open offer")
+    if event.author != case.pending_offer_to:
+        raise CustodyViolation(event, f"written by {event.author}, offered to {case.pending_offer_to}")
+    if event.body.get("offer_seq") != case.pending_offer_seq or env["sseq"] != case.pending_offer_seq + 1:
+        raise CustodyViolation(event, f"does not answer the open offer at sseq {case.pending_offer_seq}")
+
+
+@case_handler("handoff.offered")
+def on_offered(session: Session, event: SignedEvent, case_no: str) -> None:
+    case = _case(session, event, case_no)
+    body, sseq = event.body, event.envelope["sseq"]
+    if case.pending_offer_to is not None:
+        raise CustodyViolation(event, f"an offer to {case.pending_offer_to} is still open")
+    if event.author != case.custodian:
+        raise CustodyViolation(event, f"written by {event.author}, custodian is {case.custodian}")
+    if not isinstance(body.get("to"), str) or body["to"] == event.author or body.get("head_sseq") != sseq - 1:
+        raise CustodyViolation(event, "offered to its own author or not at the case's head")
+    _set(session, case_no, pending_offer_to=body["to"], pending_offer_seq=sseq)
+
+
+@case_handler("handoff.accepted")
+def on_accepted(session: Session, event: SignedEvent, case_no: str) -> None:
+    case = _case(session, event, case_no)
+    _check_answer(event, case)
+    last = core(session).execute(
+        select(func.max(CUSTODY.c.seq)).where(CUSTODY.c.case_no == case_no)
+    ).scalar()
+    # Nothing may be written between offer and answer, so the answer's sprev is the offer.
+    core(session).execute(insert(CUSTODY), {
+        "case_no": case_no, "seq": (last or 1) + 1, "node_id": event.author,
+        "from_sseq": event.envelope["sseq"], "offer_event_id": event.envelope["sprev"],
+        "accept_event_id": event.id,
+    })
+    _set(session, case_no, custodian=event.author, pending_offer_to=None, pending_offer_seq=None)
+
+
+@case_handler("handoff.declined")
+def on_declined(session: Session, event: SignedEvent, case_no: str) -> None:
+    _check_answer(event, _case(session, event, case_no))
+    _set(session, case_no, pending_offer_to=None, pending_offer_seq=None)

@@ -1,0 +1,169 @@
+"""Receiving a batch from a neighbour: verify, store, apply, all in one transaction.
+
+Each event ends as exactly one of: stored (and routed on), duplicate (already held:
+nothing changes), held back (its predecessor or its blob has not arrived; applied when
+the gap closes), quarantined (a fork; the root is told), or dead-lettered (malformed,
+badly signed, unknown or revoked key: never retried). The caller acknowledges only
+after the transaction commits.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlmodel import Session
+
+from common.blobs.models import Blob
+from common.db import core
+from common.identity.registry import RegistryKeyResolver
+from common.ledger.envelope import EnvelopeError, parse_event
+from common.ledger.service import IngestRefused, ingest_event
+from common.node import ThisNode
+from common.sync.models import DeadLetter, HeldEvent
+from common.sync.routing import in_subtree
+from common.timeutil import utcnow
+
+_HELD = HeldEvent.__table__  # type: ignore[attr-defined]
+_BLOBS = Blob.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class BatchResult:
+    stored: int = 0
+    duplicates: int = 0
+    held: int = 0
+    quarantined: int = 0
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    released: int = 0  # held events applied because this batch closed their gap
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"stored": self.stored, "duplicates": self.duplicates, "held": self.held,
+                "quarantined": self.quarantined, "released": self.released, "rejected": self.rejected}
+
+
+def referenced_blobs(body: Any) -> set[str]:
+    """Every ``blob_sha256`` value anywhere in an event body."""
+    found: set[str] = set()
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                if key == "blob_sha256" and isinstance(value, str):
+                    found.add(value)
+                else:
+                    stack.append(value)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _missing_blobs(session: Session, hashes: set[str]) -> set[str]:
+    if not hashes:
+        return set()
+    rows = core(session).execute(select(_BLOBS.c.sha256).where(_BLOBS.c.sha256.in_(sorted(hashes)),
+                                                              _BLOBS.c.stored.is_(True)))
+    return hashes - {row[0] for row in rows}
+
+
+def receive_batch(session: Session, node: ThisNode, peer: str, raws: list[bytes]) -> BatchResult:
+    result = BatchResult()
+    resolver = RegistryKeyResolver(node.settings.root_fingerprint or "")
+    subtree_cache: dict[str, bool] = {}
+
+    def complete(author: str) -> bool:
+        if author not in subtree_cache:
+            subtree_cache[author] = in_subtree(session, node.node_id, author)
+        return subtree_cache[author]
+
+    for raw in raws:
+        status = _receive_one(session, node, peer, raw, resolver, complete, result)
+        if status == "stored":
+            result.released += _release_held(session, node, resolver, complete, result)
+    return result
+
+
+def _receive_one(session, node, peer, raw, resolver, complete, result: BatchResult) -> str:  # type: ignore[no-untyped-def]
+    try:
+        event = parse_event(node.network_id, raw)
+    except EnvelopeError as exc:
+        _dead_letter(session, peer, raw, "unparsed", exc, result)
+        return "rejected"
+    missing = _missing_blobs(session, referenced_blobs(event.body))
+    if missing:
+        return _hold(session, event.id, raw, "blob:" + ",".join(sorted(missing)), peer, result)
+    try:
+        # A savepoint per event: a projection may refuse an event after its row was
+        # inserted (e.g. a handoff by the wrong node); nothing of it may stay.
+        with session.begin_nested():
+            outcome = ingest_event(session, node.network_id, raw, resolver, author_chain_complete=complete,
+                                   source=peer)
+    except IngestRefused as exc:
+        return _hold(session, event.id, raw, exc.message, peer, result)
+    except EnvelopeError as exc:
+        _dead_letter(session, peer, raw, event.id, exc, result)
+        return "rejected"
+    if outcome.status == "duplicate":
+        result.duplicates += 1
+    elif outcome.status == "quarantined":
+        result.quarantined += 1
+    else:
+        result.stored += 1
+        core(session).execute(delete(_HELD).where(_HELD.c.event_id == event.id))
+    return outcome.status
+
+
+def _hold(session: Session, event_id: str, raw: bytes, waiting_for: str, peer: str, result: BatchResult) -> str:
+    if not core(session).execute(select(_HELD.c.event_id).where(_HELD.c.event_id == event_id)).first():
+        core(session).execute(insert(_HELD), {"event_id": event_id, "raw": raw, "waiting_for": waiting_for[:200],
+                                              "from_peer": peer, "held_at": utcnow()})
+    result.held += 1
+    return "held"
+
+
+def _dead_letter(session: Session, peer: str, raw: bytes, event_id: str, exc: EnvelopeError,
+                 result: BatchResult) -> None:
+    session.add(DeadLetter(event_id=event_id, code=exc.code, reason=exc.message[:500], from_peer=peer, raw=raw,
+                           received_at=utcnow()))
+    result.rejected.append({"event_id": event_id, "code": exc.code, "reason": exc.message[:500]})
+
+
+def _release_held(session, node, resolver, complete, result: BatchResult) -> int:  # type: ignore[no-untyped-def]
+    """Apply held events whose gap has closed, until no more can be applied."""
+    released = 0
+    progress = True
+    while progress:
+        progress = False
+        for event_id, raw, peer in core(session).execute(
+            select(_HELD.c.event_id, _HELD.c.raw, _HELD.c.from_peer).order_by(_HELD.c.held_at)
+        ).all():
+            event = parse_event(node.network_id, raw)
+            if _missing_blobs(session, referenced_blobs(event.body)):
+                continue
+            try:
+                with session.begin_nested():
+                    outcome = ingest_event(session, node.network_id, raw, resolver, author_chain_complete=complete,
+                                           source=peer)
+            except IngestRefused:
+                continue
+            except EnvelopeError as exc:
+                core(session).execute(delete(_HELD).where(_HELD.c.event_id == event_id))
+                _dead_letter(session, peer, raw, event_id, exc, result)
+                continue
+            core(session).execute(delete(_HELD).where(_HELD.c.event_id == event_id))
+            if outcome.status == "stored":
+                released += 1
+                progress = True
+    return released
+
+
+def held_count(session: Session) -> int:
+    return len(core(session).execute(select(_HELD.c.event_id)).all())
+
+
+def event_summary(raw: bytes) -> dict[str, Any]:
+    envelope = json.loads(raw)
+    return {k: envelope[k] for k in ("author", "aseq", "subject", "sseq", "kind")}

@@ -1,0 +1,103 @@
+"""The parent's side of sync: push, pull, blobs and the health overview.
+
+Every sync request is signed by a direct child (common.identity.link_auth). A pushed
+batch is applied in the request's one transaction, committed before the answer, so an
+acknowledgement always means "stored".
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.errors import Forbidden
+from common.identity.link_auth import VerifiedPeer, verify_request
+from common.identity.parent_link import signed_target
+from common.identity.router import RawBody
+from common.sync import blob_transfer
+from common.sync.outbox import acknowledge, backfill_child, read_batch
+from common.sync.receive import receive_batch
+from common.sync.telemetry import health_overview, record_reports
+from common.users.roles import Role, require_role
+
+router = APIRouter(prefix="/api/v1", tags=["sync"])
+
+
+def _child(request: Request, body: bytes, node: NodeDep, session: SessionDep) -> VerifiedPeer:
+    peer = verify_request(session, node.node_id, node.network_id, request.method, signed_target(request.url.path, request.url.query), body,
+                          dict(request.headers))
+    if not peer.is_child:
+        raise Forbidden("sync.not_child", "只有下级节点可以向本节点同步", field="X-Onetrip-Node")
+    return peer
+
+
+class PushRequest(BaseModel):
+    after: int = Field(ge=0)
+    last_seq: int = Field(ge=0)
+    events: list[str] = Field(max_length=1000)
+    report: dict[str, Any] = Field(default_factory=dict)
+    relayed: list[dict[str, Any]] = Field(default_factory=list, max_length=5000)
+
+
+@router.post("/sync/push")
+def push(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+    peer = _child(request, body, node, session)
+    payload = PushRequest.model_validate_json(body)
+    result = receive_batch(session, node, peer.node_id, [e.encode("utf-8") for e in payload.events])
+    report = {**payload.report, "node_id": peer.node_id}
+    record_reports(session, node.node_id, payload.relayed, direct=report)
+    return {"ack": payload.last_seq, "result": result.as_dict(), "server_time": int(time.time())}
+
+
+class PullRequest(BaseModel):
+    after: int = Field(ge=0, description="the highest seq of ours the child has applied")
+    max_events: int = Field(default=500, ge=1, le=500)
+
+
+@router.post("/sync/pull")
+def pull(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+    peer = _child(request, body, node, session)
+    payload = PullRequest.model_validate_json(body)
+    backfill_child(session, node.node_id, peer.node_id)
+    acknowledge(session, peer.node_id, payload.after)
+    batch = read_batch(session, peer.node_id, payload.after, max_events=payload.max_events)
+    return {"events": [raw.decode("utf-8") for raw in batch.events], "last_seq": batch.last_seq,
+            "more": batch.more, "server_time": int(time.time())}
+
+
+class MissingRequest(BaseModel):
+    hashes: list[str] = Field(max_length=2000)
+
+
+@router.post("/sync/blobs/missing")
+def blobs_missing(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+    _child(request, body, node, session)
+    payload = MissingRequest.model_validate_json(body)
+    return {"missing": blob_transfer.missing_of(session, payload.hashes)}
+
+
+@router.post("/sync/blobs/{sha256}")
+def blob_upload(sha256: str, request: Request, body: RawBody, node: NodeDep, session: SessionDep,
+                offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+    _child(request, body, node, session)
+    return blob_transfer.receive_chunk(session, node, sha256, offset, body)
+
+
+@router.get("/sync/blobs/{sha256}")
+def blob_download(sha256: str, request: Request, node: NodeDep, session: SessionDep,
+                  offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+    _child(request, b"", node, session)
+    return Response(blob_transfer.read_chunk(node, sha256, offset), media_type="application/octet-stream")
+
+
+@router.get("/nodes/health")
+def nodes_health(session: SessionDep, actor: CurrentUser) -> list[dict]:
+    """Every node with its last contact, backlog, version and clock; silent ones flagged."""
+    require_role(actor, Role.COUNTY_ADMIN, Role.AUDITOR, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK)
+    return health_overview(session)
+
+

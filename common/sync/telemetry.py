@@ -1,0 +1,80 @@
+"""Node health: what each sync tells the parent, relayed up so the root sees all nodes."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from common import __version__
+from common.identity.models import RegistryNode
+from common.sync.models import NodeHealth
+from common.timeutil import iso_utc, parse_iso, utcnow
+
+SILENT_AFTER = timedelta(hours=1)
+
+
+def own_report(node_id: str, backlog: int, held: int, clock_offset_ms: int = 0) -> dict[str, Any]:
+    return {"node_id": node_id, "backlog": backlog, "held": held, "version": __version__,
+            "clock_offset_ms": clock_offset_ms}
+
+
+def record_reports(session: Session, reporter: str, reports: list[dict[str, Any]], *,
+                   direct: dict[str, Any] | None = None) -> None:
+    """Store the child's own report (``direct``, contact now) and those it relays."""
+    now = utcnow()
+    for report in reports:
+        node_id = str(report.get("node_id", ""))[:12]
+        if not node_id:
+            continue
+        contact = parse_iso(report["last_contact"]) if report.get("last_contact") else now
+        _upsert(session, node_id, reporter, contact, report)
+    if direct is not None:
+        _upsert(session, str(direct["node_id"]), reporter, now, direct)
+
+
+def _upsert(session: Session, node_id: str, reporter: str, contact, report: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    row = session.get(NodeHealth, node_id)
+    if row is None:
+        row = NodeHealth(node_id=node_id, reported_by=reporter, last_contact=contact)
+    elif row.last_contact > contact:
+        return  # an older relayed report must not overwrite a fresher one
+    row.reported_by = reporter
+    row.last_contact = contact
+    row.backlog = int(report.get("backlog", 0))
+    row.held = int(report.get("held", 0))
+    row.version = str(report.get("version", ""))[:40]
+    row.clock_offset_ms = int(report.get("clock_offset_ms", 0))
+    row.detail = json.dumps({k: v for k, v in report.items() if k in ("errors", "rejects")}, ensure_ascii=False)
+    session.add(row)
+
+
+def relayed_reports(session: Session) -> list[dict[str, Any]]:
+    """Everything this node knows about its subtree, to pass up with its own sync."""
+    return [
+        {"node_id": r.node_id, "last_contact": iso_utc(r.last_contact), "backlog": r.backlog, "held": r.held,
+         "version": r.version, "clock_offset_ms": r.clock_offset_ms}
+        for r in session.execute(select(NodeHealth)).scalars()
+    ]
+
+
+def health_overview(session: Session, *, silent_after: timedelta = SILENT_AFTER) -> list[dict[str, Any]]:
+    """Every registered node with its last known state; silent ones flagged."""
+    now = utcnow()
+    health = {r.node_id: r for r in session.execute(select(NodeHealth)).scalars()}
+    rows = []
+    for entry in session.execute(select(RegistryNode).order_by(RegistryNode.node_id)).scalars():
+        h = health.get(entry.node_id)
+        silent = h is None or now - h.last_contact > silent_after
+        rows.append({
+            "node_id": entry.node_id, "name": entry.name, "tier": entry.tier, "parent_id": entry.parent_id,
+            "revoked": entry.revoked_version is not None,
+            "last_contact": iso_utc(h.last_contact) if h else None,
+            "backlog": h.backlog if h else None, "held": h.held if h else None,
+            "version": h.version if h else None, "clock_offset_ms": h.clock_offset_ms if h else None,
+            "silent": silent and entry.parent_id is not None,
+        })
+    return rows
