@@ -197,11 +197,15 @@ def main() -> None:
 @app.command()
 def demo(
     directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its nodes")] = Path("demo-data"),
+    base_port: Annotated[int, typer.Option("--base-port", min=1024, max=65000,
+                                           help="county's port; townships +10, +11, villages +20 ... +23")] = 8400,
 ) -> None:
-    """Start the local demo network (county, township, village) on loopback."""
+    """Start the local demo network (a county, two townships, four villages) on loopback."""
     from common.demo import run_demo
 
-    run_demo(directory)
+    code = run_demo(directory, base_port)
+    if code:
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ ROUTER_MODULES = [
     "common.licences.router",
     "common.ratings.router",
     "common.sync.router",
+    "common.sync.admin_router",
 ]
 
 

@@ -1,4 +1,9 @@
-"""Rating and rectification projection tables (rebuilt from ``case:*`` events)."""
+"""Rating and rectification projection tables.
+
+``ratings`` and the opening of a ``rectifications`` row come from ``case.rated`` on the
+case's chain; the call-back and the closing come from the rectification's own chain
+``rectification:{case_no}``, written by the responsible node only.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +32,9 @@ class Rectification(SQLModel, table=True):
 
     task_id: str = Field(primary_key=True, max_length=60)  # {case_no}/rectification/1
     case_no: str = Field(max_length=40, index=True)
+    # The one node that writes ``rectification:{case_no}``: the deciding node, or the
+    # township above a village that decided (a village has no rectifying staff).
+    responsible_node: str = Field(max_length=12, index=True)
     opened_on: str = Field(max_length=10)
     due_on: str = Field(max_length=10, index=True)
     state: str = Field(default="open", max_length=10)  # open | closed

@@ -1,7 +1,9 @@
 """Ratings API: record a rating, call back, close a rectification, list them.
 
 Task ids contain "/" ({case_no}/rectification/1), so the call-back and close
-endpoints take the task id in the body rather than the path.
+endpoints take the task id in the body rather than the path. They act on the node
+that serves the request, which must be the task's responsible node (a village case's
+township, or the deciding node); ``responsible_node`` in every answer says which.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class RatingRequest(BaseModel):
 class RectificationOut(BaseModel):
     task_id: str
     case_no: str
+    responsible_node: str = Field(description="负责回访与整改的节点")
     opened_on: str
     due_on: str
     state: str
@@ -47,7 +50,8 @@ class RectificationOut(BaseModel):
     @classmethod
     def of(cls, task: Rectification, today: str) -> RectificationOut:
         return cls(
-            task_id=task.task_id, case_no=task.case_no, opened_on=task.opened_on, due_on=task.due_on,
+            task_id=task.task_id, case_no=task.case_no, responsible_node=task.responsible_node,
+            opened_on=task.opened_on, due_on=task.due_on,
             state=task.state, overdue=task.state == "open" and task.due_on < today,
             callback_required=task.callback_required, callback_done=task.callback_done,
             callback_note=task.callback_note, callback_by=task.callback_by, callback_on=task.callback_on,

@@ -1,10 +1,16 @@
 """Rating action functions: rate a delivered case, call back, close the rectification.
 
 The staff member who delivers at the custodian node records the resident's rating
-(village agent at a village, window clerks at a township or the county). Call-backs and
-closing are for a township approver, a county administrator, or a reviewer of the
-case's lead department. Every append goes through ``append_case_event`` (custody and
-state); actions never commit.
+(village agent at a village, window clerks at a township or the county) as
+``case.rated`` on the case's chain (``append_case_event``: custody and state).
+
+A bad rating's rectification is worked on its own chain ``rectification:{case_no}``
+by one node, the *responsible node* named in ``case.rated``: the node that decided the
+case, or, when a village decided it (a village 即办件), the village's township, since a
+village has no staff who may rectify. So a case whose result went home to its village
+is still called back and closed, without handing the case anywhere. There a township
+approver acts; at the county an administrator or a reviewer of the case's lead
+department. Actions never commit.
 """
 
 from __future__ import annotations
@@ -12,17 +18,21 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from common.calendar.service import add_working_days
-from common.cases.access import append_case_event, load_case, today_on
+from common.cases.access import append_case_event, case_subject, load_case, require_custody, today_on
 from common.cases.models import Case
+from common.cases.states import check_transition
 from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.identity.models import RegistryNode
 from common.ledger.envelope import SignedEvent
+from common.ledger.models import Event
+from common.ledger.service import lock_writer
 from common.node import ThisNode
 from common.ratings.models import Rating, Rectification
-from common.ratings.projection import BAD_LEVELS, RATING_LABELS
+from common.ratings.projection import BAD_LEVELS, RATING_LABELS, rectification_subject
 from common.users.roles import Actor, Role, require_role, require_role_here
 
 # DOMAIN.md: a bad rating's rectification deadline is locally 5-15 working days.
@@ -45,6 +55,24 @@ def rectification_days(node: ThisNode) -> int:
 
 def rectification_task_id(case_no: str) -> str:
     return f"{case_no}/rectification/1"  # one rating per case, so at most one task
+
+
+def responsible_node(session: Session, case: Case) -> str:
+    """The node that works a bad rating of ``case``: its decider, or a village
+    decider's township (registry parent). Read from the signed ``case.decided``."""
+    decider = session.execute(
+        select(Event.author).where(Event.subject == case_subject(case.case_no), Event.kind == "case.decided")
+        .order_by(Event.sseq.desc())
+    ).scalars().first()
+    if decider is None:  # delivery needs a decision; a case without one cannot be rated
+        raise Conflict("rating.undecided", f"案件 {case.case_no} 尚未作出决定，不能评价", field="case_no")
+    registered = session.get(RegistryNode, decider)
+    if registered is None or registered.tier != "village":
+        return decider
+    if not registered.parent_id:
+        raise Conflict("rating.no_township", f"村级节点 {decider} 没有上级乡镇节点，无法办理差评整改",
+                       field="case_no")
+    return registered.parent_id
 
 
 def _text(value: str | None, code: str, field: str, label: str, *, required: bool) -> str:
@@ -73,11 +101,15 @@ def rate_case(
     case = load_case(session, case_no)
     if session.get(Rating, case.case_no) is not None:
         raise Conflict("rating.exists", f"案件 {case.case_no} 已评价，不能重复评价", field="case_no")
+    # Custody and state first (as the append will), so that they are what a refusal names.
+    require_custody(node, case)
+    check_transition(case.state, "case.rated")
     rated_on = today_on(node)
     rectification = None
     if level in BAD_LEVELS:
         due = add_working_days(session, date.fromisoformat(rated_on), rectification_days(node))
-        rectification = {"task_id": rectification_task_id(case.case_no), "due_on": due.isoformat()}
+        rectification = {"task_id": rectification_task_id(case.case_no), "due_on": due.isoformat(),
+                         "responsible_node": responsible_node(session, case)}
     body = {
         "level": level, "comment": comment, "real_name": bool(real_name), "rated_on": rated_on,
         "rectification": rectification,
@@ -99,24 +131,36 @@ def get_rectification(session: Session, task_id: str) -> Rectification:
     return task
 
 
-def _may_rectify(node: ThisNode, actor: Actor, case: Case) -> None:
-    require_role_here(node.tier, actor, *RECTIFYING_ROLES)
+def _may_rectify(node: ThisNode, actor: Actor, task: Rectification, case: Case) -> None:
+    if task.responsible_node != node.node_id:
+        # One writer per record: only the responsible node appends to the task's chain.
+        raise Forbidden("rectification.not_responsible",
+                        f"整改任务 {task.task_id} 由节点 {task.responsible_node} 办理，本节点不能办理", field="task_id")
     if actor.role == Role.DEPARTMENT_REVIEWER and actor.department != case.lead_department:
         raise Forbidden("rectification.department", "只有牵头部门的审批人员可以办理此整改任务", field="department")
 
 
-def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str) -> tuple[Rectification, Case]:
+def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str) -> Rectification:
+    require_role_here(node.tier, actor, *RECTIFYING_ROLES)
+    # Serialise this node's writers before reading the task's state (two call-backs at once).
+    lock_writer(session, node.node_id)
     task = get_rectification(session, task_id)
-    case = load_case(session, task.case_no)
-    _may_rectify(node, actor, case)
+    session.refresh(task)
+    _may_rectify(node, actor, task, load_case(session, task.case_no))
     if task.state != "open":
         raise Conflict("rectification.closed", f"整改任务 {task.task_id} 已办结", field="task_id")
-    return task, case
+    return task
+
+
+def _append(session: Session, node: ThisNode, task: Rectification, kind: str, body: dict[str, Any]) -> SignedEvent:
+    event = node.append(session, rectification_subject(task.case_no), kind, body)
+    session.expire(task)  # the projection changed underneath the ORM object
+    return event
 
 
 def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str, note: str) -> SignedEvent:
     """回访: record the call-back to the resident who gave a bad rating."""
-    task, case = _open_task(session, node, actor, task_id)
+    task = _open_task(session, node, actor, task_id)
     note = _text(note, "rectification.note_required", "note", "回访情况", required=True)
     if not task.callback_required:
         # The resident rated anonymously: calling them back would undo that choice.
@@ -124,47 +168,47 @@ def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str
     if task.callback_done:
         raise Conflict("rectification.callback_exists", f"整改任务 {task.task_id} 已记录回访", field="task_id")
     body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), "note": note}
-    event = append_case_event(session, node, case, "case.callback_recorded", body)
-    session.expire(task)
-    return event
+    return _append(session, node, task, "rectification.callback_recorded", body)
 
 
 def close_rectification(session: Session, node: ThisNode, actor: Actor, task_id: str, result: str) -> SignedEvent:
     """Close a rectification with its result; a real-name bad rating needs its call-back first."""
-    task, case = _open_task(session, node, actor, task_id)
+    task = _open_task(session, node, actor, task_id)
     result = _text(result, "rectification.result_required", "result", "整改结果", required=True)
     if task.callback_required and not task.callback_done:
         raise Conflict("rating.callback_required", "实名差评须先完成回访，才能办结整改", field="task_id")
     body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), "result": result}
-    event = append_case_event(session, node, case, "case.rectification_closed", body)
-    session.expire(task)
-    return event
+    return _append(session, node, task, "rectification.closed", body)
 
 
-def rectifications_due(session: Session, today: date | str) -> list[Rectification]:
-    """Open rectifications whose deadline is today or already past (for reminders)."""
+def rectifications_due(session: Session, today: date | str, responsible_node: str | None = None) -> list[Rectification]:
+    """Open rectifications whose deadline is today or already past (for reminders),
+    optionally only those one node must work."""
     day = today if isinstance(today, str) else today.isoformat()
-    return list(
-        session.execute(
-            select(Rectification)
-            .where(Rectification.state == "open", Rectification.due_on <= day)
-            .order_by(Rectification.due_on, Rectification.task_id)
-        ).scalars()
-    )
+    query = select(Rectification).where(Rectification.state == "open", Rectification.due_on <= day)
+    if responsible_node is not None:
+        query = query.where(Rectification.responsible_node == responsible_node)
+    return list(session.execute(query.order_by(Rectification.due_on, Rectification.task_id)).scalars())
 
 
 def list_rectifications(
     session: Session, actor: Actor, *, state: str | None = None, due_by: str | None = None
 ) -> list[Rectification]:
-    """Rectifications an actor may see: a department reviewer only its lead department's."""
+    """Rectifications an actor may see. Administrators, auditors and county window
+    clerks see all this node holds; township staff those their node works or whose case
+    it holds; a department reviewer those of its lead department its node works."""
     require_role(actor, *RECTIFYING_ROLES, Role.AUDITOR, Role.TOWNSHIP_CLERK, Role.COUNTY_WINDOW_CLERK)
     query = select(Rectification).order_by(Rectification.due_on, Rectification.task_id)
     if state:
         query = query.where(Rectification.state == state)
     if due_by:
         query = query.where(Rectification.due_on <= due_by)
-    if actor.role == Role.DEPARTMENT_REVIEWER:
+    if actor.role in (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER):
         query = query.join(Case, Case.case_no == Rectification.case_no).where(
-            Case.lead_department == actor.department
+            or_(Rectification.responsible_node == actor.node_id, Case.custodian == actor.node_id)
+        )
+    elif actor.role == Role.DEPARTMENT_REVIEWER:
+        query = query.join(Case, Case.case_no == Rectification.case_no).where(
+            Case.lead_department == actor.department, Rectification.responsible_node == actor.node_id
         )
     return list(session.execute(query).scalars())

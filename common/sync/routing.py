@@ -6,6 +6,8 @@
 - A case (and its licences) reaches every node on the paths from the root to its origin
   and to each node it was offered to; ``subject_interest`` keeps those nodes, derived
   from the record's own events so that every node computes the same answer.
+- A bad rating's rectification (``rectification:{case_no}``) goes wherever its case
+  goes, and the node responsible for it gets the case too.
 - Anything else (alerts, reports) only goes up.
 An event is never sent back to the neighbour it came from.
 """
@@ -56,6 +58,21 @@ def _licence_issued(session: Session, event: SignedEvent) -> None:
     for node_id in interested_in(session, case_subject):
         _add_interest(session, event.subject, node_id)
     _add_interest(session, event.subject, event.author)
+
+
+@interest_projection.on("case.rated")
+def _case_rated(session: Session, event: SignedEvent) -> None:
+    # A bad rating names the node that works its rectification (a village case's
+    # township, or the deciding node): it needs the rating and the case, and the
+    # rectification's own chain reaches everyone the case reaches.
+    task = event.body.get("rectification")
+    if not task:
+        return
+    _add_interest(session, event.subject, task.get("responsible_node"))
+    rectification = "rectification:" + event.subject.removeprefix("case:")
+    for node_id in interested_in(session, event.subject):
+        _add_interest(session, rectification, node_id)
+    _add_interest(session, rectification, event.author)
 
 
 def interested_in(session: Session, subject: str) -> set[str]:

@@ -78,11 +78,12 @@ class SyncScheduler:
             return None
         try:
             report = sync_once(self.node)
-        except (SyncError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure backs off; the job must keep running
             delay = self.backoff.failed()
             self.not_before = time.monotonic() + delay
             self.last_error = str(exc)[:300]
-            log.warning("sync failed; retrying later", extra={"node_id": self.node.node_id, "code": "sync.failed"})
+            code = "sync.failed" if isinstance(exc, (SyncError, OSError)) else "sync.error"
+            log.warning("sync failed; retrying later", extra={"node_id": self.node.node_id, "code": code})
             return None
         finally:
             self._lock.release()

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 09:47:28.196590
+Create Date: 2026-11-27 10:18:36.115555
 """
 from collections.abc import Sequence
 
@@ -351,6 +351,7 @@ def upgrade() -> None:
     op.create_table('rectifications',
     sa.Column('task_id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('responsible_node', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('opened_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('due_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
@@ -367,6 +368,7 @@ def upgrade() -> None:
     with op.batch_alter_table('rectifications', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rectifications_case_no'), ['case_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_rectifications_due_on'), ['due_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rectifications_responsible_node'), ['responsible_node'], unique=False)
 
     op.create_table('registry_keys',
     sa.Column('node_id', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
@@ -502,6 +504,7 @@ def downgrade() -> None:
 
     op.drop_table('registry_keys')
     with op.batch_alter_table('rectifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rectifications_responsible_node'))
         batch_op.drop_index(batch_op.f('ix_rectifications_due_on'))
         batch_op.drop_index(batch_op.f('ix_rectifications_case_no'))
 

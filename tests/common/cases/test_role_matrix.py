@@ -49,6 +49,7 @@ from common.licences import service as licences
 from common.licences.models import Licence
 from common.node import ThisNode
 from common.ratings import service as ratings
+from common.ratings.models import Rectification
 from common.users.roles import Actor, Role
 
 C_PROMISE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, 告知承诺, licence
@@ -366,6 +367,10 @@ def _rows() -> list[Row]:
         Row("approve_extension", "township", prep(accepted, T_PROMISE), frozenset({TA})),
         Row("record_verification", "township", prep(committed, T_PROMISE), frozenset({TA})),
         Row("revoke_licence", "township", prep(decided, T_LICENCE), frozenset({TA})),
+        # A bad rating's rectification is written by the deciding node; a village has no
+        # one who may rectify (its cases' rectifications are its township's, see below).
+        Row("record_callback", "village", prep(rated_badly, V_NOW, real_name=True), none),
+        Row("close_rectification", "village", prep(rated_badly, V_NOW, real_name=False), none),
         Row("record_callback", "township", prep(rated_badly, T_PROMISE, real_name=True), frozenset({TA})),
         Row("close_rectification", "township", prep(rated_badly, T_PROMISE, real_name=False), frozenset({TA})),
         # County: the window decides 即办件; the departments review their own tasks, the lead decides.
@@ -404,6 +409,9 @@ def _params() -> Iterator[Any]:
             yield pytest.param(row, key, id=f"{row.label}-{key}", marks=marks)
 
 
+OWN_CHAIN = ("revoke_licence", "record_callback", "close_rectification")
+
+
 def after_success(row: Row, node: ThisNode, ctx: dict[str, Any]) -> None:
     """What an allowed action must have done beyond appending (licences issued or revoked)."""
     with transaction(node.engine) as session:
@@ -416,6 +424,9 @@ def after_success(row: Row, node: ThisNode, ctx: dict[str, Any]) -> None:
                 assert session.get(Licence, case.licence_id).state == "valid"
         if row.action in ("revoke_licence", "record_verification") and ctx["case"].licence_id:
             assert session.get(Licence, ctx["case"].licence_id).state == "revoked"
+        if row.action in RECTIFYING:
+            task = session.get(Rectification, ctx["rectification"])
+            assert (task.responsible_node, task.callback_done or task.state == "closed") == (node.node_id, True)
 
 
 def prepared(net: SimpleNamespace, row: Row, key: str) -> dict[str, Any]:
@@ -440,7 +451,7 @@ def test_role_matrix(net: SimpleNamespace, row: Row, key: str) -> None:
         run(node, ACTIONS[row.action], who, ctx)
         after = footprint(node, ctx["case_no"])
         assert after[0] > before[0], f"{key} was allowed {row.label} but nothing was appended"
-        if row.action != "revoke_licence":  # the licence's own chain, not the case's
+        if row.action not in OWN_CHAIN:  # the licence's or the rectification's chain, not the case's
             assert after[1] is None or after[1] > before[1], "the case's version did not move"
         after_success(row, node, ctx)
         return
@@ -460,27 +471,57 @@ def test_role_matrix(net: SimpleNamespace, row: Row, key: str) -> None:
 # -- custody, departments' tasks, the filing agent, reads, HTTP --------------------------
 
 PARENT = {"village": "township", "township": "county"}
+RECTIFYING = ("record_callback", "close_rectification")
+NOT_CUSTODIAN = {"revoke_licence": "licence.not_issuer", "record_callback": "rectification.not_responsible",
+                 "close_rectification": "rectification.not_responsible"}
 
 
 def _custody_params() -> Iterator[Any]:
     for row in ROWS:
-        if row.tier in PARENT and row.action != "file_case":
-            parent = next(r for r in ROWS if r.tier == PARENT[row.tier] and r.action == row.action and r.allowed)
-            yield pytest.param(row, min(parent.allowed), id=f"{row.label}-from-{parent.tier}")
+        if row.action == "file_case" or row.tier not in PARENT:
+            continue
+        if row.tier == "village" and row.action in RECTIFYING:
+            continue  # a village case's rectification is its township's to work: see the test below
+        parent = next(r for r in ROWS if r.tier == PARENT[row.tier] and r.action == row.action and r.allowed)
+        yield pytest.param(row, min(parent.allowed), id=f"{row.label}-from-{parent.tier}")
 
 
 @pytest.mark.parametrize(("row", "key"), list(_custody_params()))
 def test_a_node_writes_only_to_cases_it_holds(net: SimpleNamespace, row: Row, key: str) -> None:
-    """The case (or licence) is held by a lower node; the node above, with the role that
-    may do this there, is refused: one writer per record."""
+    """The case (or licence, or a township's rectification) is held by a lower node; the
+    node above, with the role that may do this there, is refused: one writer per record."""
     ctx = row.prep(net, net.nodes[row.tier])
     node = net.nodes[PARENT[row.tier]]
     before = footprint(node, ctx["case_no"])
     with pytest.raises(Forbidden) as caught, transaction(node.engine) as session:
         ACTIONS[row.action](session, node, actor(node, key, ctx["dept"]), ctx)
-    expected = "licence.not_issuer" if row.action == "revoke_licence" else "case.not_custodian"
+    expected = NOT_CUSTODIAN.get(row.action, "case.not_custodian")
     assert caught.value.code == expected
     assert footprint(node, ctx["case_no"]) == before
+
+
+def test_a_village_case_is_rectified_at_its_township(net: SimpleNamespace) -> None:
+    """The village decided and holds the case; its rectification is the township's: the
+    township approver calls back and closes without custody, nobody else may."""
+    village, township, county = (net.nodes[t] for t in ("village", "township", "county"))
+    ctx = rated_badly(net, village, V_NOW, real_name=True)
+    case_before = footprint(village, ctx["case_no"])[1:]
+    for node, key, code in ((county, AD, "rectification.not_responsible"), (village, A, "auth.role"),
+                            (township, TC, "auth.role")):
+        with pytest.raises(Forbidden) as caught:
+            run(node, ratings.record_callback, actor(node, key, ""), ctx["rectification"], "已电话回访")
+        assert caught.value.code == code
+    approver = actor(township, TA, "")
+    run(township, ratings.record_callback, approver, ctx["rectification"], "已电话回访")
+    run(township, ratings.close_rectification, approver, ctx["rectification"], "已整改")
+    with transaction(township.engine) as session:
+        task = session.get(Rectification, ctx["rectification"])
+        assert (task.responsible_node, task.state, task.callback_by, task.closed_by) == \
+            (TOWNSHIP_ID, "closed", TA, TA)
+        authors = session.execute(select(Event.author).where(
+            Event.subject == f"rectification:{ctx['case_no']}").order_by(Event.sseq)).scalars().all()
+    assert authors == [TOWNSHIP_ID, TOWNSHIP_ID]
+    assert footprint(village, ctx["case_no"])[1:] == case_before  # the case's chain did not move
 
 
 def test_only_the_filing_agent_withdraws_at_a_village(net: SimpleNamespace) -> None:

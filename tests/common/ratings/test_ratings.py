@@ -118,6 +118,7 @@ def test_a_bad_rating_opens_a_rectification_due_in_working_days(published, case)
         rated_on = date.fromisoformat(today_on(published))
         assert task.due_on == add_working_days(session, rated_on, RECTIFICATION_DAYS).isoformat()
         assert (task.state, task.callback_required, task.opened_on) == ("open", False, rated_on.isoformat())
+        assert task.responsible_node == COUNTY_ID  # decided at the county, which works it too
         assert date.fromisoformat(task.due_on) - rated_on >= timedelta(days=RECTIFICATION_DAYS)
         assert session.get(Rating, case_no).label == "非常不满意"
 
@@ -182,10 +183,16 @@ def test_rating_before_delivery_a_second_rating_and_wrong_raters_are_refused(pub
         with pytest.raises(Conflict) as err:
             rate_case(session, published, CLERK, not_delivered, 1, "", False)
         assert (err.value.status_code, err.value.code) == (409, "case.illegal_transition")
+        with pytest.raises(Conflict) as err:  # a bad one too: the state is checked first
+            rate_case(session, published, CLERK, not_delivered, 5, "", True)
+        assert (err.value.status_code, err.value.code) == (409, "case.illegal_transition")
         with pytest.raises(Forbidden):
             rate_case(session, published, auditor, delivered, 1, "", False)
         with pytest.raises(Forbidden) as err:
             rate_case(session, township, township_clerk, delivered, 1, "", False)
+        assert err.value.code == "case.not_custodian"
+        with pytest.raises(Forbidden) as err:
+            rate_case(session, township, township_clerk, delivered, 4, "", False)
         assert err.value.code == "case.not_custodian"
     rate(published, delivered, 2)
     with transaction(published.engine) as session:
@@ -229,6 +236,7 @@ def test_ratings_api(published, case, make_client, admin) -> None:
     assert answer.status_code == 201, answer.text
     rating = answer.json()
     assert (rating["label"], rating["bad"], rating["rectification"]["callback_required"]) == ("非常不满意", True, True)
+    assert rating["rectification"]["responsible_node"] == COUNTY_ID
     task_id = rating["rectification"]["task_id"]
     assert clerk.post(f"/api/v1/cases/{case_no}/rating", json={"level": 1}).json()["code"] == "rating.exists"
 

@@ -1,0 +1,450 @@
+"""Real node processes on loopback: county ← township ← village, each one
+``python -m common.cli serve`` with its own data directory and its scheduled sync
+running for real (every 0.5 s).
+
+- A county case filed at a village whose line is down (the township is not running)
+  reaches the county once the township comes up; the county's window clerk takes the
+  handoff and decides it through the county's API; the decision and the licence come
+  back to the village, whose agent delivers it. Custody, observed on all three nodes
+  throughout, is never held by two nodes and never by none.
+- The township is killed (SIGKILL) while a backlog of 1,500 village events flows
+  through it, then started again: the county ends with exactly the union of every
+  node's events, each author's chain complete and nothing twice, and ``onetrip verify``
+  passes on all three data directories.
+
+The data directories are made in the test process (enrolment through each parent's app
+in process) and, before any node process starts, the village has pulled the catalogue
+and its agent's user record, as it would have on an earlier good day.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
+from sqlalchemy import select
+
+import common
+from common.app import create_app
+from common.bootstrap import init_member, init_root, open_node
+from common.cases.service_intake import file_case
+from common.catalog.sample import load_sample_matters
+from common.catalog.service import get_published, import_drafts, publish_batch
+from common.db import transaction
+from common.identity.service import invite_node
+from common.ledger.models import Event
+from common.ledger.verify import verify_node
+from common.node import ThisNode
+from common.sync.client import sync_once
+from common.users.roles import Actor, Role
+from common.users.service import provision_user
+
+pytestmark = pytest.mark.sqlite_only  # node processes open their data directory's SQLite file
+
+REPO = Path(common.__file__).resolve().parents[1]
+SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件 with a licence
+VILLAGE_PENSION = "54430424MEB423186J6002007001000"  # village 即办件
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PASSWORDS = {"admin": "Hengdong-2026!", "clerk1": "County-clerk-1", "agent1": "Village-agent-1",
+             "tclerk1": "Township-clerk-1"}
+NAMES = {COUNTY_ID: "county", TOWNSHIP_ID: "township", VILLAGE_ID: "village"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def node_env() -> dict[str, str]:
+    """This environment without any ONETRIP_* setting of the test run, syncing every 0.5 s."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ONETRIP_")}
+    return env | {"ONETRIP_SYNC_INTERVAL_SECONDS": "0.5", "PYTHONPATH": str(REPO)}
+
+
+class NodeProcess:
+    """``onetrip serve`` for one data directory, as its own process."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir, self.port = data_dir, port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log = data_dir.parent / f"{data_dir.name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "common.cli", "serve", "-d", str(self.data_dir), "--port", str(self.port)],
+                cwd=REPO, env=node_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise AssertionError(f"{self.data_dir.name} exited:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError(f"{self.data_dir.name} did not come up:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """The machine loses power: no shutdown, no last words."""
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if not self.alive:
+            return
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+
+
+@dataclass
+class Layout:
+    dirs: dict[str, Path]
+    ports: dict[str, int]
+    mandatory_positions: list[int] = field(default_factory=list)
+
+    def process(self, node_id: str) -> NodeProcess:
+        return NodeProcess(self.dirs[node_id], self.ports[node_id])
+
+
+def build_network(base: Path, *, users: bool) -> Layout:
+    """Found the county (sample catalogue), enrol the township and the village through
+    their parents' apps in process, provision users, and let the village pull once."""
+    ports = {node_id: free_port() for node_id in NAMES}
+    dirs = {node_id: base / name for node_id, name in NAMES.items()}
+    url = {node_id: f"http://127.0.0.1:{port}" for node_id, port in ports.items()}
+    county = init_root(dirs[COUNTY_ID], node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
+                       admin_password=PASSWORDS["admin"], port=ports[COUNTY_ID])
+    system = Actor.node_system(COUNTY_ID)
+    matters, batches = load_sample_matters()
+    with transaction(county.engine) as session:
+        import_drafts(session, county, system, matters)
+        for batch in batches:
+            publish_batch(session, county, system, name=batch.name, published_on=batch.published_on,
+                          codes=batch.codes)
+        township_invite = invite_node(session, county, system, TOWNSHIP_ID, "洣水镇便民服务中心")
+        positions = [i for i, m in enumerate(get_published(session, SOLE_TRADER).to_matter().materials)
+                     if m.mandatory]
+    county_app = TestClient(create_app(county.settings, node=county))
+    township = init_member(dirs[TOWNSHIP_ID], node_id=TOWNSHIP_ID, parent_url=url[COUNTY_ID],
+                           token=township_invite.token, client=county_app, port=ports[TOWNSHIP_ID])
+    township.parent_transport = county_app._transport  # type: ignore[attr-defined]
+    township_app = TestClient(create_app(township.settings, node=township))
+    with transaction(county.engine) as session:
+        village_invite = invite_node(session, county, system, VILLAGE_ID, "示例村代办点")
+    village = init_member(dirs[VILLAGE_ID], node_id=VILLAGE_ID, parent_url=url[TOWNSHIP_ID],
+                          token=village_invite.token, client=township_app, port=ports[VILLAGE_ID])
+    village.parent_transport = township_app._transport  # type: ignore[attr-defined]
+    with transaction(county.engine) as session:
+        accounts = [(VILLAGE_ID, "agent1", Role.VILLAGE_AGENT)]
+        if users:
+            accounts += [(COUNTY_ID, "clerk1", Role.COUNTY_WINDOW_CLERK), (TOWNSHIP_ID, "tclerk1", Role.TOWNSHIP_CLERK)]
+        for node_id, username, role in accounts:
+            provision_user(session, county, system, node_id=node_id, username=username, display_name=username,
+                           role=role, password=PASSWORDS[username])
+    sync_once(township)
+    sync_once(village)
+    for client in (county_app, township_app):
+        client.close()
+    for node in (county, township, village):
+        node.engine.dispose()
+    return Layout(dirs=dirs, ports=ports, mandatory_positions=positions)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[NodeProcess]]:
+    """Every process a test starts is stopped at the end, whatever happened."""
+    started: list[NodeProcess] = []
+    yield started
+    for process in started:
+        if process.alive:
+            process.kill()
+
+
+def start(processes: list[NodeProcess], *nodes: NodeProcess) -> None:
+    for node in nodes:
+        node.start()
+        processes.append(node)
+    for node in nodes:
+        node.wait_ready()
+
+
+def wait_for(what: str, check: Callable[[], Any], nodes: list[NodeProcess], timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    logs = "\n".join(f"--- {n.data_dir.name} (alive={n.alive})\n{n.log_tail(15)}" for n in nodes)
+    raise AssertionError(f"timed out waiting for {what}\n{logs}")
+
+
+def log_in(node: NodeProcess, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=node.url, timeout=30)
+    answer = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
+    assert answer.status_code == 200, answer.text
+    client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    return client
+
+
+def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    return response.json()
+
+
+def query(layout: Layout, node_id: str, sql: str, *args: Any) -> list[tuple]:
+    """Read a running node's database without taking part in its writes."""
+    connection = sqlite3.connect(f"file:{layout.dirs[node_id] / 'node.db'}?mode=ro", uri=True, timeout=30)
+    try:
+        return connection.execute(sql, args).fetchall()
+    finally:
+        connection.close()
+
+
+def backlog(layout: Layout, node_id: str, peer: str) -> int:
+    return query(layout, node_id, "SELECT count(*) FROM sync_outbox WHERE peer = ? AND seq > "
+                 "coalesce((SELECT sent_acked FROM sync_cursors WHERE peer = ?), 0)", peer, peer)[0][0]
+
+
+# -- custody observation ------------------------------------------------------------------
+
+class CustodyWatch:
+    """Polls ``/cases/{no}/custody`` on every node in passes. Two consecutive identical
+    passes are a true snapshot: each node's custody state (which never repeats: offers
+    have rising seqs and the chain only grows) held still over an interval containing
+    the instant between the passes, so all of them held at that instant."""
+
+    def __init__(self, clients: dict[str, httpx.Client], case_no: str) -> None:
+        self.clients, self.case_no = clients, case_no
+        self.snapshots: list[dict[str, tuple | None]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def add(self, node_id: str, client: httpx.Client) -> None:
+        self.clients = {**self.clients, node_id: client}
+
+    def _state(self, node_id: str, client: httpx.Client) -> tuple | None:
+        try:
+            answer = client.get(f"/api/v1/cases/{self.case_no}/custody", timeout=5)
+        except httpx.HTTPError:
+            return ("unreachable",)
+        if answer.status_code == 404:
+            return None  # the case has not reached this node yet
+        if answer.status_code != 200:
+            return ("unreachable",)
+        body = answer.json()
+        return (body["custodian"], body["pending_offer_to"], body["pending_offer_seq"], len(body["chain"]))
+
+    def _pass(self) -> dict[str, tuple | None]:
+        return {node_id: self._state(node_id, client) for node_id, client in sorted(self.clients.items())}
+
+    def _run(self) -> None:
+        previous = self._pass()
+        while not self._stop.is_set():
+            current = self._pass()
+            stable = current == previous and ("unreachable",) not in current.values()
+            if stable and (not self.snapshots or self.snapshots[-1] != current):
+                self.snapshots.append(current)
+            previous = current
+            time.sleep(0.02)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def holders(snapshot: dict[str, tuple | None]) -> tuple[list[str], list[str]]:
+    """(nodes that think they hold the case, of those the ones with no open offer)."""
+    holding = [n for n, s in snapshot.items() if s and s[0] == n]
+    return holding, [n for n in holding if snapshot[n][1] is None]  # type: ignore[index]
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+def test_a_case_filed_at_an_offline_village_is_decided_at_the_county_and_delivered(tmp_path, processes):
+    layout = build_network(tmp_path, users=True)
+    county, township, village = (layout.process(n) for n in (COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID))
+    nodes = [county, township, village]
+    start(processes, county, village)  # the township's machine is off: the village's line is down
+
+    agent = log_in(village, "agent1")
+    sha = ok(agent.post("/api/v1/blobs", files={"file": ("身份证.pdf", PDF, "application/pdf")}), 201)["sha256"]
+    case_no = ok(agent.post("/api/v1/cases", json={
+        "matter_code": SOLE_TRADER,
+        "applicant": {"kind": "person", "name": "王五", "id_number": "430424198001011238"},
+        "materials": [{"position": p, "blob_sha256": sha} for p in layout.mandatory_positions],
+        "visit": {"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"},
+    }), 201)["case_no"]
+    offer = ok(agent.post(f"/api/v1/cases/{case_no}/handoff", json={}), 201)
+    assert offer["pending_offer_to"] == COUNTY_ID  # a county matter goes to the county
+
+    clerk = log_in(county, "clerk1")
+    with CustodyWatch({VILLAGE_ID: agent, COUNTY_ID: clerk}, case_no) as watch:
+        # The village keeps trying and backs off; its filing waits in its outbox.
+        status = wait_for("the village to fail and back off twice",
+                          lambda: (s := ok(agent.get("/api/v1/sync/status")))["sync"]["failures"] >= 2 and s, nodes)
+        assert status["sync"]["last_error"] and status["sync"]["last_success"] is None
+        (parent,) = status["neighbours"]
+        assert (parent["node_id"], parent["relation"]) == (TOWNSHIP_ID, "parent") and parent["backlog"] >= 2
+        assert clerk.get(f"/api/v1/cases/{case_no}").status_code == 404
+
+        start(processes, township)  # the line comes back
+        watch.add(TOWNSHIP_ID, log_in(township, "tclerk1"))
+        wait_for("the offer to reach the county",
+                 lambda: (r := clerk.get(f"/api/v1/cases/{case_no}/custody")).status_code == 200
+                 and r.json()["pending_offer_to"] == COUNTY_ID, nodes)
+        ok(clerk.post(f"/api/v1/cases/{case_no}/handoff/accept"))
+        wait_for("a snapshot of the county holding the case",
+                 lambda: any(holders(s)[1] == [COUNTY_ID] for s in watch.snapshots), nodes)
+        ok(clerk.post(f"/api/v1/cases/{case_no}/accept"))
+        decided = ok(clerk.post(f"/api/v1/cases/{case_no}/decide",
+                                json={"decision": "approved", "reason": "符合条件，准予登记"}))
+        assert decided["state"] == "approved"
+
+        # The decision and the licence travel home; the village takes custody by itself.
+        home = wait_for("the result to come home",
+                        lambda: (v := ok(agent.get(f"/api/v1/cases/{case_no}")))["custodian"] == VILLAGE_ID
+                        and v["state"] == "approved" and v["decision"]["licence_id"] and v, nodes)
+        licence_id = home["decision"]["licence_id"]
+        assert ok(agent.get(f"/api/v1/licences/{licence_id}"))["case_no"] == case_no
+        delivered = ok(agent.post(f"/api/v1/cases/{case_no}/deliver", json={"method": "agent", "receiver": "王五"}))
+        assert delivered["state"] == "delivered"
+        wait_for("the delivery to reach the county",
+                 lambda: ok(clerk.get(f"/api/v1/cases/{case_no}"))["state"] == "delivered", nodes)
+        wait_for("the township to see it too",
+                 lambda: ok(watch.clients[TOWNSHIP_ID].get(f"/api/v1/cases/{case_no}"))["state"] == "delivered",
+                 nodes)
+        time.sleep(0.3)  # a last settled snapshot
+
+    chain = ok(agent.get(f"/api/v1/cases/{case_no}/custody"))["chain"]
+    assert [step["node"] for step in chain] == [VILLAGE_ID, COUNTY_ID, VILLAGE_ID]
+    # Custody: never two holders without an open offer, never nobody, one at the end.
+    snapshots = [s for s in watch.snapshots if any(s.values())]
+    assert len(snapshots) >= 4, snapshots
+    for snapshot in snapshots:
+        holding, settled = holders(snapshot)
+        assert holding and len(settled) <= 1, snapshot
+    phases = [tuple(holders(s)[1]) for s in snapshots]
+    assert {(VILLAGE_ID,), (), (COUNTY_ID,)} <= set(phases), phases  # filed, offered, taken over, ...
+    final = snapshots[-1]
+    assert holders(final)[1] == [VILLAGE_ID]
+    assert {s[0] for s in final.values() if s} == {VILLAGE_ID} and all(s and s[1] is None for s in final.values())
+
+    for node in nodes:
+        node.stop()
+    for node_id in NAMES:
+        opened = open_node(layout.dirs[node_id])
+        try:
+            with transaction(opened.engine) as session:
+                report = verify_node(session, opened)
+            assert report.ok, report.summary()
+        finally:
+            opened.engine.dispose()
+
+
+def file_backlog(layout: Layout, count: int) -> None:
+    village = open_node(layout.dirs[VILLAGE_ID])
+    agent = Actor(username="agent1", node_id=VILLAGE_ID, role=Role.VILLAGE_AGENT)
+    try:
+        with transaction(village.engine) as session:
+            for n in range(count):
+                file_case(session, village, agent, matter_code=VILLAGE_PENSION,
+                          applicant={"kind": "person", "name": f"村民{n}", "id_number": "430424198001011238"},
+                          materials=[])
+    finally:
+        village.engine.dispose()
+
+
+def event_ids(node: ThisNode) -> dict[str, tuple[str, int]]:
+    """Every event the node holds: id -> (author, aseq)."""
+    with transaction(node.engine) as session:
+        return {i: (a, s) for i, a, s in session.execute(select(Event.id, Event.author, Event.aseq))}
+
+
+BACKLOG = 1500
+
+
+def test_a_township_killed_mid_batch_loses_and_duplicates_nothing(tmp_path, processes):
+    layout = build_network(tmp_path, users=False)
+    file_backlog(layout, BACKLOG)  # a long day offline at the village
+    county, township, village = (layout.process(n) for n in (COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID))
+    nodes = [county, township, village]
+    start(processes, county, township)
+    start(processes, village)
+
+    def from_village(node_id: str) -> int:
+        return query(layout, node_id, "SELECT count(*) FROM events WHERE author = ?", VILLAGE_ID)[0][0]
+
+    wait_for("a first batch at the township", lambda: from_village(TOWNSHIP_ID) >= 500, nodes, timeout=120)
+    township.kill()
+    at_kill = (from_village(TOWNSHIP_ID), from_village(COUNTY_ID))
+    assert at_kill[1] < BACKLOG, "the backlog was still flowing when the township died"
+    time.sleep(0.5)  # the village's next push meets a dead line
+    start(processes, township)
+
+    wait_for("every village event at the county", lambda: from_village(COUNTY_ID) == BACKLOG, nodes, timeout=180)
+    wait_for("empty outboxes", lambda: backlog(layout, VILLAGE_ID, TOWNSHIP_ID) == 0
+             and backlog(layout, TOWNSHIP_ID, COUNTY_ID) == 0, nodes)
+    for node in nodes:
+        node.stop()
+
+    opened = {node_id: open_node(layout.dirs[node_id]) for node_id in NAMES}
+    try:
+        held = {node_id: event_ids(node) for node_id, node in opened.items()}
+    finally:
+        for node in opened.values():
+            node.engine.dispose()
+    union = held[VILLAGE_ID] | held[TOWNSHIP_ID] | held[COUNTY_ID]
+    assert held[COUNTY_ID] == union  # the county holds every event written anywhere
+    for author in {a for a, _ in union.values()}:
+        seqs = sorted(s for a, s in held[COUNTY_ID].values() if a == author)
+        assert seqs == list(range(1, len(seqs) + 1)), f"{author}: chain not contiguous"
+    assert len([1 for a, _ in held[COUNTY_ID].values() if a == VILLAGE_ID]) == BACKLOG
+    assert held[VILLAGE_ID].keys() <= held[TOWNSHIP_ID].keys()  # the township on the path lost nothing either
+    assert query(layout, COUNTY_ID, "SELECT count(*) FROM cases WHERE origin_node = ?", VILLAGE_ID) == [(BACKLOG,)]
+    for node_id in NAMES:
+        for table in ("sync_held", "sync_dead_letters", "quarantined_events"):
+            assert query(layout, node_id, f"SELECT count(*) FROM {table}") == [(0,)], (node_id, table)
+
+    verifying = [subprocess.Popen([sys.executable, "-m", "common.cli", "verify", "-d", str(layout.dirs[n])],
+                                  cwd=REPO, env=node_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                 for n in NAMES]
+    for node_id, run in zip(NAMES, verifying, strict=True):
+        output, _ = run.communicate(timeout=120)
+        assert run.returncode == 0, f"onetrip verify {NAMES[node_id]}:\n{output.decode(errors='replace')[-2000:]}"

@@ -1,0 +1,487 @@
+"""Sync under faults, in process: county ← township ← village, each link an httpx
+transport into the parent's real app (signed requests, link checks and all). Each test
+gets a copy of one network built per worker (SQLite files, also in a PostgreSQL run:
+what is tested here is the protocol, not the database).
+
+Redelivery and reordering change nothing; tampered events, revoked nodes and
+non-neighbours are refused with a reason; a skewed clock corrects itself; the
+scheduler backs off and recovers; a link dropped after the parent stored a batch
+leads to a redelivery that changes nothing. The administrators' views of dead letters,
+held events, rejects and link status are checked along the way.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from onetrip_testing import (
+    COUNTY_ID,
+    TOWNSHIP_ID,
+    VILLAGE_ID,
+    api_token,
+    make_root,
+    register_member,
+)
+from sqlalchemy import func, select, update
+
+from common.app import create_app
+from common.bootstrap import init_member, open_node
+from common.cases.models import Case
+from common.cases.service_intake import file_case
+from common.catalog.sample import load_sample_matters
+from common.catalog.service import import_drafts, publish_batch
+from common.db import transaction
+from common.identity import parent_link
+from common.identity.keys import NodeKey
+from common.identity.link_auth import sign_request
+from common.identity.service import invite_node, revoke_node
+from common.ledger.envelope import parse_event
+from common.ledger.models import Event
+from common.ledger.verify import verify_node
+from common.node import ThisNode
+from common.settings import DEFAULT_NETWORK_ID
+from common.sync.client import SyncError, sync_once
+from common.sync.models import DeadLetter, HeldEvent, NodeHealth, OutboxEntry, SyncReject
+from common.sync.outbox import backlog, read_batch
+from common.sync.receive import receive_batch
+from common.sync.scheduler import Backoff, SyncScheduler
+from common.users.roles import Actor, Role
+from common.users.service import provision_user
+
+VILLAGE_PENSION = "54430424MEB423186J6002007001000"  # village 即办件 in the sample catalogue
+RESIDENT_ID = "430424198001011238"
+COUNTY_URL = "http://county.loopback"
+TOWNSHIP_URL = "http://township.loopback"
+
+
+def serve_in_process(node: ThisNode) -> TestClient:
+    """The node's app in this process; its transport stands in for the network."""
+    return TestClient(create_app(node.settings, node=node), raise_server_exceptions=False)
+
+
+def transport_of(client: TestClient) -> httpx.BaseTransport:
+    return client._transport  # type: ignore[attr-defined]  # Starlette's in-process transport
+
+
+class Network:
+    def __init__(self, county: ThisNode, township: ThisNode, village: ThisNode,
+                 apps: dict[str, TestClient]) -> None:
+        self.county, self.township, self.village, self.apps = county, township, village, apps
+
+    def client(self, node: ThisNode, username: str) -> TestClient:
+        """The node's API as ``username`` of that node (its app, built once)."""
+        if node.node_id not in self.apps:
+            self.apps[node.node_id] = serve_in_process(node)
+        client = TestClient(self.apps[node.node_id].app, raise_server_exceptions=False)
+        client.headers["Authorization"] = f"Bearer {api_token(node, username)}"
+        self.apps[f"{node.node_id}:{username}"] = client
+        return client
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per worker, copied for each test: the sample catalogue at the county;
+    the township and the village enrolled through their parents' apps; a township
+    auditor and a village agent provisioned and synced down."""
+    base = tmp_path_factory.mktemp("sync-faults")
+    county = make_root(base / "county", None)
+    system = Actor.node_system(county.node_id)
+    matters, batches = load_sample_matters()
+    with transaction(county.engine) as session:
+        import_drafts(session, county, system, matters)
+        for batch in batches:
+            publish_batch(session, county, system, name=batch.name, published_on=batch.published_on,
+                          codes=batch.codes)
+        township_invite = invite_node(session, county, system, TOWNSHIP_ID, "洣水镇便民服务中心")
+    county_app = serve_in_process(county)
+    township = init_member(base / "township", node_id=TOWNSHIP_ID, parent_url=COUNTY_URL,
+                           token=township_invite.token, client=county_app)
+    township.parent_transport = transport_of(county_app)
+    township_app = serve_in_process(township)
+    with transaction(county.engine) as session:
+        village_invite = invite_node(session, county, system, VILLAGE_ID, "示例村代办点")
+    village = init_member(base / "village", node_id=VILLAGE_ID, parent_url=TOWNSHIP_URL,
+                          token=village_invite.token, client=township_app)
+    village.parent_transport = transport_of(township_app)
+    with transaction(county.engine) as session:
+        provision_user(session, county, system, node_id=VILLAGE_ID, username="agent1", display_name="李代办",
+                       role=Role.VILLAGE_AGENT, password="Village-agent-1")
+        provision_user(session, county, system, node_id=TOWNSHIP_ID, username="audit1",
+                       display_name="镇审计员", role=Role.AUDITOR, password="Township-audit-1")
+    sync_once(township)
+    sync_once(village)
+    for client in (county_app, township_app):
+        client.close()
+    for node in (county, township, village):
+        node.engine.dispose()
+    return base
+
+
+@pytest.fixture
+def net(tmp_path: Path, template: Path) -> Iterator[Network]:
+    """A fresh copy of the template network, linked in process."""
+    shutil.copytree(template, tmp_path / "net")
+    county, township, village = (open_node(tmp_path / "net" / name) for name in ("county", "township", "village"))
+    apps = {COUNTY_ID: serve_in_process(county)}
+    township.parent_transport = transport_of(apps[COUNTY_ID])
+    apps[TOWNSHIP_ID] = serve_in_process(township)
+    village.parent_transport = transport_of(apps[TOWNSHIP_ID])
+    yield Network(county, township, village, apps)
+    for client in apps.values():
+        client.close()
+    for node in (county, township, village):
+        node.engine.dispose()
+
+
+AGENT = Actor(username="agent1", node_id=VILLAGE_ID, role=Role.VILLAGE_AGENT)
+
+
+def file_cases(village: ThisNode, count: int) -> list[str]:
+    """``count`` filings at the village, one ``case.filed`` event each."""
+    with transaction(village.engine) as session:
+        return [file_case(session, village, AGENT, matter_code=VILLAGE_PENSION,
+                          applicant={"kind": "person", "name": "张三", "id_number": RESIDENT_ID},
+                          materials=[]).case_no
+                for _ in range(count)]
+
+
+def count(node: ThisNode, model=Event, *where) -> int:  # type: ignore[no-untyped-def]
+    with transaction(node.engine) as session:
+        return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+
+
+def ids(node: ThisNode, *where) -> set[str]:  # type: ignore[no-untyped-def]
+    with transaction(node.engine) as session:
+        return set(session.execute(select(Event.id).where(*where)).scalars())
+
+
+def outbox_size(node: ThisNode, peer: str) -> int:
+    return count(node, OutboxEntry, OutboxEntry.peer == peer)
+
+
+def push(child: ThisNode, events: list[bytes], *, after: int = 0, last_seq: int = 0) -> dict:
+    """One signed push of exactly these events, as the child's sync client would send it."""
+    answer = parent_link.post_to_parent(child, "/api/v1/sync/push", {
+        "after": after, "last_seq": last_seq, "events": [raw.decode("utf-8") for raw in events]})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["result"]
+
+
+def assert_verifies(*nodes: ThisNode) -> None:
+    for node in nodes:
+        with transaction(node.engine) as session:
+            report = verify_node(session, node)
+        assert report.ok, report.summary()
+
+
+def test_a_batch_delivered_twice_changes_nothing(net: Network) -> None:
+    cases = file_cases(net.village, 4)
+    with transaction(net.village.engine) as session:
+        batch = read_batch(session, TOWNSHIP_ID, 0)
+    assert len(batch.events) == 4
+    first = push(net.village, batch.events, last_seq=batch.last_seq)
+    assert (first["stored"], first["duplicates"]) == (4, 0)
+    held_at_township = ids(net.township)
+    queued_for_county = outbox_size(net.township, COUNTY_ID)
+
+    second = push(net.village, batch.events, last_seq=batch.last_seq)
+    assert (second["stored"], second["duplicates"], second["held"], second["rejected"]) == (0, 4, 0, [])
+    assert ids(net.township) == held_at_township
+    assert outbox_size(net.township, COUNTY_ID) == queued_for_county  # nothing queued twice
+    assert count(net.township, Case, Case.case_no.in_(cases)) == 4
+
+    sync_once(net.village)  # the client's own round redelivers the same batch: duplicates only
+    sync_once(net.township)
+    assert ids(net.county, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert_verifies(net.township, net.county)
+
+
+def test_a_batch_out_of_order_is_held_back_then_released(net: Network) -> None:
+    file_cases(net.village, 6)
+    with transaction(net.village.engine) as session:
+        batch_1 = read_batch(session, TOWNSHIP_ID, 0, max_events=3)
+        batch_2 = read_batch(session, TOWNSHIP_ID, batch_1.last_seq, max_events=3)
+    before = count(net.township)
+
+    early = push(net.village, batch_2.events, after=batch_1.last_seq, last_seq=batch_2.last_seq)
+    assert (early["stored"], early["held"], early["rejected"]) == (0, 3, [])
+    assert count(net.township) == before  # nothing applied, nothing routed on
+    auditor = net.client(net.township, "audit1")
+    held = auditor.get("/api/v1/sync/held")
+    assert held.status_code == 200, held.text
+    assert [(h["author"], h["kind"], h["from_peer"]) for h in held.json()] == [(VILLAGE_ID, "case.filed", VILLAGE_ID)] * 3
+    assert all(h["waiting_for"] and h["held_since"] for h in held.json())
+    assert "张三" not in held.text and RESIDENT_ID not in held.text  # no body, no personal data
+
+    late = push(net.village, batch_1.events, last_seq=batch_1.last_seq)
+    assert (late["stored"], late["released"], late["held"]) == (3, 3, 0)
+    assert count(net.township, HeldEvent) == 0 and auditor.get("/api/v1/sync/held").json() == []
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+
+    report = sync_once(net.village)  # its cursor never moved: everything again, all duplicates
+    assert report.pushed == 6 and report.rejected == []
+    assert count(net.township) == before + 6
+    sync_once(net.township)
+    assert ids(net.county, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert_verifies(net.township, net.county)
+
+
+def test_a_tampered_event_is_refused_and_the_sender_logs_why(net: Network) -> None:
+    (case_no,) = file_cases(net.village, 1)
+    sync_once(net.village)
+    # The event is altered at the township (a relay that should not be trusted) before
+    # it goes on to the county, in a properly signed request.
+    with transaction(net.township.engine) as session:
+        event_id, raw = session.execute(select(Event.id, Event.raw).where(
+            Event.subject == f"case:{case_no}")).one()
+        tampered = raw.replace("张三".encode(), "李四".encode())
+        session.execute(update(Event).where(Event.id == event_id).values(raw=tampered))
+    tampered_id = parse_event(net.county.network_id, tampered).id  # what the county receives
+
+    report = sync_once(net.township)
+    assert [(r["event_id"], r["code"]) for r in report.rejected] == [(tampered_id, "event.signature")]
+    assert count(net.county, Event, Event.subject == f"case:{case_no}") == 0
+    with transaction(net.township.engine) as session:
+        logged = session.execute(select(SyncReject)).scalars().one()
+    assert (logged.peer, logged.event_id, logged.code) == (COUNTY_ID, tampered_id, "event.signature")
+    assert logged.reason
+    rejects = net.client(net.township, "audit1").get("/api/v1/sync/rejects")
+    assert rejects.status_code == 200, rejects.text
+    assert [(r["event_id"], r["peer"], r["code"]) for r in rejects.json()] == [(tampered_id, COUNTY_ID, "event.signature")]
+
+    # The receiver's administrators see the dead letter, never retried, without its body.
+    answer = net.client(net.county, "admin").get("/api/v1/sync/dead-letters")
+    assert answer.status_code == 200
+    (letter,) = answer.json()
+    assert (letter["event_id"], letter["code"], letter["from_peer"], letter["author"], letter["aseq"],
+            letter["kind"], letter["subject"]) == (tampered_id, "event.signature", TOWNSHIP_ID, VILLAGE_ID, 1,
+                                                   "case.filed", f"case:{case_no}")
+    assert letter["reason"] and letter["received_at"]
+    assert "李四" not in answer.text and "body" not in letter and RESIDENT_ID not in answer.text
+    sync_once(net.township)  # acknowledged: not sent again
+    assert count(net.county, DeadLetter) == 1
+
+    # Only administrators and auditors read these; the village agent may see its link.
+    agent = net.client(net.village, "agent1")
+    for path in ("/api/v1/sync/dead-letters", "/api/v1/sync/held", "/api/v1/sync/rejects"):
+        refused = agent.get(path)
+        assert (refused.status_code, refused.json()["code"]) == (403, "auth.role")
+    assert agent.get("/api/v1/sync/status").status_code == 200
+    assert net.apps[COUNTY_ID].get("/api/v1/sync/dead-letters").status_code == 401  # no token
+
+
+def test_a_revoked_node_is_refused_and_its_new_events_everywhere(net: Network) -> None:
+    with transaction(net.county.engine) as session:
+        revoke_node(session, net.county, Actor.node_system(COUNTY_ID), VILLAGE_ID, "设备丢失")
+    # Before the township hears of it, it accepts one more filing and relays it up.
+    (relayed,) = file_cases(net.village, 1)
+    sync_once(net.village)
+    report = sync_once(net.township)  # push refused in part; then the revocation comes down
+    (refused,) = report.rejected
+    assert refused["code"] == "event.revoked_key"
+    assert count(net.county, Event, Event.subject == f"case:{relayed}") == 0
+    rejects = net.client(net.township, "audit1").get("/api/v1/sync/rejects").json()
+    assert [(r["event_id"], r["code"], r["author"], r["kind"], r["subject"]) for r in rejects] == [
+        (refused["event_id"], "event.revoked_key", VILLAGE_ID, "case.filed", f"case:{relayed}")]
+
+    # Now the township knows: the village's link is refused ...
+    (case_no,) = file_cases(net.village, 1)
+    with pytest.raises(SyncError, match="link.unknown_node"):
+        sync_once(net.village)
+    assert count(net.township, Event, Event.subject == f"case:{case_no}") == 0
+    # ... and its new event, relayed by anyone, is refused at the township and the county.
+    with transaction(net.village.engine) as session:
+        raw = session.execute(select(Event.raw).where(Event.subject == f"case:{case_no}")).scalar_one()
+    with transaction(net.township.engine) as session:
+        at_township = receive_batch(session, net.township, VILLAGE_ID, [raw])
+    assert [r["code"] for r in at_township.rejected] == ["event.revoked_key"]
+    at_county = push(net.township, [raw])
+    assert [r["code"] for r in at_county["rejected"]] == ["event.revoked_key"]
+    assert count(net.county, Event, Event.subject == f"case:{case_no}") == 0
+
+
+def _signed(key: NodeKey, method: str, path: str, body: bytes = b"") -> dict[str, str]:
+    return sign_request(key, DEFAULT_NETWORK_ID, method, path, body) | {"Content-Type": "application/json"}
+
+
+def test_non_neighbours_and_strangers_are_refused(net: Network) -> None:
+    # A village of another township, properly registered, is no neighbour of 洣水镇.
+    register_member(net.county, "430424101000", "石湾镇便民服务中心")
+    other_village = register_member(net.county, "430424101201", "石湾镇示例村代办点")
+    sync_once(net.township)
+    township_app = net.apps[TOWNSHIP_ID]
+    body = b'{"after": 0}'
+    answer = township_app.post("/api/v1/sync/pull", content=body,
+                               headers=_signed(other_village, "POST", "/api/v1/sync/pull", body))
+    assert (answer.status_code, answer.json()["code"]) == (401, "link.not_neighbour")
+    # A node nobody registered.
+    stranger = NodeKey(node_id="430424100299", private_key=Ed25519PrivateKey.generate())
+    answer = township_app.post("/api/v1/sync/pull", content=body,
+                               headers=_signed(stranger, "POST", "/api/v1/sync/pull", body))
+    assert (answer.status_code, answer.json()["code"]) == (401, "link.unknown_node")
+    # The village, skipping its township, is no neighbour of the county.
+    answer = net.apps[COUNTY_ID].post("/api/v1/sync/pull", content=body,
+                                      headers=_signed(net.village.key, "POST", "/api/v1/sync/pull", body))
+    assert (answer.status_code, answer.json()["code"]) == (401, "link.not_neighbour")
+    # The county is the township's neighbour, but a parent does not push to its child.
+    push_body = b'{"after": 0, "last_seq": 0, "events": []}'
+    answer = township_app.post("/api/v1/sync/push", content=push_body,
+                               headers=_signed(net.county.key, "POST", "/api/v1/sync/push", push_body))
+    assert (answer.status_code, answer.json()["code"]) == (403, "sync.not_child")
+    # A replayed request (same nonce) is refused even from the right child.
+    headers = _signed(net.village.key, "POST", "/api/v1/sync/pull", body)
+    assert township_app.post("/api/v1/sync/pull", content=body, headers=headers).status_code == 200
+    again = township_app.post("/api/v1/sync/pull", content=body, headers=headers)
+    assert (again.status_code, again.json()["code"]) == (401, "link.replay")
+
+
+class CountingTransport(httpx.BaseTransport):
+    """Passes requests on and remembers the answers' status codes."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.statuses: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        self.statuses.append(response.status_code)
+        return response
+
+
+def test_a_skewed_client_learns_the_server_time_and_succeeds(net: Network, monkeypatch) -> None:
+    monkeypatch.setattr(parent_link, "_OFFSETS", {})
+    skew = 3600.0  # the village's clock runs an hour fast
+    real_time, real_sign = parent_link.time.time, parent_link.sign_request
+
+    class SkewedClock:
+        @staticmethod
+        def time() -> float:
+            return real_time() + skew
+
+    monkeypatch.setattr(parent_link, "time", SkewedClock)
+    monkeypatch.setattr(parent_link, "sign_request",
+                        lambda key, network, method, path, body, offset=0.0:
+                        real_sign(key, network, method, path, body, offset + skew))
+    counting = CountingTransport(net.village.parent_transport)
+    net.village.parent_transport = counting
+    file_cases(net.village, 1)
+
+    report = sync_once(net.village)
+    assert report.pushed == 1
+    assert counting.statuses[:2] == [401, 200]  # told the time once, then accepted
+    assert abs(parent_link.clock_offset(net.village) + skew) < 5
+    counting.statuses.clear()
+    sync_once(net.village)
+    assert 401 not in counting.statuses  # corrected for good
+    with transaction(net.township.engine) as session:
+        reported = session.get(NodeHealth, VILLAGE_ID)
+    assert abs(reported.clock_offset_ms + skew * 1000) < 5000  # the parent sees the correction
+    status = net.client(net.village, "agent1").get("/api/v1/sync/status").json()
+    assert abs(status["clock_offset_ms"] + skew * 1000) < 5000
+
+
+def test_backoff_grows_exponentially_with_jitter_within_bounds_and_resets() -> None:
+    backoff = Backoff(base=2.0, cap=300.0, jitter=0.25, rng=random.Random(4))
+    assert backoff.delay() == 0.0
+    delays = [backoff.failed() for _ in range(12)]
+    for failures, delay in enumerate(delays, start=1):
+        nominal = min(300.0, 2.0 * 2 ** (failures - 1))
+        assert nominal * 0.75 <= delay <= nominal * 1.25, (failures, delay)
+    assert all(later > earlier for earlier, later in itertools.pairwise(delays[:8]))  # doubling beats jitter
+    assert max(delays) <= 375.0  # the cap holds (with its jitter)
+    assert len({round(d / min(300.0, 2.0 * 2 ** i), 6) for i, d in enumerate(delays)}) > 1  # jittered
+    backoff.succeeded()
+    assert (backoff.failures, backoff.delay()) == (0, 0.0)
+
+
+class LinkDown(httpx.BaseTransport):
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.attempts += 1
+        raise httpx.ConnectError("connection refused", request=request)
+
+
+def test_the_scheduler_backs_off_while_the_link_is_down_and_recovers(net: Network) -> None:
+    working = net.village.parent_transport
+    down = LinkDown()
+    net.village.parent_transport = down
+    scheduler = SyncScheduler(net.village, interval=0.5)  # driven by hand: not started
+    file_cases(net.village, 2)
+
+    assert scheduler.run() is None
+    assert scheduler.backoff.failures == 1 and "link to parent failed" in (scheduler.last_error or "")
+    assert scheduler.run() is None and down.attempts == 1  # still backing off: no attempt made
+    scheduler.not_before = 0.0  # the delay has passed
+    assert scheduler.run() is None and scheduler.backoff.failures == 2
+
+    agent = net.client(net.village, "agent1")
+    agent.app.state.sync = scheduler  # as the app's lifespan does
+    status = agent.get("/api/v1/sync/status").json()
+    assert status["sync"]["enabled"] and status["sync"]["failures"] == 2
+    assert status["sync"]["retry_in_seconds"] > 0 and status["sync"]["last_success"] is None
+    assert status["parent_id"] == TOWNSHIP_ID and status["parent_url"] == TOWNSHIP_URL
+    assert [(n["node_id"], n["relation"], n["backlog"]) for n in status["neighbours"]] == [(TOWNSHIP_ID, "parent", 2)]
+
+    net.village.parent_transport = working  # the line is back
+    scheduler.not_before = 0.0
+    report = scheduler.run()
+    assert report is not None and report.pushed == 2
+    assert (scheduler.backoff.failures, scheduler.last_error) == (0, None) and scheduler.last_success
+    status = agent.get("/api/v1/sync/status").json()
+    assert status["sync"]["failures"] == 0 and status["sync"]["last_round"]["pushed"] == 2
+    assert status["neighbours"][0]["backlog"] == 0 and status["held"] == 0
+
+    township_view = net.client(net.township, "audit1").get("/api/v1/sync/status").json()
+    assert township_view["sync"]["enabled"] is False  # no scheduler in this app (not started)
+    assert {(n["node_id"], n["relation"]) for n in township_view["neighbours"]} == {
+        (COUNTY_ID, "parent"), (VILLAGE_ID, "child")}
+    assert next(n for n in township_view["neighbours"] if n["node_id"] == COUNTY_ID)["backlog"] == 2
+
+
+class DropAfterSending(httpx.BaseTransport):
+    """The parent receives (and stores) the push, then the line drops before the answer."""
+
+    def __init__(self, inner: httpx.BaseTransport, drops: int = 1) -> None:
+        self.inner, self.drops = inner, drops
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path == "/api/v1/sync/push" and self.drops:
+            self.drops -= 1
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+
+def test_a_link_dropped_mid_batch_leads_to_a_redelivery_that_changes_nothing(net: Network) -> None:
+    file_cases(net.village, 5)
+    working = net.village.parent_transport
+    net.village.parent_transport = DropAfterSending(working)
+    with pytest.raises(SyncError, match="link to parent failed"):
+        sync_once(net.village)
+    # The township stored the batch; the village never heard so and keeps it queued.
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    with transaction(net.village.engine) as session:
+        assert backlog(session, TOWNSHIP_ID) == 5
+    stored_there, queued_for_county = ids(net.township), outbox_size(net.township, COUNTY_ID)
+
+    report = sync_once(net.village)  # the next round redelivers
+    assert report.pushed == 5 and report.rejected == []
+    with transaction(net.village.engine) as session:
+        assert backlog(session, TOWNSHIP_ID) == 0
+    assert ids(net.township) == stored_there
+    assert outbox_size(net.township, COUNTY_ID) == queued_for_county
+    sync_once(net.township)
+    assert ids(net.county, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert count(net.county, DeadLetter) == count(net.township, DeadLetter) == 0
+    assert_verifies(net.village, net.township, net.county)
+
