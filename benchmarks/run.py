@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks import bench_filing
+from benchmarks import bench_filing, bench_sync
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,6 +112,8 @@ def report(figures: list[dict[str, Any]], command: str, started: datetime, load_
     for section in figures:
         if section["name"] == "filing":
             lines += filing_section(section)
+        elif section["name"] == "sync":
+            lines += bench_sync.report_section(section)
     return "\n".join(lines)
 
 
@@ -120,12 +122,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the onetrip benchmarks and write the report.")
     parser.add_argument("--n", type=int, default=2000, help="filings through the action function")
     parser.add_argument("--http-n", type=int, default=500, help="filings through the HTTP API (0: skip)")
+    parser.add_argument("--ingest-cases", type=int, default=1000, help="cases filed for the sync ingest run")
+    parser.add_argument("--sync-reduced", action="store_true",
+                        help="simulate 17 townships × 2 villages instead of the whole county")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = parser.parse_args(args_list)
     command = " ".join(["python -m benchmarks", *args_list])
     started = datetime.now(ZoneInfo("Asia/Shanghai"))
     load_before = load_average()
     figures = [bench_filing.run(args.n, args.http_n)]
+    figures.append(bench_sync.run(args.ingest_cases, reduced=args.sync_reduced))
     text = report(figures, command, started, load_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")

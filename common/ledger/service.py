@@ -62,8 +62,11 @@ _SUBJECT_HEAD = (
 )
 _INSERT_EVENT = insert(EVENTS)
 _HAS_EVENT = select(EVENTS.c.lseq).where(EVENTS.c.id == bindparam("id"))
-_AUTHOR_AT = select(EVENTS.c.id).where(EVENTS.c.author == bindparam("key"), EVENTS.c.aseq == bindparam("seq"))
-_SUBJECT_AT = select(EVENTS.c.id).where(EVENTS.c.subject == bindparam("key"), EVENTS.c.sseq == bindparam("seq"))
+# A chain position and its predecessor in one statement: {seq: id} for seq-1 and seq.
+_AUTHOR_AT = select(EVENTS.c.aseq, EVENTS.c.id).where(
+    EVENTS.c.author == bindparam("key"), EVENTS.c.aseq.between(bindparam("prev"), bindparam("seq")))
+_SUBJECT_AT = select(EVENTS.c.sseq, EVENTS.c.id).where(
+    EVENTS.c.subject == bindparam("key"), EVENTS.c.sseq.between(bindparam("prev"), bindparam("seq")))
 
 
 def _author_head(session: Session, author: str) -> ChainHead:
@@ -163,6 +166,7 @@ def ingest_event(
     resolve_key: KeyResolver,
     author_chain_complete: Callable[[str], bool] = lambda author: True,
     source: str | None = None,
+    event: SignedEvent | None = None,
 ) -> IngestOutcome:
     """Verify and store a foreign event (apply is idempotent by event id).
 
@@ -173,9 +177,11 @@ def ingest_event(
 
     Subject chains are always gap-free here (a node holds all of a record it holds).
     Author chains are only complete for authors whose every event passes through this
-    node (its own subtree); ``author_chain_complete`` says which those are.
+    node (its own subtree); ``author_chain_complete`` says which those are. A caller
+    that has already parsed ``raw`` (``parse_event``) passes the result as ``event``.
     """
-    event = parse_event(network_id, raw)
+    if event is None or event.raw != raw:
+        event = parse_event(network_id, raw)
     if core(session).execute(_HAS_EVENT, {"id": event.id}).first():
         return IngestOutcome(event, "duplicate")
     verify_signature(network_id, event, resolve_key(session, event))
@@ -185,20 +191,21 @@ def ingest_event(
         ("aseq", "aprev", _AUTHOR_AT, env["author"], author_chain_complete(env["author"])),
         ("sseq", "sprev", _SUBJECT_AT, env["subject"], True),
     ):
-        taken = connection.execute(lookup, {"key": key, "seq": env[seq_name]}).first()
-        if taken:
-            reason = f"fork: {seq_name}={env[seq_name]} of {key} already held by {taken[0]}"
-            quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=taken[0])
+        seq = env[seq_name]
+        held = dict(connection.execute(lookup, {"key": key, "prev": seq - 1, "seq": seq}).all())
+        if seq in held:
+            reason = f"fork: {seq_name}={seq} of {key} already held by {held[seq]}"
+            quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=held[seq])
             return IngestOutcome(event, "quarantined", reason)
-        if env[seq_name] == 1:
+        if seq == 1:
             continue
-        prev = connection.execute(lookup, {"key": key, "seq": env[seq_name] - 1}).first()
+        prev = held.get(seq - 1)
         if prev is None:
             if gap_free:
-                raise IngestRefused("event.gap", f"{seq_name}={env[seq_name]} of {key} arrives before its predecessor")
-        elif prev[0] != env[prev_name]:
-            reason = f"{prev_name} does not match the held predecessor {prev[0]}"
-            quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=prev[0])
+                raise IngestRefused("event.gap", f"{seq_name}={seq} of {key} arrives before its predecessor")
+        elif prev != env[prev_name]:
+            reason = f"{prev_name} does not match the held predecessor {prev}"
+            quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=prev)
             return IngestOutcome(event, "quarantined", reason)
     _store(session, event, source)
     return IngestOutcome(event, "stored")

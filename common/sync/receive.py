@@ -18,8 +18,9 @@ from sqlmodel import Session
 
 from common.blobs.models import Blob
 from common.db import core
+from common.identity.projection import REGISTRY_SUBJECT
 from common.identity.registry import RegistryKeyResolver
-from common.ledger.envelope import EnvelopeError, parse_event
+from common.ledger.envelope import EnvelopeError, SignedEvent, parse_event
 from common.ledger.service import IngestRefused, ingest_event
 from common.node import ThisNode
 from common.sync.models import DeadLetter, HeldEvent
@@ -69,9 +70,32 @@ def _missing_blobs(session: Session, hashes: set[str]) -> set[str]:
     return hashes - {row[0] for row in rows}
 
 
+class _BatchKeys(RegistryKeyResolver):
+    """The registry resolver with the batch's keys remembered; forgotten whenever a
+    registry event passes, since it may revoke one."""
+
+    def __init__(self, root_fingerprint: str) -> None:
+        super().__init__(root_fingerprint)
+        self._keys: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, session: Session, event: SignedEvent):  # type: ignore[no-untyped-def]
+        env = event.envelope
+        if env["subject"] == REGISTRY_SUBJECT:
+            self._keys.clear()
+            return super().__call__(session, event)
+        key = (env["author"], env["kid"])
+        if key not in self._keys:
+            self._keys[key] = super().__call__(session, event)
+        return self._keys[key]
+
+
+def _anything_held(session: Session) -> bool:
+    return core(session).execute(select(_HELD.c.event_id).limit(1)).first() is not None
+
+
 def receive_batch(session: Session, node: ThisNode, peer: str, raws: list[bytes]) -> BatchResult:
     result = BatchResult()
-    resolver = RegistryKeyResolver(node.settings.root_fingerprint or "")
+    resolver = _BatchKeys(node.settings.root_fingerprint or "")
     subtree_cache: dict[str, bool] = {}
 
     def complete(author: str) -> bool:
@@ -79,14 +103,18 @@ def receive_batch(session: Session, node: ThisNode, peer: str, raws: list[bytes]
             subtree_cache[author] = in_subtree(session, node.node_id, author)
         return subtree_cache[author]
 
+    # Held events are rare: look for them once, then only after this batch holds one.
+    held = _anything_held(session)
     for raw in raws:
-        status = _receive_one(session, node, peer, raw, resolver, complete, result)
-        if status == "stored":
+        status = _receive_one(session, node, peer, raw, resolver, complete, result, held)
+        held = held or status == "held"
+        if status == "stored" and held:
             result.released += _release_held(session, node, resolver, complete, result)
     return result
 
 
-def _receive_one(session, node, peer, raw, resolver, complete, result: BatchResult) -> str:  # type: ignore[no-untyped-def]
+def _receive_one(session, node, peer, raw, resolver, complete, result: BatchResult,  # type: ignore[no-untyped-def]
+                 held: bool = True) -> str:
     try:
         event = parse_event(node.network_id, raw)
     except EnvelopeError as exc:
@@ -100,7 +128,7 @@ def _receive_one(session, node, peer, raw, resolver, complete, result: BatchResu
         # inserted (e.g. a handoff by the wrong node); nothing of it may stay.
         with session.begin_nested():
             outcome = ingest_event(session, node.network_id, raw, resolver, author_chain_complete=complete,
-                                   source=peer)
+                                   source=peer, event=event)
     except IngestRefused as exc:
         return _hold(session, event.id, raw, exc.message, peer, result)
     except EnvelopeError as exc:
@@ -112,7 +140,8 @@ def _receive_one(session, node, peer, raw, resolver, complete, result: BatchResu
         result.quarantined += 1
     else:
         result.stored += 1
-        core(session).execute(delete(_HELD).where(_HELD.c.event_id == event.id))
+        if held:  # it may have been held back by an earlier batch
+            core(session).execute(delete(_HELD).where(_HELD.c.event_id == event.id))
     return outcome.status
 
 
@@ -146,7 +175,7 @@ def _release_held(session, node, resolver, complete, result: BatchResult) -> int
             try:
                 with session.begin_nested():
                     outcome = ingest_event(session, node.network_id, raw, resolver, author_chain_complete=complete,
-                                           source=peer)
+                                           source=peer, event=event)
             except IngestRefused:
                 continue
             except EnvelopeError as exc:
