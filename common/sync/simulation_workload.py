@@ -71,14 +71,16 @@ class Book:
 
 
 class Workload:
+    """Seeded random work on ``network``; ``book`` records it."""
+
     def __init__(self, network: Network, seed: int = 0) -> None:
         self.network = network
         self.rng = random.Random(seed)
         self.book = Book()
         self._serial = 0
         self.villages = [n for n, node in network.nodes.items() if node.tier == "village"]
-        self.deferred = 0  # (link, round) pairs that were down while something waited on them
         self.counties = [n for n, node in network.nodes.items() if node.tier == "county"]
+        self.deferred = 0  # (link, round) pairs that were down while something waited on them
 
     def _next(self) -> int:
         self._serial += 1
@@ -220,8 +222,8 @@ class Workload:
                 else:
                     self.file_village_case(village_id)
             self.deliver_results(village_id)
-        for county_id in self.counties:
-            if inbox_share > 0:
+        if inbox_share > 0:
+            for county_id in self.counties:
                 self.work_county_inbox(county_id, inbox_share)
 
     def run(self, days: int, *, active: float = 0.3, down_rate: float = 0.2,
