@@ -240,7 +240,7 @@ class DemoNetwork:
                         child.healthy = True
                         waiting.remove(child)
                 except httpx.HTTPError:
-                    pass
+                    pass  # not listening yet: poll again until the deadline
             if waiting and time.monotonic() > deadline:
                 names = "、".join(c.node.name for c in waiting)
                 raise DemoError(f"节点 {names} 在 {START_TIMEOUT:.0f} 秒内没有就绪；日志见 {self.base / 'logs'}")

@@ -65,10 +65,7 @@ def test_refusals_are_printed_and_nothing_is_written(tmp_path: Path, data_dir, m
 def test_sample_file_and_publishing_its_batches(tmp_path: Path, data_dir):
     from common.catalog.sample import load_sample_matters
 
-    try:
-        matters, batches = load_sample_matters()
-    except FileNotFoundError:
-        pytest.skip("sample_catalogue.json not shipped yet")
+    matters, batches = load_sample_matters()
     target = tmp_path / "sample.xlsx"
     code, output = _run("sample-file", str(target))
     assert code == 0, output
