@@ -13,7 +13,7 @@ from importlib import import_module
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from common import __version__
@@ -25,6 +25,8 @@ from common.logs import configure_logging
 from common.node import ThisNode
 from common.settings import NodeSettings
 from common.tiers import load_tier
+from common.web.mount import mount_screens, wants_html
+from common.web.page import html_error
 
 log = logging.getLogger("onetrip.app")
 
@@ -46,6 +48,7 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
         app.include_router(import_module(module_name).router)
     for make_router in tier.routers:
         app.include_router(make_router())
+    mount_screens(app)
     return app
 
 
@@ -69,15 +72,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain_error(request: Request, exc: DomainError) -> Response:
+        if wants_html(request):
+            return html_error(request, exc)
         headers = {}
         if isinstance(exc, ClockSkew):
             headers[HEADER_SERVER_TIME] = str(exc.server_time)
         return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(_validation_body(exc.errors()), status_code=422)
+    async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        body = _validation_body(exc.errors())
+        if wants_html(request):
+            return html_error(request, DomainError(body["code"], body["message"], field=body["field"], status=422))
+        return JSONResponse(body, status_code=422)
 
     @app.exception_handler(ValidationError)
     async def _invalid_payload(_request: Request, exc: ValidationError) -> JSONResponse:

@@ -2,11 +2,12 @@
 
 from common.tiers import Tier
 from common.users.roles import Role
+from common.web import pages_admin, pages_staff
 
 TIER = Tier(
     name="county",
     label="县级",
-    routers=[],
+    routers=[pages_staff.screens, pages_admin.screens],
     roles=frozenset({Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER, Role.COUNTY_ADMIN, Role.AUDITOR}),
     default_port=8400,
 )

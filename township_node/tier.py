@@ -2,11 +2,12 @@
 
 from common.tiers import Tier
 from common.users.roles import Role
+from common.web import pages_staff
 
 TIER = Tier(
     name="township",
     label="乡镇",
-    routers=[],
+    routers=[pages_staff.screens],
     roles=frozenset({Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.AUDITOR}),
     default_port=8500,
 )

@@ -2,11 +2,12 @@
 
 from common.tiers import Tier
 from common.users.roles import Role
+from common.web import pages_agent
 
 TIER = Tier(
     name="village",
     label="村级",
-    routers=[],
+    routers=[pages_agent.screens],
     roles=frozenset({Role.VILLAGE_AGENT}),
     default_port=8600,
 )
