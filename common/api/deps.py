@@ -43,15 +43,22 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 def get_current_user(
+    request: Request,
     session: SessionDep,
     node: NodeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     from common.users.service import actor_for_token
+    from common.web.session import session_cookie
 
-    if credentials is None:
-        raise Unauthorised("auth.missing", "请先登录或提供访问令牌", field="Authorization")
-    return actor_for_token(session, node.node_id, credentials.credentials)
+    if credentials is not None:
+        return actor_for_token(session, node.node_id, credentials.credentials)
+    # A logged-in browser may read (GET: documents, the API's views) with its session
+    # cookie; changes through the API need the bearer token, so no CSRF hole opens.
+    cookie = request.cookies.get(session_cookie(node)) if request.method in ("GET", "HEAD") else None
+    if cookie:
+        return actor_for_token(session, node.node_id, cookie)
+    raise Unauthorised("auth.missing", "请先登录或提供访问令牌", field="Authorization")
 
 
 CurrentUser = Annotated[Actor, Depends(get_current_user)]

@@ -98,3 +98,12 @@ def test_portal_shows_the_one_trip_share_without_login(root_node: ThisNode,
     page = client.get("/portal")
     assert page.status_code == 200 and "最多跑一次" in page.text
     assert 'data-testid="one-trip-share"' in page.text
+
+
+def test_the_session_cookie_reads_the_api_but_cannot_change_it(root_node: ThisNode,
+                                                               make_client: Callable[..., TestClient]) -> None:
+    client = web_login(make_client(root_node, username=None), "admin", ADMIN_PASSWORD)
+    assert client.get("/api/v1/me").status_code == 200
+    # A cross-site form could carry the cookie on a POST: the API does not take it there.
+    answer = client.post("/api/v1/auth/revoke")
+    assert answer.status_code == 401 and answer.json()["field"] == "Authorization"
