@@ -4,111 +4,17 @@
 from __future__ import annotations
 
 import json
-import os
-import random
-import re
-import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from demo_testing import VILLAGE, DemoRun, free_base_port
 
 from common.demo_data import COUNTY_ID, DEMO_NODES, DEMO_PASSWORD, NODES_BY_ID
 
 pytestmark = pytest.mark.sqlite_only  # every demo node keeps its own SQLite file
-
-READY = "演示网络已就绪"
-READY_TIMEOUT = 120  # generous: the suite runs beside other work on two cores
-STOP_TIMEOUT = 30
-VILLAGE = "430424100201"
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_base_port() -> int:
-    for _ in range(100):
-        base = random.randrange(20000, 60000, 50)
-        if all(_port_free(node.port(base)) for node in DEMO_NODES):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-class DemoRun:
-    """`onetrip demo` in its own process, its output collected line by line."""
-
-    def __init__(self, directory: Path, base_port: int) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ONETRIP_")}
-        env.update(PYTHONUNBUFFERED="1", COLUMNS="200")
-        self.began = time.monotonic()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "common.cli", "demo", "--dir", str(directory), "--base-port", str(base_port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if READY in line:
-                self.ready.set()
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    @property
-    def node_pids(self) -> list[int]:
-        return [int(m) for m in re.findall(r"\(pid (\d+)\)", self.output)]
-
-    def wait_ready(self) -> float:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while not self.ready.wait(0.2):
-            assert self.process.poll() is None, f"demo exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"demo not ready in {READY_TIMEOUT} s:\n{self.output}"
-        return time.monotonic() - self.began
-
-    def interrupt(self) -> int:
-        """Ctrl-C: the demo and every node process it started are gone within the timeout."""
-        pids = self.node_pids
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=STOP_TIMEOUT)
-        self.reader.join(timeout=5)
-        assert "演示网络已停止" in self.output
-        for pid in pids:
-            with pytest.raises(ProcessLookupError):
-                os.kill(pid, 0)
-        return code
-
-    def kill_leftovers(self) -> None:
-        """After a failed test: end the demo and the node processes it started, by pid."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        for pid in self.node_pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture
@@ -131,7 +37,7 @@ def _keys(directory: Path) -> dict[str, bytes]:
 
 def test_demo_network_starts_serves_stops_and_restarts(tmp_path, demo_runs):
     directory = tmp_path / "demo-data"
-    base = _free_base_port()
+    base = free_base_port()
     county_url = NODES_BY_ID[COUNTY_ID].url(base)
     village_url = NODES_BY_ID[VILLAGE].url(base)
 
