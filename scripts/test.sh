@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Set up and run the whole test suite: once on SQLite, once on a throwaway PostgreSQL.
-# Installs PostgreSQL from Debian's packages when it is missing and we are root.
+# Installs what the tests need from Debian's packages when it is missing and we are
+# root: PostgreSQL, Chromium (browser tests), poppler and zbar (PDF and QR checks) and
+# a Chinese TrueType font (PDFs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
-if [ -z "$PG_BIN" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-  PG_BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+NEEDED="postgresql chromium poppler-utils zbar-tools fonts-wqy-zenhei"
+MISSING=""
+for package in $NEEDED; do
+  dpkg -s "$package" >/dev/null 2>&1 || MISSING="$MISSING $package"
+done
+if [ -n "$MISSING" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $MISSING >/dev/null
 fi
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)"
 
 echo "== SQLite =="
 .venv/bin/python -m pytest -q -n 2 "$@"
