@@ -332,7 +332,9 @@ class DemoNetwork:
                                                           strict=True)]
             table.add_row(node.name, node.node_id, self.url(node), *logins)
         self.console.print(table)
-        self.say(f"API 文档：各节点地址加 /docs，例如 {self.url(NODES_BY_ID[COUNTY_ID])}/docs")
+        county = self.url(NODES_BY_ID[COUNTY_ID])
+        self.say(f"用浏览器打开各节点地址即可登录（例如 {county}/login）；公众门户：{county}/portal")
+        self.say(f"API 文档：各节点地址加 /docs，例如 {county}/docs")
         self.say("示例办件（首次运行时办理）：")
         for case in self.state["cases"].values():
             self.say(f"  {case['case_no']}  {case['note']}")
