@@ -42,6 +42,7 @@ ROUTER_MODULES = [
     "common.cases.router_intake",
     "common.cases.router_review",
     "common.cases.router_handoff",
+    "common.documents.router",  # before licences: /licences/{id}.pdf must not match /licences/{id}
     "common.licences.router",
     "common.ratings.router",
     "common.sync.router",

@@ -43,6 +43,9 @@ class NodeSettings(BaseSettings):
     verification_days: int = Field(default=20, ge=1, le=120)
     # Validity in years per licence type code; types not listed are long-term.
     licence_validity_years: dict[str, int] = Field(default_factory=dict)
+    # A Chinese TrueType font to embed in PDFs: "PATH" or "PATH#INDEX" for a .ttc;
+    # "STSong-Light" forces reportlab's standard CID font (not embedded).
+    document_font: str | None = None
     log_json: bool = True
 
     @field_validator("data_dir")

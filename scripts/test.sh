@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-NEEDED="postgresql chromium poppler-utils zbar-tools fonts-wqy-zenhei"
+NEEDED="postgresql chromium poppler-utils zbar-tools poppler-data fonts-wqy-zenhei"
 MISSING=""
 for package in $NEEDED; do
   dpkg -s "$package" >/dev/null 2>&1 || MISSING="$MISSING $package"

@@ -1,0 +1,177 @@
+"""Reads for the public portal: service-guide search over the published catalogue, the
+labels a guide page shows, the steps of the public progress answer and the licence
+verification verdict as the page shows it. Nothing here writes or sees unmasked data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from sqlmodel import Session
+
+from common.catalog.io_columns import (
+    CASE_TYPE_LABELS,
+    DELIVERY_METHOD_LABELS,
+    EXERCISE_LEVEL_LABELS,
+    HANDLING_LEVEL_LABELS,
+    MATTER_TYPE_LABELS,
+    SERVICE_OBJECT_LABELS,
+    WINDOW_LABELS,
+)
+from common.catalog.schema import Matter
+from common.catalog.service import list_published
+from common.licences.verification import QR_PREFIX
+
+PER_PAGE = 20
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True)
+class GuideSummary:
+    """One line of the search results."""
+
+    code: str
+    name: str
+    case_type: str
+    case_type_label: str
+    promised_limit_days: int
+    required_visits: int
+    implementing_body: str
+    window_label: str
+
+    @property
+    def one_trip(self) -> bool:
+        return self.required_visits <= 1
+
+
+@dataclass(frozen=True)
+class GuideSearch:
+    results: list[GuideSummary]
+    total: int
+    page: int
+    pages: int
+
+
+def window_options() -> list[tuple[str, str]]:
+    return [("", "全部窗口"), *WINDOW_LABELS.items()]
+
+
+def service_object_options() -> list[tuple[str, str]]:
+    return [("", "全部服务对象"), *SERVICE_OBJECT_LABELS.items()]
+
+
+def page_number(value: str | None) -> int:
+    """A page number from the query string; anything odd is the first page."""
+    try:
+        return max(1, int(value or "1"))
+    except ValueError:
+        return 1
+
+
+def search_guides(session: Session, *, q: str = "", window: str = "", service_object: str = "",
+                  page: int = 1, per_page: int = PER_PAGE) -> GuideSearch:
+    """Published, not withdrawn matters matching the name or a code (``q``), one
+    integrated window and one service object, ``per_page`` at a time."""
+    window = window if window in WINDOW_LABELS else ""
+    service_object = service_object if service_object in SERVICE_OBJECT_LABELS else ""
+    rows = list_published(session, window=window or None, q=q.strip()[:MAX_QUERY] or None)
+    matched: list[GuideSummary] = []
+    for row in rows:
+        data = json.loads(row.data)
+        if service_object and service_object not in data.get("service_objects", []):
+            continue
+        matched.append(GuideSummary(
+            code=row.implementation_code, name=row.name, case_type=row.case_type,
+            case_type_label=case_type_label(row.case_type),
+            promised_limit_days=int(data.get("promised_limit_days", 0)),
+            required_visits=row.required_visits, implementing_body=data.get("implementing_body", ""),
+            window_label=WINDOW_LABELS.get(row.window, row.window),
+        ))
+    total = len(matched)
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, page), pages)
+    start = (page - 1) * per_page
+    return GuideSearch(results=matched[start:start + per_page], total=total, page=page, pages=pages)
+
+
+def case_type_label(code: str) -> str:
+    """即办件 / 承诺件; 一审一核件 is a kind of 承诺件 and is shown as such."""
+    label = CASE_TYPE_LABELS.get(code, code)
+    return f"承诺件（{label}）" if code == "2A" else label
+
+
+def guide_labels(matter: Matter) -> dict[str, Any]:
+    """The readable labels of a matter's coded elements."""
+    return {
+        "matter_type": MATTER_TYPE_LABELS.get(matter.matter_type.value, matter.matter_type.value),
+        "exercise_level": EXERCISE_LEVEL_LABELS.get(matter.exercise_level.value, matter.exercise_level.value),
+        "service_objects": "、".join(SERVICE_OBJECT_LABELS.get(s.value, s.value) for s in matter.service_objects),
+        "case_type": case_type_label(matter.case_type.value),
+        "handling_level": HANDLING_LEVEL_LABELS.get(matter.handling_level.value, matter.handling_level.value),
+        "delivery_method": DELIVERY_METHOD_LABELS.get(matter.delivery_method.value, matter.delivery_method.value),
+        "window": WINDOW_LABELS.get(matter.window.value, matter.window.value),
+    }
+
+
+def guide_pdf_url(code: str) -> str:
+    return f"/api/v1/catalogue/matters/{quote(code, safe='')}/guide.pdf"
+
+
+def search_url(q: str, window: str, service_object: str, page: int) -> str:
+    params = [("q", q), ("window", window), ("object", service_object)]
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params if v)
+    return "/guides?" + (f"{query}&" if query else "") + f"page={page}"
+
+
+# The steps a resident sees, in order, with the date field of public_progress that marks each done.
+PROGRESS_STEPS = (
+    ("filed_on", "申请已提交"),
+    ("accepted_on", "窗口已受理"),
+    ("decided_on", "已作出办理决定"),
+    ("delivered_on", "结果已送达，办结"),
+)
+DEADLINE_CLASSES = {"normal": "deadline-ok", "yellow": "deadline-near", "red": "deadline-over",
+                    "paused": "deadline-paused", "stopped": "deadline-paused", "not_started": "deadline-paused"}
+
+
+def progress_steps(progress: dict[str, Any]) -> list[dict[str, Any]]:
+    """The steps with their dates; ``current`` marks the latest one reached."""
+    steps = [{"label": label, "date": progress.get(key), "done": bool(progress.get(key)), "current": False}
+             for key, label in PROGRESS_STEPS]
+    reached = [step for step in steps if step["done"]]
+    if reached:
+        reached[-1]["current"] = True
+    return steps
+
+
+LAST4_RE = re.compile(r"^[0-9A-Za-z]{4}$")
+MAX_CASE_NO = 40
+
+
+# Verification checks, in the order they are made, as a verifier reads them.
+CHECK_LABELS = (
+    ("signature", "电子签名"),
+    ("issuer_is_author", "签名节点即颁发节点"),
+    ("issuer_registered", "颁发节点在注册表中"),
+    ("signed_before_key_revocation", "签发于密钥撤销之前"),
+    ("check_character", "证照标识校验位"),
+    ("not_revoked", "未被撤销"),
+    ("in_validity", "在有效期内"),
+)
+
+
+def check_rows(checks: dict[str, bool]) -> list[tuple[str, bool]]:
+    return [(label, checks[key]) for key, label in CHECK_LABELS if key in checks]
+
+
+def payload_of(text: str) -> str:
+    """The ``OT1:`` payload from what was pasted: the payload itself or a verify URL."""
+    text = text.strip()
+    if text.startswith(QR_PREFIX) or "?" not in text:
+        return text
+    values = parse_qs(urlsplit(text).query).get("p")
+    return values[0].strip() if values else text
