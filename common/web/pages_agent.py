@@ -1,12 +1,437 @@
-"""Village agent screens: find a matter, the intake wizard, my cases, delivery and rating."""
+"""Village agent screens (村代办员): find a matter, read its guide, file a case for a
+resident (applicant, scans of the materials, 告知承诺), hand it to the node that
+handles it or settle a village 即办件 on the spot, then follow "my cases": one-time
+notice and supplement, delivery with the trip recorded, the resident's rating, withdrawal.
+
+Handlers are thin: every change is one of the action functions the REST API calls,
+run through ``page.attempt`` so that a refusal leaves nothing half-written; what a
+page offers is only a guess at what the actions will allow (they check again).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+from sqlmodel import Session
+
+from common.blobs import store
+from common.blobs.service import store_blob
+from common.cases.access import load_case, today_on
+from common.cases.models import Case
+from common.cases.queries_intake import get_case_view
+from common.cases.router_intake import CASE_NO_PATTERN
+from common.cases.service_filing import file_case
+from common.cases.service_handoff import custody_chain, offer_handoff
+from common.cases.service_intake import (
+    accept_case,
+    deliver_case,
+    receive_supplement,
+    request_supplement,
+    withdraw_case,
+)
+from common.cases.service_review import decide_case
+from common.cases.states import CaseState
+from common.catalog.schema import IntegratedWindow, Matter
+from common.catalog.service import published_matter
+from common.errors import DomainError, NotFound
+from common.node import ThisNode
+from common.ratings.projection import RATING_LABELS
+from common.ratings.service import rate_case
+from common.users.roles import Actor, Role
+from common.web import queries_agent as q
+from common.web.page import Page, page_for
 
 router = APIRouter(include_in_schema=False)
+
+AgentPage = Annotated[Page, page_for(Role.VILLAGE_AGENT)]
+CaseNo = Annotated[str, Path(pattern=CASE_NO_PATTERN)]
+MatterCode = Annotated[str, Path(min_length=1, max_length=33)]
+
+IMMEDIATE = "1"  # 即办件
+ON_THE_SPOT_REASON = "材料齐全，当场办结"
+WITHDRAWABLE = {CaseState.FILED, CaseState.SUPPLEMENT, CaseState.ACCEPTED, CaseState.SPECIAL}
+DECIDED = {CaseState.APPROVED, CaseState.REJECTED}
+DELIVERY_CHOICES = [
+    ("agent", "代办员送达（送到申请人手中，不计申请人跑动）"),
+    ("window", "申请人到代办点领取（计入跑动；当天已到场的不重复计）"),
+    ("courier", "快递送达"),
+    ("electronic", "电子送达"),
+]
+# Fields the action functions name -> the form fields of the intake page.
+APPLICANT_FIELDS = {"applicant": "applicant_name", "applicant.kind": "applicant_kind",
+                    "applicant.name": "applicant_name", "applicant.id_number": "applicant_id",
+                    "applicant.phone": "applicant_phone", "commitment": "commitment"}
 
 
 def screens() -> APIRouter:
     """The tier packages mount this router (see their tier.py)."""
     return router
+
+
+def _today(node: ThisNode) -> date:
+    return date.fromisoformat(today_on(node))
+
+
+def _actor(page: Page) -> Actor:
+    assert page.actor is not None
+    return page.actor
+
+
+def _text(page: Page, name: str, limit: int = 200) -> str:
+    value = page.form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _upload(page: Page, name: str) -> tuple[bytes, str] | None:
+    """The bytes and file name of a file input, or None when nothing was chosen
+    (a browser sends an empty part for an empty file input)."""
+    upload = page.form.get(name)
+    if upload is None or isinstance(upload, str) or not getattr(upload, "filename", ""):
+        return None
+    # One byte past the limit: enough for store_blob to refuse, never a huge read.
+    data = upload.file.read(store.MAX_BLOB_BYTES + 1)
+    return (data, upload.filename) if data else None
+
+
+def _store_scan(session: Session, node: ThisNode, upload: tuple[bytes, str], label: str, field: str) -> str:
+    try:
+        return store_blob(session, node, upload[0], upload[1]).sha256
+    except DomainError as error:
+        error.message, error.field = f"“{label}”：{error.message}", field
+        raise
+
+
+def _case_here(page: Page, case_no: str) -> Case:
+    """A case of this village (the only ones an agent follows)."""
+    case = load_case(page.session, case_no)
+    if case.origin_node != page.node.node_id:
+        raise NotFound("case.not_found", f"本代办点没有办件 {case_no}", field="case_no")
+    return case
+
+
+# -- finding a matter -----------------------------------------------------------------
+
+@router.get("/agent/matters")
+def matters(
+    page: AgentPage,
+    q_text: Annotated[str, Query(alias="q", max_length=100)] = "",
+    window: Annotated[IntegratedWindow | None, Query()] = None,
+    objects: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    hits = q.find_matters(page.session, q=q_text.strip(), window=window.value if window else None, objects=objects)
+    windows = [(w.value, q.WINDOW_LABELS[w.value]) for w in IntegratedWindow]
+    return page.render("agent/matters.html", page_title="代办受理：查找事项", hits=hits, q=q_text.strip(),
+                       window=window.value if window else "", objects=objects, windows=windows,
+                       object_groups=[(k, v[0]) for k, v in q.OBJECT_GROUPS.items()])
+
+
+@router.get("/agent/matters/{code}")
+def matter_guide(code: MatterCode, page: AgentPage) -> Response:
+    matter, withdrawn = published_matter(page.session, code)
+    return page.render("agent/guide.html", page_title=f"办事指南：{matter.name}", matter=matter,
+                       withdrawn=withdrawn, labels=q.guide_of(matter), material_hint=q.material_hint,
+                       guide_pdf=f"/api/v1/catalogue/matters/{code}/guide.pdf")
+
+
+# -- the intake wizard ------------------------------------------------------------------
+
+def _file_form(page: Page, matter: Matter, *, status_code: int = 200, error: DomainError | None = None,
+               errors: dict[str, str] | None = None) -> Response:
+    values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
+    if page.request.method == "GET":
+        values.setdefault("present", "1")
+    return page.render("agent/file.html", status_code=status_code, page_title=f"代办申请：{matter.name}",
+                       matter=matter, labels=q.guide_of(matter), kinds=q.applicant_kinds(matter), values=values,
+                       material_hint=q.material_hint, error=error, errors=errors or {},
+                       handled_here=matter.handling_level.value == "village",
+                       immediate=matter.case_type.value == IMMEDIATE)
+
+
+@router.get("/agent/file/{code}")
+def file_form(code: MatterCode, page: AgentPage) -> Response:
+    matter, withdrawn = published_matter(page.session, code)
+    if withdrawn:
+        raise DomainError("case.matter_withdrawn", f"事项“{matter.name}”已从目录撤销，不能申请", field="matter_code")
+    return _file_form(page, matter)
+
+
+def _materials_of_form(page: Page, matter: Matter) -> list[dict[str, Any]]:
+    """Store each scan chosen on the form; the material inputs of ``file_case``."""
+    inputs = []
+    for position, item in enumerate(matter.materials):
+        field = f"m{position}_file"
+        upload = _upload(page, field)
+        if upload is None:
+            if page.form.get(f"m{position}_ok"):
+                raise DomainError("agent.scan_missing", f"已勾选收取“{item.name}”，请上传它的扫描件", field=field)
+            continue
+        sha = _store_scan(page.session, page.node, upload, item.name, field)
+        inputs.append({"position": position, "blob_sha256": sha})
+    return inputs
+
+
+def _material_field(error_field: str | None, inputs: list[dict[str, Any]], prefix: str) -> str | None:
+    """``materials[k].blob_sha256`` (k-th input) -> the file input of that material."""
+    if error_field and error_field.startswith("materials["):
+        index = int(error_field[len("materials["):].split("]", 1)[0])
+        if 0 <= index < len(inputs):
+            return f"{prefix}{inputs[index]['position']}_file"
+    return None
+
+
+def _form_field(error_field: str | None, inputs: list[dict[str, Any]]) -> str:
+    if error_field is None:
+        return "_"
+    if error_field in APPLICANT_FIELDS:
+        return APPLICANT_FIELDS[error_field]
+    if material := _material_field(error_field, inputs, "m"):
+        return material
+    if error_field.startswith("visit"):
+        return "present"
+    return error_field if error_field.startswith("m") and error_field.endswith("_file") else "_"
+
+
+def _file_for_resident(page: Page, matter: Matter) -> Case:
+    """Store the scans and file the case, in one savepoint (``page.attempt``)."""
+    actor = _actor(page)
+    inputs = _materials_of_form(page, matter)
+    present = bool(page.form.get("present"))
+    place = q.node_names(page.session).get(page.node.node_id, "村代办点")
+    visit = ({"who": "applicant", "place": place, "purpose": "提交申请"} if present
+             else {"who": "agent", "place": place, "purpose": "上门代办（申请人未到场）"})
+    try:
+        return file_case(
+            page.session, page.node, actor, matter_code=matter.implementation_code,
+            applicant={"kind": _text(page, "applicant_kind", 20) or "person", "name": _text(page, "applicant_name"),
+                       "id_number": _text(page, "applicant_id", 40), "phone": _text(page, "applicant_phone", 40)},
+            materials=inputs, commitment=bool(page.form.get("commitment")) and matter.commitment_allowed,
+            visit=visit,
+        )
+    except DomainError as error:
+        error.field = _form_field(error.field, inputs)
+        raise
+
+
+def _settle_on_the_spot(session: Session, node: ThisNode, actor: Actor, case_no: str, *,
+                        deliver: str | None) -> None:
+    """A village 即办件 as the demo settles it: accept, approve, and (when asked) deliver."""
+    accept_case(session, node, actor, case_no)
+    decide_case(session, node, actor, case_no, "approved", ON_THE_SPOT_REASON)
+    if deliver:
+        deliver_case(session, node, actor, case_no, deliver)
+
+
+@router.post("/agent/file/{code}")
+def file_submit(code: MatterCode, page: AgentPage) -> Response:
+    matter, _ = published_matter(page.session, code)
+    case, error = page.attempt(_file_for_resident, page, matter)
+    if error is not None:
+        return _file_form(page, matter, status_code=error.status_code, error=error,
+                          errors={error.field or "_": error.message})
+    assert case is not None
+    url = f"/agent/cases/{case.case_no}"
+    missing = q.missing_materials(page.session, case.case_no, matter)
+    if missing:
+        names = "、".join(m["name"] for m in missing)
+        return page.redirect(url, notice=f"已登记办件 {case.case_no}，但材料不齐（缺{names}），请出具一次性告知书")
+    then = _text(page, "then", 20)
+    if then == "handoff":
+        return _hand_off(page, case.case_no, filed=True)
+    if then == "on_the_spot":
+        method = "window" if page.form.get("present") else "agent"
+        _, refusal = page.attempt(_settle_on_the_spot, page.session, page.node, _actor(page), case.case_no,
+                                  deliver=method)
+        if refusal is not None:
+            return page.redirect(url, notice=f"已登记办件 {case.case_no}，未能当场办结：{refusal.message}")
+        return page.redirect(url, notice=f"办件 {case.case_no} 已当场办结并送达，请申请人评价")
+    return page.redirect(url, notice=f"已登记办件 {case.case_no}")
+
+
+def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
+    event, refusal = page.attempt(offer_handoff, page.session, page.node, _actor(page), case_no)
+    prefix = f"已登记办件 {case_no}，" if filed else ""
+    if refusal is not None:
+        return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}未能转交：{refusal.message}")
+    assert event is not None
+    target = q.node_names(page.session).get(event.body["to"], event.body["to"])
+    return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}已转交{target}，待其接收办理")
+
+
+# -- my cases ---------------------------------------------------------------------------
+
+@router.get("/agent/cases")
+def cases(page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all)$")] = "mine") -> Response:
+    rows = q.my_cases(page.session, page.node, _actor(page).username, mine=scope == "mine",
+                      today=_today(page.node))
+    return page.render("agent/cases.html", page_title="我的办件", rows=rows, scope=scope)
+
+
+def _offers(case: Case, node: ThisNode, actor: Actor) -> dict[str, bool]:
+    """What the case page offers; the action functions decide."""
+    state = CaseState(case.state)
+    held = case.custodian == node.node_id and case.pending_offer_to is None
+    village = case.handling_level == "village"
+    return {
+        "handoff": held and state is CaseState.FILED and not village,
+        "on_the_spot": held and state is CaseState.FILED and village and case.case_type == IMMEDIATE,
+        "accept": held and state is CaseState.FILED and village and case.case_type != IMMEDIATE,
+        "notice": held and state in (CaseState.FILED, CaseState.SUPPLEMENT),
+        "supplement": held and state is CaseState.SUPPLEMENT,
+        "deliver": held and state in DECIDED,
+        "rate": held and state is CaseState.DELIVERED and case.rating is None,
+        "withdraw": held and state in WITHDRAWABLE and case.agent == actor.username,
+    }
+
+
+def _documents(session: Session, case_no: str) -> list[dict[str, str]]:
+    from common.documents import CASE_DOCUMENTS, available_case_documents, case_document_url
+
+    return [{"kind": kind, "title": CASE_DOCUMENTS[kind][0], "url": case_document_url(case_no, kind)}
+            for kind in available_case_documents(session, case_no)]
+
+
+def _case_page(page: Page, case_no: str, *, status_code: int = 200, error: DomainError | None = None,
+               errors: dict[str, str] | None = None, form: str = "") -> Response:
+    session, node = page.session, page.node
+    case = _case_here(page, case_no)
+    view = get_case_view(session, case_no, _today(node))
+    names = q.node_names(session)
+    try:
+        matter: Matter | None = published_matter(session, case.matter_code)[0]
+    except NotFound:
+        matter = None
+    try:
+        custody = [{**step, "node": names.get(step["node"], step["node"])} for step in custody_chain(session, case_no)]
+    except DomainError:
+        custody = []
+    notices = view["notice_list"]
+    latest = notices[-1] if notices else None
+    positions = q.material_positions(session, case_no)
+    to_bring = [{"name": name, "position": positions.get(name),
+                 "bring": next((q.material_hint(m) for m in (matter.materials if matter else []) if m.name == name),
+                               "按办事指南要求提供")} for name in (latest["missing"] if latest else [])]
+    values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
+    return page.render(
+        "agent/case.html", status_code=status_code, page_title=f"办件 {case_no}", case=case, view=view,
+        clock=q.clock_of(session, case, _today(node)), where=q.whereabouts(case, names, node.node_id),
+        custody=custody, trail=q.case_trail(session, case_no, names), names=names,
+        missing=q.missing_materials(session, case_no, matter), unprovided=q.unprovided_materials(session, case_no),
+        latest_notice=latest, to_bring=to_bring, offers=_offers(case, node, _actor(page)),
+        documents=_documents(session, case_no), delivery_choices=DELIVERY_CHOICES,
+        rating_labels=RATING_LABELS, error=error, errors=errors or {}, values=values, form=form,
+        licence_pdf=f"/api/v1/licences/{case.licence_id}.pdf" if case.licence_id else None,
+    )
+
+
+@router.get("/agent/cases/{case_no}")
+def case_detail(case_no: CaseNo, page: AgentPage) -> Response:
+    return _case_page(page, case_no)
+
+
+def _refused(page: Page, case_no: str, error: DomainError, form: str, field_map: dict[str, str]) -> Response:
+    field = field_map.get(error.field or "", "_")
+    return _case_page(page, case_no, status_code=error.status_code, error=error,
+                      errors={field: error.message}, form=form)
+
+
+@router.post("/agent/cases/{case_no}/handoff")
+def case_handoff(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    return _hand_off(page, case_no)
+
+
+@router.post("/agent/cases/{case_no}/on-the-spot")
+def case_on_the_spot(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    _, error = page.attempt(_settle_on_the_spot, page.session, page.node, _actor(page), case_no, deliver=None)
+    if error is not None:
+        return _refused(page, case_no, error, "on_the_spot", {})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已受理并当场办结，请送达申请人")
+
+
+@router.post("/agent/cases/{case_no}/accept")
+def case_accept(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    _, error = page.attempt(accept_case, page.session, page.node, _actor(page), case_no)
+    if error is not None:
+        return _refused(page, case_no, error, "accept", {})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已受理")
+
+
+@router.post("/agent/cases/{case_no}/notice")
+def case_notice(case_no: CaseNo, page: AgentPage) -> Response:
+    """一次性告知: the materials ticked on the page, all at once."""
+    _case_here(page, case_no)
+    listed = [m.name for m in q.unprovided_materials(page.session, case_no) if page.form.get(f"miss_{m.position}")]
+    _, error = page.attempt(request_supplement, page.session, page.node, _actor(page), case_no, listed)
+    if error is not None:
+        return _refused(page, case_no, error, "notice", {"missing": "missing"})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已出具一次性告知书，请打印交给申请人")
+
+
+def _supplement(page: Page, case_no: str, to_bring: list[tuple[int, str]]) -> Case:
+    inputs = []
+    for position, name in to_bring:
+        field = f"s{position}_file"
+        upload = _upload(page, field)
+        if upload is not None:
+            inputs.append({"position": position, "blob_sha256": _store_scan(page.session, page.node, upload, name,
+                                                                             field)})
+    try:
+        return receive_supplement(page.session, page.node, _actor(page), case_no, inputs)
+    except DomainError as error:
+        error.field = _material_field(error.field, inputs, "s") or error.field
+        raise
+
+
+@router.post("/agent/cases/{case_no}/supplement")
+def case_supplement(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    view = get_case_view(page.session, case_no, _today(page.node))
+    latest = view["notice_list"][-1]["missing"] if view["notice_list"] else []
+    positions = q.material_positions(page.session, case_no)
+    to_bring = [(positions[name], name) for name in latest if name in positions]
+    _, error = page.attempt(_supplement, page, case_no, to_bring)
+    if error is not None:
+        return _refused(page, case_no, error, "supplement",
+                        {"materials": "materials", **{f"s{p}_file": f"s{p}_file" for p, _ in to_bring}})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已收到补正材料，办件回到“已申请”")
+
+
+@router.post("/agent/cases/{case_no}/deliver")
+def case_deliver(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    method = _text(page, "method", 20)
+    place = q.node_names(page.session).get(page.node.node_id)
+    _, error = page.attempt(deliver_case, page.session, page.node, _actor(page), case_no, method,
+                            _text(page, "tracking_no", 60) or None, _text(page, "receiver", 120) or None,
+                            place=place)
+    if error is not None:
+        return _refused(page, case_no, error, "deliver",
+                        {"method": "method", "tracking_no": "tracking_no", "receiver": "receiver"})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已送达，请申请人对本次办事评价")
+
+
+@router.post("/agent/cases/{case_no}/rate")
+def case_rate(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    raw = _text(page, "level", 2)
+    level: Any = int(raw) if raw.isdigit() else raw
+    _, error = page.attempt(rate_case, page.session, page.node, _actor(page), case_no, level,
+                            _text(page, "comment", 600), real_name=bool(page.form.get("real_name")))
+    if error is not None:
+        return _refused(page, case_no, error, "rate", {"level": "level", "comment": "comment"})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已记录评价，谢谢")
+
+
+@router.post("/agent/cases/{case_no}/withdraw")
+def case_withdraw(case_no: CaseNo, page: AgentPage) -> Response:
+    _case_here(page, case_no)
+    _, error = page.attempt(withdraw_case, page.session, page.node, _actor(page), case_no,
+                            _text(page, "withdraw_reason", 600))
+    if error is not None:
+        return _refused(page, case_no, error, "withdraw", {"reason": "withdraw_reason"})
+    return page.redirect(f"/agent/cases/{case_no}", notice="已撤回")

@@ -1,0 +1,87 @@
+"""Fixtures for the village agent's screens: the root with the sample catalogue
+published, the sample village as a node over the root's database, an agent user of
+that village and a browser-like client logged in as the agent through /login."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from onetrip_testing import COUNTY_ID, VILLAGE_ID
+from web_testing import web_login
+
+from common.db import transaction
+from common.node import ThisNode
+from common.users.roles import Actor, Role
+
+AGENT = "agent1"
+PASSWORD = "hengdong-agent-2026"
+PENSION = "54430424MEB423186J6002007001000"  # 城乡居民基本养老保险参保登记（村级代办）: village 即办件
+ELDERLY = "54430424MEB423186J6432004015000"  # 高龄津贴申请代办: village 即办件
+SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件, licence
+FOOD_LICENCE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county, 告知承诺 allowed
+PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def resident_id(first17: str) -> str:
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
+    return first17 + "10X98765432"[total % 11]
+
+
+PERSON_ID = resident_id("43042419800101123")
+
+
+def member(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
+    settings = root.settings.model_copy(update={"node_id": node_id, "tier": tier})
+    return replace(root, settings=settings, key=key)
+
+
+@pytest.fixture
+def published(root_node: ThisNode) -> ThisNode:
+    from common.catalog.sample import load_sample_matters
+    from common.catalog.service import import_drafts, publish_batch
+
+    matters, batches = load_sample_matters()
+    system = Actor.node_system(root_node.node_id)
+    with transaction(root_node.engine) as session:
+        import_drafts(session, root_node, system, matters)
+        for batch in batches:
+            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
+                          codes=batch.codes)
+    return root_node
+
+
+@pytest.fixture
+def village(published: ThisNode, tree: dict) -> ThisNode:
+    """The sample village (under 洣水镇) as a node over the root's database."""
+    return member(published, VILLAGE_ID, "village", tree[VILLAGE_ID])
+
+
+@pytest.fixture
+def agent_client(village: ThisNode, published: ThisNode, admin: Actor,
+                 make_client: Callable[..., TestClient]) -> TestClient:
+    from common.users.service import provision_user
+
+    with transaction(published.engine) as session:
+        provision_user(session, published, admin, node_id=VILLAGE_ID, username=AGENT, display_name="王代办",
+                       role=Role.VILLAGE_AGENT, password=PASSWORD)
+    return web_login(make_client(village, username=None), AGENT, PASSWORD)
+
+
+@pytest.fixture
+def county_clerk() -> Actor:
+    return Actor(username="clerk", node_id=COUNTY_ID, role=Role.COUNTY_WINDOW_CLERK)
+
+
+@pytest.fixture
+def kit() -> Any:
+    """The constants above, for the test modules (they cannot import a conftest)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(AGENT=AGENT, PASSWORD=PASSWORD, PENSION=PENSION, ELDERLY=ELDERLY,
+                           SOLE_TRADER=SOLE_TRADER, FOOD_LICENCE=FOOD_LICENCE, PDF=PDF, PERSON_ID=PERSON_ID,
+                           resident_id=resident_id, member=member)
