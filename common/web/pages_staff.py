@@ -1,12 +1,469 @@
-"""Township and county case screens: handoff inbox, window acceptance queues, one-time notices, review tasks, decisions, licences, special procedures, extensions, escalation, and the cases of the area."""
+"""Township and county case screens: handoff inbox, window acceptance queues, one-time notices, review tasks, decisions, licences, special procedures, extensions, escalation, and the cases of the area.
+
+Thin handlers: a GET renders, a POST calls the same action function the REST API calls
+(through ``page.attempt``, so a refusal leaves nothing written) and either redirects
+with a notice or shows the form again with the refusal next to its field. What the
+workbench offers is only a guide; the action functions decide.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+from starlette.datastructures import UploadFile
+
+from common.cases import service_handoff as handoff
+from common.cases import service_intake as intake
+from common.cases import service_review as review
+from common.cases.access import load_case, today_on
+from common.cases.clock import STATUS_LABELS
+from common.cases.models import Case
+from common.cases.projection_handoff import CustodyViolation
+from common.cases.queries_intake import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
+from common.cases.service_filing import INTAKE_ROLE, LEVEL_LABELS, LEVEL_RANK
+from common.cases.states import STATE_LABELS, CaseState
+from common.errors import DomainError, Forbidden
+from common.users.roles import Role
+from common.web import queries_staff as q
+from common.web.page import Page, page_for
 
 router = APIRouter(include_in_schema=False)
+
+CaseNo = Annotated[str, Path(pattern=r"^\d{12}-\d{8}-\d{4,6}$")]
+CASE_TEMPLATE = "staff/case.html"
+
+READERS = (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER,
+           Role.COUNTY_ADMIN, Role.AUDITOR)
+INBOX_ROLES = (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK, Role.COUNTY_ADMIN,
+               Role.AUDITOR)
+QUEUE_ROLES = INBOX_ROLES
+TASK_ROLES = (Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK, Role.COUNTY_ADMIN,
+              Role.AUDITOR)
+# Who answers a handoff offer on each tier (the action checks again).
+ANSWERERS = handoff.ANSWER_ROLES
+OPINIONS = [("agree", "同意"), ("disagree", "不同意")]
+DECISIONS = [("approved", "准予（许可）"), ("rejected", "不予（许可）")]
+DELIVERY_METHODS = [("window", "窗口领取"), ("courier", "邮寄送达"), ("electronic", "电子送达")]
+TASK_STATES = [("open", "待办"), ("done", "已办"), ("all", "全部")]
+OPINION_LABELS = {"agree": "同意", "disagree": "不同意", "passed": "核查通过", "failed": "核查不通过"}
+
+Readers = Annotated[Page, page_for(*READERS)]
 
 
 def screens() -> APIRouter:
     """The tier packages mount this router (see their tier.py)."""
     return router
+
+
+# -- shared bits ------------------------------------------------------------------------
+
+def _today(page: Page) -> date:
+    return date.fromisoformat(today_on(page.node))
+
+
+def _role(page: Page) -> Role | None:
+    return page.actor.role if page.actor else None
+
+
+def _is_intake(page: Page) -> bool:
+    return _role(page) is INTAKE_ROLE.get(page.node.tier)
+
+
+def _clock_row(case: Case, clock: Any) -> dict[str, Any]:
+    status = q.status_of(case, clock)
+    label = "已终止" if status == "ended" else STATUS_LABELS.get(status, status)
+    return {"status": status, "label": label, "css": q.DEADLINE_CLASS.get(status, ""),
+            "days_left": clock.days_left, "days_used": clock.days_used, "limit": clock.limit_days}
+
+
+def _rows(page: Page, cases: list[Case]) -> list[dict[str, Any]]:
+    clocks = q.with_clocks(page.session, cases, _today(page))
+    names = q.node_names(page.session)
+    return [{"case": case, "clock": _clock_row(case, clocks[case.case_no]),
+             "custodian_name": names.get(case.custodian, case.custodian),
+             "offered_to_name": names.get(case.pending_offer_to or "", case.pending_offer_to),
+             "window_label": q.WINDOW_LABELS.get(case.window, case.window)} for case in cases]
+
+
+def _common(page: Page) -> dict[str, Any]:
+    return {"state_labels": STATE_LABELS, "window_labels": q.WINDOW_LABELS, "case_type_labels": CASE_TYPE_LABELS,
+            "level_labels": LEVEL_LABELS}
+
+
+# -- inbox ------------------------------------------------------------------------------
+
+def _inbox(page: Page, **extra: Any) -> dict[str, Any]:
+    names = q.node_names(page.session)
+    items = handoff.handoff_inbox(page.session, page.node)
+    for item in items:
+        item["from_name"] = names.get(item["from_node"], item["from_node"])
+        item["origin_name"] = names.get(item["origin_node"], item["origin_node"])
+    may_answer = _role(page) in ANSWERERS.get(page.node.tier, ())
+    return {"page_title": "转交收件箱", "items": items, "may_answer": may_answer, "failed": None,
+            "values": {}, **_common(page), **extra}
+
+
+@router.get("/staff/inbox")
+def inbox(page: Annotated[Page, page_for(*INBOX_ROLES)]) -> Response:
+    return page.render("staff/inbox.html", **_inbox(page))
+
+
+@router.post("/staff/inbox/{case_no}/accept")
+def inbox_accept(case_no: CaseNo, page: Annotated[Page, page_for(*INBOX_ROLES)]) -> Response:
+    _, error = page.attempt(handoff.accept_handoff, page.session, page.node, page.actor, case_no)
+    if error:
+        return page.form_error("staff/inbox.html", error, **_inbox(page, failed=case_no))
+    return page.redirect(f"/staff/cases/{case_no}", notice=f"已接收案件 {case_no}")
+
+
+@router.post("/staff/inbox/{case_no}/decline")
+def inbox_decline(case_no: CaseNo, page: Annotated[Page, page_for(*INBOX_ROLES)],
+                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    _, error = page.attempt(handoff.decline_handoff, page.session, page.node, page.actor, case_no, reason)
+    if error:
+        return page.form_error("staff/inbox.html", error,
+                               **_inbox(page, failed=case_no, values={"reason": reason}))
+    return page.redirect("/staff/inbox", notice=f"已拒收案件 {case_no}，案件留在移交方")
+
+
+# -- acceptance queue ---------------------------------------------------------------------
+
+@router.get("/staff/queue")
+def queue(page: Annotated[Page, page_for(*QUEUE_ROLES)],
+          window: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    counts = q.queue_counts(page.session, page.node)
+    tabs: list[tuple[str, str, int]] = []
+    if page.node.tier == "county":
+        if window not in q.WINDOW_LABELS:
+            window = next((code for code, _ in q.WINDOWS if counts.get(code)), q.WINDOWS[0][0])
+        tabs = [(code, label, counts.get(code, 0)) for code, label in q.WINDOWS]
+        cases = intake.window_queue(page.session, page.node, window)
+        title = f"窗口受理 · {q.WINDOW_LABELS[window]}窗口"
+    else:
+        window = window if window in q.WINDOW_LABELS else None
+        cases = q.acceptance_queue(page.session, page.node, window)
+        title = "窗口受理 · 待受理办件"
+    rows = _rows(page, cases)
+    for row in rows:
+        case = row["case"]
+        row["needs_handoff"] = case.handling_level != page.node.tier
+    return page.render("staff/queue.html", page_title=title, tabs=tabs, window=window, rows=rows,
+                       may_act=_is_intake(page), **_common(page))
+
+
+# -- tasks --------------------------------------------------------------------------------
+
+@router.get("/staff/tasks")
+def tasks(page: Annotated[Page, page_for(*TASK_ROLES)],
+          state: Annotated[str, Query(max_length=10)] = "open") -> Response:
+    if state not in dict(TASK_STATES):
+        state = "open"
+    found = review.tasks_for(page.session, page.actor, state=state)
+    numbers = sorted({t.case_no for t in found})
+    cases = {c.case_no: c for c in page.session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()}
+    clocks = q.with_clocks(page.session, list(cases.values()), _today(page))
+    rows = [{"task": t, "case": cases[t.case_no], "clock": _clock_row(cases[t.case_no], clocks[t.case_no]),
+             "kind_label": review.TASK_KIND_LABELS.get(t.kind, t.kind)} for t in found]
+    urgency = {case.case_no: n for n, case in enumerate(q.by_urgency(list(cases.values()), clocks))}
+    rows.sort(key=lambda row: (row["task"].state != "open", urgency[row["case"].case_no], row["task"].task_id))
+    return page.render("staff/tasks.html", page_title="审批任务", rows=rows, state=state, task_states=TASK_STATES,
+                       opinion_labels=OPINION_LABELS, **_common(page))
+
+
+# -- cases of the area ------------------------------------------------------------------
+
+@router.get("/staff/cases")
+def cases(page: Readers,
+          state: Annotated[str | None, Query(max_length=20)] = None,
+          window: Annotated[str | None, Query(max_length=20)] = None,
+          village: Annotated[str | None, Query(max_length=12)] = None,
+          number: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+    state = state if state in {s.value for s in CaseState} else None
+    window = window if window in q.WINDOW_LABELS else None
+    origins = q.area_origins(page.session, page.node)
+    village = village if village in dict(origins) else None
+    number = (number or "").strip() or None
+    department = page.actor.department or "" if _role(page) is Role.DEPARTMENT_REVIEWER else None
+    found = q.area_cases(page.session, page.node, state=state, window=window, origin=village, number=number,
+                         department=department)
+    clocks = q.with_clocks(page.session, found, _today(page))
+    rows = _rows(page, q.by_urgency(found, clocks))
+    filters = {"state": state or "", "window": window or "", "village": village or "", "number": number or ""}
+    return page.render("staff/cases.html", page_title="辖区办件" if page.node.tier == "township" else "全部办件",
+                       rows=rows, filters=filters, origins=origins, windows=q.WINDOWS,
+                       states=[(s.value, STATE_LABELS[s]) for s in CaseState], limit=q.MAX_LISTED,
+                       **_common(page))
+
+
+# -- the workbench ------------------------------------------------------------------------
+
+def _docs(case: Case, view: dict[str, Any], procedures: list[Any]) -> list[tuple[str, str]]:
+    base = f"/api/v1/cases/{case.case_no}/documents"
+    docs: list[tuple[str, str]] = []
+    if case.accepted_on:
+        docs.append(("受理通知书", f"{base}/acceptance.pdf"))
+    if case.state == CaseState.REFUSED.value:
+        docs.append(("不予受理通知书", f"{base}/refusal.pdf"))
+    for notice in view["notice_list"]:
+        docs.append((f"一次性告知书（第{notice['notice_no']}份）", f"{base}/notice.pdf?seq={notice['notice_no']}"))
+    for procedure in procedures:
+        docs.append((f"特别程序告知书（第{procedure.seq}个）", f"{base}/special-procedure.pdf?seq={procedure.seq}"))
+    if case.licence_id:
+        docs.append(("电子证照", f"/api/v1/licences/{case.licence_id}.pdf"))
+    if case.delivered_on:
+        docs.append(("送达回执", f"{base}/delivery-receipt.pdf"))
+    return docs
+
+
+def _actions(page: Page, case: Case, tasks: list[dict[str, Any]], procedures: list[Any]) -> dict[str, Any]:
+    """What the workbench offers this user now (a guide: the actions check for real)."""
+    node, actor = page.node, page.actor
+    assert actor is not None
+    role, state, tier = actor.role, case.state, node.tier
+    held = case.custodian == node.node_id and case.pending_offer_to is None
+    intake_here = held and _is_intake(page)
+    at_level = case.handling_level == tier
+    below_level = LEVEL_RANK.get(tier, -1) < LEVEL_RANK.get(case.handling_level, 0)
+    lead = (role is Role.TOWNSHIP_APPROVER if tier == "township"
+            else role is Role.DEPARTMENT_REVIEWER and actor.department == case.lead_department)
+    task_departments = {t["department"] for t in tasks}
+    if tier == "township":
+        reviewer = role in (Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK)
+    else:
+        reviewer = role is Role.DEPARTMENT_REVIEWER and (
+            actor.department == case.lead_department or actor.department in task_departments)
+    immediate = case.case_type == "1" and not any(t["kind"] == "review" for t in tasks)
+    open_reviews = [t for t in tasks if t["kind"] == "review" and t["state"] == "open"
+                    and (tier == "township" or actor.department == t["department"])]
+    verification = [t for t in tasks if t["kind"] == "verification" and t["state"] == "open"
+                    and (role is Role.TOWNSHIP_APPROVER if tier == "township"
+                         else actor.department == t["department"])]
+    open_procedures = [p for p in procedures if p.ended_on is None]
+    return {
+        "accept": intake_here and state == "filed" and at_level,
+        "refuse": intake_here and state in ("filed", "supplement") and at_level,
+        "notice": intake_here and state in ("filed", "supplement"),
+        "supplement": intake_here and state == "supplement",
+        "escalate": intake_here and state == "filed" and below_level,
+        "opinion_tasks": open_reviews if held and state == "accepted" and reviewer else [],
+        "decide": held and state == "accepted" and not below_level and (
+            _is_intake(page) if immediate else lead),
+        "special_start": held and state == "accepted" and reviewer and not open_procedures
+        and case.case_type != "1",
+        "special_end": open_procedures if held and state == "special" and reviewer else [],
+        "extension": held and state in ("accepted", "special") and lead and case.case_type != "1"
+        and case.deadline is not None,
+        "verification": verification if held and state in ("approved", "delivered") and (
+            role is Role.TOWNSHIP_APPROVER if tier == "township" else reviewer) else [],
+        "deliver": intake_here and state in ("approved", "rejected"),
+    }
+
+
+def _forms(actions: dict[str, Any]) -> set[str]:
+    """The names of the forms the workbench shows (a refusal of any other is shown on top)."""
+    names = {name for name in ("accept", "refuse", "notice", "supplement", "escalate", "decide", "extension",
+                               "deliver") if actions[name]}
+    names |= {"special_start"} if actions["special_start"] else set()
+    names |= {"verification"} if actions["verification"] else set()
+    names |= {f"opinion:{t['task_id']}" for t in actions["opinion_tasks"]}
+    names |= {f"special_end:{p.seq}" for p in actions["special_end"]}
+    return names
+
+
+def _workbench(page: Page, case_no: str, failed: str | None = None,
+               values: dict[str, Any] | None = None) -> dict[str, Any]:
+    session = page.session
+    case = load_case(session, case_no)
+    if not q.in_area(session, page.node, case_no):
+        raise Forbidden("case.not_in_area", f"案件 {case_no} 不属于本节点辖区", field="case_no")
+    view = intake.get_case_view(session, case_no, today_on(page.node))
+    if _role(page) is Role.DEPARTMENT_REVIEWER:
+        # A department sees a case only through its own tasks, and only those tasks.
+        view["tasks"] = [t for t in view["tasks"] if t["department"] == page.actor.department]  # type: ignore[union-attr]
+        if not view["tasks"]:
+            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
+    procedures = review.case_procedures(session, case_no)
+    names = q.node_names(session)
+    try:
+        chain = handoff.custody_chain(session, case_no)
+        chain_error = None
+    except CustodyViolation as exc:
+        chain, chain_error = [], f"案件交接记录无法验证：{exc.message}"
+    licence = None
+    if case.licence_id:
+        from common.licences.service import get_licence
+
+        try:
+            licence = get_licence(session, case.licence_id)
+        except DomainError:
+            licence = None
+    clocks = q.with_clocks(session, [case], _today(page))
+    actions = _actions(page, case, view["tasks"], procedures)
+    missing = [m for m in view["materials"] if not m["provided"] and not m["promised"]]
+    last_notice = view["notice_list"][-1]["missing"] if view["notice_list"] else []
+    return {
+        "page_title": f"办件 {case_no}", "case": case, "shown": failed in _forms(actions), "view": view, "procedures": procedures,
+        "subkinds": list(review.SUBKINDS.items()), "chain": chain, "chain_error": chain_error, "names": names,
+        "licence": licence, "clock": view["clock"], "clock_row": _clock_row(case, clocks[case_no]),
+        "actions": actions, "docs": _docs(case, view, procedures), "missing": missing,
+        "supplement_due": [m for m in view["materials"] if m["name"] in last_notice and not m["provided"]]
+        or missing, "applicant_kind": APPLICANT_KIND_LABELS.get(case.applicant_kind, case.applicant_kind),
+        "opinion_labels": OPINION_LABELS, "opinions": OPINIONS, "decisions": DECISIONS,
+        "delivery_methods": DELIVERY_METHODS, "failed": failed, "values": values or {},
+        "task_kind_labels": review.TASK_KIND_LABELS, **_common(page),
+    }
+
+
+@router.get("/staff/cases/{case_no}")
+def workbench(case_no: CaseNo, page: Readers) -> Response:
+    return page.render(CASE_TEMPLATE, **_workbench(page, case_no))
+
+
+def _done(page: Page, case_no: str, error: DomainError | None, form: str, notice: str,
+          values: dict[str, Any] | None = None) -> Response:
+    if error:
+        return page.form_error(CASE_TEMPLATE, error, **_workbench(page, case_no, failed=form, values=values))
+    return page.redirect(f"/staff/cases/{case_no}", notice=notice)
+
+
+@router.post("/staff/cases/{case_no}/accept")
+def accept(case_no: CaseNo, page: Readers) -> Response:
+    _, error = page.attempt(intake.accept_case, page.session, page.node, page.actor, case_no)
+    return _done(page, case_no, error, "accept", "已受理，已开始计时")
+
+
+@router.post("/staff/cases/{case_no}/refuse")
+def refuse(case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    _, error = page.attempt(intake.refuse_case, page.session, page.node, page.actor, case_no, reason)
+    return _done(page, case_no, error, "refuse", "已作出不予受理决定，请打印不予受理通知书", {"reason": reason})
+
+
+@router.post("/staff/cases/{case_no}/notice")
+def notice(case_no: CaseNo, page: Readers, missing: Annotated[list[str], Form()] = [],  # noqa: B006
+           other: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    listed = [name for name in missing if name.strip()]
+    listed += [line.strip() for line in other.splitlines() if line.strip()]
+    result, error = page.attempt(intake.request_supplement, page.session, page.node, page.actor, case_no, listed)
+    if error is not None and error.field and error.field.startswith("missing["):
+        error.field = "missing"
+    text = "已出具一次性告知书"
+    if result is not None and result.breach:
+        text += "（同一案件再次告知，已记为违反一次性告知）"
+    return _done(page, case_no, error, "notice", text, {"missing": missing, "other": other})
+
+
+@router.post("/staff/cases/{case_no}/supplement")
+def supplement(case_no: CaseNo, page: Readers) -> Response:
+    from common.blobs.service import store_blob
+
+    def receive() -> Case:
+        materials: list[dict[str, Any]] = []
+        for key, value in page.form.items():
+            if key.startswith("file_") and isinstance(value, UploadFile) and value.filename:
+                position = int(key.removeprefix("file_"))
+                data = value.file.read(10 * 1024 * 1024 + 1)
+                blob = store_blob(page.session, page.node, data, value.filename)
+                materials.append({"position": position, "blob_sha256": blob.sha256})
+            elif key.startswith("licence_") and isinstance(value, str) and value.strip():
+                materials.append({"position": int(key.removeprefix("licence_")), "licence_ref": value.strip()})
+        return intake.receive_supplement(page.session, page.node, page.actor, case_no, materials)
+
+    _, error = page.attempt(receive)
+    if error is not None and error.field and error.field.startswith("materials"):
+        error.field = "materials"
+    return _done(page, case_no, error, "supplement", "已收到补正材料，案件回到待受理")
+
+
+@router.post("/staff/cases/{case_no}/escalate")
+def escalate(case_no: CaseNo, page: Readers, to: Annotated[str, Form(max_length=20)] = "") -> Response:
+    _, error = page.attempt(handoff.offer_handoff, page.session, page.node, page.actor, case_no,
+                            to=to.strip() or None)
+    return _done(page, case_no, error, "escalate", "已上报，等待上级节点接收", {"to": to})
+
+
+@router.post("/staff/cases/{case_no}/opinion")
+def opinion(case_no: CaseNo, page: Readers, task_id: Annotated[str, Form(max_length=80)] = "",
+            opinion: Annotated[str, Form(max_length=20)] = "",
+            comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    _, error = page.attempt(review.record_opinion, page.session, page.node, page.actor, case_no, task_id,
+                            opinion, comment)
+    return _done(page, case_no, error, f"opinion:{task_id}", "已提交审查意见",
+                 {"opinion": opinion, "comment": comment})
+
+
+@router.post("/staff/cases/{case_no}/decide")
+def decide(case_no: CaseNo, page: Readers, decision: Annotated[str, Form(max_length=20)] = "",
+           reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    def decide_and_return() -> Any:
+        event = review.decide_case(page.session, page.node, page.actor, case_no, decision, reason)
+        # A result decided away from where it was filed goes home for delivery.
+        handoff.return_if_decided(page.session, page.node, case_no)
+        return event
+
+    event, error = page.attempt(decide_and_return)
+    text = "已作出决定"
+    if event is not None and event.body.get("licence_id"):
+        text += f"，已签发电子证照 {event.body['licence_id']}"
+    return _done(page, case_no, error, "decide", text, {"decision": decision, "reason": reason})
+
+
+@router.post("/staff/cases/{case_no}/special")
+def special_start(case_no: CaseNo, page: Readers, subkind: Annotated[str, Form(max_length=20)] = "",
+                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    # Kind 1 is the extension of approval; every other special procedure is kind 2 (§45).
+    kind = 1 if subkind == "extension" else 2
+    _, error = page.attempt(review.start_special_procedure, page.session, page.node, page.actor, case_no, kind,
+                            subkind, reason)
+    text = "特别程序已开始" + ("，期间不计入办理时限" if kind == 2 else "")
+    return _done(page, case_no, error, "special_start", text, {"subkind": subkind, "reason": reason})
+
+
+@router.post("/staff/cases/{case_no}/special/{seq}/end")
+def special_end(case_no: CaseNo, seq: Annotated[int, Path(ge=1, le=999)], page: Readers,
+                result: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    _, error = page.attempt(review.end_special_procedure, page.session, page.node, page.actor, case_no, seq,
+                            result)
+    return _done(page, case_no, error, f"special_end:{seq}", "特别程序已结束，恢复计时", {"result": result})
+
+
+@router.post("/staff/cases/{case_no}/extension")
+def extension(case_no: CaseNo, page: Readers, days: Annotated[str, Form(max_length=10)] = "",
+              reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    values = {"days": days, "reason": reason}
+    try:
+        number = int(days.strip())
+    except ValueError:
+        error = DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
+        return _done(page, case_no, error, "extension", "", values)
+    _, error = page.attempt(review.approve_extension, page.session, page.node, page.actor, case_no, number,
+                            reason)
+    return _done(page, case_no, error, "extension", f"已批准延长 {number} 个工作日", values)
+
+
+@router.post("/staff/cases/{case_no}/verification")
+def verification(case_no: CaseNo, page: Readers, task_id: Annotated[str, Form(max_length=80)] = "",
+                 passed: Annotated[str, Form(max_length=5)] = "",
+                 comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    values = {"passed": passed, "comment": comment}
+    if passed not in ("yes", "no"):
+        error = DomainError("case.passed_invalid", "请选择核查结果：通过或不通过", field="passed")
+        return _done(page, case_no, error, "verification", "", values)
+    _, error = page.attempt(review.record_verification, page.session, page.node, page.actor, case_no,
+                            task_id or None, passed == "yes", comment)
+    text = "已记录核查结果" + ("" if passed == "yes" else "；核查不通过，办理结果及证照已撤销")
+    return _done(page, case_no, error, "verification", text, values)
+
+
+@router.post("/staff/cases/{case_no}/deliver")
+def deliver(case_no: CaseNo, page: Readers, method: Annotated[str, Form(max_length=20)] = "",
+            tracking_no: Annotated[str, Form(max_length=40)] = "",
+            receiver: Annotated[str, Form(max_length=100)] = "") -> Response:
+    _, error = page.attempt(intake.deliver_case, page.session, page.node, page.actor, case_no, method,
+                            tracking_no or None, receiver or None)
+    return _done(page, case_no, error, "deliver", "已送达，案件办结",
+                 {"method": method, "tracking_no": tracking_no, "receiver": receiver})
+
