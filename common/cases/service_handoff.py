@@ -75,12 +75,12 @@ def _live_node(session: Session, node_id: str) -> RegistryNode | None:
     return entry if entry is not None and entry.revoked_version is None else None
 
 
-def _escalation_targets(session: Session, node: ThisNode, case: Case) -> list[str]:
-    """Ancestors from the parent up to the first whose tier is the handling level."""
-    level = case.handling_level
-    label = LEVEL_LABELS.get(level, level)
+def escalation_path(session: Session, node: ThisNode, level: str) -> list[str]:
+    """Ancestors from the parent up to the first whose tier is ``level`` (the node that
+    handles the matter, last); empty when this node handles it or none above does.
+    A case may be offered to any of them: a township on the way passes it further up."""
     if node.tier == level:
-        raise Conflict("handoff.not_needed", f"该事项由{label}办理，本节点即可受理，无需移交", field="to")
+        return []
     targets: list[str] = []
     for ancestor in path_to_root(session, node.node_id)[1:]:
         entry = session.get(RegistryNode, ancestor)
@@ -89,7 +89,18 @@ def _escalation_targets(session: Session, node: ThisNode, case: Case) -> list[st
         targets.append(ancestor)
         if entry.tier == level:
             return targets
-    raise Conflict("handoff.no_handler", f"本节点的上级中没有{label}节点，无法移交", field="to")
+    return []
+
+
+def _escalation_targets(session: Session, node: ThisNode, case: Case) -> list[str]:
+    level = case.handling_level
+    label = LEVEL_LABELS.get(level, level)
+    if node.tier == level:
+        raise Conflict("handoff.not_needed", f"该事项由{label}办理，本节点即可受理，无需移交", field="to")
+    targets = escalation_path(session, node, level)
+    if not targets:
+        raise Conflict("handoff.no_handler", f"本节点的上级中没有{label}节点，无法移交", field="to")
+    return targets
 
 
 def _rule(session: Session, node: ThisNode, case: Case) -> tuple[str, list[str]]:

@@ -31,7 +31,7 @@ NAV: dict[Role, list[tuple[str, str]]] = {
     Role.COUNTY_ADMIN: [("节点运行", "/admin/health"), ("事项目录", "/admin/catalogue"),
                         ("工作日历", "/admin/calendar"), ("节点管理", "/admin/nodes"),
                         ("用户管理", "/admin/users"), ("全部办件", "/staff/cases")],
-    Role.AUDITOR: [("全部办件", "/staff/cases")],
+    Role.AUDITOR: [("全部办件", "/staff/cases"), ("节点运行", "/admin/health")],
 }
 PUBLIC_NAV = [("办事指南", "/guides"), ("办件查询", "/progress"), ("证照核验", "/verify")]
 

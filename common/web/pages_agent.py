@@ -24,7 +24,7 @@ from common.cases.models import Case
 from common.cases.queries_intake import get_case_view
 from common.cases.router_intake import CASE_NO_PATTERN
 from common.cases.service_filing import file_case
-from common.cases.service_handoff import custody_chain, offer_handoff
+from common.cases.service_handoff import custody_chain, escalation_path, offer_handoff
 from common.cases.service_intake import (
     accept_case,
     deliver_case,
@@ -147,6 +147,7 @@ def _file_form(page: Page, matter: Matter, *, status_code: int = 200, error: Dom
                        matter=matter, labels=q.guide_of(matter), kinds=q.applicant_kinds(matter), values=values,
                        material_hint=q.material_hint, error=error, errors=errors or {},
                        handled_here=matter.handling_level.value == "village",
+                       handoff_targets=_handoff_choices(page, matter.handling_level.value),
                        immediate=matter.case_type.value == IMMEDIATE)
 
 
@@ -250,8 +251,17 @@ def file_submit(code: MatterCode, page: AgentPage) -> Response:
     return page.redirect(url, notice=f"已登记办件 {case.case_no}")
 
 
+def _handoff_choices(page: Page, level: str) -> list[tuple[str, str]]:
+    """Where the agent may send a case up: the handling node (default) or a node on
+    the way, e.g. the township centre, which then passes it on."""
+    names = q.node_names(page.session)
+    path = escalation_path(page.session, page.node, level)
+    return [(node_id, names.get(node_id, node_id)) for node_id in reversed(path)]
+
+
 def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
-    event, refusal = page.attempt(offer_handoff, page.session, page.node, _actor(page), case_no)
+    target = _text(page, "handoff_to", 12) or None
+    event, refusal = page.attempt(offer_handoff, page.session, page.node, _actor(page), case_no, to=target)
     prefix = f"已登记办件 {case_no}，" if filed else ""
     if refusal is not None:
         return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}未能转交：{refusal.message}")
@@ -323,6 +333,7 @@ def _case_page(page: Page, case_no: str, *, status_code: int = 200, error: Domai
         documents=_documents(session, case_no), delivery_choices=DELIVERY_CHOICES,
         rating_labels=RATING_LABELS, error=error, errors=errors or {}, values=values, form=form,
         licence_pdf=f"/api/v1/licences/{case.licence_id}.pdf" if case.licence_id else None,
+        handoff_targets=_handoff_choices(page, case.handling_level),
     )
 
 
