@@ -52,6 +52,11 @@ class CheckedTab:
         """The page now shown: status, console, title, labels; then a screenshot."""
         page = self.page
         page.wait_for_load_state("load")
+        # The picture first: a failing check leaves the page it failed on behind.
+        shots = ARTIFACTS / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        safe = re.sub(r"[^0-9A-Za-z_.-]+", "-", f"{self.who}-{name}")
+        page.screenshot(path=str(shots / f"{safe}.png"), full_page=True)
         title = page.title()
         assert title.strip(), f"{name}: page has no title"
         unlabelled = page.evaluate(UNLABELLED_FIELDS_JS)
@@ -65,10 +70,6 @@ class CheckedTab:
         self.console_errors.clear()
         if status is not None:
             assert self.last_status == status, f"{name}: HTTP {self.last_status}"
-        shots = ARTIFACTS / "screenshots"
-        shots.mkdir(parents=True, exist_ok=True)
-        safe = re.sub(r"[^0-9A-Za-z_.-]+", "-", f"{self.who}-{name}")
-        page.screenshot(path=str(shots / f"{safe}.png"), full_page=True)
 
     @property
     def last_status(self) -> int | None:

@@ -47,6 +47,7 @@ class DemoRun:
     def __init__(self, directory: Path, base_port: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ONETRIP_")}
         env.update(PYTHONUNBUFFERED="1", COLUMNS="200")
+        self.base_port = base_port
         self.began = time.monotonic()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "common.cli", "demo", "--dir", str(directory), "--base-port", str(base_port)],

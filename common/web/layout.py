@@ -92,9 +92,11 @@ def sync_banner(page: Page) -> Banner | None:
 def layout_context(page: Page) -> dict[str, Any]:
     actor = page.actor
     nav = NAV.get(actor.role, []) if actor and actor.role else []
+    heading = node_heading(page.node, page.session)
+    page.request.app.state.node_label = heading  # for error pages, which must not query
     return {
         "node": page.node,
-        "node_label": node_heading(page.node, page.session),
+        "node_label": heading,
         "actor": actor,
         "role_label": ROLE_LABELS.get(actor.role, "") if actor and actor.role else "",
         "nav": nav,

@@ -113,12 +113,21 @@ def _token_actor(request: Request, session: Session, node: ThisNode) -> tuple[Ac
         return None, None
 
 
-async def _check_csrf(request: Request, page: Page) -> None:
+async def _posted_form(request: Request) -> dict[str, Any]:
+    """The submitted form of a POST (no database here: this runs on the event loop)."""
+    if request.method != "POST":
+        return {}
+    form = await request.form()
+    return dict(form.multi_items())
+
+
+PostedForm = Annotated[dict[str, Any], Depends(_posted_form)]
+
+
+def _check_csrf(request: Request, page: Page) -> None:
     if request.method != "POST":
         return
-    form = await request.form()
-    page.form = {key: value for key, value in form.multi_items()}
-    given = form.get(web_session.CSRF_FIELD)
+    given = page.form.get(web_session.CSRF_FIELD)
     if page.session_token:
         expected: str | None = web_session.csrf_for_session(page.session_token)
     else:
@@ -127,20 +136,24 @@ async def _check_csrf(request: Request, page: Page) -> None:
         raise CsrfFailed()
 
 
-async def public_page(request: Request, session: SessionDep, node: NodeDep) -> Page:
+# The page dependencies are plain functions on purpose: FastAPI runs them in its thread
+# pool. Run on the event loop, a database wait (SQLite's busy timeout while a sync batch
+# holds the write lock) would stop every other request of the node, including the one
+# holding the lock, until the timeout.
+def public_page(request: Request, session: SessionDep, node: NodeDep, form: PostedForm) -> Page:
     actor, token = _token_actor(request, session, node)
-    page = Page(request=request, session=session, node=node, actor=actor, session_token=token)
-    await _check_csrf(request, page)
+    page = Page(request=request, session=session, node=node, actor=actor, session_token=token, form=form)
+    _check_csrf(request, page)
     return page
 
 
-async def staff_page(request: Request, session: SessionDep, node: NodeDep) -> Page:
+def staff_page(request: Request, session: SessionDep, node: NodeDep, form: PostedForm) -> Page:
     actor, token = _token_actor(request, session, node)
     if actor is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target if request.method == "GET" else "/")
-    page = Page(request=request, session=session, node=node, actor=actor, session_token=token)
-    await _check_csrf(request, page)
+    page = Page(request=request, session=session, node=node, actor=actor, session_token=token, form=form)
+    _check_csrf(request, page)
     return page
 
 
@@ -152,7 +165,7 @@ def page_for(*roles: Role) -> Any:
     """A dependency: a logged-in user with one of ``roles`` (the screens' own check;
     the action functions check again)."""
 
-    async def dependency(page: StaffPage) -> Page:
+    def dependency(page: StaffPage) -> Page:
         assert page.actor is not None
         if page.actor.role not in roles:
             allowed = "、".join(ROLE_LABELS[r] for r in roles)
@@ -170,12 +183,8 @@ def html_error(request: Request, error: DomainError) -> HTMLResponse:
     """A refusal outside any form (unknown case, wrong role, stale form) as a page."""
     context = {"error": error, "nav": [], "actor": None, "node_label": "", "banner": None, "flash": None,
                "csrf_token": "", "page_title": "无法完成操作"}
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from common.web.layout import node_heading
-
-    try:
-        context["node_label"] = node_heading(request.app.state.node)
-    except SQLAlchemyError:  # the error page must render even if the registry cannot be read
-        context["node_label"] = ""
+    # No database here: this runs on the event loop. The heading is the one the last page
+    # rendered (layout_context keeps it), or the node id before any page was shown.
+    node = request.app.state.node
+    context["node_label"] = getattr(request.app.state, "node_label", None) or node.node_id
     return templates.TemplateResponse(request, "error.html", context, status_code=error.status_code)

@@ -118,13 +118,15 @@ def _case_here(page: Page, case_no: str) -> Case:
 def matters(
     page: AgentPage,
     q_text: Annotated[str, Query(alias="q", max_length=100)] = "",
-    window: Annotated[IntegratedWindow | None, Query()] = None,
+    # A plain string: the form's "全部窗口" sends an empty value, which is no filter.
+    window_text: Annotated[str, Query(alias="window", max_length=40)] = "",
     objects: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
-    hits = q.find_matters(page.session, q=q_text.strip(), window=window.value if window else None, objects=objects)
+    window = window_text if window_text in {w.value for w in IntegratedWindow} else ""
+    hits = q.find_matters(page.session, q=q_text.strip(), window=window or None, objects=objects)
     windows = [(w.value, q.WINDOW_LABELS[w.value]) for w in IntegratedWindow]
     return page.render("agent/matters.html", page_title="代办受理：查找事项", hits=hits, q=q_text.strip(),
-                       window=window.value if window else "", objects=objects, windows=windows,
+                       window=window, objects=objects, windows=windows,
                        object_groups=[(k, v[0]) for k, v in q.OBJECT_GROUPS.items()])
 
 

@@ -221,3 +221,10 @@ def test_agent_pages_refuse_other_roles_and_anonymous(published: ThisNode, make_
     token = csrf_of(client.get("/portal").text)
     post = client.post(f"/agent/file/{kit.PENSION}", data={"csrf_token": token, "applicant_name": "x"})
     assert post.status_code == 403 and count(published, Case) == 0
+
+
+def test_the_search_form_with_all_windows_is_no_filter(agent_client) -> None:  # type: ignore[no-untyped-def]
+    """The form's "全部窗口" option sends window= (empty): a search, not a 422."""
+    page = agent_client.get("/agent/matters", params={"q": "养老", "window": "", "objects": ""})
+    assert page.status_code == 200
+    assert 'data-testid="matter-row"' in page.text
