@@ -20,7 +20,7 @@ import pytest
 from browser_testing import ARTIFACTS, CheckedTab
 from demo_testing import DemoRun, free_base_port
 
-from common.demo_data import COMPANY, COUNTY_ID, DEMO_PASSWORD, NODES_BY_ID
+from common.demo_data import COMPANY, COUNTY_ID, DEMO_PASSWORD, NODES_BY_ID, PENSION
 
 pytestmark = pytest.mark.sqlite_only  # the demo's nodes keep their own SQLite files
 
@@ -157,6 +157,7 @@ def test_a_county_case_filed_in_the_village_browser_comes_back_as_a_licence(
     assert APPLICANT not in public.page.content()  # the holder's code is masked
     pdf = agent.page.request.get(f"{village}/api/v1/licences/{licence_id}.pdf")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    (ARTIFACTS / "licence.pdf").write_bytes(pdf.body())  # kept for people to look at
 
 
 def test_main_pages_of_every_role_open_cleanly(demo: dict[str, str], new_tab: Callable[[str], CheckedTab]) -> None:
@@ -179,3 +180,18 @@ def test_main_pages_of_every_role_open_cleanly(demo: dict[str, str], new_tab: Ca
     agent.log_in(village, "agent", DEMO_PASSWORD)
     agent.visit(f"{village}/agent/cases", "my-cases")
     assert agent.page.locator("[data-testid=sync-banner]").count() == 1
+
+
+def test_the_identity_number_is_checked_as_it_is_typed(demo: dict[str, str],
+                                                       new_tab: Callable[[str], CheckedTab]) -> None:
+    agent = new_tab("village-agent-typing")
+    agent.log_in(demo[VILLAGE], "agent", DEMO_PASSWORD)
+    agent.visit(f"{demo[VILLAGE]}/agent/file/{PENSION}", "intake-person")
+    message = agent.page.locator("[data-testid=id-check-message]")
+    agent.page.fill("[data-testid=applicant-id]", "430424195607201017")  # last character wrong
+    agent.page.locator("[data-testid=applicant-id]").blur()
+    assert "校验位" in message.inner_text()
+    assert agent.page.get_attribute("[data-testid=applicant-id]", "aria-invalid") == "true"
+    agent.page.fill("[data-testid=applicant-id]", "430424195607201016")
+    agent.page.locator("[data-testid=applicant-id]").blur()
+    assert message.is_hidden()
