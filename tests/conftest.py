@@ -34,6 +34,9 @@ from common.users.roles import Actor, Role
 
 __all__ = ["ADMIN_PASSWORD", "COUNTY_ID", "TOWNSHIP_ID", "VILLAGE_ID"]
 
+# Case fixtures (nodes of each tier, staff, stored files) for every test folder.
+pytest_plugins = ["case_fixtures"]
+
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str | None]:
@@ -105,3 +108,20 @@ def serve() -> Iterator[Callable[[ThisNode], LiveServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def published(root_node: ThisNode) -> ThisNode:
+    """The root with the sample catalogue imported and its batches published."""
+    from common.catalog.sample import load_sample_matters
+    from common.catalog.service import import_drafts, publish_batch
+    from common.db import transaction
+
+    matters, batches = load_sample_matters()
+    system = Actor.node_system(root_node.node_id)
+    with transaction(root_node.engine) as session:
+        import_drafts(session, root_node, system, matters)
+        for batch in batches:
+            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
+                          codes=batch.codes)
+    return root_node

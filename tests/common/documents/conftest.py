@@ -1,4 +1,4 @@
-"""Fixtures for the document tests: the case fixtures of tests/common/cases (published
+"""Fixtures for the document tests: the case fixtures of tests/case_fixtures.py (published
 sample catalogue, nodes of each tier, staff, stored PDF) reused as they are, a food
 licence case carried from filing to delivery, and the poppler/zbar command-line tools.
 
@@ -8,7 +8,6 @@ install (CI installs poppler-utils and zbar-tools), so nothing is skipped silent
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,21 +19,6 @@ import pytest
 from common.cases import service_intake as intake
 from common.cases import service_review as review
 from common.node import ThisNode
-
-_spec = importlib.util.spec_from_file_location(
-    "tests_common_cases_fixtures", Path(__file__).resolve().parents[1] / "cases" / "conftest.py")
-assert _spec is not None and _spec.loader is not None
-_cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cases)
-
-# Re-exported fixtures (pytest finds them by name in this module).
-published = _cases.published
-township = _cases.township
-village = _cases.village
-actors = _cases.actors
-staff_client = _cases.staff_client
-stored_pdf = _cases.stored_pdf
-k = _cases.k
 
 TOOLS = {"pdftotext": "poppler-utils", "pdftoppm": "poppler-utils", "zbarimg": "zbar-tools"}
 

@@ -16,8 +16,7 @@ from sqlalchemy import delete, select, update
 
 from common.cases.access import case_subject, today_on
 from common.cases.models import Case
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import catalogue_version, get_published, import_drafts, publish_batch
+from common.catalog.service import catalogue_version, get_published
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden
 from common.identifiers import make_licence_id, parse_licence_id, validate_licence_id
@@ -56,17 +55,6 @@ MARKET_REVIEWER = Actor(username="shichang", node_id=COUNTY_ID, role=Role.DEPART
                         department="衡东县市场监督管理局")
 TOWNSHIP_APPROVER = Actor(username="zhenshen", node_id=TOWNSHIP_ID, role=Role.TOWNSHIP_APPROVER)
 
-
-@pytest.fixture
-def published(root_node: ThisNode) -> ThisNode:
-    matters, batches = load_sample_matters()
-    system = Actor.node_system(root_node.node_id)
-    with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
-    return root_node
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ The usual flow: a village 即办件 is decided and delivered at the village, and
 there. The village has nobody who may rectify, so the rating names its township as the
 responsible node; the township approver calls back and closes on the rectification's
 chain without custody of the case. Nodes of each tier share the root's database (as in
-tests/common/cases/conftest.py), so one database shows what each node may do.
+tests/case_fixtures.py), so one database shows what each node may do.
 """
 
 from __future__ import annotations

@@ -40,20 +40,6 @@ def member(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
     return replace(root, settings=settings, key=key)
 
 
-@pytest.fixture
-def published(root_node: ThisNode) -> ThisNode:
-    from common.catalog.sample import load_sample_matters
-    from common.catalog.service import import_drafts, publish_batch
-
-    matters, batches = load_sample_matters()
-    system = Actor.node_system(root_node.node_id)
-    with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
-    return root_node
-
 
 @pytest.fixture
 def village(published: ThisNode, tree: dict) -> ThisNode:

@@ -22,21 +22,6 @@ CLERK = Actor(username="clerk", node_id=COUNTY_ID, role=Role.COUNTY_WINDOW_CLERK
 PDF_BYTES = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def published(root_node: ThisNode) -> ThisNode:
-    """The root with the sample catalogue's batches published."""
-    from common.catalog.sample import load_sample_matters
-    from common.catalog.service import import_drafts, publish_batch
-
-    matters, batches = load_sample_matters()
-    system = Actor.node_system(root_node.node_id)
-    with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
-    return root_node
-
 
 @pytest.fixture
 def browser(published: ThisNode, make_client: Callable[..., TestClient]) -> TestClient:

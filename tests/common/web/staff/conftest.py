@@ -1,15 +1,13 @@
 """Fixtures for the staff screens: the case tests' fixtures (published catalogue,
 township and village nodes over the root's database, actors, a stored PDF, the ``k``
-helpers) reused from tests/common/cases/conftest.py, plus users provisioned on the
+helpers) reused from tests/case_fixtures.py, plus users provisioned on the
 root and browsers logged in through the login form.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,19 +20,6 @@ from common.db import transaction
 from common.licences import service as licence_service
 from common.node import ThisNode
 from common.users.roles import Actor, Role
-
-_spec = importlib.util.spec_from_file_location(
-    "cases_fixtures", Path(__file__).parents[2] / "cases" / "conftest.py")
-assert _spec and _spec.loader
-_cases = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cases)
-
-published = _cases.published
-township = _cases.township
-village = _cases.village
-actors = _cases.actors
-stored_pdf = _cases.stored_pdf
-k = _cases.k
 
 PASSWORD = "hengdong-staff-2026"
 MARKET, POLICE, TAX = "衡东县市场监督管理局", "衡东县公安局", "国家税务总局衡东县税务局"

@@ -1,8 +1,9 @@
-"""Fixtures for the case tests: the sample catalogue published on the root, nodes of
-each tier over the root's database, staff of each role, identity numbers and files.
+"""Fixtures for tests that work with cases (a pytest plugin loaded by tests/conftest.py):
+nodes of each tier over the root's database (the published sample catalogue is the
+root conftest's ``published``), staff of each role, identity numbers and files.
 
-Shared by the intake and review tests of this package; fixture names say what they
-are. Actors are built directly for service tests (actions check roles, not the users
+Shared by the case, licence, rating, document and screen tests; fixture names say what
+they are. Actors are built directly for service tests (actions check roles, not the users
 table); ``staff_client`` provisions a user so that the API can log them in.
 """
 
@@ -47,21 +48,6 @@ OTHER_PERSON_ID = resident_id("43042419920815004")
 N_USCC = "N2430424MFA182409L"  # a letter-led code (village collective), from the sample catalogue
 Y_USCC = uscc("Y1430424MA4L12345")
 
-
-@pytest.fixture
-def published(root_node: ThisNode) -> ThisNode:
-    """The root with the sample catalogue's batches published."""
-    from common.catalog.sample import load_sample_matters
-    from common.catalog.service import import_drafts, publish_batch
-
-    matters, batches = load_sample_matters()
-    system = Actor.node_system(root_node.node_id)
-    with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
-    return root_node
 
 
 def _member(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
