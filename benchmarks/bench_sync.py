@@ -145,15 +145,13 @@ def verify_rate(network_id: str, raws: list[bytes], resolve: Any, min_seconds: f
             "us_per_verify": round(clock.cpu / done * 1e6, 1)}
 
 
-def ingest_rate(network: Any, raws: list[bytes], scans: dict[str, bytes], *,
+def ingest_rate(county: Any, township: str, raws: list[bytes], scans: dict[str, bytes], *,
                 profile: Path | None = None) -> dict[str, Any]:
     """The county ingests the villages' events as its township would push them."""
     from common.blobs.service import store_blob
     from common.db import transaction
     from common.sync.receive import receive_batch
 
-    county = network.root
-    township = network.children(county.node_id)[0]
     with transaction(county.engine) as session:  # materials travel before their events
         for data in scans.values():
             store_blob(session, county, data, None)
@@ -187,6 +185,9 @@ def kinds(network_id: str, raws: list[bytes]) -> dict[str, int]:
 
 
 def bench_ingest(base: Path, cases: int, profile: Path | None = None) -> dict[str, Any]:
+    import shutil
+
+    from common.bootstrap import open_node
     from common.db import transaction
     from common.identity.registry import RegistryKeyResolver
 
@@ -194,16 +195,33 @@ def bench_ingest(base: Path, cases: int, profile: Path | None = None) -> dict[st
         network, raws, scans = village_ledger(base, cases)
     try:
         county = network.root
+        township = network.children(county.node_id)[0]
+        # A second copy of the county as it is before ingest, for the run on two cores.
+        county.engine.dispose()
+        shutil.copytree(county.settings.data_dir, base / "county-copy")
         resolver = RegistryKeyResolver(county.settings.root_fingerprint or "")
         with transaction(county.engine) as session, pinned() as core:
             verify = verify_rate(county.network_id, raws, lambda event: resolver(session, event))
         with pinned():
-            ingest = ingest_rate(network, raws, scans, profile=profile)
+            ingest = ingest_rate(county, township, raws, scans, profile=profile)
     finally:
         network.close()
+    # The same ingest allowed both cores: signatures are then checked on a worker thread
+    # (``common.ledger.batch.Verification``) while the main thread stores and applies.
+    from common.ledger import batch
+
+    copy = open_node(base / "county-copy")
+    batch.VERIFY_ON_WORKER_THREAD = True
+    try:
+        ingest_2 = ingest_rate(copy, township, raws, scans)
+    finally:
+        batch.VERIFY_ON_WORKER_THREAD = False
+        copy.engine.dispose()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return {"core": core, "setup_seconds": round(setup.wall, 1), "cases": cases, "kinds": kinds("", raws),
-            "verify": verify, "ingest": ingest,
-            "ratio": round(ingest["per_second"] / verify["per_second"], 3)}
+            "verify": verify, "ingest": ingest, "ingest_2": ingest_2, "ingest_2_cores": cores,
+            "ratio": round(ingest["per_second"] / verify["per_second"], 3),
+            "ratio_2": round(ingest_2["per_second"] / verify["per_second"], 3)}
 
 
 # -- (3) and (4): the whole county -------------------------------------------------------------
@@ -354,12 +372,22 @@ def report_section(figures: dict[str, Any]) -> list[str]:
         "| --- | ---: | ---: | ---: | ---: |",
         (f"| Ed25519 verify only (`cryptography`, the events' real signatures) | {verify['verified']} "
          f"| {verify['seconds']} | {verify['per_second']} | {verify['us_per_verify']} |"),
-        (f"| county ingest (`receive_batch`, verify + store + apply) | {ingest['events']} | {ingest['seconds']} "
-         f"| {ingest['per_second']} | {ingest['cpu_us_per_event']} |"),
+        (f"| county ingest (`receive_batch`, verify + store + apply), one core | {ingest['events']} "
+         f"| {ingest['seconds']} | {ingest['per_second']} | {ingest['cpu_us_per_event']} |"),
+        (f"| the same ingest on {figures['ingest_2_cores']} cores (signatures checked on a worker thread) "
+         f"| {figures['ingest_2']['events']} | {figures['ingest_2']['seconds']} | {figures['ingest_2']['per_second']} "
+         f"| {figures['ingest_2']['cpu_us_per_event']} |"),
         "",
-        (f"Ingest / raw verify = {figures['ratio']:.1%} (target at least {targets['ratio']:.0%}) — "
-         f"{_verdict(figures['ratio'] >= targets['ratio'])}. Stored {ingest['stored']}, duplicates "
-         f"{ingest['duplicates']}, held {ingest['held']}, refused {ingest['rejected']}."),
+        (f"Ingest / raw verify = {figures['ratio']:.1%} on one core (target at least {targets['ratio']:.0%}) — "
+         f"{_verdict(figures['ratio'] >= targets['ratio'])}; {figures['ratio_2']:.1%} when the process may use "
+         f"{figures['ingest_2_cores']} cores with signatures checked on a worker thread (off by default: "
+         "`common.ledger.batch.VERIFY_ON_WORKER_THREAD`; the raw verify rate stays the single-threaded "
+         "reference). "
+         f"Stored {ingest['stored']}, duplicates {ingest['duplicates']}, held {ingest['held']}, refused "
+         f"{ingest['rejected']}. A clean batch is taken as a whole: the ids already held and the chain heads "
+         "read in one query each, chains checked in memory, one INSERT for the events and one for the outbox "
+         "rows, the projections per event in order; anything else falls back to one event at a time "
+         "(docs/architecture.md, \"Batched ingest\")."),
         "",
         (f"The whole county: {build['nodes']} nodes ({build['villages']} villages) built in one process in "
          f"{build['build_seconds']} s (root founded, every node enrolled through its parent in process, the "

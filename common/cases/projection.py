@@ -7,8 +7,10 @@ case's last event sequence.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import bindparam, update
+from sqlalchemy.sql import ClauseElement
 from sqlmodel import Session
 
 from common.cases.models import (
@@ -36,10 +38,49 @@ _CASES = Case.__table__  # type: ignore[attr-defined]
 _BUMP_VERSION = update(_CASES).where(_CASES.c.case_no == bindparam("no")).values(version=bindparam("version"))
 
 CaseHandler = Callable[[Session, SignedEvent, str], None]
+_SET_CASE: dict[tuple[str, ...], Any] = {}
+# session.info while a case handler runs: (case_no, sseq) whose version is still to write.
+_VERSION_KEY = "onetrip.cases.version"
+
+
+def update_case(session: Session, case_no: str, values: dict[str, Any]) -> None:
+    """UPDATE one case row with plain values: a Core statement compiled once per set of
+    columns. Folds in the version bump of the event being applied (``case_handler``)."""
+    pending = session.info.get(_VERSION_KEY)
+    if pending is not None and pending[0] == case_no:
+        values = {**values, "version": pending[1]}
+        del session.info[_VERSION_KEY]
+    columns = tuple(sorted(values))
+    statement = _SET_CASE.get(columns)
+    if statement is None:
+        statement = _SET_CASE[columns] = (update(_CASES).where(_CASES.c.case_no == bindparam("_case_no"))
+                                          .values({name: bindparam(name) for name in columns}))
+    core(session).execute(statement, {"_case_no": case_no, **values})
+
+
+def set_case(session: Session, case_no: str, **values: Any) -> None:
+    """UPDATE one case row (the projections' most frequent statement).
+
+    Plain values go through ``update_case`` (sync ingest applies thousands of events a
+    second); SQL expressions (``Case.visits + 1``) through the ORM as before. Either way a
+    ``Case`` loaded in this session sees the new values, as the ORM's own UPDATE would
+    arrange."""
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        session.execute(update(Case).where(Case.case_no == case_no).values(**values))
+        return
+    update_case(session, case_no, values)
+    loaded = session.identity_map.get(session.identity_key(Case, case_no)) if session.identity_map else None
+    if loaded is not None:
+        session.expire(loaded, list(values))
 
 
 def case_no_of(event: SignedEvent) -> str:
     return event.subject.removeprefix("case:")
+
+
+def version_written(session: Session) -> None:
+    """The handler wrote the case's version itself (``case.filed`` inserts the row)."""
+    session.info.pop(_VERSION_KEY, None)
 
 
 def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
@@ -48,8 +89,16 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
     def register(handler: CaseHandler) -> CaseHandler:
         def apply(session: Session, event: SignedEvent) -> None:
             case_no = case_no_of(event)
-            handler(session, event, case_no)
-            core(session).execute(_BUMP_VERSION, {"no": case_no, "version": event.envelope["sseq"]})
+            # The version goes into the handler's own UPDATE of the row when it makes one
+            # (``update_case``); otherwise it is written here, after the handler, as always.
+            session.info[_VERSION_KEY] = (case_no, event.envelope["sseq"])
+            try:
+                handler(session, event, case_no)
+            except BaseException:
+                session.info.pop(_VERSION_KEY, None)
+                raise
+            if session.info.pop(_VERSION_KEY, None) is not None:
+                core(session).execute(_BUMP_VERSION, {"no": case_no, "version": event.envelope["sseq"]})
 
         cases_projection.on(kind)(apply)
         return handler

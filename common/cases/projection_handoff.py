@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select
 from sqlmodel import Session
 
 from common.cases.models import Case, CaseCustody
-from common.cases.projection import case_handler
+from common.cases.projection import case_handler, update_case
 from common.db import core
 from common.ledger.envelope import EnvelopeError, SignedEvent
 
@@ -37,18 +37,19 @@ class CustodyViolation(EnvelopeError):
         super().__init__("case.custody_violation", f"{event.kind} {event.id}: {message}")
 
 
+_CUSTODY_OF = (select(_CASES.c.custodian, _CASES.c.pending_offer_to, _CASES.c.pending_offer_seq)
+               .where(_CASES.c.case_no == bindparam("case_no")))
+
+
 def _case(session: Session, event: SignedEvent, case_no: str) -> Any:
-    row = core(session).execute(
-        select(_CASES.c.custodian, _CASES.c.pending_offer_to, _CASES.c.pending_offer_seq)
-        .where(_CASES.c.case_no == case_no)
-    ).first()
+    row = core(session).execute(_CUSTODY_OF, {"case_no": case_no}).first()
     if row is None:
         raise CustodyViolation(event, f"case {case_no} is not held here")
     return row
 
 
 def _set(session: Session, case_no: str, **values: Any) -> None:
-    core(session).execute(update(_CASES).where(_CASES.c.case_no == case_no).values(**values))
+    update_case(session, case_no, values)
 
 
 def _check_answer(event: SignedEvent, case: Any) -> None:

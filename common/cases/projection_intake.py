@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlmodel import Session
 
 from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
-from common.cases.projection import case_handler
+from common.cases.projection import case_handler, set_case, version_written
 from common.cases.states import CaseState
 from common.db import core
 from common.identifiers import mask_identifier
@@ -25,14 +25,17 @@ from common.ledger.envelope import SignedEvent
 CASES = Case.__table__  # type: ignore[attr-defined]
 MATERIALS = CaseMaterial.__table__  # type: ignore[attr-defined]
 VISITS = CaseVisit.__table__  # type: ignore[attr-defined]
+# Built once: a statement built per call costs its cache key on every execution.
+_INSERT_CASE = insert(CASES)
+_INSERT_MATERIALS = insert(MATERIALS)
+_INSERT_VISIT = insert(VISITS)
 
 
-def _set_case(session: Session, case_no: str, **values: Any) -> None:
-    session.execute(update(Case).where(Case.case_no == case_no).values(**values))
+_set_case = set_case
 
 
 def _insert_visit(session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str) -> None:
-    core(session).execute(insert(VISITS), dict(
+    core(session).execute(_INSERT_VISIT, dict(
         case_no=case_no, seq=seq, who=visit["who"], place=visit["place"], purpose=visit["purpose"],
         visited_on=visited_on, counts=bool(visit["counts"]),
     ))
@@ -52,7 +55,8 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
     materials = body["materials"]
     trip = bool(visit and visit["counts"])
     # Values as parameters, not .values(): the compiled statement is cached across filings.
-    core(session).execute(insert(CASES), dict(
+    version_written(session)  # the row is inserted with it
+    core(session).execute(_INSERT_CASE, dict(
         case_no=case_no, version=env["sseq"], origin_node=body["origin_node"], custodian=event.author,
         state=CaseState.FILED.value,
         matter_code=matter["code"], matter_name=matter["name"], catalogue_version=matter["catalogue_version"],
@@ -70,7 +74,7 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
         over_limit_reason=visit.get("over_limit_reason") if visit else None,
     ))
     if materials:
-        core(session).execute(insert(MATERIALS), [
+        core(session).execute(_INSERT_MATERIALS, [
             {"case_no": case_no, "position": m["position"], "name": m["name"], "mandatory": bool(m["mandatory"]),
              "provided": bool(m.get("blob_sha256") or m.get("licence_ref")), "blob_sha256": m.get("blob_sha256"),
              "licence_ref": m.get("licence_ref"), "promised": bool(m.get("promised"))}

@@ -11,13 +11,11 @@ from sqlalchemy import insert, update
 from sqlmodel import Session
 
 from common.cases.models import Case, CaseTask, SpecialProcedure
-from common.cases.projection import case_handler
+from common.cases.projection import case_handler, set_case
 from common.cases.states import CaseState
 from common.ledger.envelope import SignedEvent
 
-
-def _set_case(session: Session, case_no: str, **values: object) -> None:
-    session.execute(update(Case).where(Case.case_no == case_no).values(**values))
+_set_case = set_case
 
 
 def _finish_task(session: Session, task_id: str, opinion: str, comment: str | None, by: str, on: str) -> None:

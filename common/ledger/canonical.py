@@ -8,6 +8,8 @@ range, booleans, null, lists and objects with string keys; every string NFC-norm
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import unicodedata
 from typing import Any
 
@@ -69,3 +71,60 @@ def signing_input(network_id: str, unsigned_envelope: dict[str, Any]) -> bytes:
 def event_id_of(network_id: str, raw: bytes) -> str:
     """The event id: SHA-256 over the prefix and the canonical bytes including ``sig``."""
     return hashlib.sha256(domain_prefix(network_id) + raw).hexdigest()
+
+
+# -- the fast path for received bytes ------------------------------------------------------
+# Verifying a received event means checking that its bytes are already canonical. The
+# exact check (``normalise`` + ``rfc8785``, pure Python) costs about three signature
+# verifications, so ingest first tries the C JSON encoder, which produces the same bytes
+# as RFC 8785 for the values below, and falls back to the exact check whenever any
+# precondition fails or the bytes differ. The fast check only ever says "canonical" when
+# the exact one would (tests/common/ledger/test_canonical_fast.py compares them).
+_DUMPS = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+class _NotPlain(Exception):
+    """A number the fast path does not handle (float, NaN, unsafe integer)."""
+
+
+def _plain_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise _NotPlain(text)
+    return value
+
+
+def _not_plain(text: str) -> Any:
+    raise _NotPlain(text)
+
+
+_OUTSIDE_BMP = re.compile(rb"[\xf0-\xff]")  # lead bytes of 4-byte UTF-8 sequences
+_LOADS = json.JSONDecoder(parse_float=_not_plain, parse_int=_plain_int, parse_constant=_not_plain).decode
+
+
+def loads_if_canonical(raw: bytes) -> Any | None:
+    """The parsed value when ``raw`` is certainly canonical (NFC, RFC 8785); None when
+    the fast path cannot tell (the caller then runs the exact check).
+
+    Why it is exact when it answers: the value holds no floats and only safe integers
+    (the decoder refuses the rest); without 4-byte UTF-8 sequences (characters outside
+    the BMP) Python's code-point key order equals RFC 8785's UTF-16 order; the C encoder
+    escapes exactly what RFC 8785 escapes (", \\, control characters, with the same
+    short forms and lowercase \\u00xx); and when the bytes carry no escapes, every string
+    is a substring between stable quote characters, so the whole text being NFC means
+    every string is.
+    """
+    try:
+        text = raw.decode("utf-8")
+        value = _LOADS(text)
+    except (UnicodeDecodeError, ValueError, _NotPlain):
+        return None
+    if not raw.isascii() and (b"\\" in raw or _OUTSIDE_BMP.search(raw)
+                              or not unicodedata.is_normalized("NFC", text)):
+        return None
+    try:
+        same = _DUMPS(value).encode("utf-8") == raw
+    except (UnicodeEncodeError, ValueError):
+        return None
+    return value if same else None
+

@@ -21,6 +21,7 @@ from common.ledger.canonical import (
     canonical_json,
     domain_prefix,
     event_id_of,
+    loads_if_canonical,
     normalise,
     signing_input,
 )
@@ -130,10 +131,15 @@ def _assemble(members: dict[str, bytes]) -> bytes:
 
 def parse_event(network_id: str, raw: bytes) -> SignedEvent:
     """Parse stored or received bytes; checks shape and canonical form, not the signature."""
-    try:
-        envelope = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise EnvelopeError("event.not_json", str(exc)) from exc
+    # The fast canonical check answers for almost every event; when it cannot tell,
+    # the exact check below decides (and names the problem).
+    envelope = loads_if_canonical(raw)
+    canonical = envelope is not None
+    if not canonical:
+        try:
+            envelope = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EnvelopeError("event.not_json", str(exc)) from exc
     if not isinstance(envelope, dict) or set(envelope) != set(FIELDS):
         raise EnvelopeError("event.fields", "envelope fields are not exactly the v1 set")
     if envelope["v"] != ENVELOPE_VERSION:
@@ -149,17 +155,35 @@ def parse_event(network_id: str, raw: bytes) -> SignedEvent:
     for name, seq in (("aprev", "aseq"), ("sprev", "sseq")):
         if (envelope[name] is None) != (envelope[seq] == 1):
             raise EnvelopeError("event.chain", f"{name} must be null exactly when {seq} is 1")
-    try:
-        if canonical_json(normalise(envelope)) != raw:
-            raise EnvelopeError("event.not_canonical", "bytes are not the canonical form")
-    except CanonicalError as exc:
-        raise EnvelopeError("event.not_canonical", str(exc)) from exc
+    if not canonical:
+        try:
+            if canonical_json(normalise(envelope)) != raw:
+                raise EnvelopeError("event.not_canonical", "bytes are not the canonical form")
+        except CanonicalError as exc:
+            raise EnvelopeError("event.not_canonical", str(exc)) from exc
     return SignedEvent(id=event_id_of(network_id, raw), raw=raw, envelope=envelope)
 
 
+def signed_bytes(network_id: str, event: SignedEvent) -> bytes:
+    """The bytes the signature covers: the prefix and the canonical envelope without ``sig``.
+
+    ``raw`` is canonical, so that is ``raw`` with its top-level ``,"sig":"…"`` member cut
+    out. A quote inside a JSON string is always escaped, so ``,"sig":"`` in the bytes
+    only starts a member named ``sig``, and the last one is the envelope's (the body,
+    where a nested one could be, comes before it). Anything unexpected (a signature
+    that JSON would escape) falls back to canonicalising the envelope again.
+    """
+    sig = event.envelope["sig"]
+    member = b',"sig":"' + sig.encode("utf-8", "replace") + b'"'
+    at = event.raw.rfind(member)
+    end = at + len(member)
+    if at > 0 and sig.isascii() and '"' not in sig and "\\" not in sig and event.raw[end:end + 1] in (b",", b"}"):
+        return domain_prefix(network_id) + event.raw[:at] + event.raw[end:]
+    return signing_input(network_id, {k: v for k, v in event.envelope.items() if k != "sig"})
+
+
 def verify_signature(network_id: str, event: SignedEvent, public_key: Ed25519PublicKey) -> None:
-    unsigned = {k: v for k, v in event.envelope.items() if k != "sig"}
     try:
-        public_key.verify(unb64u(event.envelope["sig"]), signing_input(network_id, unsigned))
+        public_key.verify(unb64u(event.envelope["sig"]), signed_bytes(network_id, event))
     except (InvalidSignature, ValueError) as exc:
         raise EnvelopeError("event.signature", f"bad signature on {event.id}") from exc

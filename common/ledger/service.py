@@ -44,6 +44,11 @@ def after_store(hook: AfterStore) -> None:
         _AFTER_STORE.append(hook)
 
 
+def run_after_store(session: Session, event: SignedEvent, lseq: int, source: str | None) -> None:
+    for hook in _AFTER_STORE:
+        hook(session, event, lseq, source)
+
+
 @dataclass(frozen=True)
 class ChainHead:
     seq: int
@@ -103,8 +108,7 @@ def _store(session: Session, event: SignedEvent, source: str | None = None) -> i
     )
     lseq = int(result.inserted_primary_key[0])
     apply_event(session, event)
-    for hook in _AFTER_STORE:
-        hook(session, event, lseq, source)
+    run_after_store(session, event, lseq, source)
     return lseq
 
 

@@ -4,6 +4,12 @@ Uploads go in chunks to a partial file named by the expected hash, so an interru
 transfer resumes from what the receiver already has; the file is only admitted to the
 blob store when its hash is right and it passes the same type and size checks as an
 upload at a window.
+
+Small files (most scans are a few KiB) travel several to a request instead
+(``pack_blobs`` / ``receive_blobs``): one signed request carries up to ``BUNDLE_BYTES``
+of whole files, each framed by its expected hash and length and admitted under the
+same checks. A bundle is all or nothing; an interrupted one is simply sent again, for
+the files the receiver still lacks (the sender asks which those are first).
 """
 
 from __future__ import annotations
@@ -18,6 +24,9 @@ from common.errors import DomainError
 from common.node import ThisNode
 
 CHUNK_BYTES = 1024 * 1024
+SMALL_BLOB_BYTES = 256 * 1024  # a file this size or smaller goes in a bundle
+BUNDLE_BYTES = 1024 * 1024  # file bytes per bundle request
+_FRAME = 64 + 4  # hex hash, 4-byte big-endian length
 
 
 def partial_path(node: ThisNode, sha256: str) -> Path:
@@ -64,3 +73,42 @@ def receive_chunk(session: Session, node: ThisNode, sha256: str, offset: int, ch
 def read_chunk(node: ThisNode, sha256: str, offset: int, length: int = CHUNK_BYTES) -> bytes:
     data = store.read_blob(node.settings.blob_dir, check_hash_text(sha256))
     return data[offset:offset + length]
+
+
+def pack_blobs(files: list[tuple[str, bytes]]) -> bytes:
+    """A bundle: for each file its hex SHA-256, its length (4 bytes, big-endian) and its bytes."""
+    return b"".join(sha256.encode("ascii") + len(data).to_bytes(4, "big") + data for sha256, data in files)
+
+
+def unpack_blobs(body: bytes) -> list[tuple[str, bytes]]:
+    files: list[tuple[str, bytes]] = []
+    at = 0
+    while at < len(body):
+        if at + _FRAME > len(body):
+            raise DomainError("blob.bundle", "文件包格式错误", field="body")
+        sha256 = check_hash_text(body[at:at + 64].decode("ascii", "replace"))
+        size = int.from_bytes(body[at + 64:at + _FRAME], "big")
+        if size > SMALL_BLOB_BYTES or at + _FRAME + size > len(body):
+            raise DomainError("blob.bundle", "文件包格式错误", field="body")
+        files.append((sha256, body[at + _FRAME:at + _FRAME + size]))
+        at += _FRAME + size
+    return files
+
+
+def receive_blobs(session: Session, node: ThisNode, body: bytes) -> dict:
+    """Admit every file of a bundle after the hash, type and size checks; refuse the whole
+    bundle (nothing stored: the request's transaction rolls back) if one fails."""
+    if len(body) > 2 * BUNDLE_BYTES:
+        raise DomainError("blob.too_large", "文件包超过大小限制", field="body", status=413)
+    files = unpack_blobs(body)
+    held = blobs_held(session, {sha256 for sha256, _ in files})
+    stored = 0
+    for sha256, data in files:
+        if sha256 in held:
+            continue
+        if store.sha256_hex(data) != sha256:
+            raise DomainError("blob.hash_mismatch", "文件内容与摘要不符", field="sha256")
+        store_blob(session, node, data, None)
+        held.add(sha256)
+        stored += 1
+    return {"stored": stored, "files": len(files)}

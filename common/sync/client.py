@@ -113,7 +113,8 @@ def _upload_blobs(node: ThisNode, hashes: set[str]) -> int:
         return 0
     missing = _check(post_to_parent(node, "/api/v1/sync/blobs/missing", {"hashes": sorted(hashes)}),
                      "blob check")["missing"]
-    for sha256 in missing:
+    large = _upload_bundles(node, missing)
+    for sha256 in large:
         offset = 0
         while True:
             chunk = blob_transfer.read_chunk(node, sha256, offset)
@@ -125,6 +126,30 @@ def _upload_blobs(node: ThisNode, hashes: set[str]) -> int:
             # does not start again from zero).
             offset = int(answer["size"])
     return len(missing)
+
+
+def _upload_bundles(node: ThisNode, missing: list[str]) -> list[str]:
+    """Send the small files several to a request; return the large ones (sent in chunks)."""
+    large: list[str] = []
+    bundle: list[tuple[str, bytes]] = []
+    size = 0
+    for sha256 in missing:
+        data = store.read_blob(node.settings.blob_dir, sha256)
+        if len(data) > blob_transfer.SMALL_BLOB_BYTES:
+            large.append(sha256)
+            continue
+        if bundle and size + len(data) > blob_transfer.BUNDLE_BYTES:
+            _send_bundle(node, bundle)
+            bundle, size = [], 0
+        bundle.append((sha256, data))
+        size += len(data)
+    if bundle:
+        _send_bundle(node, bundle)
+    return large
+
+
+def _send_bundle(node: ThisNode, files: list[tuple[str, bytes]]) -> None:
+    _check(request_parent(node, "POST", "/api/v1/sync/blobs", blob_transfer.pack_blobs(files)), "blob upload")
 
 
 def _pull_all(node: ThisNode, parent: str, report: SyncReport) -> None:

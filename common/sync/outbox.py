@@ -2,14 +2,15 @@
 
 The sender reads a batch after the neighbour's acknowledged seq; only the neighbour's
 acknowledgement moves the cursor, so delivery is at least once and nothing is lost when
-a link drops mid-batch.
+a link drops mid-batch. Acknowledged rows are pruned (``acknowledge``); the row at the
+acknowledged seq stays, so that seqs keep rising.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from common.db import core
@@ -25,6 +26,7 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 _OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
 _CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
+_PRUNE = delete(_OUTBOX).where(_OUTBOX.c.peer == bindparam("peer"), _OUTBOX.c.seq < bindparam("seq"))
 _NEXT_SEQ = select(func.coalesce(func.max(_OUTBOX.c.seq), 0)).where(_OUTBOX.c.peer == bindparam("peer"))
 
 # The node id whose outboxes the hook fills, per engine: set by ``install_routing``.
@@ -45,7 +47,43 @@ def _route_stored_event(session: Session, event: SignedEvent, lseq: int, source:
         enqueue(session, peer, lseq)
 
 
+_PENDING_KEY = "onetrip.sync.outbox"  # session.info while a batch is received: PendingOutbox
+
+
+class PendingOutbox:
+    """Outbox rows of a batch being received, written in one statement at its end.
+
+    Nothing reads the outbox while a batch is applied, so collecting the rows and
+    writing them with one executemany gives the same rows as writing each at once."""
+
+    def __init__(self) -> None:
+        self.next_seq: dict[str, int] = {}
+        self.rows: list[dict[str, object]] = []
+
+    def add(self, session: Session, peer: str, lseq: int) -> int:
+        if peer not in self.next_seq:
+            self.next_seq[peer] = int(core(session).execute(_NEXT_SEQ, {"peer": peer}).scalar()) + 1
+        seq = self.next_seq[peer]
+        self.next_seq[peer] = seq + 1
+        self.rows.append({"peer": peer, "seq": seq, "lseq": lseq})
+        return seq
+
+
+def begin_outbox_batch(session: Session) -> None:
+    session.info[_PENDING_KEY] = PendingOutbox()
+
+
+def end_outbox_batch(session: Session, *, write: bool) -> None:
+    """Write the collected rows (``write``) or forget them (the batch was rolled back)."""
+    pending = session.info.pop(_PENDING_KEY, None)
+    if write and pending is not None and pending.rows:
+        core(session).execute(insert(_OUTBOX), pending.rows)
+
+
 def enqueue(session: Session, peer: str, lseq: int) -> int:
+    pending = session.info.get(_PENDING_KEY)
+    if pending is not None:
+        return pending.add(session, peer, lseq)
     connection = core(session)
     seq = int(connection.execute(_NEXT_SEQ, {"peer": peer}).scalar()) + 1
     connection.execute(insert(_OUTBOX), {"peer": peer, "seq": seq, "lseq": lseq})
@@ -92,11 +130,17 @@ def read_batch(session: Session, peer: str, after: int, *, max_events: int = MAX
 
 
 def acknowledge(session: Session, peer: str, seq: int) -> None:
-    """The neighbour has applied everything up to ``seq``: move the cursor, drop the rows."""
+    """The neighbour has applied everything up to ``seq``: move the cursor, drop the rows.
+
+    Acknowledged rows are pruned, except the one at ``seq`` itself: the next seq is the
+    highest row's plus one, and it must never fall back to a seq the neighbour has
+    already acknowledged (it would skip what follows)."""
     current = cursor(session, peer)
     if seq <= current.sent_acked:
         return
-    core(session).execute(update(_CURSORS).where(_CURSORS.c.peer == peer).values(sent_acked=seq))
+    connection = core(session)
+    connection.execute(update(_CURSORS).where(_CURSORS.c.peer == peer).values(sent_acked=seq))
+    connection.execute(_PRUNE, {"peer": peer, "seq": seq})
     session.expire(current)
 
 

@@ -5,6 +5,13 @@ nothing changes), held back (its predecessor or its blob has not arrived; applie
 the gap closes), quarantined (a fork; the root is told), or dead-lettered (malformed,
 badly signed, unknown or revoked key: never retried). The caller acknowledges only
 after the transaction commits.
+
+The common case, a batch in which every event is clean, is taken as a whole
+(``_receive_clean``: one savepoint, set-wise lookups, one INSERT for the events and one
+for the outbox rows, signatures checked before anything is kept). A batch with anything
+else in it — a malformed or badly signed event, a fork, a gap, a missing blob, a
+registry event, an event a projection refuses — is rolled back to that savepoint and
+taken one event at a time with a savepoint each, which decides every case exactly.
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ from common.blobs.models import Blob
 from common.db import core
 from common.identity.projection import REGISTRY_SUBJECT
 from common.identity.registry import RegistryKeyResolver
+from common.ledger.batch import Verification, chains_extend, split_fresh, store_checked
 from common.ledger.envelope import EnvelopeError, SignedEvent, parse_event
 from common.ledger.service import IngestRefused, ingest_event
 from common.node import ThisNode
 from common.sync.models import DeadLetter, HeldEvent
-from common.sync.routing import in_subtree
+from common.sync.outbox import begin_outbox_batch, end_outbox_batch
+from common.sync.routing import end_batch_caches, in_subtree, preload_interest
 from common.timeutil import utcnow
 
 _HELD = HeldEvent.__table__  # type: ignore[attr-defined]
@@ -43,6 +52,14 @@ class BatchResult:
     def as_dict(self) -> dict[str, Any]:
         return {"stored": self.stored, "duplicates": self.duplicates, "held": self.held,
                 "quarantined": self.quarantined, "released": self.released, "rejected": self.rejected}
+
+
+def event_blobs(event: SignedEvent) -> set[str]:
+    """``referenced_blobs`` of the event's body; most events name none, which their
+    canonical bytes show without walking the body."""
+    if b'"blob_sha256"' not in event.raw:
+        return set()
+    return referenced_blobs(event.body)
 
 
 def referenced_blobs(body: Any) -> set[str]:
@@ -105,12 +122,70 @@ def receive_batch(session: Session, node: ThisNode, peer: str, raws: list[bytes]
 
     # Held events are rare: look for them once, then only after this batch holds one.
     held = _anything_held(session)
+    if _receive_clean(session, node, peer, raws, resolver, complete, result, held):
+        if held and result.stored:
+            result.released += _release_held(session, node, resolver, complete, result)
+        return result
     for raw in raws:
         status = _receive_one(session, node, peer, raw, resolver, complete, result, held)
         held = held or status == "held"
         if status == "stored" and held:
             result.released += _release_held(session, node, resolver, complete, result)
     return result
+
+
+def _receive_clean(session, node, peer, raws, resolver, complete, result: BatchResult,  # type: ignore[no-untyped-def]
+                   held: bool) -> bool:
+    """Store a batch of clean events as a whole; False (nothing written) when it is not clean."""
+    events: list[SignedEvent] = []
+    for raw in raws:
+        try:
+            event = parse_event(node.network_id, raw)
+        except EnvelopeError:
+            return False
+        if event.subject == REGISTRY_SUBJECT:  # may change keys and the tree mid-batch
+            return False
+        events.append(event)
+    fresh, duplicates = split_fresh(session, events)
+    hashes: set[str] = set()
+    for event in fresh:
+        hashes |= event_blobs(event)
+    if _missing_blobs(session, hashes):
+        return False
+    try:
+        keys = [resolver(session, event) for event in fresh]
+    except EnvelopeError:
+        return False
+    verification = Verification(node.network_id, fresh, keys)
+    if not chains_extend(session, fresh, complete):
+        return False
+    savepoint = session.begin_nested()
+    stored = False
+    try:
+        begin_outbox_batch(session)
+        preload_interest(session, {event.subject for event in fresh})
+        store_checked(session, fresh, peer)
+        end_outbox_batch(session, write=True)
+        # Nothing of the batch stays unless every signature is good.
+        stored = verification.ok()
+    except Exception:  # noqa: BLE001 - e.g. a projection refusing an event: decided one at a time
+        stored = False
+    finally:
+        end_outbox_batch(session, write=False)
+        end_batch_caches(session)
+        if stored:
+            savepoint.commit()
+        else:
+            savepoint.rollback()
+            verification.ok()  # let a worker thread finish before the batch is retried
+    if not stored:
+        return False
+    if held and fresh:
+        # An event held back by an earlier batch may have come again, now with its gap closed.
+        core(session).execute(delete(_HELD).where(_HELD.c.event_id.in_([event.id for event in fresh])))
+    result.stored += len(fresh)
+    result.duplicates += duplicates
+    return True
 
 
 def _receive_one(session, node, peer, raw, resolver, complete, result: BatchResult,  # type: ignore[no-untyped-def]

@@ -80,6 +80,13 @@ def blobs_missing(request: Request, body: RawBody, node: NodeDep, session: Sessi
     return {"missing": blob_transfer.missing_of(session, payload.hashes)}
 
 
+@router.post("/sync/blobs")
+def blob_bundle_upload(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+    """Several small files in one request (``blob_transfer.pack_blobs``)."""
+    _child(request, body, node, session)
+    return blob_transfer.receive_blobs(session, node, body)
+
+
 @router.post("/sync/blobs/{sha256}")
 def blob_upload(sha256: str, request: Request, body: RawBody, node: NodeDep, session: SessionDep,
                 offset: Annotated[int, Query(ge=0)] = 0) -> dict:

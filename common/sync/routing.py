@@ -10,16 +10,26 @@
   goes, and the node responsible for it gets the case too.
 - Anything else (alerts, reports) only goes up.
 An event is never sent back to the neighbour it came from.
+
+Hot path: the tree (parents and live children) is read once per registry version and
+cached per engine, keyed on the registry's head event, which changes with every node
+added or revoked; a batch being received preloads the interest of its subjects
+(``preload_interest``) and keeps it current as its events add interest.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+import weakref
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
 from common.db import core
 from common.identity.models import RegistryNode
 from common.ledger.envelope import SignedEvent
+from common.ledger.models import Event
 from common.ledger.projection import Projection, register_projection
 from common.sync.models import SubjectInterest
 
@@ -27,6 +37,15 @@ BROADCAST_SUBJECTS = frozenset({"registry", "catalogue", "calendar"})
 ALL = "*"
 _INTEREST = SubjectInterest.__table__  # type: ignore[attr-defined]
 _NODES = RegistryNode.__table__  # type: ignore[attr-defined]
+_EVENTS = Event.__table__  # type: ignore[attr-defined]
+_REGISTRY_HEAD = (select(_EVENTS.c.sseq, _EVENTS.c.id).where(_EVENTS.c.subject == "registry")
+                  .order_by(_EVENTS.c.sseq.desc()).limit(1))
+_INSERT_INTEREST = insert(_INTEREST)
+_HAS_INTEREST = select(_INTEREST.c.node_id).where(_INTEREST.c.subject == bindparam("subject"),
+                                                 _INTEREST.c.node_id == bindparam("node_id"))
+_INTEREST_OF = select(_INTEREST.c.node_id).where(_INTEREST.c.subject == bindparam("subject"))
+_INTEREST_KEY = "onetrip.sync.interest"  # session.info: {subject: {node ids}} while a batch is received
+_TREE_KEY = "onetrip.sync.tree"  # session.info: the tree, while a batch is received
 
 interest_projection = register_projection(Projection("routing", tables=[_INTEREST]))
 
@@ -34,11 +53,36 @@ interest_projection = register_projection(Projection("routing", tables=[_INTERES
 def _add_interest(session: Session, subject: str, node_id: str | None) -> None:
     if not node_id:
         return
-    exists = core(session).execute(
-        select(_INTEREST.c.node_id).where(_INTEREST.c.subject == subject, _INTEREST.c.node_id == node_id)
-    ).first()
+    known = session.info.get(_INTEREST_KEY, {}).get(subject)
+    if known is not None:
+        exists = node_id in known
+    else:
+        exists = core(session).execute(_HAS_INTEREST, {"subject": subject, "node_id": node_id}).first() is not None
     if not exists:
-        core(session).execute(insert(_INTEREST), {"subject": subject, "node_id": node_id})
+        core(session).execute(_INSERT_INTEREST, {"subject": subject, "node_id": node_id})
+        if known is not None:
+            known.add(node_id)
+
+
+def preload_interest(session: Session, subjects: Iterable[str]) -> None:
+    """Remember the interest of these subjects for the rest of the batch (one query);
+    ``end_batch_caches`` forgets it."""
+    cache = session.info.setdefault(_INTEREST_KEY, {})
+    wanted = sorted({s for s in subjects if s not in BROADCAST_SUBJECTS and not s.startswith("user:")} - set(cache))
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for subject in chunk:
+            cache[subject] = set()
+        for subject, node_id in core(session).execute(
+            select(_INTEREST.c.subject, _INTEREST.c.node_id).where(_INTEREST.c.subject.in_(chunk))
+        ):
+            cache[subject].add(node_id)
+    session.info[_TREE_KEY] = tree(session)
+
+
+def end_batch_caches(session: Session) -> None:
+    session.info.pop(_INTEREST_KEY, None)
+    session.info.pop(_TREE_KEY, None)
 
 
 @interest_projection.on("case.filed")
@@ -81,31 +125,67 @@ def interested_in(session: Session, subject: str) -> set[str]:
         return {ALL}
     if subject.startswith("user:"):
         return {subject.split(":")[1]}
-    rows = core(session).execute(select(_INTEREST.c.node_id).where(_INTEREST.c.subject == subject))
-    return {row[0] for row in rows}
+    known = session.info.get(_INTEREST_KEY, {}).get(subject)
+    if known is not None:
+        return set(known)
+    return {row[0] for row in core(session).execute(_INTEREST_OF, {"subject": subject})}
+
+
+@dataclass(frozen=True)
+class Tree:
+    """The registry's parent links (every node) and live children (revoked left out)."""
+
+    parent: dict[str, str | None]
+    children: dict[str, list[str]]
+
+    def path_up(self, node_id: str) -> list[str]:
+        path: list[str] = []
+        current: str | None = node_id
+        while current is not None and current not in path:
+            path.append(current)
+            current = self.parent.get(current)
+        return path
+
+
+# Per engine: (registry head (sseq, id), Tree). A weak map, so a closed node's engine goes.
+_TREES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tree(session: Session) -> Tree:
+    """The tree as of the registry this transaction sees (one small query when cached)."""
+    held = session.info.get(_TREE_KEY)
+    if held is not None:
+        return held
+    connection = core(session)
+    head = tuple(connection.execute(_REGISTRY_HEAD).first() or (0, None))
+    engine = connection.engine
+    cached = _TREES.get(engine)
+    if cached is not None and cached[0] == head:
+        return cached[1]
+    parent: dict[str, str | None] = {}
+    children: dict[str, list[str]] = {}
+    for node_id, parent_id, revoked in connection.execute(
+        select(_NODES.c.node_id, _NODES.c.parent_id, _NODES.c.revoked_version).order_by(_NODES.c.node_id)
+    ):
+        parent[node_id] = parent_id
+        if parent_id is not None and revoked is None:
+            children.setdefault(parent_id, []).append(node_id)
+    result = Tree(parent=parent, children=children)
+    _TREES[engine] = (head, result)
+    return result
 
 
 def parent_of(session: Session, node_id: str) -> str | None:
-    row = core(session).execute(select(_NODES.c.parent_id).where(_NODES.c.node_id == node_id)).first()
-    return row[0] if row else None
+    return tree(session).parent.get(node_id)
 
 
 def children_of(session: Session, node_id: str) -> list[str]:
-    rows = core(session).execute(
-        select(_NODES.c.node_id).where(_NODES.c.parent_id == node_id, _NODES.c.revoked_version.is_(None))
-        .order_by(_NODES.c.node_id)
-    )
-    return [row[0] for row in rows]
+    return list(tree(session).children.get(node_id, []))
 
 
 def path_up(session: Session, node_id: str) -> list[str]:
     """[node, parent, ..., root] by registry parent links."""
-    path: list[str] = []
-    current: str | None = node_id
-    while current is not None and current not in path:
-        path.append(current)
-        current = parent_of(session, current)
-    return path
+    return tree(session).path_up(node_id)
 
 
 def in_subtree(session: Session, root_of_subtree: str, node_id: str) -> bool:
@@ -114,11 +194,12 @@ def in_subtree(session: Session, root_of_subtree: str, node_id: str) -> bool:
 
 def peers_for(session: Session, own_id: str, event: SignedEvent, source: str | None) -> list[str]:
     """The neighbours of ``own_id`` that should receive ``event``."""
+    nodes = tree(session)
     peers: list[str] = []
-    parent = parent_of(session, own_id)
+    parent = nodes.parent.get(own_id)
     if parent is not None and source != parent:
         peers.append(parent)
-    children = [c for c in children_of(session, own_id) if c != source]
+    children = [c for c in nodes.children.get(own_id, []) if c != source]
     if not children:
         return peers
     wanted = interested_in(session, event.subject)
@@ -127,6 +208,6 @@ def peers_for(session: Session, own_id: str, event: SignedEvent, source: str | N
     # A child needs the event when an interested node lies in the child's subtree.
     via_children: set[str] = set()
     for node_id in wanted:
-        path = path_up(session, node_id)
+        path = nodes.path_up(node_id)
         via_children.update(c for c in children if c in path)
     return peers + [c for c in children if c in via_children]

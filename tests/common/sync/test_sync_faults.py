@@ -485,3 +485,118 @@ def test_a_link_dropped_mid_batch_leads_to_a_redelivery_that_changes_nothing(net
     assert count(net.county, DeadLetter) == count(net.township, DeadLetter) == 0
     assert_verifies(net.village, net.township, net.county)
 
+
+
+# -- the batched ingest (common.ledger.batch) gives what one event at a time gives ---------------
+
+def _state(session) -> tuple:  # type: ignore[no-untyped-def]
+    from common.ledger.projection import snapshot
+
+    return (snapshot(session),
+            session.execute(select(Event.lseq, Event.id).order_by(Event.lseq)).all(),
+            session.execute(select(OutboxEntry.peer, OutboxEntry.seq, OutboxEntry.lseq)
+                            .order_by(OutboxEntry.peer, OutboxEntry.seq)).all(),
+            sorted(session.execute(select(HeldEvent.event_id)).scalars()),
+            sorted(session.execute(select(DeadLetter.event_id, DeadLetter.code)).all()))
+
+
+def _resign_badly(raw: bytes) -> bytes:
+    """The same event with one character of its signature changed: still canonical."""
+    import json as _json
+
+    sig = _json.loads(raw)["sig"]
+    bad = sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+    return raw.replace(sig.encode(), bad.encode())
+
+
+@pytest.mark.parametrize("scenario", ["clean", "tampered", "reversed", "repeated", "fork"])
+def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
+        net: Network, monkeypatch: pytest.MonkeyPatch, scenario: str) -> None:
+    from sqlmodel import Session
+
+    from common.ledger import batch as ledger_batch
+    from common.sync import receive
+
+    file_cases(net.village, 6)
+    with transaction(net.village.engine) as session:
+        events = read_batch(session, TOWNSHIP_ID, 0).events
+    if scenario == "tampered":  # the last one: its id changes, nothing chains after it
+        events[5] = _resign_badly(events[5])
+    elif scenario == "reversed":
+        events = events[3:] + events[:3]
+    elif scenario == "repeated":
+        events = events + events[:2]
+    elif scenario == "fork":  # a second event at a taken position of the author's chain
+        from common.ledger.envelope import sign_event
+
+        fork = sign_event(net.village.key, net.village.network_id, aseq=1, aprev=None, subject="alert:fork",
+                          sseq=1, sprev=None, kind="alert.raised", at="2026-01-01T00:00:00.000000Z", body={})
+        events = events[:1] + [fork.raw] + events[1:]
+
+    # Signatures on a worker thread, so that a bad one is found after the batch was
+    # stored and applied inside its savepoint: that must leave nothing behind either.
+    monkeypatch.setattr(ledger_batch, "_second_core", lambda: True)
+    stored_whole = []
+    real_store = ledger_batch.store_checked
+    monkeypatch.setattr(receive, "store_checked",
+                        lambda *a, **k: stored_whole.append(1) or real_store(*a, **k))
+    states, results = [], []
+    for whole in (True, False):
+        if not whole:
+            monkeypatch.setattr(receive, "_receive_clean", lambda *a, **k: False)
+        with Session(net.township.engine) as session:
+            results.append(receive_batch(session, net.township, VILLAGE_ID, events).as_dict())
+            states.append(_state(session))
+            session.rollback()
+    assert results[0] == results[1]
+    assert states[0] == states[1]
+    if scenario in ("clean", "repeated", "tampered"):
+        assert stored_whole  # the whole batch at once (rolled back when a signature is bad)
+    elif scenario in ("reversed", "fork"):
+        assert not stored_whole  # the chains say so before anything is written
+    if scenario == "clean":
+        assert results[0]["stored"] == 6
+    if scenario == "fork":
+        assert (results[0]["stored"], results[0]["quarantined"]) == (6, 1)
+    if scenario == "tampered":  # the bad one is dead-lettered, the rest stored
+        assert (results[0]["stored"], len(results[0]["rejected"]), results[0]["held"]) == (5, 1, 0)
+
+
+def test_acknowledged_outbox_rows_are_pruned_and_seqs_keep_rising(net: Network) -> None:
+    file_cases(net.village, 3)
+    sync_once(net.village)
+    with transaction(net.village.engine) as session:
+        rows = session.execute(select(OutboxEntry.seq).where(OutboxEntry.peer == TOWNSHIP_ID)).scalars().all()
+        assert backlog(session, TOWNSHIP_ID) == 0
+    assert len(rows) == 1  # only the acknowledged head stays
+    file_cases(net.village, 2)
+    with transaction(net.village.engine) as session:
+        new = session.execute(select(OutboxEntry.seq).where(OutboxEntry.peer == TOWNSHIP_ID,
+                                                            OutboxEntry.seq > rows[0])).scalars().all()
+        assert new == [rows[0] + 1, rows[0] + 2] and backlog(session, TOWNSHIP_ID) == 2
+    sync_once(net.village)
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+
+
+def test_small_files_travel_in_bundles_checked_by_hash(net: Network) -> None:
+    from common.blobs.service import blobs_held, store_blob
+    from common.sync import blob_transfer
+
+    pdfs = [b"%PDF-1.4\n" + bytes([n]) * 200 + b"\n%%EOF\n" for n in range(5)]
+    with transaction(net.village.engine) as session:
+        hashes = [store_blob(session, net.village, data, "扫描件.pdf").sha256 for data in pdfs]
+    bundle = blob_transfer.pack_blobs(list(zip(hashes, pdfs, strict=True)))
+    assert [sha for sha, _ in blob_transfer.unpack_blobs(bundle)] == hashes
+
+    wrong = blob_transfer.pack_blobs([(hashes[0], pdfs[0]), (hashes[1], pdfs[2])])
+    answer = parent_link.request_parent(net.village, "POST", "/api/v1/sync/blobs", wrong)
+    assert answer.status_code == 400 and answer.json()["code"] == "blob.hash_mismatch"
+    with transaction(net.township.engine) as session:
+        assert blobs_held(session, set(hashes)) == set()  # all or nothing
+
+    answer = parent_link.request_parent(net.village, "POST", "/api/v1/sync/blobs", bundle)
+    assert answer.status_code == 200 and answer.json() == {"stored": 5, "files": 5}
+    with transaction(net.township.engine) as session:
+        assert blobs_held(session, set(hashes)) == set(hashes)
+    for sha, data in zip(hashes, pdfs, strict=True):
+        assert (net.township.settings.blob_dir / sha[:2] / sha[2:]).read_bytes() == data
