@@ -1,5 +1,7 @@
 """Projection handlers for review events: opinions, decisions, special procedures,
-extensions and 告知承诺 verification.
+extensions and 告知承诺 verification (on the case's chain while the deciding node holds
+the case, else on the verification chain ``verification:{case_no}``, which only the
+deciding node may write).
 
 Deterministic: every value comes from the event body (the action put the dates and
 deadlines there), so a rebuild from the ledger gives identical rows.
@@ -7,13 +9,14 @@ deadlines there), so a rebuild from the ledger gives identical rows.
 
 from __future__ import annotations
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from common.cases.models import Case, CaseTask, SpecialProcedure
-from common.cases.projection import case_handler, set_case
+from common.cases.projection import case_handler, cases_projection, set_case
 from common.cases.states import CaseState
-from common.ledger.envelope import SignedEvent
+from common.ledger.envelope import EnvelopeError, SignedEvent
+from common.ledger.models import Event
 
 _set_case = set_case
 
@@ -72,10 +75,46 @@ def _extension_approved(session: Session, event: SignedEvent, case_no: str) -> N
         SpecialProcedure.kind == 1).values(extension_days=SpecialProcedure.extension_days + body["days"]))
 
 
-@case_handler("case.verification_recorded")
-def _verification_recorded(session: Session, event: SignedEvent, case_no: str) -> None:
-    body = event.body
+VERIFICATION_ON_CASE = "case.verification_recorded"
+VERIFICATION_RECORDED = "verification.recorded"
+VERIFICATION_SUBJECT_PREFIX = "verification:"
+
+
+def verification_subject(case_no: str) -> str:
+    return VERIFICATION_SUBJECT_PREFIX + case_no
+
+
+class VerificationViolation(EnvelopeError):
+    """A verification event written by a node that did not decide the case."""
+
+    def __init__(self, event: SignedEvent, message: str) -> None:
+        super().__init__("verification.violation", f"{event.kind} {event.id}: {message}")
+
+
+def _apply_verification(session: Session, case_no: str, body: dict) -> None:  # type: ignore[type-arg]
     _finish_task(session, body["task_id"], "passed" if body["passed"] else "failed", body["comment"] or None,
                  body["by"], body["on"])
     if not body["passed"]:
         _set_case(session, case_no, result_revoked=True)
+
+
+@case_handler(VERIFICATION_ON_CASE)
+def _verification_recorded(session: Session, event: SignedEvent, case_no: str) -> None:
+    _apply_verification(session, case_no, event.body)
+
+
+@cases_projection.on(VERIFICATION_RECORDED)
+def _verification_on_own_chain(session: Session, event: SignedEvent) -> None:
+    case_no = event.subject.removeprefix(VERIFICATION_SUBJECT_PREFIX)
+    decider = session.execute(select(Event.author).where(
+        Event.subject == f"case:{case_no}", Event.kind == "case.decided")).scalar()
+    if decider is None or decider != event.author:
+        raise VerificationViolation(event, "only the node that decided the case verifies it")
+    # A Core read: an ORM object of the task in this session may be stale (rebuild).
+    tasks = CaseTask.__table__  # type: ignore[attr-defined]
+    open_task = session.execute(select(tasks.c.task_id).where(
+        tasks.c.task_id == event.body["task_id"], tasks.c.case_no == case_no,
+        tasks.c.kind == "verification", tasks.c.state == "open")).scalar()
+    if open_task is None:
+        raise VerificationViolation(event, "no open verification task of this case")
+    _apply_verification(session, case_no, event.body)

@@ -32,9 +32,15 @@ from common.cases.clock import (
     deadline_after_pause,
 )
 from common.cases.models import Case, CaseTask, SpecialProcedure
+from common.cases.projection_review import (
+    VERIFICATION_ON_CASE,
+    VERIFICATION_RECORDED,
+    verification_subject,
+)
 from common.cases.states import check_transition
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.ledger.envelope import SignedEvent
+from common.ledger.models import Event
 from common.node import ThisNode
 from common.users.roles import Actor, Role, require_role
 
@@ -316,11 +322,29 @@ def approve_extension(session: Session, node: ThisNode, actor: Actor, case_no: s
         "deadline": _add_days(session, case.deadline, days)})
 
 
+def deciding_node(session: Session, case_no: str) -> str | None:
+    """The node that decided the case: the author of its ``case.decided`` event."""
+    return session.execute(select(Event.author).where(
+        Event.subject == f"case:{case_no}", Event.kind == "case.decided")).scalar()
+
+
 def record_verification(session: Session, node: ThisNode, actor: Actor, case_no: str,
                         task_id: str | None, passed: bool, comment: str | None) -> SignedEvent:
-    """告知承诺 verification after approval; a failure revokes the result and its licence."""
+    """告知承诺 verification after approval; a failure revokes the result and its licence.
+
+    The deciding node verifies. While it still holds the case the event goes on the
+    case's chain; once the result has gone home for delivery (custody at the village),
+    on the case's verification chain ``verification:{case_no}``, which only the deciding
+    node writes (like a rectification), so the case need not travel back."""
     case = load_case(session, case_no)
-    _check_state(node, case, "case.verification_recorded")
+    held_here = case.custodian == node.node_id and case.pending_offer_to is None
+    if held_here:
+        _check_state(node, case, VERIFICATION_ON_CASE)
+    else:
+        if deciding_node(session, case_no) != node.node_id:
+            raise Forbidden("case.not_decider", "告知承诺核查由作出决定的节点办理，本节点不能办理",
+                            field="case_no")
+        check_transition(case.state, VERIFICATION_ON_CASE)
     task = _task(session, case, task_id or f"{case_no}/verification/1", "verification")
     if node.tier == "township":
         require_role(actor, Role.TOWNSHIP_APPROVER)  # a failure revokes: the deciding role's
@@ -335,9 +359,13 @@ def record_verification(session: Session, node: ThisNode, actor: Actor, case_no:
 
         revoked = case.licence_id
         revoke_licence(session, node, actor, revoked, f"告知承诺核查不通过：{comment}", case_no)
-    return append_case_event(session, node, case, "case.verification_recorded", {
-        "task_id": task.task_id, "passed": passed, "comment": comment, "by": actor.username,
-        "on": today_on(node), "revoked_licence": revoked})
+    body = {"task_id": task.task_id, "passed": passed, "comment": comment, "by": actor.username,
+            "on": today_on(node), "revoked_licence": revoked}
+    if held_here:
+        return append_case_event(session, node, case, VERIFICATION_ON_CASE, body)
+    event = node.append(session, verification_subject(case_no), VERIFICATION_RECORDED, body)
+    session.expire(case)
+    return event
 
 
 # -- reading ----------------------------------------------------------------------------

@@ -7,7 +7,8 @@
   and to each node it was offered to; ``subject_interest`` keeps those nodes, derived
   from the record's own events so that every node computes the same answer.
 - A bad rating's rectification (``rectification:{case_no}``) goes wherever its case
-  goes, and the node responsible for it gets the case too.
+  goes, and the node responsible for it gets the case too; so does a 告知承诺 case's
+  verification chain (``verification:{case_no}``), opened by its decision.
 - Anything else (alerts, reports) only goes up.
 An event is never sent back to the neighbour it came from.
 
@@ -102,6 +103,18 @@ def _licence_issued(session: Session, event: SignedEvent) -> None:
     for node_id in interested_in(session, case_subject):
         _add_interest(session, event.subject, node_id)
     _add_interest(session, event.subject, event.author)
+
+
+@interest_projection.on("case.decided")
+def _case_decided(session: Session, event: SignedEvent) -> None:
+    # A 告知承诺 approval is verified later by the deciding node, on a chain of its own
+    # that must reach the village holding the delivered case.
+    if not event.body.get("verification"):
+        return
+    verification = "verification:" + event.subject.removeprefix("case:")
+    for node_id in interested_in(session, event.subject):
+        _add_interest(session, verification, node_id)
+    _add_interest(session, verification, event.author)
 
 
 @interest_projection.on("case.rated")

@@ -257,7 +257,9 @@ def _actions(page: Page, case: Case, tasks: list[dict[str, Any]], procedures: li
         "special_end": open_procedures if held and state == "special" and reviewer else [],
         "extension": held and state in ("accepted", "special") and lead and case.case_type != "1"
         and case.deadline is not None,
-        "verification": verification if held and state in ("approved", "delivered") and (
+        # The deciding node verifies even after the result went home (verification chain).
+        "verification": verification if (held or review.deciding_node(page.session, case.case_no) == node.node_id)
+        and state in ("approved", "delivered") and (
             role is Role.TOWNSHIP_APPROVER if tier == "township" else reviewer) else [],
         "deliver": intake_here and state in ("approved", "rejected"),
     }

@@ -472,8 +472,9 @@ def test_role_matrix(net: SimpleNamespace, row: Row, key: str) -> None:
 
 PARENT = {"village": "township", "township": "county"}
 RECTIFYING = ("record_callback", "close_rectification")
+# Records written by one node whatever the custody: refused as "not that node".
 NOT_CUSTODIAN = {"revoke_licence": "licence.not_issuer", "record_callback": "rectification.not_responsible",
-                 "close_rectification": "rectification.not_responsible"}
+                 "close_rectification": "rectification.not_responsible", "record_verification": "case.not_decider"}
 
 
 def _custody_params() -> Iterator[Any]:
