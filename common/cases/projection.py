@@ -23,6 +23,7 @@ from common.cases.models import (
     SpecialProcedure,
 )
 from common.db import core
+from common.ledger.batch import write_behind
 from common.ledger.envelope import SignedEvent
 from common.ledger.projection import Projection, register_projection
 
@@ -35,7 +36,6 @@ cases_projection = register_projection(
 )
 
 _CASES = Case.__table__  # type: ignore[attr-defined]
-_BUMP_VERSION = update(_CASES).where(_CASES.c.case_no == bindparam("no")).values(version=bindparam("version"))
 
 CaseHandler = Callable[[Session, SignedEvent, str], None]
 _SET_CASE: dict[tuple[str, ...], Any] = {}
@@ -50,12 +50,17 @@ def update_case(session: Session, case_no: str, values: dict[str, Any]) -> None:
     if pending is not None and pending[0] == case_no:
         values = {**values, "version": pending[1]}
         del session.info[_VERSION_KEY]
+    buffer = write_behind(session)
+    if buffer is not None:  # a batch being applied: written with the batch's other updates
+        buffer.update(_CASES, "case_no", case_no, values)
+        return
+    connection = core(session)
     columns = tuple(sorted(values))
     statement = _SET_CASE.get(columns)
     if statement is None:
         statement = _SET_CASE[columns] = (update(_CASES).where(_CASES.c.case_no == bindparam("_case_no"))
                                           .values({name: bindparam(name) for name in columns}))
-    core(session).execute(statement, {"_case_no": case_no, **values})
+    connection.execute(statement, {"_case_no": case_no, **values})
 
 
 def set_case(session: Session, case_no: str, **values: Any) -> None:
@@ -98,7 +103,7 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
                 session.info.pop(_VERSION_KEY, None)
                 raise
             if session.info.pop(_VERSION_KEY, None) is not None:
-                core(session).execute(_BUMP_VERSION, {"no": case_no, "version": event.envelope["sseq"]})
+                update_case(session, case_no, {"version": event.envelope["sseq"]})
 
         cases_projection.on(kind)(apply)
         return handler

@@ -16,6 +16,7 @@ appending; for events from other nodes ingest must refuse them (the error is an
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select
@@ -24,6 +25,7 @@ from sqlmodel import Session
 from common.cases.models import Case, CaseCustody
 from common.cases.projection import case_handler, update_case
 from common.db import core
+from common.ledger.batch import write_behind
 from common.ledger.envelope import EnvelopeError, SignedEvent
 
 CUSTODY = CaseCustody.__table__  # type: ignore[attr-defined]
@@ -41,7 +43,18 @@ _CUSTODY_OF = (select(_CASES.c.custodian, _CASES.c.pending_offer_to, _CASES.c.pe
                .where(_CASES.c.case_no == bindparam("case_no")))
 
 
+# A case row filed in the batch being applied and not written yet is read from the
+# batch's buffer: these columns have no default, so a value not set there is NULL.
+assert all(_CASES.c[name].default is None and _CASES.c[name].server_default is None
+           for name in ("custodian", "pending_offer_to", "pending_offer_seq"))
+
+
 def _case(session: Session, event: SignedEvent, case_no: str) -> Any:
+    buffer = write_behind(session)
+    pending = buffer.pending_row(_CASES, case_no) if buffer is not None else None
+    if pending is not None:
+        return SimpleNamespace(custodian=pending.get("custodian"), pending_offer_to=pending.get("pending_offer_to"),
+                               pending_offer_seq=pending.get("pending_offer_seq"))
     row = core(session).execute(_CUSTODY_OF, {"case_no": case_no}).first()
     if row is None:
         raise CustodyViolation(event, f"case {case_no} is not held here")

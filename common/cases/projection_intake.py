@@ -20,6 +20,7 @@ from common.cases.projection import case_handler, set_case, version_written
 from common.cases.states import CaseState
 from common.db import core
 from common.identifiers import mask_identifier
+from common.ledger.batch import write_behind
 from common.ledger.envelope import SignedEvent
 
 CASES = Case.__table__  # type: ignore[attr-defined]
@@ -34,8 +35,21 @@ _INSERT_VISIT = insert(VISITS)
 _set_case = set_case
 
 
+def _insert(session: Session, statement: Any, params: dict[str, Any] | list[dict[str, Any]],
+            key: str | None = None) -> None:
+    """Execute an INSERT, or hand it to the batch's write-behind buffer (``key``: the
+    case row, which later plain updates of the same case are folded into)."""
+    buffer = write_behind(session)
+    if buffer is None:
+        core(session).execute(statement, params)
+    elif isinstance(params, list):
+        buffer.insert_many(statement, params)
+    else:
+        buffer.insert(statement, params, key)
+
+
 def _insert_visit(session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str) -> None:
-    core(session).execute(_INSERT_VISIT, dict(
+    _insert(session, _INSERT_VISIT, dict(
         case_no=case_no, seq=seq, who=visit["who"], place=visit["place"], purpose=visit["purpose"],
         visited_on=visited_on, counts=bool(visit["counts"]),
     ))
@@ -56,7 +70,7 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
     trip = bool(visit and visit["counts"])
     # Values as parameters, not .values(): the compiled statement is cached across filings.
     version_written(session)  # the row is inserted with it
-    core(session).execute(_INSERT_CASE, dict(
+    _insert(session, _INSERT_CASE, dict(
         case_no=case_no, version=env["sseq"], origin_node=body["origin_node"], custodian=event.author,
         state=CaseState.FILED.value,
         matter_code=matter["code"], matter_name=matter["name"], catalogue_version=matter["catalogue_version"],
@@ -72,9 +86,9 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
         visits=1 if trip else 0,
         over_visit_limit=bool(visit and visit.get("over_limit")),
         over_limit_reason=visit.get("over_limit_reason") if visit else None,
-    ))
+    ), key=case_no)
     if materials:
-        core(session).execute(_INSERT_MATERIALS, [
+        _insert(session, _INSERT_MATERIALS, [
             {"case_no": case_no, "position": m["position"], "name": m["name"], "mandatory": bool(m["mandatory"]),
              "provided": bool(m.get("blob_sha256") or m.get("licence_ref")), "blob_sha256": m.get("blob_sha256"),
              "licence_ref": m.get("licence_ref"), "promised": bool(m.get("promised"))}

@@ -29,6 +29,7 @@ from sqlmodel import Session
 
 from common.db import core
 from common.identity.models import RegistryNode
+from common.ledger.batch import write_behind
 from common.ledger.envelope import SignedEvent
 from common.ledger.models import Event
 from common.ledger.projection import Projection, register_projection
@@ -59,10 +60,15 @@ def _add_interest(session: Session, subject: str, node_id: str | None) -> None:
         exists = node_id in known
     else:
         exists = core(session).execute(_HAS_INTEREST, {"subject": subject, "node_id": node_id}).first() is not None
-    if not exists:
+    if exists:
+        return
+    buffer = write_behind(session) if known is not None else None
+    if buffer is not None:  # a batch being applied: written with the batch's other rows
+        buffer.insert(_INSERT_INTEREST, {"subject": subject, "node_id": node_id})
+    else:
         core(session).execute(_INSERT_INTEREST, {"subject": subject, "node_id": node_id})
-        if known is not None:
-            known.add(node_id)
+    if known is not None:
+        known.add(node_id)
 
 
 def preload_interest(session: Session, subjects: Iterable[str]) -> None:
