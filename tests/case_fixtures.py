@@ -50,7 +50,7 @@ Y_USCC = uscc("Y1430424MA4L12345")
 
 
 
-def _member(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
+def member_node(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
     settings = root.settings.model_copy(update={"node_id": node_id, "tier": tier})
     return replace(root, settings=settings, key=key)
 
@@ -58,13 +58,13 @@ def _member(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
 @pytest.fixture
 def township(published: ThisNode, tree: dict) -> ThisNode:
     """洣水镇 as a node over the root's database (its own key and id)."""
-    return _member(published, TOWNSHIP_ID, "township", tree[TOWNSHIP_ID])
+    return member_node(published, TOWNSHIP_ID, "township", tree[TOWNSHIP_ID])
 
 
 @pytest.fixture
 def village(published: ThisNode, tree: dict) -> ThisNode:
     """The sample village as a node over the root's database."""
-    return _member(published, VILLAGE_ID, "village", tree[VILLAGE_ID])
+    return member_node(published, VILLAGE_ID, "village", tree[VILLAGE_ID])
 
 
 STAFF = {

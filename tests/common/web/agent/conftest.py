@@ -5,10 +5,10 @@ that village and a browser-like client logged in as the agent through /login."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import pytest
+from case_fixtures import PERSON_ID, member_node, resident_id
 from fastapi.testclient import TestClient
 from onetrip_testing import COUNTY_ID, VILLAGE_ID
 from web_testing import web_login
@@ -26,25 +26,6 @@ FOOD_LICENCE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办�
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-def resident_id(first17: str) -> str:
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
-    return first17 + "10X98765432"[total % 11]
-
-
-PERSON_ID = resident_id("43042419800101123")
-
-
-def member(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
-    settings = root.settings.model_copy(update={"node_id": node_id, "tier": tier})
-    return replace(root, settings=settings, key=key)
-
-
-
-@pytest.fixture
-def village(published: ThisNode, tree: dict) -> ThisNode:
-    """The sample village (under 洣水镇) as a node over the root's database."""
-    return member(published, VILLAGE_ID, "village", tree[VILLAGE_ID])
 
 
 @pytest.fixture
@@ -70,4 +51,4 @@ def kit() -> Any:
 
     return SimpleNamespace(AGENT=AGENT, PASSWORD=PASSWORD, PENSION=PENSION, ELDERLY=ELDERLY,
                            SOLE_TRADER=SOLE_TRADER, FOOD_LICENCE=FOOD_LICENCE, PDF=PDF, PERSON_ID=PERSON_ID,
-                           resident_id=resident_id, member=member)
+                           resident_id=resident_id, member=member_node)
