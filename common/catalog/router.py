@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -125,12 +125,12 @@ def share(session: SessionDep) -> dict[str, Any]:
 
 @router.get("/export")
 def export(
-    session: SessionDep, node: NodeDep, credentials: OptionalCredentials,
+    request: Request, session: SessionDep, node: NodeDep, credentials: OptionalCredentials,
     format: Literal["xlsx", "csv", "json"] = "xlsx",  # noqa: A002  (the query parameter's name)
     source: Literal["published", "drafts"] = "published",
 ) -> Response:
     if source == "drafts":  # drafts are the county's unpublished working copy
-        require_role(get_current_user(session, node, credentials), Role.COUNTY_ADMIN)
+        require_role(get_current_user(request, session, node, credentials), Role.COUNTY_ADMIN)
         items = service.export_drafts(session)
     else:
         items = service.export_published(session)

@@ -107,3 +107,13 @@ def test_the_session_cookie_reads_the_api_but_cannot_change_it(root_node: ThisNo
     # A cross-site form could carry the cookie on a POST: the API does not take it there.
     answer = client.post("/api/v1/auth/revoke")
     assert answer.status_code == 401 and answer.json()["field"] == "Authorization"
+
+
+def test_the_administrator_downloads_the_drafts_export_with_the_browser(
+        root_node: ThisNode, make_client: Callable[..., TestClient]) -> None:
+    """The catalogue screen links to the drafts export, which needs the administrator."""
+    anonymous = make_client(root_node, username=None)
+    assert anonymous.get("/api/v1/catalogue/export", params={"source": "drafts", "format": "json"}).status_code == 401
+    browser = web_login(make_client(root_node, username=None), "admin", ADMIN_PASSWORD)
+    answer = browser.get("/api/v1/catalogue/export", params={"source": "drafts", "format": "json"})
+    assert answer.status_code == 200 and "catalogue-drafts" in answer.headers["content-disposition"]
