@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from common import __version__
 from common.bootstrap import node_from_settings
+from common.cases.lookup_guard import LookupGuard
 from common.domains import ROUTER_MODULES
 from common.errors import DomainError
 from common.identity.link_auth import HEADER_SERVER_TIME, ClockSkew
@@ -43,6 +44,7 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
     )
     app.state.node = node
     app.state.tier = tier
+    app.state.lookup_guard = LookupGuard()
     _install_error_handlers(app)
     for module_name in ROUTER_MODULES:
         app.include_router(import_module(module_name).router)

@@ -12,7 +12,7 @@ import json
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
@@ -33,7 +33,7 @@ from common.cases.schemas_intake import (
     VisitIn,
 )
 from common.catalog.schema import IntegratedWindow
-from common.errors import Forbidden
+from common.errors import Forbidden, NotFound
 from common.node import ThisNode
 from common.users.roles import Actor, Role, require_role
 
@@ -181,8 +181,15 @@ def deliver_case(case_no: CaseNo, body: DeliverRequest, actor: CurrentUser, sess
 def public_case_progress(
     case_no: Annotated[str, Path(max_length=40)],
     id_last4: Annotated[str, Query(pattern=r"^[0-9A-Za-z]{4}$", description="申请人证件号码后四位")],
-    session: SessionDep, node: NodeDep,
+    session: SessionDep, node: NodeDep, request: Request,
 ) -> PublicProgressOut:
-    """办件进度查询（无需登录）：只返回状态、事项名称、日期和时限状态，不含个人信息。"""
-    return PublicProgressOut.model_validate(
-        public_progress(session, case_no, id_last4, date.fromisoformat(today_on(node))))
+    """办件进度查询（无需登录）：只返回状态、事项名称、日期和时限状态，不含个人信息。
+    错误的查询过多时暂停查询（429）。"""
+    guard = request.app.state.lookup_guard
+    guard.admit(request.client.host if request.client else "", case_no)
+    try:
+        progress = public_progress(session, case_no, id_last4, date.fromisoformat(today_on(node)))
+    except NotFound:
+        guard.wrong(case_no)
+        raise
+    return PublicProgressOut.model_validate(progress)

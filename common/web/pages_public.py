@@ -90,7 +90,13 @@ def progress_lookup(page: PublicPage) -> Response:
     if errors:
         return _progress_form(page, 400, case_no=case_no[:pq.MAX_CASE_NO], errors=errors)
     today = date.fromisoformat(today_on(page.node))
-    result, error = page.attempt(public_progress, page.session, case_no, last4, today)
+    guard = page.request.app.state.lookup_guard
+    client = page.request.client.host if page.request.client else ""
+    result, error = page.attempt(guard.admit, client, case_no)
+    if error is None:
+        result, error = page.attempt(public_progress, page.session, case_no, last4, today)
+        if isinstance(error, NotFound):
+            guard.wrong(case_no)
     if error is not None or result is None:
         # One neutral answer for an unknown case and for wrong digits (not tied to a field).
         return _progress_form(page, error.status_code if error else 404, case_no=case_no, error=error)
