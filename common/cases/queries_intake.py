@@ -180,4 +180,5 @@ def public_progress(session: Session, case_no: str, id_last4: str, today: date) 
         "decided_on": case.decided_on, "delivered_on": case.delivered_on,
         "deadline_status": clock["status"], "deadline_status_label": clock["status_label"],
         "days_left": clock["days_left"] if case.accepted_on and not case.decided_on else None,
+        "result_revoked": bool(case.result_revoked),
     }

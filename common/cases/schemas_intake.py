@@ -258,3 +258,4 @@ class PublicProgressOut(BaseModel):
     deadline_status: str
     deadline_status_label: str
     days_left: int | None
+    result_revoked: bool = Field(False, description="办理结果（证照）事后被撤销，例如告知承诺核查不通过")

@@ -203,6 +203,7 @@ def test_public_progress_tells_nothing_to_a_stranger(published, staff_client, ma
         "case_no": case_no, "state_label": "已申请", "matter_name": "食品经营许可（新办）",
         "filed_on": today_on(published), "accepted_on": None, "deadline": None, "decided_on": None,
         "delivered_on": None, "deadline_status": "not_started", "deadline_status_label": "未受理", "days_left": None,
+        "result_revoked": False,
     }
     assert "张三" not in found.text and k.PERSON_ID[6:14] not in found.text  # no name, no birth date
     wrong_digits = public.get(f"/api/v1/public/cases/{case_no}", params={"id_last4": "0000"})

@@ -139,7 +139,8 @@ def test_village_immediate_case_is_done_in_one_trip(village, staff_client, make_
     assert progress == {
         "case_no": case_no, "state_label": "已送达", "matter_name": filed["matter_name"], "filed_on": day,
         "accepted_on": day, "deadline": day, "decided_on": day, "delivered_on": day,
-        "deadline_status": "stopped", "deadline_status_label": "已停止计时", "days_left": None}
+        "deadline_status": "stopped", "deadline_status_label": "已停止计时", "days_left": None,
+        "result_revoked": False}
     wrong = "0000" if k.PERSON_ID[-4:] != "0000" else "1111"
     not_found = refused(public, "GET", url, 404, "case.not_found", params={"id_last4": wrong})
     # The same answer for a case that does not exist: the endpoint is no case-number oracle.
@@ -404,6 +405,9 @@ def test_commitment_case_whose_verification_fails(published, staff_client, make_
     verification = [t for t in view["tasks"] if t["kind"] == "verification"]
     assert [(t["state"], t["opinion"], t["done_on"]) for t in verification] == [("done", "failed", revoked_on)]
     assert call(reviewer, "GET", "/api/v1/tasks")["tasks"] == []
+    # The applicant following the case sees that the result no longer stands.
+    progress = call(public, "GET", f"/api/v1/public/cases/{case_no}", params={"id_last4": company[-4:]})
+    assert (progress["state_label"], progress["result_revoked"]) == ("已送达", True)
 
 
 # -- a bad rating of a case whose result went home to its village ----------------------------
