@@ -83,8 +83,7 @@ def build_village(base: Path) -> Any:
 
     from common.app import create_app
     from common.bootstrap import init_member, init_root
-    from common.catalog.sample import load_sample_matters
-    from common.catalog.service import import_drafts, publish_batch
+    from common.catalog.sample import publish_sample
     from common.db import transaction
     from common.identity.service import invite_node
     from common.users.roles import Actor, Role
@@ -93,11 +92,8 @@ def build_village(base: Path) -> Any:
     root = init_root(base / "county", node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
                      admin_password=ADMIN_PASSWORD)
     admin = Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN)
-    matters, batches = load_sample_matters()
     with transaction(root.engine) as session:
-        import_drafts(session, root, admin, matters)
-        for batch in batches:
-            publish_batch(session, root, admin, name=batch.name, published_on=batch.published_on, codes=batch.codes)
+        publish_sample(session, root, admin)
         invitation = invite_node(session, root, admin, VILLAGE_ID, "示例村代办点")
     with TestClient(create_app(root.settings, node=root)) as county:
         village = init_member(base / "village", node_id=VILLAGE_ID, parent_url=str(county.base_url),

@@ -165,21 +165,16 @@ class DemoNetwork:
 
     def _found_county(self, node: DemoNode) -> None:
         from common.bootstrap import init_root
-        from common.catalog.sample import load_sample_matters
-        from common.catalog.service import import_drafts, publish_batch
+        from common.catalog.sample import publish_sample
         from common.db import transaction
         from common.users.roles import Actor
 
         root = init_root(self.data_dir(node), node_id=node.node_id, name=node.name, admin_username=ADMIN.username,
                          admin_password=DEMO_PASSWORD, port=node.port(self.base_port))
         try:
-            matters, batches = load_sample_matters()
             system = Actor.node_system(root.node_id)
             with transaction(root.engine) as session:
-                import_drafts(session, root, system, matters)
-                for batch in batches:
-                    publish_batch(session, root, system, name=batch.name, published_on=batch.published_on,
-                                  codes=batch.codes)
+                publish_sample(session, root, system)
         finally:
             root.engine.dispose()
 

@@ -45,6 +45,7 @@ class CheckedTab:
         self.page = page
         self.who = who
         self.console_errors: list[str] = []
+        self.last_status: int | None = None  # of the last navigation
         page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
 
@@ -71,15 +72,9 @@ class CheckedTab:
         if status is not None:
             assert self.last_status == status, f"{name}: HTTP {self.last_status}"
 
-    @property
-    def last_status(self) -> int | None:
-        return self._status
-
-    _status: int | None = None
-
     def visit(self, url: str, name: str) -> None:
         response = self.page.goto(url)
-        self._status = response.status if response else None
+        self.last_status = response.status if response else None
         self.check(name)
 
     def submit(self, button_selector: str, name: str, status: int = 200) -> None:
@@ -87,7 +82,7 @@ class CheckedTab:
         with self.page.expect_navigation() as navigation:
             self.page.click(button_selector)
         response = navigation.value
-        self._status = response.status if response else None
+        self.last_status = response.status if response else None
         self.check(name, status)
 
     def log_in(self, base_url: str, username: str, password: str, status: int = 200) -> None:

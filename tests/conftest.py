@@ -113,15 +113,10 @@ def serve() -> Iterator[Callable[[ThisNode], LiveServer]]:
 @pytest.fixture
 def published(root_node: ThisNode) -> ThisNode:
     """The root with the sample catalogue imported and its batches published."""
-    from common.catalog.sample import load_sample_matters
-    from common.catalog.service import import_drafts, publish_batch
+    from common.catalog.sample import publish_sample
     from common.db import transaction
 
-    matters, batches = load_sample_matters()
     system = Actor.node_system(root_node.node_id)
     with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, root_node, system)
     return root_node

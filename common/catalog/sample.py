@@ -8,13 +8,20 @@ and tests have a realistic catalogue.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.catalog.io import read_catalogue
 from common.catalog.schema import Matter
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from common.node import ThisNode
+    from common.users.roles import Actor
 
 SAMPLE_PACKAGE = "common.catalog"
 SAMPLE_PATH = ("data", "sample_catalogue.json")
@@ -49,3 +56,17 @@ def load_sample_matters() -> tuple[list[Matter], list[SampleBatch]]:
     document = json.loads(data.decode("utf-8-sig"))
     batches = document.get("batches", []) if isinstance(document, dict) else []
     return matters, [_batch(entry) for entry in batches]
+
+
+def publish_sample(session: Session, node: ThisNode, actor: Actor, codes: Iterable[str] | None = None) -> None:
+    """Import the sample's matters as drafts and publish its batches, in ``session``;
+    ``codes`` keeps only those matters (a quick test needs two, not the whole sample)."""
+    from common.catalog.service import import_drafts, publish_batch
+
+    matters, batches = load_sample_matters()
+    wanted = None if codes is None else set(codes)
+    import_drafts(session, node, actor, [m for m in matters if wanted is None or m.implementation_code in wanted])
+    for batch in batches:
+        chosen = [c for c in batch.codes if wanted is None or c in wanted]
+        if chosen:
+            publish_batch(session, node, actor, name=batch.name, published_on=batch.published_on, codes=chosen)

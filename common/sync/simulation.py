@@ -330,20 +330,10 @@ def _invite(root: ThisNode, spec: NodeSpec) -> str:
 def publish_sample_catalogue(root: ThisNode, codes: Iterable[str] | None = None) -> None:
     """The sample catalogue's batches, published at the root; ``codes`` keeps only those
     matters (a quick test needs two, not 250 KB of catalogue on every node)."""
-    from common.catalog.sample import load_sample_matters
-    from common.catalog.service import import_drafts, publish_batch
+    from common.catalog.sample import publish_sample
 
-    system = Actor.node_system(root.node_id)
-    matters, batches = load_sample_matters()
-    wanted = None if codes is None else set(codes)
     with transaction(root.engine) as session:
-        import_drafts(session, root, system, [m for m in matters
-                                              if wanted is None or m.implementation_code in wanted])
-        for batch in batches:
-            chosen = [c for c in batch.codes if wanted is None or c in wanted]
-            if chosen:
-                publish_batch(session, root, system, name=batch.name, published_on=batch.published_on,
-                              codes=chosen)
+        publish_sample(session, root, Actor.node_system(root.node_id), codes)
 
 
 # -- sync rounds ------------------------------------------------------------------------------

@@ -18,8 +18,8 @@ from onetrip_testing import COUNTY_ID, TOWNSHIP_ID
 
 from common.calendar.service import add_working_days
 from common.cases.access import case_subject, today_on
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import catalogue_version, get_published, import_drafts, publish_batch
+from common.catalog.sample import publish_sample
+from common.catalog.service import catalogue_version, get_published
 from common.db import transaction
 from common.node import ThisNode
 from common.users.roles import Actor, Role
@@ -81,13 +81,9 @@ def accepted_case(node: ThisNode, code: str, *, commitment: bool = False, accept
 
 @pytest.fixture
 def county(root_node: ThisNode, tree: dict, admin: Actor) -> ThisNode:
-    matters, batches = load_sample_matters()
     system = Actor.node_system(root_node.node_id)
     with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, root_node, system)
         for name, (node_id, role, dept) in USERS.items():
             provision_user(session, root_node, admin, node_id=node_id, username=name, display_name=f"测试{name}",
                            role=role, department=dept, password=PASSWORD)

@@ -20,8 +20,8 @@ from common.calendar.service import add_working_days
 from common.cases import service_review as review
 from common.cases.access import case_subject, load_case
 from common.cases.models import CaseTask, SpecialProcedure
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import catalogue_version, get_published, import_drafts, publish_batch
+from common.catalog.sample import publish_sample
+from common.catalog.service import catalogue_version, get_published
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.ledger.envelope import parse_event
@@ -107,13 +107,9 @@ def on_day(monkeypatch: pytest.MonkeyPatch, day: str) -> None:
 
 @pytest.fixture
 def county(root_node: ThisNode, tree: dict) -> ThisNode:
-    matters, batches = load_sample_matters()
     system = Actor.node_system(root_node.node_id)
     with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, root_node, system)
     return root_node
 
 

@@ -40,8 +40,8 @@ from common.cases import service_review as review
 from common.cases.access import case_subject, today_on
 from common.cases.models import Case, CaseMaterial, CaseTask
 from common.cases.service_filing import next_case_no
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import catalogue_version, get_published, import_drafts, publish_batch
+from common.catalog.sample import load_sample_matters, publish_sample
+from common.catalog.service import catalogue_version, get_published
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden
 from common.ledger.models import Event
@@ -97,13 +97,9 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
     with _database() as url:
         root = make_root(tmp_path_factory.mktemp("county"), url)
         try:
-            matters, batches = load_sample_matters()
             system = Actor.node_system(root.node_id)
             with transaction(root.engine) as session:
-                import_drafts(session, root, system, matters)
-                for batch in batches:
-                    publish_batch(session, root, system, name=batch.name, published_on=batch.published_on,
-                                  codes=batch.codes)
+                publish_sample(session, root, system)
                 pdf = store_blob(session, root, PDF, "申请书.pdf").sha256
             nodes = {"county": root}
             for tier, node_id, name in (("township", TOWNSHIP_ID, "洣水镇便民服务中心"),
@@ -112,7 +108,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
                 settings = root.settings.model_copy(update={"node_id": node_id, "tier": tier})
                 nodes[tier] = replace(root, settings=settings, key=key)
             yield SimpleNamespace(nodes=nodes, pdf=pdf, shared={},
-                                  materials={m.implementation_code: m.materials for m in matters})
+                                  materials={m.implementation_code: m.materials for m in load_sample_matters()[0]})
         finally:
             root.engine.dispose()
 

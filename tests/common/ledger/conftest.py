@@ -25,8 +25,8 @@ from sqlalchemy import select
 from common.bootstrap import open_node
 from common.calendar import YearSchedule
 from common.calendar.service import import_year_schedule
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import import_drafts, publish_batch, withdraw_matter
+from common.catalog.sample import load_sample_matters, publish_sample
+from common.catalog.service import withdraw_matter
 from common.db import transaction
 from common.identity.keys import NodeKey
 from common.identity.service import revoke_node
@@ -59,12 +59,8 @@ def intake_ready() -> bool:
 
 
 def publish_sample_catalogue(node: ThisNode, actor: Actor) -> None:
-    matters, batches = load_sample_matters()
     with transaction(node.engine) as session:
-        import_drafts(session, node, actor, matters)
-        for batch in batches:
-            publish_batch(session, node, actor, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, node, actor)
 
 
 def build_history(node: ThisNode, admin: Actor) -> dict[str, NodeKey]:

@@ -17,8 +17,8 @@ from common.bootstrap import init_member
 from common.cases.service_handoff import accept_handoff, offer_handoff, return_if_decided
 from common.cases.service_intake import accept_case, deliver_case, file_case
 from common.cases.service_review import decide_case
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import get_published, import_drafts, publish_batch
+from common.catalog.sample import publish_sample
+from common.catalog.service import get_published
 from common.db import transaction
 from common.identity.service import invite_node
 from common.ledger.models import Event
@@ -47,12 +47,8 @@ APPLICANT = {"kind": "person", "name": "张三", "id_number": "43042419800101123
 def network(tmp_path, root_node, serve):
     """County with the sample catalogue; township and village enrolled and synced once."""
     system = Actor.node_system(root_node.node_id)
-    matters, batches = load_sample_matters()
     with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, root_node, system)
         township_invite = invite_node(session, root_node, system, TOWNSHIP_ID, "洣水镇便民服务中心")
     township = init_member(tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=serve(root_node).url,
                            token=township_invite.token)

@@ -42,8 +42,8 @@ import common
 from common.app import create_app
 from common.bootstrap import init_member, init_root, open_node
 from common.cases.service_intake import file_case
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import get_published, import_drafts, publish_batch
+from common.catalog.sample import publish_sample
+from common.catalog.service import get_published
 from common.db import transaction
 from common.identity.service import invite_node
 from common.ledger.models import Event
@@ -147,12 +147,8 @@ def build_network(base: Path, *, users: bool) -> Layout:
     county = init_root(dirs[COUNTY_ID], node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
                        admin_password=PASSWORDS["admin"], port=ports[COUNTY_ID])
     system = Actor.node_system(COUNTY_ID)
-    matters, batches = load_sample_matters()
     with transaction(county.engine) as session:
-        import_drafts(session, county, system, matters)
-        for batch in batches:
-            publish_batch(session, county, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, county, system)
         township_invite = invite_node(session, county, system, TOWNSHIP_ID, "洣水镇便民服务中心")
         positions = [i for i, m in enumerate(get_published(session, SOLE_TRADER).to_matter().materials)
                      if m.mandatory]

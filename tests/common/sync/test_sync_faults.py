@@ -36,8 +36,7 @@ from common.app import create_app
 from common.bootstrap import init_member, open_node
 from common.cases.models import Case
 from common.cases.service_intake import file_case
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import import_drafts, publish_batch
+from common.catalog.sample import publish_sample
 from common.db import transaction
 from common.identity import parent_link
 from common.identity.keys import NodeKey
@@ -94,12 +93,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("sync-faults")
     county = make_root(base / "county", None)
     system = Actor.node_system(county.node_id)
-    matters, batches = load_sample_matters()
     with transaction(county.engine) as session:
-        import_drafts(session, county, system, matters)
-        for batch in batches:
-            publish_batch(session, county, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, county, system)
         township_invite = invite_node(session, county, system, TOWNSHIP_ID, "洣水镇便民服务中心")
     county_app = serve_in_process(county)
     township = init_member(base / "township", node_id=TOWNSHIP_ID, parent_url=COUNTY_URL,

@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 from common.blobs.service import store_blob
 from common.bootstrap import init_member
 from common.cases.service_intake import file_case
-from common.catalog.sample import load_sample_matters
-from common.catalog.service import import_drafts, publish_batch
+from common.catalog.sample import publish_sample
 from common.db import transaction
 from common.identity.service import invite_node
 from common.ledger.models import Event
@@ -45,12 +44,8 @@ def _ids(node, *where):
 def network(tmp_path, root_node, serve):
     """County with the sample catalogue and a village agent; township and village enrolled."""
     system = Actor.node_system(root_node.node_id)
-    matters, batches = load_sample_matters()
     with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, matters)
-        for batch in batches:
-            publish_batch(session, root_node, system, name=batch.name, published_on=batch.published_on,
-                          codes=batch.codes)
+        publish_sample(session, root_node, system)
         township_invite = invite_node(session, root_node, system, TOWNSHIP_ID, "洣水镇便民服务中心")
     county = serve(root_node)
     township = init_member(tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=county.url,
@@ -150,7 +145,12 @@ def test_a_county_case_filed_offline_at_the_village_goes_up_and_its_result_comes
     """The whole trip: filed at the village while offline, handed to the county, decided
     there, the licence and the case returned to the village, delivered by the agent."""
     from common.cases.models import Case
-    from common.cases.service_handoff import accept_handoff, custody_chain, offer_handoff, return_if_decided
+    from common.cases.service_handoff import (
+        accept_handoff,
+        custody_chain,
+        offer_handoff,
+        return_if_decided,
+    )
     from common.cases.service_intake import accept_case, deliver_case
     from common.cases.service_review import decide_case
     from common.catalog.service import get_published
