@@ -33,12 +33,39 @@ def _port_free(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """Where the kernel starts handing out ports for outgoing connections and port 0:
+    demo blocks stay below it, so no other test's server or client can take one."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_base_port() -> int:
     for _ in range(100):
-        base = random.randrange(20000, 60000, 50)
+        base = random.randrange(20000, _ephemeral_low() - 100, 50)
         if all(_port_free(node.port(base)) for node in DEMO_NODES):
             return base
     raise RuntimeError("no free block of ports")
+
+
+PORT_BUSY = "已被占用"
+
+
+def start_demo(directory: Path, attempts: int = 3) -> DemoRun:
+    """A demo network started and ready; another block of ports when a parallel test
+    took one of the chosen ports between the check and the start."""
+    for attempt in range(attempts):
+        run = DemoRun(directory, free_base_port())
+        try:
+            run.wait_ready()
+            return run
+        except AssertionError:
+            run.kill_leftovers()
+            if PORT_BUSY not in run.output or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 class DemoRun:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from browser_testing import ARTIFACTS, CheckedTab
-from demo_testing import DemoRun, free_base_port
+from demo_testing import start_demo
 
 from common.demo_data import COMPANY, COUNTY_ID, DEMO_PASSWORD, NODES_BY_ID, PENSION
 
@@ -31,9 +31,8 @@ SYNC_WAIT = 60  # seconds for sync between processes on a loaded two-core machin
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    run = DemoRun(tmp_path_factory.mktemp("demo"), free_base_port())
+    run = start_demo(tmp_path_factory.mktemp("demo"))
     try:
-        run.wait_ready()
         yield {node_id: node.url(run.base_port) for node_id, node in NODES_BY_ID.items()}
     finally:
         (ARTIFACTS / "demo-output.txt").parent.mkdir(parents=True, exist_ok=True)
