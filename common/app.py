@@ -15,12 +15,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from common import __version__
 from common.bootstrap import node_from_settings
 from common.cases.lookup_guard import LookupGuard
 from common.domains import ROUTER_MODULES
-from common.errors import DomainError
+from common.errors import Conflict, DomainError
 from common.identity.link_auth import HEADER_SERVER_TIME, ClockSkew
 from common.logs import configure_logging
 from common.node import ThisNode
@@ -89,10 +90,30 @@ def _install_error_handlers(app: FastAPI) -> None:
             return html_error(request, DomainError(body["code"], body["message"], field=body["field"], status=422))
         return JSONResponse(body, status_code=422)
 
+    @app.exception_handler(IntegrityError)
+    async def _write_conflict(request: Request, exc: IntegrityError) -> Response:
+        # Two requests writing the same row at once on PostgreSQL (SQLite queues writers).
+        # Everything the request wrote is rolled back; the caller may simply retry. Only the
+        # constraint's name is logged: the driver's message carries the row's values.
+        log.warning("write conflict; request rolled back",
+                    extra={"code": "request.conflict", "constraint": _constraint_name(exc)})
+        conflict = Conflict("request.conflict", "另一项操作正在同时修改同一记录，本次操作未保存，请重试")
+        if wants_html(request):
+            return html_error(request, conflict)
+        return JSONResponse(conflict.as_dict(), status_code=conflict.status_code)
+
     @app.exception_handler(ValidationError)
     async def _invalid_payload(_request: Request, exc: ValidationError) -> JSONResponse:
         # Raised when an endpoint validates a raw body itself (e.g. signed requests).
         return JSONResponse(_validation_body(exc.errors()), status_code=422)
+
+
+def _constraint_name(exc: IntegrityError) -> str | None:
+    diag = getattr(exc.orig, "diag", None)  # psycopg
+    if diag is not None:
+        return getattr(diag, "constraint_name", None)
+    text = str(exc.orig)  # sqlite3: "UNIQUE constraint failed: blobs.sha256" (names, no values)
+    return text.split(":", 1)[1].strip()[:120] if "constraint failed:" in text else None
 
 
 def _validation_body(errors: list) -> dict:  # type: ignore[type-arg]

@@ -8,11 +8,15 @@ request or the job owns the transaction (``transaction()`` / ``SessionDep``).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Table, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -61,6 +65,27 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def serialize(session: Session, name: str) -> None:
+    """Hold the lock called ``name`` until the transaction ends.
+
+    SQLite needs nothing: every write transaction already holds the database's one write
+    lock (BEGIN IMMEDIATE). PostgreSQL takes a transaction-scoped advisory lock keyed by
+    a 64-bit hash of the name, so that writers that must not interleave queue instead.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT one row unless its key is already there (ON CONFLICT DO NOTHING on both
+    SQLite and PostgreSQL): two writers adding the same row both succeed. True if this
+    call inserted it."""
+    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    result = core(session).execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
+    return bool(result.rowcount)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -22,7 +22,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("node_id", "event_id", "peer", "code"):
+        for key in ("node_id", "event_id", "peer", "code", "constraint"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:

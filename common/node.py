@@ -6,7 +6,8 @@ offers ``append`` so that action functions write events as this node and nobody 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -26,6 +27,9 @@ class ThisNode:
     # How requests to the parent travel: None for real HTTP; an in-process transport
     # (the parent's app) in the whole-county simulation.
     parent_transport: Any = None
+    # One sync round at a time per node: the scheduler, a kick after a local write and
+    # ``onetrip sync`` in the same process queue here instead of interleaving.
+    sync_round: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     @property
     def node_id(self) -> str:

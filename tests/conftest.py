@@ -100,8 +100,8 @@ def make_client() -> Iterator[Callable[..., TestClient]]:
 def serve() -> Iterator[Callable[[ThisNode], LiveServer]]:
     servers: list[LiveServer] = []
 
-    def start(node: ThisNode) -> LiveServer:
-        server = LiveServer(node)
+    def start(node: ThisNode, *, scheduler: bool = False) -> LiveServer:
+        server = LiveServer(node, scheduler=scheduler)
         servers.append(server)
         return server
 

@@ -51,9 +51,14 @@ def api_token(node: ThisNode, username: str = "admin") -> str:
 
 
 class LiveServer:
-    """A node app served by uvicorn on a free loopback port, in a thread."""
+    """A node app served by uvicorn on a free loopback port, in a thread.
 
-    def __init__(self, node: ThisNode) -> None:
+    Tests drive sync by hand (``sync_once``) and assert what each round moved, so the
+    node's own scheduler, which would sync on its own after every local write, is off
+    unless ``scheduler=True``.
+    """
+
+    def __init__(self, node: ThisNode, *, scheduler: bool = False) -> None:
         import socket
         import threading
 
@@ -64,6 +69,8 @@ class LiveServer:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
+        if not scheduler:
+            node.settings = node.settings.model_copy(update={"sync_enabled": False})
         config = uvicorn.Config(create_app(node.settings, node=node), host="127.0.0.1", port=self.port,
                                 log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)

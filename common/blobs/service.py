@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from common.blobs import store
 from common.blobs.models import Blob
-from common.db import core
+from common.db import core, insert_if_absent
 from common.errors import NotFound
 from common.node import ThisNode
 from common.timeutil import utcnow
@@ -52,17 +52,17 @@ def store_blob(session: Session, node: ThisNode, data: bytes, original_name: str
     """Check and store an upload; return its row (the existing one if already held)."""
     media_type = store.check_upload(data, store.MAX_BLOB_BYTES)
     digest = store.write_blob(node.settings.blob_dir, data)
+    # Another request may be storing the same bytes right now (a scan uploaded twice, or
+    # the same file arriving by sync): the first row wins, both requests succeed.
+    insert_if_absent(session, Blob.__table__, {  # type: ignore[attr-defined]
+        "sha256": digest, "size": len(data), "media_type": media_type, "original_name": clean_name(original_name),
+        "received_at": utcnow(), "stored": True})
     row = session.get(Blob, digest)
-    if row is not None:
-        if not row.stored:  # known by hash before; now the file is here
-            row.stored = True
-            session.add(row)
-            session.flush()
-        return row
-    row = Blob(sha256=digest, size=len(data), media_type=media_type, original_name=clean_name(original_name),
-               received_at=utcnow(), stored=True)
-    session.add(row)
-    session.flush()
+    assert row is not None
+    if not row.stored:  # known by hash before; now the file is here
+        row.stored = True
+        session.add(row)
+        session.flush()
     return row
 
 

@@ -9,16 +9,15 @@ goes to quarantine.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, insert, select
 from sqlmodel import Session
 
-from common.db import core
+from common.db import core, serialize
 from common.ledger.envelope import (
     EnvelopeError,
     SignedEvent,
@@ -90,10 +89,8 @@ def lock_writer(session: Session, author: str) -> None:
     Action functions that read a counter before appending (a batch number, a serial)
     call it first so that the read and the append cannot interleave.
     """
-    # SQLite already holds the write lock (BEGIN IMMEDIATE); PostgreSQL needs one per
-    # author so that two requests cannot take the same aseq.
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(author.encode())})
+    # PostgreSQL needs one lock per author so that two requests cannot take the same aseq.
+    serialize(session, f"author:{author}")
 
 
 def _store(session: Session, event: SignedEvent, source: str | None = None) -> int:

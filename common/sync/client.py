@@ -63,6 +63,12 @@ def _check(response: httpx.Response, what: str) -> dict[str, Any]:
 
 
 def sync_once(node: ThisNode) -> SyncReport:
+    """One round; a round already running on this node is waited for, not joined."""
+    with node.sync_round:
+        return _round(node)
+
+
+def _round(node: ThisNode) -> SyncReport:
     report = SyncReport()
     with transaction(node.engine) as session:
         parent = parent_of(session, node.node_id)
@@ -210,4 +216,4 @@ def _run_after_pull(session: Session, node: ThisNode, raws: list[bytes], result:
 
 
 # Registered last: the custody hook needs ``after_pull`` defined above.
-import common.sync.custody  # noqa: E402,F401
+import common.sync.custody  # noqa: F401

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.db import serialize
 from common.errors import Forbidden
 from common.identity.link_auth import VerifiedPeer, verify_request
 from common.identity.parent_link import signed_target
@@ -27,11 +28,16 @@ from common.users.roles import Role, require_role
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
-def _child(request: Request, body: bytes, node: NodeDep, session: SessionDep) -> VerifiedPeer:
+def _child(request: Request, body: bytes, node: NodeDep, session: SessionDep, *, writes: bool = True) -> VerifiedPeer:
+    """The verified direct child. A request that writes then waits for any other sync write
+    on this node (PostgreSQL; SQLite's write lock does it already): two rounds from a
+    child, or the same files offered twice, never interleave."""
     peer = verify_request(session, node.node_id, node.network_id, request.method, signed_target(request.url.path, request.url.query), body,
                           dict(request.headers))
     if not peer.is_child:
         raise Forbidden("sync.not_child", "只有下级节点可以向本节点同步", field="X-Onetrip-Node")
+    if writes:
+        serialize(session, "sync:ingest")
     return peer
 
 
@@ -75,7 +81,7 @@ class MissingRequest(BaseModel):
 
 @router.post("/sync/blobs/missing")
 def blobs_missing(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
-    _child(request, body, node, session)
+    _child(request, body, node, session, writes=False)
     payload = MissingRequest.model_validate_json(body)
     return {"missing": blob_transfer.missing_of(session, payload.hashes)}
 
@@ -97,7 +103,7 @@ def blob_upload(sha256: str, request: Request, body: RawBody, node: NodeDep, ses
 @router.get("/sync/blobs/{sha256}")
 def blob_download(sha256: str, request: Request, node: NodeDep, session: SessionDep,
                   offset: Annotated[int, Query(ge=0)] = 0) -> Response:
-    _child(request, b"", node, session)
+    _child(request, b"", node, session, writes=False)
     return Response(blob_transfer.read_chunk(node, sha256, offset), media_type="application/octet-stream")
 
 
