@@ -189,6 +189,33 @@ def rebuild(data_dir: DataDir) -> None:
     console.print(f"投影已重建：重放 {count} 个事件")
 
 
+@app.command()
+def sync(data_dir: DataDir) -> None:
+    """One sync round with the parent now (push, then pull); exit 1 if the link fails.
+
+    After restoring a node from a backup, run it before serving: the node gets back what it
+    had written since the backup before it writes anything new."""
+    from common.sync.client import SyncError, sync_once
+
+    try:
+        node = open_node(data_dir)
+    except (InitError, OSError) as exc:
+        _fail(str(exc))
+    if node.is_root or not node.settings.parent_url:
+        node.engine.dispose()
+        _fail("本节点没有上级节点，无需同步")
+    try:
+        report = sync_once(node)
+    except SyncError as exc:
+        console.print(f"[red]同步失败[/red] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    finally:
+        node.engine.dispose()
+    console.print(f"同步完成：上传 {report.pushed} 个事件、{report.blobs_up} 个文件；"
+                  f"下载 {report.pulled} 个事件、{report.blobs_down} 个文件；"
+                  f"上级拒收 {len(report.rejected)} 个；待前序 {report.held} 个")
+
+
 def main() -> None:
     _mount_domain_clis()
     app()

@@ -8,7 +8,7 @@ batch is one transaction on each side; cursors move only on acknowledgement.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ from common.ledger.envelope import parse_event
 from common.node import ThisNode
 from common.sync import blob_transfer
 from common.sync.models import SyncReject
-from common.sync.outbox import acknowledge, backlog, cursor, read_batch
+from common.sync.outbox import acknowledge, backlog, cursor, read_batch, requeue_own_for_parent
 from common.sync.receive import BatchResult, held_count, receive_batch, referenced_blobs
 from common.sync.routing import parent_of
 from common.sync.telemetry import own_report, relayed_reports
@@ -104,6 +104,11 @@ def _push_all(node: ThisNode, parent: str, report: SyncReport) -> None:
         }), "push")
         with transaction(node.engine) as session:
             acknowledge(session, parent, int(answer["ack"]))
+            if answer.get("resend_subtree"):  # the parent was restored from a backup
+                requeued = requeue_own_for_parent(session, node.node_id, parent)
+                log.warning("the parent lost what it had acknowledged; sending this subtree's events again",
+                            extra={"peer": parent, "code": "sync.resend_subtree"})
+                batch = replace(batch, more=batch.more or requeued > 0)
             for reject in answer["result"].get("rejected", []):
                 session.add(SyncReject(peer=parent, event_id=reject["event_id"], code=reject["code"],
                                        reason=reject["reason"], reported_at=utcnow()))

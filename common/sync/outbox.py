@@ -8,9 +8,10 @@ acknowledged seq stays, so that seqs keep rising.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
 from sqlmodel import Session
 
 from common.db import core
@@ -20,6 +21,8 @@ from common.ledger.service import after_store
 from common.sync.models import OutboxEntry, SyncCursor
 from common.sync.routing import BROADCAST_SUBJECTS, in_subtree, interested_in, peers_for
 
+log = logging.getLogger("onetrip.sync")
+
 MAX_BATCH_EVENTS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 
@@ -27,7 +30,13 @@ _OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
 _CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
 _PRUNE = delete(_OUTBOX).where(_OUTBOX.c.peer == bindparam("peer"), _OUTBOX.c.seq < bindparam("seq"))
-_NEXT_SEQ = select(func.coalesce(func.max(_OUTBOX.c.seq), 0)).where(_OUTBOX.c.peer == bindparam("peer"))
+# The next seq goes above both the outbox's highest row and what the neighbour has
+# acknowledged (they differ only after this node was restored from a backup).
+_TOPS = union_all(
+    select(func.max(_OUTBOX.c.seq).label("top")).where(_OUTBOX.c.peer == bindparam("peer")),
+    select(_CURSORS.c.sent_acked.label("top")).where(_CURSORS.c.peer == bindparam("peer")),
+).subquery()
+_TOP_SEQ = select(func.coalesce(func.max(_TOPS.c.top), 0))
 
 # The node id whose outboxes the hook fills, per engine: set by ``install_routing``.
 _OWNERS: dict[int, str] = {}
@@ -62,7 +71,7 @@ class PendingOutbox:
 
     def add(self, session: Session, peer: str, lseq: int) -> int:
         if peer not in self.next_seq:
-            self.next_seq[peer] = int(core(session).execute(_NEXT_SEQ, {"peer": peer}).scalar()) + 1
+            self.next_seq[peer] = int(core(session).execute(_TOP_SEQ, {"peer": peer}).scalar()) + 1
         seq = self.next_seq[peer]
         self.next_seq[peer] = seq + 1
         self.rows.append({"peer": peer, "seq": seq, "lseq": lseq})
@@ -85,7 +94,7 @@ def enqueue(session: Session, peer: str, lseq: int) -> int:
     if pending is not None:
         return pending.add(session, peer, lseq)
     connection = core(session)
-    seq = int(connection.execute(_NEXT_SEQ, {"peer": peer}).scalar()) + 1
+    seq = int(connection.execute(_TOP_SEQ, {"peer": peer}).scalar()) + 1
     connection.execute(insert(_OUTBOX), {"peer": peer, "seq": seq, "lseq": lseq})
     return seq
 
@@ -151,21 +160,76 @@ def backlog(session: Session, peer: str) -> int:
     ).scalar())
 
 
-def backfill_child(session: Session, own_id: str, child: str) -> int:
+def backfill_child(session: Session, own_id: str, child: str, *, own_chains: bool = False) -> int:
     """A child seen for the first time gets what it must hold from before it existed:
-    every broadcast record, its subtree's users, and records of interest to its subtree."""
+    every broadcast record, its subtree's users, and records of interest to its subtree.
+    With ``own_chains`` (a child restored from a backup) also every event written in its
+    subtree, so that it holds its own author chains whole again."""
     row = cursor(session, child)
-    if row.backfilled:
+    if row.backfilled and not own_chains:
         return 0
     enqueued = {lseq for (lseq,) in core(session).execute(select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == child))}
     count = 0
-    for lseq, subject in core(session).execute(select(_EVENTS.c.lseq, _EVENTS.c.subject).order_by(_EVENTS.c.lseq)):
-        if lseq in enqueued or not _child_needs(session, child, subject):
+    rows = core(session).execute(select(_EVENTS.c.lseq, _EVENTS.c.subject, _EVENTS.c.author).order_by(_EVENTS.c.lseq))
+    for lseq, subject, author in rows:
+        if lseq in enqueued:
+            continue
+        if not (_child_needs(session, child, subject) or (own_chains and in_subtree(session, child, author))):
             continue
         enqueue(session, child, lseq)
         count += 1
     row.backfilled = True
     session.add(row)
+    return count
+
+
+def reconcile_pull(session: Session, own_id: str, child: str, after: int) -> int:
+    """Before answering a pull: a child that asks for less than it has acknowledged lost
+    what it had applied; only a restore from a backup explains it (the rows it
+    acknowledged are pruned here). Everything it must hold is queued again after the end
+    of its outbox, its own subtree's events included; it skips by id what it still has.
+    The cursor goes back to what the child now says it holds. Returns the number queued.
+
+    The other way round (this node restored, the child holding seqs above any written
+    here) needs nothing more than the usual acknowledgement: it moves the cursor up to the
+    child's position, and numbering goes on above the cursor (``_TOP_SEQ``), so nothing
+    queued from then on hides below what the child holds.
+    """
+    row = cursor(session, child)
+    if after >= row.sent_acked:
+        return 0
+    log.warning("a child asked for what it had acknowledged (restored from a backup?); sending again",
+                extra={"peer": child, "code": "sync.child_rewound"})
+    core(session).execute(update(_CURSORS).where(_CURSORS.c.peer == child).values(sent_acked=after))
+    session.expire(row)
+    return backfill_child(session, own_id, child, own_chains=True)
+
+
+def child_pushes_lost(session: Session, child: str, after: int) -> bool:
+    """True when a child has had more of its pushes acknowledged than this node recorded
+    (``received``): this node lost them (restored from a backup) and the child must send
+    its subtree's events again."""
+    return after > cursor(session, child).received
+
+
+def record_push(session: Session, child: str, last_seq: int) -> None:
+    """The child's outbox seq this node has acknowledged (kept in ``received``)."""
+    core(session).execute(update(_CURSORS).where(_CURSORS.c.peer == child).values(received=last_seq))
+    session.expire(cursor(session, child))
+
+
+def requeue_own_for_parent(session: Session, own_id: str, parent: str) -> int:
+    """Queue for the parent, again, every event written in this node's subtree that is not
+    waiting already: the parent lost what it had acknowledged and skips by id what it has."""
+    acked = cursor(session, parent).sent_acked
+    waiting = {lseq for (lseq,) in core(session).execute(
+        select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == parent, _OUTBOX.c.seq > acked))}
+    count = 0
+    rows = core(session).execute(select(_EVENTS.c.lseq, _EVENTS.c.author).order_by(_EVENTS.c.lseq))
+    for lseq, author in rows:
+        if lseq not in waiting and in_subtree(session, own_id, author):
+            enqueue(session, parent, lseq)
+            count += 1
     return count
 
 

@@ -7,6 +7,7 @@ acknowledgement always means "stored".
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Annotated, Any
 
@@ -20,11 +21,19 @@ from common.identity.link_auth import VerifiedPeer, verify_request
 from common.identity.parent_link import signed_target
 from common.identity.router import RawBody
 from common.sync import blob_transfer
-from common.sync.outbox import acknowledge, backfill_child, read_batch
+from common.sync.outbox import (
+    acknowledge,
+    backfill_child,
+    child_pushes_lost,
+    read_batch,
+    reconcile_pull,
+    record_push,
+)
 from common.sync.receive import receive_batch
 from common.sync.telemetry import health_overview, record_reports
 from common.users.roles import Role, require_role
 
+log = logging.getLogger("onetrip.sync")
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
@@ -53,10 +62,16 @@ class PushRequest(BaseModel):
 def push(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
     peer = _child(request, body, node, session)
     payload = PushRequest.model_validate_json(body)
+    resend = child_pushes_lost(session, peer.node_id, payload.after)
+    if resend:
+        log.warning("a child's acknowledged pushes are missing here (restored from a backup?); asked to resend",
+                    extra={"peer": peer.node_id, "code": "sync.pushes_lost"})
     result = receive_batch(session, node, peer.node_id, [e.encode("utf-8") for e in payload.events])
+    record_push(session, peer.node_id, payload.last_seq)
     report = {**payload.report, "node_id": peer.node_id}
     record_reports(session, node.node_id, payload.relayed, direct=report)
-    return {"ack": payload.last_seq, "result": result.as_dict(), "server_time": int(time.time())}
+    return {"ack": payload.last_seq, "result": result.as_dict(), "server_time": int(time.time()),
+            "resend_subtree": resend}
 
 
 class PullRequest(BaseModel):
@@ -69,6 +84,7 @@ def pull(request: Request, body: RawBody, node: NodeDep, session: SessionDep) ->
     peer = _child(request, body, node, session)
     payload = PullRequest.model_validate_json(body)
     backfill_child(session, node.node_id, peer.node_id)
+    reconcile_pull(session, node.node_id, peer.node_id, payload.after)
     acknowledge(session, peer.node_id, payload.after)
     batch = read_batch(session, peer.node_id, payload.after, max_events=payload.max_events)
     return {"events": [raw.decode("utf-8") for raw in batch.events], "last_seq": batch.last_seq,

@@ -18,7 +18,7 @@ from common.sync.client import SyncError, SyncReport, sync_once
 from common.timeutil import utcnow
 
 log = logging.getLogger("onetrip.sync")
-_KICKS: dict[int, "SyncScheduler"] = {}
+_KICKS: dict[int, SyncScheduler] = {}
 
 
 class Backoff:

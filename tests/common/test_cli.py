@@ -19,7 +19,7 @@ pytestmark = pytest.mark.sqlite_only  # the CLI uses each node's default SQLite 
 
 
 def onetrip(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "common.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "common.cli", *args], check=False, capture_output=True, text=True,
                           env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=120)
 
 
@@ -53,9 +53,15 @@ def test_init_invite_serve_and_enrol_a_township(tmp_path):
         reused = onetrip("init", "-d", str(tmp_path / "township2"), "--tier", "township",
                          "--node-id", "430424100000", "--parent", url, "--token", token)
         assert reused.returncode == 2 and "enrol.token_used" in reused.stdout
+        synced = onetrip("sync", "-d", str(tmp_path / "township"))
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        assert "同步完成" in synced.stdout and "上级拒收 0 个" in synced.stdout
     finally:
         server.terminate()
         server.wait(timeout=10)
+    offline = onetrip("sync", "-d", str(tmp_path / "township"))  # the county is stopped now
+    assert offline.returncode == 1 and "同步失败" in offline.stdout
+    assert onetrip("sync", "-d", str(county)).returncode == 2  # the root has no parent
     listing = onetrip("node", "list", "-d", str(tmp_path / "township"))
     assert listing.returncode == 0, listing.stderr
     assert "洣水镇便民服务中心" in listing.stdout and "版本 2" in listing.stdout

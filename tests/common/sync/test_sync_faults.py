@@ -43,13 +43,13 @@ from common.identity.keys import NodeKey
 from common.identity.link_auth import sign_request
 from common.identity.service import invite_node, revoke_node
 from common.ledger.envelope import parse_event
-from common.ledger.models import Event
+from common.ledger.models import Event, QuarantinedEvent
 from common.ledger.verify import verify_node
 from common.node import ThisNode
 from common.settings import DEFAULT_NETWORK_ID
 from common.sync.client import SyncError, sync_once
 from common.sync.models import DeadLetter, HeldEvent, NodeHealth, OutboxEntry, SyncReject
-from common.sync.outbox import backlog, read_batch
+from common.sync.outbox import backlog, cursor, read_batch
 from common.sync.receive import receive_batch
 from common.sync.scheduler import Backoff, SyncScheduler
 from common.users.roles import Actor, Role
@@ -602,3 +602,95 @@ def test_small_files_travel_in_bundles_checked_by_hash(net: Network) -> None:
         assert blobs_held(session, set(hashes)) == set(hashes)
     for sha, data in zip(hashes, pdfs, strict=True):
         assert (net.township.settings.blob_dir / sha[:2] / sha[2:]).read_bytes() == data
+
+
+def test_a_village_restored_from_an_old_backup_gets_back_what_it_had(net: Network, tmp_path: Path) -> None:
+    village_dir = net.village.settings.data_dir
+    net.village.engine.dispose()
+    shutil.copytree(village_dir, tmp_path / "backup")
+    # After the backup: the village files cases (up to the township) and a user is
+    # provisioned for it at the county (down to the village); both sides acknowledge, so
+    # the township prunes what it sent.
+    file_cases(net.village, 3)
+    with transaction(net.county.engine) as session:
+        provision_user(session, net.county, Actor.node_system(COUNTY_ID), node_id=VILLAGE_ID, username="agent2",
+                       display_name="王代办", role=Role.VILLAGE_AGENT, password="Village-agent-2")
+    sync_once(net.township)
+    sync_once(net.village)
+    sync_once(net.village)
+    before = ids(net.village)
+    with transaction(net.township.engine) as session:
+        assert backlog(session, VILLAGE_ID) == 0
+    assert outbox_size(net.township, VILLAGE_ID) <= 1  # pruned
+
+    net.village.engine.dispose()
+    shutil.rmtree(village_dir)
+    shutil.copytree(tmp_path / "backup", village_dir)
+    net.village = open_node(village_dir)
+    net.village.parent_transport = transport_of(net.apps[TOWNSHIP_ID])
+    lost = before - ids(net.village)
+    assert len(lost) >= 4  # its own three filings and the new user
+
+    report = sync_once(net.village)
+    assert ids(net.village) == before  # its own events came back from the township, and the user
+    assert report.held == 0
+    assert_verifies(net.village, net.township)
+    # The restored village goes on writing after its own latest event, not over it.
+    file_cases(net.village, 1)
+    sync_once(net.village)
+    with transaction(net.township.engine) as session:
+        assert session.execute(select(func.count()).select_from(QuarantinedEvent)).scalar_one() == 0
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+
+
+def _provision_agent(net: Network, username: str) -> None:
+    with transaction(net.county.engine) as session:
+        provision_user(session, net.county, Actor.node_system(COUNTY_ID), node_id=VILLAGE_ID, username=username,
+                       display_name="王代办", role=Role.VILLAGE_AGENT, password="Village-agent-2")
+
+
+def test_a_township_restored_from_an_old_backup_loses_nothing_its_village_sent(net: Network, tmp_path: Path) -> None:
+    township_dir = net.township.settings.data_dir
+    net.township.engine.dispose()
+    shutil.copytree(township_dir, tmp_path / "backup")
+    # After the backup: a user comes down through the township to the village, then the
+    # village's filings go up to the township only (the township dies before passing them on).
+    _provision_agent(net, "agent2")
+    sync_once(net.township)
+    sync_once(net.village)
+    filed = file_cases(net.village, 3)
+    sync_once(net.village)
+    village_events = ids(net.village, Event.author == VILLAGE_ID)
+    assert village_events == ids(net.township, Event.author == VILLAGE_ID)
+    assert not village_events <= ids(net.county)
+
+    net.apps.pop(TOWNSHIP_ID).close()
+    net.township.engine.dispose()
+    shutil.rmtree(township_dir)
+    shutil.copytree(tmp_path / "backup", township_dir)
+    net.township = open_node(township_dir)
+    net.township.parent_transport = transport_of(net.apps[COUNTY_ID])
+    net.apps[TOWNSHIP_ID] = serve_in_process(net.township)
+    net.village.parent_transport = transport_of(net.apps[TOWNSHIP_ID])
+    assert not village_events <= ids(net.township)
+
+    sync_once(net.village)  # the township asks the village to send its events again
+    assert village_events <= ids(net.township)
+    with transaction(net.village.engine) as session:
+        holds = cursor(session, TOWNSHIP_ID).received
+    with transaction(net.township.engine) as session:  # numbering goes on above that
+        assert cursor(session, VILLAGE_ID).sent_acked == holds
+        assert read_batch(session, VILLAGE_ID, holds).events == []
+    sync_once(net.township)  # up to the county; the county sends the township what it lost
+    assert village_events <= ids(net.county)
+    assert count(net.township, Event, Event.subject == f"user:{VILLAGE_ID}:agent2") == 1
+    # What comes down from now on is numbered above what the village already holds.
+    _provision_agent(net, "agent3")
+    sync_once(net.township)
+    sync_once(net.village)
+    assert count(net.village, Event, Event.subject == f"user:{VILLAGE_ID}:agent3") == 1
+    with transaction(net.county.engine) as session:
+        assert {c.case_no for c in session.execute(select(Case).where(Case.case_no.in_(filed))).scalars()} == set(filed)
+    for node in (net.county, net.township, net.village):
+        assert count(node, QuarantinedEvent) == 0
+    assert_verifies(net.county, net.township, net.village)
