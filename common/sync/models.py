@@ -26,7 +26,8 @@ class SyncCursor(SQLModel, table=True):
     """Per neighbour: how far delivery has been acknowledged in each direction.
 
     ``sent_acked``: the highest outbox seq the neighbour has acknowledged (we send).
-    ``received``: the highest of the neighbour's outbox seqs we have applied (we pull).
+    ``received``: the highest of the neighbour's outbox seqs we have applied (pulled from
+    the parent, or pushed by a child and acknowledged).
     """
 
     __tablename__ = "sync_cursors"
