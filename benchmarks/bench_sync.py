@@ -200,10 +200,14 @@ def bench_ingest(base: Path, cases: int, profile: Path | None = None) -> dict[st
         county.engine.dispose()
         shutil.copytree(county.settings.data_dir, base / "county-copy")
         resolver = RegistryKeyResolver(county.settings.root_fingerprint or "")
+        # The raw rate is measured right before and right after the ingest, and the ratio
+        # taken against their mean: on a shared machine the load drifts between runs.
         with transaction(county.engine) as session, pinned() as core:
             verify = verify_rate(county.network_id, raws, lambda event: resolver(session, event))
         with pinned():
             ingest = ingest_rate(county, township, raws, scans, profile=profile)
+        with transaction(county.engine) as session, pinned():
+            verify_after = verify_rate(county.network_id, raws, lambda event: resolver(session, event))
     finally:
         network.close()
     # The same ingest allowed both cores: signatures are then checked on a worker thread
@@ -218,10 +222,12 @@ def bench_ingest(base: Path, cases: int, profile: Path | None = None) -> dict[st
         batch.VERIFY_ON_WORKER_THREAD = False
         copy.engine.dispose()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    raw_rate = (verify["per_second"] + verify_after["per_second"]) / 2
     return {"core": core, "setup_seconds": round(setup.wall, 1), "cases": cases, "kinds": kinds("", raws),
-            "verify": verify, "ingest": ingest, "ingest_2": ingest_2, "ingest_2_cores": cores,
-            "ratio": round(ingest["per_second"] / verify["per_second"], 3),
-            "ratio_2": round(ingest_2["per_second"] / verify["per_second"], 3)}
+            "verify": verify, "verify_after": verify_after, "raw_rate": round(raw_rate), "ingest": ingest,
+            "ingest_2": ingest_2, "ingest_2_cores": cores,
+            "ratio": round(ingest["per_second"] / raw_rate, 3),
+            "ratio_2": round(ingest_2["per_second"] / raw_rate, 3)}
 
 
 # -- (3) and (4): the whole county -------------------------------------------------------------
@@ -382,7 +388,7 @@ def _verdict(met: bool) -> str:
 
 
 def report_section(figures: dict[str, Any]) -> list[str]:
-    verify, ingest, build = figures["verify"], figures["ingest"], figures["build"]
+    verify, after, ingest, build = figures["verify"], figures["verify_after"], figures["ingest"], figures["build"]
     offline, outage, targets = figures["offline"], figures["outage"], figures["targets"]
     checked = figures["verified"]
     mix = ", ".join(f"{kind} {count}" for kind, count in figures["kinds"].items())
@@ -399,15 +405,18 @@ def report_section(figures: dict[str, Any]) -> list[str]:
         "",
         "| run | events | seconds | events/s | CPU µs / event |",
         "| --- | ---: | ---: | ---: | ---: |",
-        (f"| Ed25519 verify only (`cryptography`, the events' real signatures) | {verify['verified']} "
-         f"| {verify['seconds']} | {verify['per_second']} | {verify['us_per_verify']} |"),
+        (f"| Ed25519 verify only (`cryptography`, the events' real signatures), before the ingest "
+         f"| {verify['verified']} | {verify['seconds']} | {verify['per_second']} | {verify['us_per_verify']} |"),
         (f"| county ingest (`receive_batch`, verify + store + apply), one core | {ingest['events']} "
          f"| {ingest['seconds']} | {ingest['per_second']} | {ingest['cpu_us_per_event']} |"),
+        (f"| Ed25519 verify only, again after the ingest | {after['verified']} | {after['seconds']} "
+         f"| {after['per_second']} | {after['us_per_verify']} |"),
         (f"| the same ingest on {figures['ingest_2_cores']} cores (signatures checked on a worker thread) "
          f"| {figures['ingest_2']['events']} | {figures['ingest_2']['seconds']} | {figures['ingest_2']['per_second']} "
          f"| {figures['ingest_2']['cpu_us_per_event']} |"),
         "",
-        (f"Ingest / raw verify = {figures['ratio']:.1%} on one core (target at least {targets['ratio']:.0%}) — "
+        (f"Ingest / raw verify = {figures['ratio']:.1%} on one core, against the mean raw rate of the runs "
+         f"before and after it ({figures['raw_rate']}/s) (target at least {targets['ratio']:.0%}) — "
          f"{_verdict(figures['ratio'] >= targets['ratio'])}; {figures['ratio_2']:.1%} when the process may use "
          f"{figures['ingest_2_cores']} cores with signatures checked on a worker thread (off by default: "
          "`common.ledger.batch.VERIFY_ON_WORKER_THREAD`; the raw verify rate stays the single-threaded "

@@ -39,20 +39,42 @@ from common.timeutil import utcnow
 
 _CHUNK = 500  # ids / keys per IN (...) list
 _INSERT_RETURNING = EVENTS.insert().returning(EVENTS.c.lseq, sort_by_parameter_order=True)
-_INSERT = EVENTS.insert()
+
+
+_COLUMNS = ("id", "author", "kid", "aseq", "aprev", "subject", "sseq", "sprev", "kind", "at", "raw", "received_at")
+_SQLITE_INSERT = (f"INSERT INTO {EVENTS.name} ({', '.join(_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+_TOP_LSEQ = select(func.coalesce(func.max(EVENTS.c.lseq), 0))
 
 
 def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> list[int]:
     """Insert the rows in order; their local sequence numbers, in the same order.
 
     PostgreSQL returns them from one multi-row INSERT. SQLite cannot return rows in
-    parameter order from a batched INSERT (SQLAlchemy then runs one statement per row),
-    so there the rows go in by one executemany and the numbers are read back by id."""
+    parameter order from a batched INSERT (SQLAlchemy then runs one statement per row), so
+    there the rows go in by one plain DB-API executemany (the values need no conversion
+    but the one timestamp, converted once) and the numbers are worked out: ``lseq`` is
+    the rowid, and under the write lock each new row gets the highest plus one, so the
+    batch takes the numbers right above the highest before it. The highest after it
+    confirms that; otherwise (never seen) they are read back by id."""
     if not rows:
         return []
     if connection.dialect.name != "sqlite":
         return [row[0] for row in connection.execute(_INSERT_RETURNING, rows)]
-    connection.execute(_INSERT, rows)
+    convert = EVENTS.c.received_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    stamps: dict[Any, Any] = {}  # a batch shares one arrival time: convert it once
+
+    def stamp(value: Any) -> Any:
+        if value not in stamps:
+            stamps[value] = convert(value) if convert else value
+        return stamps[value]
+
+    before = int(connection.execute(_TOP_LSEQ).scalar())
+    connection.exec_driver_sql(_SQLITE_INSERT, [
+        (r["id"], r["author"], r["kid"], r["aseq"], r["aprev"], r["subject"], r["sseq"], r["sprev"], r["kind"],
+         r["at"], r["raw"], stamp(r["received_at"])) for r in rows])
+    if int(connection.execute(_TOP_LSEQ).scalar()) == before + len(rows):
+        return list(range(before + 1, before + len(rows) + 1))
     ids = [row["id"] for row in rows]
     lseq_of: dict[str, int] = {}
     for start in range(0, len(ids), _CHUNK):
