@@ -20,8 +20,9 @@ from datetime import date
 from typing import Any
 
 import pytest
+from case_fixtures import FOOD_LICENCE, SOLE_TRADER
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 from pwdlib import PasswordHash
@@ -61,6 +62,7 @@ BAD_PASSWORD = "12345678"  # all digits: refused by the policy
 NEW_VILLAGES = ("430424100203", "430424100204")
 UNKNOWN_CODE = "11430424MB1C5953154999999999999"
 MATTER_INDEX = st.integers(0, len(MATTERS) - 1)
+MATTER_OF = {matter.implementation_code: index for index, matter in enumerate(MATTERS)}
 CASE_INDEX = st.integers(0, 3)
 
 ADMIN_MOVES = st.one_of(
@@ -228,9 +230,14 @@ class RandomHistory:
         code = self.kit.FOOD_LICENCE if food else self.kit.SOLE_TRADER
         full = self._materials(code)
         given = full if complete else full[:1] if food else []
+        # A random withdrawal may have taken the matter out of the catalogue (until it is
+        # published again): filing against it is then refused.
+        published = self._read(lambda s: (row := s.get(PublishedMatter, code)) is not None and not row.withdrawn)
         filed: list[str] = []
-        self.attempt(True, lambda s: filed.append(file_case(
-            s, self.node, self.kit.CLERK, matter_code=code, applicant=self.kit.applicant(), materials=given).case_no))
+        if not self.attempt(published, lambda s: filed.append(file_case(
+                s, self.node, self.kit.CLERK, matter_code=code, applicant=self.kit.applicant(),
+                materials=given).case_no)):
+            return
         self.cases.append({"no": filed[0], "food": food, "state": "filed", "complete": given == full,
                            "opinion": False, "full": full})
 
@@ -350,6 +357,11 @@ def cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
 @settings(max_examples=12, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(moves=st.lists(MOVES, min_size=10, max_size=30))
+# Drawn once and failed: filing against a matter a random move had withdrawn (refused, as
+# it should be; the model expected it to pass). Kept as a fixed example.
+@example(moves=[("withdraw", MATTER_OF[FOOD_LICENCE]), ("file", True, True),
+                ("publish", [MATTER_OF[FOOD_LICENCE]], False), ("file", True, True),
+                ("withdraw", MATTER_OF[SOLE_TRADER]), ("file", False, False), ("advance", 0, True)])
 def test_random_history_rebuilds_identically_and_verifies(moves, history_template, tmp_path, ledger_kit,
                                                           cheap_passwords):
     node = ledger_kit.copy_history(history_template, tmp_path / uuid.uuid4().hex)
