@@ -98,6 +98,10 @@ class CaseNotice(SQLModel, table=True):
     case_no: str = Field(primary_key=True, max_length=40)
     notice_no: int = Field(primary_key=True)
     missing: str = Field(sa_column=Column(Text, nullable=False))  # JSON list of material names
+    # JSON object: material name -> what is wrong with it; None when the notice gave no
+    # reasons (and for every notice written before reasons existed).
+    reasons: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    note: str | None = Field(default=None, max_length=500)  # a general note for the whole notice
     issued_on: str = Field(max_length=10)
     breach: bool = False
     issued_by: str = Field(max_length=64)

@@ -101,9 +101,13 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
 @case_handler("case.supplement_requested")
 def on_supplement_requested(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
+    # Reasons and the note came later: a notice event without them applies as before.
+    reasons = body.get("reasons") or None
     session.execute(insert(CaseNotice).values(
         case_no=case_no, notice_no=body["notice_no"],
-        missing=json.dumps(body["missing"], ensure_ascii=False), issued_on=body["issued_on"],
+        missing=json.dumps(body["missing"], ensure_ascii=False),
+        reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True) if reasons else None,
+        note=body.get("note") or None, issued_on=body["issued_on"],
         breach=bool(body["breach"]), issued_by=body["issued_by"],
     ))
     # A listed material is wanted again, even if something was handed in for it.

@@ -70,6 +70,16 @@ def case_summary(case: Case) -> dict[str, Any]:
     }
 
 
+def notice_view(notice: CaseNotice) -> dict[str, Any]:
+    """A one-time notice: the materials in order, each with its reason (None where the
+    notice gave none, as every notice written before reasons existed), and the note."""
+    missing: list[str] = json.loads(notice.missing)
+    reasons: dict[str, str] = json.loads(notice.reasons) if notice.reasons else {}
+    return {"notice_no": notice.notice_no, "missing": missing,
+            "items": [{"name": name, "reason": reasons.get(name)} for name in missing], "note": notice.note,
+            "issued_on": notice.issued_on, "breach": notice.breach, "issued_by": notice.issued_by}
+
+
 def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str, Any]:
     """Everything a window shows about one case, identity number masked."""
     case = load_case(session, case_no)
@@ -104,11 +114,7 @@ def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str
             for m in materials
         ],
         "materials_required": case.materials_required, "materials_saved": case.materials_saved,
-        "notice_list": [
-            {"notice_no": n.notice_no, "missing": json.loads(n.missing), "issued_on": n.issued_on,
-             "breach": n.breach, "issued_by": n.issued_by}
-            for n in notices
-        ],
+        "notice_list": [notice_view(n) for n in notices],
         "visit_list": [
             {"seq": v.seq, "who": v.who, "place": v.place, "purpose": v.purpose, "visited_on": v.visited_on,
              "counts": v.counts}

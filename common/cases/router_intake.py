@@ -8,7 +8,6 @@ can live at /api/v1/public/cases/... in the same module.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from sqlmodel import Session
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.cases import service_intake as intake
 from common.cases.access import load_case, today_on
-from common.cases.queries_intake import case_summary, public_progress
+from common.cases.queries_intake import case_summary, notice_view, public_progress
 from common.cases.schemas_intake import (
     CaseSummaryOut,
     CaseViewOut,
@@ -115,10 +114,11 @@ def get_case(case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: Nod
              responses=ERRORS)
 def request_supplement(case_no: CaseNo, body: NoticeRequest, actor: CurrentUser, session: SessionDep,
                        node: NodeDep) -> NoticeOut:
-    """一次性告知（补齐补正通知书）：一次列出全部所缺材料；同一案件再次告知记为违规。"""
-    notice = intake.request_supplement(session, node, actor, case_no, body.missing)
-    return NoticeOut(notice_no=notice.notice_no, missing=json.loads(notice.missing), issued_on=notice.issued_on,
-                     breach=notice.breach, issued_by=notice.issued_by)
+    """一次性告知（补齐补正通知书）：一次列出全部所缺材料，可逐项写明补正要求并附说明；
+    同一案件再次告知记为违规。"""
+    missing = [item.model_dump(exclude_none=True) for item in body.missing]
+    notice = intake.request_supplement(session, node, actor, case_no, missing, body.note)
+    return NoticeOut.model_validate(notice_view(notice))
 
 
 @router.post("/cases/{case_no}/supplement", response_model=CaseViewOut, tags=["cases"], responses=ERRORS)

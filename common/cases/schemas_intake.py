@@ -6,9 +6,9 @@ roles, states) are the action functions' to check, so every client gets them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="已上传文件的SHA-256（POST /api/v1/blobs）")
 
@@ -54,10 +54,31 @@ class FileCaseRequest(BaseModel):
     agent: str | None = Field(default=None, max_length=64, description="代办员（村级节点自动为当前代办员）")
 
 
+class NoticeItemIn(BaseModel):
+    """One material of a one-time notice and, optionally, what is wrong with it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="材料名称（本事项材料清单中的名称）")
+    reason: str | None = Field(default=None, max_length=200,
+                               description="补正要求，如“身份证复印件不清晰，请提供原件扫描件”")
+
+
+def _named_item(value: Any) -> Any:
+    # A bare material name is the first shape of the request: an item without a reason.
+    return {"name": value} if isinstance(value, str) else value
+
+
+NoticeItem = Annotated[NoticeItemIn, BeforeValidator(_named_item, json_schema_input_type=str | NoticeItemIn)]
+
+
 class NoticeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    missing: list[str] = Field(min_length=1, max_length=100, description="一次性列出需补齐补正的全部材料名称")
+    missing: list[NoticeItem] = Field(
+        min_length=1, max_length=100,
+        description="一次性列出需补齐补正的全部材料：材料名称，或 {name, reason} 写明每项材料的补正要求")
+    note: str | None = Field(default=None, max_length=500, description="告知书的其他说明（针对整份告知）")
 
 
 class SupplementRequest(BaseModel):
@@ -149,9 +170,16 @@ class MaterialOut(BaseModel):
     promised: bool = Field(description="告知承诺制下承诺后补")
 
 
+class NoticeItemOut(BaseModel):
+    name: str
+    reason: str | None = Field(description="补正要求（未写明的为空）")
+
+
 class NoticeOut(BaseModel):
     notice_no: int
     missing: list[str]
+    items: list[NoticeItemOut] = Field(description="所缺材料及每项的补正要求，顺序同 missing")
+    note: str | None = Field(description="告知书的其他说明")
     issued_on: str
     breach: bool = Field(description="同一案件的第二次及以后的告知：违反一次性告知")
     issued_by: str

@@ -48,6 +48,8 @@ VISIT_RECORDERS = (Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROV
                    Role.DEPARTMENT_REVIEWER)
 WINDOW_PLACES = {"village": "村（社区）代办点", "township": "乡镇便民服务中心窗口", "county": "县政务服务中心综合窗口"}
 MAX_REASON = 500
+MAX_ITEM_REASON = 200  # what is wrong with one material of a one-time notice
+MAX_NOTE = 500
 
 
 def _case_for(session: Session, node: ThisNode, case_no: str, kind: str) -> Case:
@@ -79,31 +81,64 @@ def _missing_mandatory(session: Session, case_no: str) -> list[str]:
     return list(rows)
 
 
-def request_supplement(session: Session, node: ThisNode, actor: Actor, case_no: str,
-                       missing: list[str]) -> CaseNotice:
-    """一次性告知: one notice listing everything missing. A later notice on the same case
-    is allowed but recorded as a breach of 一次性告知."""
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.supplement_requested")
+def _notice_items(session: Session, case_no: str, missing: Any) -> tuple[list[str], dict[str, str]]:
+    """The listed material names in order, and the reason given for each (if any).
+
+    An item is a material name, or ``{"name": ..., "reason": ...}`` saying what is
+    wrong with it ("身份证复印件不清晰，请提供原件扫描件"); a name listed twice keeps
+    the first reason given."""
     if not isinstance(missing, list) or not missing:
         raise DomainError("case.notice_empty", "请列出需要补齐补正的全部材料", field="missing")
     names = {m.name for m in session.execute(select(CaseMaterial).where(CaseMaterial.case_no == case_no)).scalars()}
     listed: list[str] = []
+    reasons: dict[str, str] = {}
     for index, item in enumerate(missing):
-        name = text(item, f"missing[{index}]", label="材料名称")
+        where = f"missing[{index}]"
+        raw_reason: Any = None
+        if isinstance(item, dict):
+            if extra := sorted(set(item) - {"name", "reason"}):
+                raise DomainError("case.field_unknown", f"告知事项只能包含材料名称和补正要求，不能有“{extra[0]}”",
+                                  field=f"{where}.{extra[0]}")
+            item, raw_reason = item.get("name"), item.get("reason")
+            name = text(item, f"{where}.name", label="材料名称")
+        else:
+            name = text(item, where, label="材料名称")
+        assert name is not None  # required text
+        reason = text(raw_reason, f"{where}.reason", required=False, max_len=MAX_ITEM_REASON, label="补正要求")
         if name not in names:
-            raise DomainError("case.material_unknown", f"本案没有材料“{name}”", field=f"missing[{index}]")
+            raise DomainError("case.material_unknown", f"本案没有材料“{name}”", field=where)
         if name not in listed:
             listed.append(name)
+        if reason and name not in reasons:
+            reasons[name] = reason
+    return listed, reasons
+
+
+def request_supplement(session: Session, node: ThisNode, actor: Actor, case_no: str,
+                       missing: list[str | dict[str, Any]], note: str | None = None) -> CaseNotice:
+    """一次性告知: one notice listing everything missing, each item with what is wrong
+    with it if the window says so, and a general note. A later notice on the same case
+    is allowed but recorded as a breach of 一次性告知."""
+    require_intake_role(node, actor)
+    case = _case_for(session, node, case_no, "case.supplement_requested")
+    listed, reasons = _notice_items(session, case_no, missing)
+    note_text = text(note, "note", required=False, max_len=MAX_NOTE, label="告知说明")
     # One notice must list everything: a mandatory material still missing cannot be left out.
     if omitted := [n for n in _missing_mandatory(session, case_no) if n not in listed]:
         raise DomainError("case.notice_incomplete", f"一次性告知须列全所缺材料，还缺：{'、'.join(omitted)}",
                           field="missing")
     notice_no = case.notices + 1
-    append_case_event(session, node, case, "case.supplement_requested", {
+    body: dict[str, Any] = {
         "notice_no": notice_no, "missing": listed, "issued_on": today_on(node),
         "breach": notice_no > 1, "issued_by": actor.username,
-    })
+    }
+    # Only when given: a notice without them keeps the first shape of the event, which
+    # nodes running older software still apply.
+    if reasons:
+        body["reasons"] = reasons
+    if note_text:
+        body["note"] = note_text
+    append_case_event(session, node, case, "case.supplement_requested", body)
     notice = session.get(CaseNotice, (case_no, notice_no))
     assert notice is not None
     return notice

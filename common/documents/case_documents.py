@@ -8,7 +8,6 @@ masked, as on every screen.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -18,6 +17,7 @@ from sqlmodel import Session
 
 from common.cases.clock import KIND_EXTENSION
 from common.cases.models import CaseNotice, SpecialProcedure
+from common.cases.queries_intake import notice_view
 from common.cases.service_review import SUBKINDS, case_procedures
 from common.cases.states import CaseState
 from common.catalog.schema import Material
@@ -147,14 +147,15 @@ def _requirement(material: Material | None) -> tuple[str, str, str]:
 
 def one_time_notice(session: Session, node: ThisNode, case_no: str, notice_no: int | None = None, *,
                     actor: Actor | None = None) -> bytes:
-    """一次性告知书（补齐补正通知书）: every missing material and what is needed for each;
-    the latest notice unless ``notice_no`` is given."""
+    """一次性告知书（补齐补正通知书）: every missing material, what is wrong with it where
+    the window said so, what is needed for each, and the notice's note; the latest
+    notice unless ``notice_no`` is given."""
     ctx = case_context(session, node, case_no, actor)
     case = ctx.case
     if case.notices == 0:
         raise not_applicable(case, "一次性告知书", "未发出补齐补正告知")
     notice = _notice(session, case_no, notice_no)
-    missing: list[str] = json.loads(notice.missing)
+    items = notice_view(notice)["items"]
     catalogue = {m.name: m for m in ctx.matter.materials} if ctx.matter else {}
     doc = Document(node.settings)
     title = "一次性告知书"
@@ -162,12 +163,23 @@ def one_time_notice(session: Session, node: ThisNode, case_no: str, notice_no: i
                                                                        notice.notice_no))
     doc.addressee(ctx.addressee)
     doc.paragraph(f"{_applied(ctx)}，经审查，申请材料不齐全或者不符合法定形式。根据{LAW}第三十二条第一款"
-                  f"第（四）项的规定，现一次性告知你（单位）需要补齐补正的全部材料（共{len(missing)}项）如下：")
+                  f"第（四）项的规定，现一次性告知你（单位）需要补齐补正的全部材料（共{len(items)}项）如下：")
+    # The 补正要求 column only when the window wrote one: a notice of names alone keeps
+    # the wider layout that fits one page.
+    with_reasons = any(item["reason"] for item in items)
     rows = []
-    for index, name in enumerate(missing, start=1):
-        issuer, amounts, remarks = _requirement(catalogue.get(name))
-        rows.append([index, name, issuer, amounts, remarks])
-    doc.table(["序号", "材料名称", "出具单位（来源）", "份数要求", "说明"], rows, [0.08, 0.34, 0.2, 0.16, 0.22])
+    for index, item in enumerate(items, start=1):
+        issuer, amounts, remarks = _requirement(catalogue.get(item["name"]))
+        reason = [item["reason"] or "—"] if with_reasons else []
+        rows.append([index, item["name"], *reason, issuer, amounts, remarks])
+    if with_reasons:
+        doc.table(["序号", "材料名称", "补正要求", "出具单位（来源）", "份数要求", "说明"], rows,
+                  [0.08, 0.25, 0.25, 0.15, 0.12, 0.15])
+    else:
+        doc.table(["序号", "材料名称", "出具单位（来源）", "份数要求", "说明"], rows, [0.08, 0.34, 0.2, 0.16, 0.22])
+    if notice.note:
+        doc.space(1)
+        doc.paragraph(f"其他说明：{notice.note}")
     doc.space(2)
     place = f"到{ctx.matter.place}" if ctx.matter and ctx.matter.place else "到本窗口"
     doc.paragraph(f"请按上述要求一次补齐补正全部材料后，{place}或者通过所在村（社区）代办点提交，"

@@ -1,5 +1,6 @@
-"""County administrator screens: node health overview, catalogue import/review/publish,
-calendar import, nodes (enrol, revoke) and users (provision, role, password, status).
+"""County administrator screens: node health overview, catalogue import/review/publish
+and withdrawal of a published matter, calendar import, nodes (enrol, revoke) and users
+(provision, role, password, status).
 
 Thin handlers over the action functions the REST routers call (common/catalog,
 common/calendar, common/identity, common/users); the actions check the role and the
@@ -36,6 +37,7 @@ Admin = Annotated[Page, page_for(Role.COUNTY_ADMIN)]
 Overseer = Annotated[Page, page_for(Role.COUNTY_ADMIN, Role.AUDITOR)]
 NodeId = Annotated[str, Path(pattern=r"^\d{12}$")]
 Username = Annotated[str, Path(min_length=1, max_length=64)]
+MatterCode = Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,40}$")]  # 实施编码
 Text = Annotated[str, Form(max_length=300)]
 LISTED_PROBLEMS = 50  # sync problems listed per kind on the health page
 
@@ -150,6 +152,31 @@ def publish_catalogue(
     return page.redirect("/admin/catalogue", notice=(
         f"已发布第{body['batch_no']}批“{body['name']}”，共{len(body['matters'])}个事项"
         f"（目录版本 {event.envelope['sseq']}）"))
+
+
+def _withdraw_context(page: Page, code: str, **context: Any) -> dict[str, Any]:
+    matter = catalogue_service.get_published(page.session, code)
+    return {"page_title": f"撤销事项 {matter.name}", "matter": matter, "window_labels": WINDOW_LABELS,
+            "reason": "", **context}
+
+
+@router.get("/admin/catalogue/matters/{code}/withdraw")
+def withdraw_form(page: Admin, code: MatterCode) -> Response:
+    return page.render("admin/matter_withdraw.html", **_withdraw_context(page, code))
+
+
+@router.post("/admin/catalogue/matters/{code}/withdraw")
+def withdraw_matter(page: Admin, code: MatterCode, reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    event, error = page.attempt(catalogue_service.withdraw_matter, page.session, page.node, page.actor, code,
+                                reason)
+    if error is not None:
+        return page.form_error("admin/matter_withdraw.html", error,
+                               **_withdraw_context(page, code, reason=reason))
+    assert event is not None
+    name = catalogue_service.get_published(page.session, code).name
+    return page.redirect("/admin/catalogue", notice=(
+        f"已撤销事项“{name}”（{code}，目录版本 {event.envelope['sseq']}）；"
+        "各节点同步后不再受理该事项的新申请"))
 
 
 # -- calendar --------------------------------------------------------------------------

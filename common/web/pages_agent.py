@@ -322,9 +322,10 @@ def _case_page(page: Page, case_no: str, *, status_code: int = 200, error: Domai
     notices = view["notice_list"]
     latest = notices[-1] if notices else None
     positions = q.material_positions(session, case_no)
-    to_bring = [{"name": name, "position": positions.get(name),
-                 "bring": next((q.material_hint(m) for m in (matter.materials if matter else []) if m.name == name),
-                               "按办事指南要求提供")} for name in (latest["missing"] if latest else [])]
+    to_bring = [{"name": item["name"], "position": positions.get(item["name"]), "reason": item["reason"],
+                 "bring": next((q.material_hint(m) for m in (matter.materials if matter else [])
+                                if m.name == item["name"]), "按办事指南要求提供")}
+                for item in (latest["items"] if latest else [])]
     values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
     return page.render(
         "agent/case.html", status_code=status_code, page_title=f"办件 {case_no}", case=case, view=view,

@@ -1,4 +1,4 @@
-"""Township and county case screens: handoff inbox, window acceptance queues, one-time notices, review tasks, decisions, licences, special procedures, extensions, escalation, and the cases of the area.
+"""Township and county case screens: handoff inbox, window acceptance queues, one-time notices, review tasks, decisions, licences, special procedures, extensions, escalation, visits, withdrawal, and the cases of the area.
 
 Thin handlers: a GET renders, a POST calls the same action function the REST API calls
 (through ``page.attempt``, so a refusal leaves nothing written) and either redirects
@@ -8,6 +8,7 @@ workbench offers is only a guide; the action functions decide.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -21,11 +22,11 @@ from common.cases import service_intake as intake
 from common.cases import service_review as review
 from common.cases.access import load_case, today_on
 from common.cases.clock import STATUS_LABELS
-from common.cases.models import Case
+from common.cases.models import Case, CaseMaterial
 from common.cases.projection_handoff import CustodyViolation
 from common.cases.queries_intake import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
 from common.cases.service_filing import INTAKE_ROLE, LEVEL_LABELS, LEVEL_RANK
-from common.cases.states import STATE_LABELS, CaseState
+from common.cases.states import ALLOWED_FROM, STATE_LABELS, CaseState
 from common.errors import DomainError, Forbidden
 from common.users.roles import Role
 from common.web import queries_staff as q
@@ -48,6 +49,7 @@ ANSWERERS = handoff.ANSWER_ROLES
 OPINIONS = [("agree", "同意"), ("disagree", "不同意")]
 DECISIONS = [("approved", "准予（许可）"), ("rejected", "不予（许可）")]
 DELIVERY_METHODS = [("window", "窗口领取"), ("courier", "邮寄送达"), ("electronic", "电子送达")]
+VISITORS = [("applicant", "申请人本人（计入跑动次数）"), ("agent", "代办员"), ("courier", "快递员"), ("staff", "工作人员")]
 TASK_STATES = [("open", "待办"), ("done", "已办"), ("all", "全部")]
 OPINION_LABELS = {"agree": "同意", "disagree": "不同意", "passed": "核查通过", "failed": "核查不通过"}
 
@@ -262,13 +264,17 @@ def _actions(page: Page, case: Case, tasks: list[dict[str, Any]], procedures: li
         and state in ("approved", "delivered") and (
             role is Role.TOWNSHIP_APPROVER if tier == "township" else reviewer) else [],
         "deliver": intake_here and state in ("approved", "rejected"),
+        "withdraw": intake_here and state in ALLOWED_FROM["case.withdrawn"],
+        # Staff who meet the applicant record visits; a department only on its own cases.
+        "visit": held and role in intake.VISIT_RECORDERS and state in ALLOWED_FROM["case.visit_recorded"]
+        and (role is not Role.DEPARTMENT_REVIEWER or reviewer),
     }
 
 
 def _forms(actions: dict[str, Any]) -> set[str]:
     """The names of the forms the workbench shows (a refusal of any other is shown on top)."""
     names = {name for name in ("accept", "refuse", "notice", "supplement", "escalate", "decide", "extension",
-                               "deliver") if actions[name]}
+                               "deliver", "visit", "withdraw") if actions[name]}
     names |= {"special_start"} if actions["special_start"] else set()
     names |= {"verification"} if actions["verification"] else set()
     names |= {f"opinion:{t['task_id']}" for t in actions["opinion_tasks"]}
@@ -315,7 +321,8 @@ def _workbench(page: Page, case_no: str, failed: str | None = None,
         "supplement_due": [m for m in view["materials"] if m["name"] in last_notice and not m["provided"]]
         or missing, "applicant_kind": APPLICANT_KIND_LABELS.get(case.applicant_kind, case.applicant_kind),
         "opinion_labels": OPINION_LABELS, "opinions": OPINIONS, "decisions": DECISIONS,
-        "delivery_methods": DELIVERY_METHODS, "failed": failed, "values": values or {},
+        "delivery_methods": DELIVERY_METHODS, "visitors": VISITORS,
+        "visit_place": intake.WINDOW_PLACES.get(page.node.tier, ""), "failed": failed, "values": values or {},
         "task_kind_labels": review.TASK_KIND_LABELS, **_common(page),
     }
 
@@ -344,18 +351,53 @@ def refuse(case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_lengt
     return _done(page, case_no, error, "refuse", "已作出不予受理决定，请打印不予受理通知书", {"reason": reason})
 
 
+def _notice_items(page: Page, case_no: str, ticked: list[str]) -> tuple[list[dict[str, Any]], list[int]]:
+    """The ticked materials with the reason typed next to each (``reason_{position}``),
+    and the material positions in the same order (to put a refusal at its field)."""
+    positions = {m.name: m.position for m in page.session.execute(
+        select(CaseMaterial).where(CaseMaterial.case_no == case_no)).scalars()}
+    names = [name for name in ticked if name.strip()]
+    chosen = {positions[name] for name in names if name in positions}
+    for position in sorted(positions.values()):
+        typed = page.form.get(f"reason_{position}")
+        if position not in chosen and isinstance(typed, str) and typed.strip():
+            # A reason next to an unticked material would be lost without a word.
+            raise DomainError("case.notice_reason_unticked", "已填写补正要求，请同时勾选这项材料",
+                              field=f"reason_{position}")
+    items: list[dict[str, Any]] = []
+    for name in names:
+        reason = page.form.get(f"reason_{positions[name]}") if name in positions else None
+        items.append({"name": name, "reason": reason if isinstance(reason, str) and reason.strip() else None})
+    return items, [positions.get(name, -1) for name in names]
+
+
+def _notice_field(field: str | None, order: list[int]) -> str | None:
+    """``missing[2].reason`` -> the reason box of that material; any other item -> the list."""
+    if field and (found := re.fullmatch(r"missing\[(\d+)\]\.reason", field)):
+        index = int(found.group(1))
+        if index < len(order) and order[index] >= 0:
+            return f"reason_{order[index]}"
+    return "missing" if field and field.startswith("missing[") else field
+
+
 @router.post("/staff/cases/{case_no}/notice")
 def notice(case_no: CaseNo, page: Readers, missing: Annotated[list[str], Form()] = [],  # noqa: B006
-           other: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    listed = [name for name in missing if name.strip()]
-    listed += [line.strip() for line in other.splitlines() if line.strip()]
-    result, error = page.attempt(intake.request_supplement, page.session, page.node, page.actor, case_no, listed)
-    if error is not None and error.field and error.field.startswith("missing["):
-        error.field = "missing"
+           note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    order: list[int] = []
+
+    def issue() -> Any:
+        items, order[:] = _notice_items(page, case_no, missing)
+        return intake.request_supplement(page.session, page.node, page.actor, case_no, items, note)
+
+    result, error = page.attempt(issue)
+    if error is not None:
+        error.field = _notice_field(error.field, order)
     text = "已出具一次性告知书"
     if result is not None and result.breach:
         text += "（同一案件再次告知，已记为违反一次性告知）"
-    return _done(page, case_no, error, "notice", text, {"missing": missing, "other": other})
+    reasons = {key.removeprefix("reason_"): value for key, value in page.form.items()
+               if key.startswith("reason_") and isinstance(value, str)}
+    return _done(page, case_no, error, "notice", text, {"missing": missing, "reasons": reasons, "note": note})
 
 
 @router.post("/staff/cases/{case_no}/supplement")
@@ -469,3 +511,25 @@ def deliver(case_no: CaseNo, page: Readers, method: Annotated[str, Form(max_leng
     return _done(page, case_no, error, "deliver", "已送达，案件办结",
                  {"method": method, "tracking_no": tracking_no, "receiver": receiver})
 
+
+@router.post("/staff/cases/{case_no}/visit")
+def visit(case_no: CaseNo, page: Readers, who: Annotated[str, Form(max_length=20)] = "",
+          place: Annotated[str, Form(max_length=200)] = "",
+          purpose: Annotated[str, Form(max_length=400)] = "") -> Response:
+    row, error = page.attempt(intake.record_visit, page.session, page.node, page.actor, case_no, who=who,
+                              place=place, purpose=purpose)
+    if error is not None and error.field:
+        error.field = error.field.removeprefix("visit.")  # the form's own field names
+    text = "已记录到场"
+    if row is not None and row.counts:
+        case = load_case(page.session, case_no)
+        text += f"，计入申请人跑动次数（第{case.visits}次）"
+        if case.over_visit_limit:
+            text += "，已超过承诺的跑动次数"
+    return _done(page, case_no, error, "visit", text, {"who": who, "place": place, "purpose": purpose})
+
+
+@router.post("/staff/cases/{case_no}/withdraw")
+def withdraw(case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    _, error = page.attempt(intake.withdraw_case, page.session, page.node, page.actor, case_no, reason)
+    return _done(page, case_no, error, "withdraw", "已按申请人要求撤回，案件终止办理", {"reason": reason})

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 10:18:36.115555
+Create Date: 2026-11-27 15:11:13.411199
 """
 from collections.abc import Sequence
 
@@ -76,6 +76,8 @@ def upgrade() -> None:
     sa.Column('case_no', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('notice_no', sa.Integer(), nullable=False),
     sa.Column('missing', sa.Text(), nullable=False),
+    sa.Column('reasons', sa.Text(), nullable=True),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('issued_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('breach', sa.Boolean(), nullable=False),
     sa.Column('issued_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),

@@ -111,6 +111,33 @@ def test_a_second_notice_is_a_counted_breach(published, staff_client, k):
     assert [(c["case_no"], c["notice_breaches"]) for c in listed] == [(case_no, 1)]
 
 
+def test_a_notice_with_reasons_and_a_note_over_http(published, staff_client, k):
+    clerk = staff_client(published, "clerk")
+    sha = _upload(clerk, k.PDF_BYTES)
+    case_no = _file(clerk, k, k.SOLE_TRADER, materials=[{"position": 0, "blob_sha256": sha}]).json()["case_no"]
+    names = ["申请人居民身份证", "经营场所使用证明（产权证明或租赁协议）"]
+    reason = "身份证复印件不清晰，请提供原件扫描件"
+    before = _events(published)
+    too_long = clerk.post(f"/api/v1/cases/{case_no}/supplement-notice",
+                          json={"missing": [names[0], {"name": names[1], "reason": "很" * 201}]})
+    assert (too_long.status_code, too_long.json()["field"]) == (422, "missing.1.reason")
+    stray = clerk.post(f"/api/v1/cases/{case_no}/supplement-notice",
+                       json={"missing": [{"name": names[0], "why": reason}, names[1]]})
+    assert (stray.status_code, stray.json()["field"]) == (422, "missing.0.why")
+    long_note = clerk.post(f"/api/v1/cases/{case_no}/supplement-notice", json={"missing": names, "note": "说" * 501})
+    assert (long_note.status_code, long_note.json()["field"]) == (422, "note")
+    assert _events(published) == before and clerk.get(f"/api/v1/cases/{case_no}").json()["notices"] == 0
+
+    notice = clerk.post(f"/api/v1/cases/{case_no}/supplement-notice",
+                        json={"missing": [{"name": names[0], "reason": reason}, names[1]], "note": "请带原件核对"})
+    assert notice.status_code == 201, notice.text
+    body = notice.json()
+    assert body["missing"] == names and body["note"] == "请带原件核对"
+    assert body["items"] == [{"name": names[0], "reason": reason}, {"name": names[1], "reason": None}]
+    view = clerk.get(f"/api/v1/cases/{case_no}").json()
+    assert view["notice_list"][0]["items"] == body["items"] and view["notice_list"][0]["note"] == "请带原件核对"
+
+
 def test_refusal_needs_a_reason_and_closes(published, staff_client, k):
     clerk = staff_client(published, "clerk")
     case_no = _file(clerk, k, k.FOOD_LICENCE).json()["case_no"]

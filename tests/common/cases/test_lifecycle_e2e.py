@@ -171,7 +171,8 @@ def test_township_promised_case_with_one_time_notice(township, staff_client, tod
     assert incomplete["field"] == "missing" and missing[1] in incomplete["message"]
     notice = call(clerk, "POST", cases_path(case_no, "/supplement-notice"), 201, json={"missing": missing})
     assert notice == {"notice_no": 1, "missing": missing, "issued_on": filed_on, "breach": False,
-                      "issued_by": "tclerk"}
+                      "issued_by": "tclerk", "items": [{"name": name, "reason": None} for name in missing],
+                      "note": None}
 
     # Two days later the resident comes back with the two papers: a second trip.
     accepted_on = today("2026-09-30")

@@ -93,6 +93,28 @@ def test_a_refused_case_gets_a_refusal_notice_and_nothing_it_does_not_call_for(p
         assert document in refused.value.message and "不予受理" in refused.value.message
 
 
+def test_the_one_time_notice_prints_each_reason_and_the_note(published, actors, k, pdf, stored_pdf):
+    clerk = actors["clerk"]
+    id_card, premises = "申请人居民身份证", "经营场所使用证明（产权证明或租赁协议）"
+    reason = "身份证复印件不清晰（<300dpi），请提供原件扫描件"
+    case_no = k.file(published, clerk, k.SOLE_TRADER, materials=[{"position": 0, "blob_sha256": stored_pdf}])
+    k.do(published, intake.request_supplement, clerk, case_no, [id_card, premises])  # no reasons: as before
+    k.do(published, intake.receive_supplement, clerk, case_no,
+         [{"position": 1, "blob_sha256": stored_pdf}, {"position": 2, "blob_sha256": stored_pdf}])
+    k.do(published, intake.request_supplement, clerk, case_no,
+         [{"name": id_card, "reason": reason}, premises], "补正时请携带申请人本人身份证原件核对")
+
+    second = pdf.text(pdf.render(published, one_time_notice, case_no), "second")
+    for expected in ("一次性告知书", "补正要求", id_card, reason, premises, "共2项",
+                     "其他说明：补正时请携带申请人本人身份证原件核对", f"{case_no}-2号"):
+        assert expected in second, expected
+    assert k.PERSON_ID not in second
+
+    first = pdf.text(pdf.render(published, one_time_notice, case_no, 1), "first")
+    assert id_card in first and premises in first  # the first layout: no column of reasons
+    assert "补正要求" not in first and reason not in first and "其他说明" not in first
+
+
 def test_an_accepted_case_has_no_refusal_notice_and_a_blank_receipt_before_delivery(published, actors, k, pdf,
                                                                                    stored_pdf):
     clerk = actors["clerk"]

@@ -141,3 +141,80 @@ def test_a_window_clerk_cannot_open_or_post_to_the_catalogue(root_node, county_u
                        files={"file": ("a.json", write_catalogue(matters, "json"), "application/json")})
     assert answer.status_code == 403
     assert _count(root_node, MatterDraft) == 0
+
+
+ELDERLY = "54430424MEB423186J6432004015000"  # 高龄津贴申请代办: a village matter of the sample
+
+
+def _agent(published, village, admin, make_client):
+    """A village agent logged in on the village node (which reads the root's database here)."""
+    from web_testing import web_login
+
+    from common.db import transaction
+    from common.users.service import provision_user
+
+    with transaction(published.engine) as session:
+        provision_user(session, published, admin, node_id=village.node_id, username="agent1",
+                       display_name="王代办", role=Role.VILLAGE_AGENT, password="hengdong-agent-2026")
+    return web_login(make_client(village, username=None), "agent1", "hengdong-agent-2026")
+
+
+def _agent_search(agent, text: str) -> str:
+    page = agent.get("/agent/matters", params={"q": text})
+    assert page.status_code == 200
+    return page.text
+
+
+def _withdrawn(node, code: str) -> tuple[bool, str | None]:
+    with Session(node.engine) as session:
+        row = session.get(PublishedMatter, code)
+        return row.withdrawn, row.withdrawn_reason
+
+
+def test_withdraw_a_published_matter_with_a_reason(published, village, admin, admin_web, make_client):
+    agent = _agent(published, village, admin, make_client)
+    assert f'data-code="{ELDERLY}"' in _agent_search(agent, "高龄津贴")
+    listed = admin_web.get("/admin/catalogue", params={"q": "高龄津贴"})
+    path = f"/admin/catalogue/matters/{ELDERLY}/withdraw"
+    assert f'href="{path}"' in listed.text
+
+    form = admin_web.get(path)
+    assert form.status_code == 200 and "高龄津贴申请代办" in form.text and ELDERLY in form.text
+    assert '<label for="f-reason">' in form.text and 'data-testid="withdraw-button"' in form.text
+    empty = post_form(admin_web, path, {"reason": "   "})
+    assert empty.status_code == 400 and '<p class="field-error" id="d-reason">请填写撤销原因</p>' in empty.text
+    too_long = post_form(admin_web, path, {"reason": "因" * 301})
+    assert too_long.status_code == 400 and 'id="d-reason">撤销原因不得超过300个字' in too_long.text
+    assert _withdrawn(published, ELDERLY) == (False, None)
+    before = _count(published, PublishedMatter)
+
+    reason = "依据县政府通知，高龄津贴改由民政部门主动发放，无需申请"
+    answer = post_form(admin_web, path, {"reason": reason})
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/catalogue"
+    assert _withdrawn(published, ELDERLY) == (True, reason)
+    page = admin_web.get("/admin/catalogue", params={"q": "高龄津贴"})
+    assert "已撤销事项“高龄津贴申请代办”" in page.text
+    rows = re.findall(r'<tr data-testid="published-row"><td><code>(\w+)</code>', page.text)
+    assert rows and ELDERLY not in rows and f'href="{path}"' not in page.text
+    assert _count(published, PublishedMatter) == before - 1
+    # Its draft is offered again, marked as withdrawn: publishing it brings it back.
+    assert 'data-testid="draft-marker">已撤销，重新发布<' in page.text
+    # The agent no longer finds it (the village reads the same catalogue here; in the field
+    # the withdrawal reaches it with the next sync).
+    assert f'data-code="{ELDERLY}"' not in _agent_search(agent, "高龄津贴")
+
+    done = admin_web.get(path)
+    assert done.status_code == 200 and f"已撤销：{reason}" in done.text and 'data-testid="withdraw-form"' not in done.text
+    again = post_form(admin_web, path, {"reason": "再撤销一次"}, page="/admin/catalogue")
+    assert again.status_code == 409 and f"事项 {ELDERLY} 已撤销" in again.text
+    assert _withdrawn(published, ELDERLY) == (True, reason)
+
+
+def test_withdrawing_an_unknown_matter_or_without_the_role(published, admin_web, county_user):
+    assert admin_web.get("/admin/catalogue/matters/11430424MB1C5953154000119999001/withdraw").status_code == 404
+    assert admin_web.get("/admin/catalogue/matters/not-a-code/withdraw").status_code == 422
+    clerk = county_user(Role.COUNTY_WINDOW_CLERK)
+    path = f"/admin/catalogue/matters/{ELDERLY}/withdraw"
+    assert clerk.get(path).status_code == 403
+    refused = post_form(clerk, path, {"reason": "越权撤销"}, page="/portal")
+    assert refused.status_code == 403 and _withdrawn(published, ELDERLY) == (False, None)

@@ -153,6 +153,25 @@ def test_missing_materials_one_time_notice_and_supplement(agent_client: TestClie
     assert settled.status_code == 303 and case_of(village, case_no).state == "approved"
 
 
+def test_the_plain_words_notice_shows_each_reason_and_the_note(agent_client: TestClient, village: ThisNode,
+                                                               kit: Any) -> None:
+    from common.cases.service_intake import request_supplement
+    from common.users.roles import Actor, Role
+
+    case_no = case_no_of(file_through_form(agent_client, kit.PENSION, applicant(kit), []))
+    agent = Actor(username=kit.AGENT, node_id=village.node_id, role=Role.VILLAGE_AGENT)
+    with transaction(village.engine) as session:
+        request_supplement(session, village, agent, case_no,
+                           [{"name": "申请人居民身份证", "reason": "复印件太模糊，看不清号码"}, "居民户口簿"],
+                           "下次来时请带上身份证原件")
+    page = agent_client.get(f"/agent/cases/{case_no}")
+    assert page.status_code == 200 and 'data-testid="one-time-notice"' in page.text
+    assert page.text.count('data-testid="notice-reason"') == 1  # only the item that has a reason
+    assert '<span data-testid="notice-reason">要改正的地方：复印件太模糊，看不清号码</span>' in page.text
+    assert '<p data-testid="notice-note">另外请注意：下次来时请带上身份证原件</p>' in page.text
+    assert "居民户口簿" in page.text and kit.PERSON_ID not in page.text
+
+
 def test_hand_up_a_county_matter_then_deliver_and_rate(agent_client: TestClient, village: ThisNode,
                                                        published: ThisNode, county_clerk: Any, kit: Any) -> None:
     from common.cases.service_handoff import accept_handoff, return_if_decided, settle_custody

@@ -121,3 +121,45 @@ def test_the_auditor_reads_but_is_offered_nothing(published, actors, browser, k,
     refused = post_form(auditor, f"/staff/cases/{case_no}/accept", {}, page=f"/staff/cases/{case_no}")
     assert refused.status_code == 403 and case_of(case_no).state == "filed"
     assert COUNTY_ID in page.text
+
+
+UNREADABLE = "身份证复印件不清晰，请提供原件扫描件"
+
+
+def test_the_notice_says_what_is_wrong_with_each_material(published, actors, browser, k, stored_pdf, case_of):
+    # 个体工商户设立登记 with all three materials handed in; the ID card copy is unreadable.
+    case_no = k.file(published, actors["clerk"], k.SOLE_TRADER,
+                     materials=[{"position": i, "blob_sha256": stored_pdf} for i in range(3)])
+    path = f"/staff/cases/{case_no}"
+    clerk = browser(published, "clerk")
+    page = clerk.get(path)
+    # Every material is offered, handed-in ones unticked, each with a labelled reason box.
+    assert page.text.count('data-testid="notice-material"') == 3 and " checked>" not in page.text
+    for position in range(3):
+        assert f'<label for="f-notice-reason_{position}">补正要求（选填）</label>' in page.text
+        assert f'name="reason_{position}"' in page.text
+    assert '<label for="f-notice-note">' in page.text
+
+    # A reason next to an unticked material, a reason too long, a note too long: each
+    # refused at its own box, nothing written.
+    unticked = post_form(clerk, f"{path}/notice", {"reason_1": UNREADABLE}, page=path)
+    assert unticked.status_code == 400 and 'id="d-notice-reason_1">已填写补正要求，请同时勾选这项材料' in unticked.text
+    assert f'value="{UNREADABLE}"' in unticked.text  # what was typed comes back
+    too_long = post_form(clerk, f"{path}/notice", {"missing": ["申请人居民身份证"], "reason_1": "很" * 201}, page=path)
+    assert too_long.status_code == 400 and 'id="d-notice-reason_1">补正要求不得超过200个字' in too_long.text
+    long_note = post_form(clerk, f"{path}/notice", {"missing": ["申请人居民身份证"], "note": "说" * 501}, page=path)
+    assert long_note.status_code == 400 and 'id="d-notice-note">告知说明不得超过500个字' in long_note.text
+    assert (case_of(case_no).state, case_of(case_no).notices) == ("filed", 0)
+
+    answer = post_form(clerk, f"{path}/notice", {"missing": ["申请人居民身份证"], "reason_1": UNREADABLE,
+                                                 "reason_2": "", "note": "补正时请带身份证原件核对"}, page=path)
+    assert answer.status_code == 303, answer.text
+    assert (case_of(case_no).state, case_of(case_no).notices) == ("supplement", 1)
+    with transaction(published.engine) as session:
+        notice = session.execute(select(CaseNotice).where(CaseNotice.case_no == case_no)).scalar_one()
+    assert json.loads(notice.missing) == ["申请人居民身份证"]
+    assert (json.loads(notice.reasons), notice.note) == ({"申请人居民身份证": UNREADABLE}, "补正时请带身份证原件核对")
+    page = clerk.get(path)
+    assert f'data-testid="notice-reason-text">{UNREADABLE}<' in page.text
+    assert 'data-testid="notice-note">说明：补正时请带身份证原件核对<' in page.text
+    assert 'name="file_1"' in page.text  # the re-listed material is wanted again
