@@ -19,7 +19,7 @@ def iso_utc(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         raise ValueError("naive datetime")
     return moment

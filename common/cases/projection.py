@@ -112,4 +112,4 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
 
 
 # Importing the handler modules registers their handlers.
-from common.cases import projection_handoff, projection_intake, projection_review  # noqa: E402,F401
+from common.cases import projection_handoff, projection_intake, projection_review  # noqa: F401

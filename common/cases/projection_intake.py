@@ -49,10 +49,10 @@ def _insert(session: Session, statement: Any, params: dict[str, Any] | list[dict
 
 
 def _insert_visit(session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str) -> None:
-    _insert(session, _INSERT_VISIT, dict(
-        case_no=case_no, seq=seq, who=visit["who"], place=visit["place"], purpose=visit["purpose"],
-        visited_on=visited_on, counts=bool(visit["counts"]),
-    ))
+    _insert(session, _INSERT_VISIT, {
+        "case_no": case_no, "seq": seq, "who": visit["who"], "place": visit["place"], "purpose": visit["purpose"],
+        "visited_on": visited_on, "counts": bool(visit["counts"]),
+    })
 
 
 def _recount_saved(session: Session, case_no: str) -> None:
@@ -70,23 +70,23 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
     trip = bool(visit and visit["counts"])
     # Values as parameters, not .values(): the compiled statement is cached across filings.
     version_written(session)  # the row is inserted with it
-    _insert(session, _INSERT_CASE, dict(
-        case_no=case_no, version=env["sseq"], origin_node=body["origin_node"], custodian=event.author,
-        state=CaseState.FILED.value,
-        matter_code=matter["code"], matter_name=matter["name"], catalogue_version=matter["catalogue_version"],
-        case_type=matter["case_type"], handling_level=matter["handling_level"], window=matter["window"],
-        lead_department=matter["lead_department"], required_visits=matter["required_visits"],
-        commitment=bool(body["commitment"]),
-        applicant_kind=applicant["kind"], applicant_name=applicant["name"], applicant_id=applicant["id_number"],
-        applicant_id_masked=mask_identifier(applicant["id_number"]), applicant_phone=applicant.get("phone"),
-        agent=body.get("agent"),
-        filed_at=env["at"], filed_on=body["filed_on"], limit_days=matter["limit_days"],
-        materials_required=sum(1 for m in materials if m["mandatory"]),
-        materials_saved=sum(1 for m in materials if m.get("licence_ref")),
-        visits=1 if trip else 0,
-        over_visit_limit=bool(visit and visit.get("over_limit")),
-        over_limit_reason=visit.get("over_limit_reason") if visit else None,
-    ), key=case_no)
+    _insert(session, _INSERT_CASE, {
+        "case_no": case_no, "version": env["sseq"], "origin_node": body["origin_node"], "custodian": event.author,
+        "state": CaseState.FILED.value,
+        "matter_code": matter["code"], "matter_name": matter["name"], "catalogue_version": matter["catalogue_version"],
+        "case_type": matter["case_type"], "handling_level": matter["handling_level"], "window": matter["window"],
+        "lead_department": matter["lead_department"], "required_visits": matter["required_visits"],
+        "commitment": bool(body["commitment"]),
+        "applicant_kind": applicant["kind"], "applicant_name": applicant["name"], "applicant_id": applicant["id_number"],
+        "applicant_id_masked": mask_identifier(applicant["id_number"]), "applicant_phone": applicant.get("phone"),
+        "agent": body.get("agent"),
+        "filed_at": env["at"], "filed_on": body["filed_on"], "limit_days": matter["limit_days"],
+        "materials_required": sum(1 for m in materials if m["mandatory"]),
+        "materials_saved": sum(1 for m in materials if m.get("licence_ref")),
+        "visits": 1 if trip else 0,
+        "over_visit_limit": bool(visit and visit.get("over_limit")),
+        "over_limit_reason": visit.get("over_limit_reason") if visit else None,
+    }, key=case_no)
     if materials:
         _insert(session, _INSERT_MATERIALS, [
             {"case_no": case_no, "position": m["position"], "name": m["name"], "mandatory": bool(m["mandatory"]),

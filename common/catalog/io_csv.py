@@ -110,7 +110,7 @@ def _read_items(record: RawRecord, name: str, header: str, label: str, text: str
     try:
         items = json.loads(text)
         if not isinstance(items, list):
-            raise ValueError
+            raise ValueError  # noqa: TRY004 - caught just below with the JSON errors: one message for both
     except ValueError:
         problems.append(ImportProblem(CSV_SHEET, record.source.row, header, "应为JSON数组，例如 [{\"name\": \"身份证\"}]"))
         record.bad.add(name)

@@ -121,7 +121,7 @@ def _write_guide(sheet: Worksheet) -> None:
 def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
     try:
         workbook = load_workbook(BytesIO(data), data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
         raise CatalogueImportError([ImportProblem("", None, None, "无法读取该文件，请上传Excel工作簿（.xlsx）")]) from None
     if MATTER_SHEET not in workbook.sheetnames:
         raise CatalogueImportError([ImportProblem(MATTER_SHEET, None, None, "缺少“事项”工作表")])

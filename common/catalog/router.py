@@ -126,7 +126,7 @@ def share(session: SessionDep) -> dict[str, Any]:
 @router.get("/export")
 def export(
     request: Request, session: SessionDep, node: NodeDep, credentials: OptionalCredentials,
-    format: Literal["xlsx", "csv", "json"] = "xlsx",  # noqa: A002  (the query parameter's name)
+    format: Literal["xlsx", "csv", "json"] = "xlsx",
     source: Literal["published", "drafts"] = "published",
 ) -> Response:
     if source == "drafts":  # drafts are the county's unpublished working copy

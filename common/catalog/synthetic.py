@@ -150,12 +150,12 @@ def _body_code(kind2: str, body8: str) -> str:
 
 def _bodies() -> tuple[dict, list, list]:
     county = {
-        key: dict(name=d[1], code=_body_code(_BODY_KIND.get(key, "11"), d[2]), phone=d[3])
+        key: {"name": d[1], "code": _body_code(_BODY_KIND.get(key, "11"), d[2]), "phone": d[3]}
         for key, d in _DEPARTMENTS.items()
     }
     townships = [
-        dict(town=t, name=f"衡东县{t}人民政府", code=_body_code("11", b8),
-             phone=f"0734-53{i:02d}{(i * 37) % 1000:03d}")
+        {"town": t, "name": f"衡东县{t}人民政府", "code": _body_code("11", b8),
+             "phone": f"0734-53{i:02d}{(i * 37) % 1000:03d}"}
         for i, (t, b8) in enumerate(_TOWNSHIPS)
     ]
     villages = []
@@ -165,8 +165,8 @@ def _bodies() -> tuple[dict, list, list]:
         collective = i % 4 == 3  # every fourth is a village collective economic organisation
         name = f"衡东县{town}{vname}" + ("股份经济合作社" if collective else "村民委员会")
         kind2, body8 = ("N2", f"MFC{i:05d}") if collective else ("54", f"MEC{i:05d}")
-        villages.append(dict(town=town, village=vname, name=name, code=_body_code(kind2, body8),
-                             phone=townships[i % len(_TOWNSHIPS)]["phone"]))
+        villages.append({"town": town, "village": vname, "name": name, "code": _body_code(kind2, body8),
+                             "phone": townships[i % len(_TOWNSHIPS)]["phone"]})
     return county, townships, villages
 
 
@@ -176,16 +176,16 @@ def _pick(rng: random.Random, weights: dict):
 
 def _materials(rng: random.Random, topic: str, matter_type: str, issued: list[str]) -> list[dict]:
     count = rng.choices(range(1, 9), weights=(6, 14, 22, 22, 16, 10, 6, 4))[0]
-    chosen = [dict(name=f"{topic}{'申请表' if matter_type != '10' else '备案表'}",
-                   issuer="申请人自备（窗口提供格式文本）", originals=1, copies=0,
-                   mandatory=True, licence_type="")]
+    chosen = [{"name": f"{topic}{'申请表' if matter_type != '10' else '备案表'}",
+                   "issuer": "申请人自备（窗口提供格式文本）", "originals": 1, "copies": 0,
+                   "mandatory": True, "licence_type": ""}]
     for name, issuer, originals, copies, lt in rng.sample(_COMMON_MATERIALS, count - 1):
-        chosen.append(dict(name=name, issuer=issuer, originals=originals, copies=copies,
-                           mandatory=rng.random() < 0.85, licence_type=lt))
+        chosen.append({"name": name, "issuer": issuer, "originals": originals, "copies": copies,
+                           "mandatory": rng.random() < 0.85, "licence_type": lt})
     if issued and rng.random() < 0.08 and len(chosen) < 8:
         # a licence issued by an earlier synthetic matter stands in for a material (无证明)
-        chosen.append(dict(name="前置许可证件", issuer="衡东县有关部门", originals=1, copies=0,
-                           mandatory=True, licence_type=rng.choice(issued)))
+        chosen.append({"name": "前置许可证件", "issuer": "衡东县有关部门", "originals": 1, "copies": 0,
+                           "mandatory": True, "licence_type": rng.choice(issued)})
     return chosen
 
 
@@ -269,39 +269,39 @@ def generate_synthetic_catalogue(count: int = 910, seed: int = 0) -> list[dict]:
         fees = []
         if rng.random() < 0.06:
             item, amount = rng.choice(_FEES)
-            fees.append(dict(item=item, amount=amount, basis="示例收费依据（合成数据）"))
-        matters.append(dict(
-            basic_code=basic,
-            implementation_code=body["code"] + _LEVEL_CODE[level] + basic,
-            name=f"{topic}{action}（合成{i + 1:04d}）",
-            matter_type=matter_type,
-            exercise_level=_LEVEL_CODE[level],
-            service_objects=sorted(rng.sample("123456", rng.choice((1, 1, 2, 3)))),
-            case_type=case,
-            handling_level=level,
-            delivery_method=delivery,
-            window=window,
-            implementing_body=body["name"],
-            implementing_body_code=body["code"],
-            lead_department=body["name"],
-            departments=departments,
-            legal_basis="合成示例：依据有关法律、法规和规范性文件（非真实依据）",
-            statutory_limit_days=statutory,
-            promised_limit_days=promised,
-            conditions=f"符合{topic}管理规定的申请人（合成示例）。",
-            procedure="申请→受理→审查→决定→送达",
-            materials=materials,
-            fees=fees,
-            result_name=result,
-            result_licence_type=licence_type,
-            place=place,
-            hours=HOURS,
-            consult_phone=body["phone"],
-            complaint_phone="12345",
-            online=delivery in ("zero_visit", "online_precheck"),
-            courier=delivery == "window_courier",
-            appointment=delivery == "appointment_visit",
-            commitment_allowed=matter_type == "01" and rng.random() < 0.12,
-            required_visits=visits,
-        ))
+            fees.append({"item": item, "amount": amount, "basis": "示例收费依据（合成数据）"})
+        matters.append({
+            "basic_code": basic,
+            "implementation_code": body["code"] + _LEVEL_CODE[level] + basic,
+            "name": f"{topic}{action}（合成{i + 1:04d}）",
+            "matter_type": matter_type,
+            "exercise_level": _LEVEL_CODE[level],
+            "service_objects": sorted(rng.sample("123456", rng.choice((1, 1, 2, 3)))),
+            "case_type": case,
+            "handling_level": level,
+            "delivery_method": delivery,
+            "window": window,
+            "implementing_body": body["name"],
+            "implementing_body_code": body["code"],
+            "lead_department": body["name"],
+            "departments": departments,
+            "legal_basis": "合成示例：依据有关法律、法规和规范性文件（非真实依据）",
+            "statutory_limit_days": statutory,
+            "promised_limit_days": promised,
+            "conditions": f"符合{topic}管理规定的申请人（合成示例）。",
+            "procedure": "申请→受理→审查→决定→送达",
+            "materials": materials,
+            "fees": fees,
+            "result_name": result,
+            "result_licence_type": licence_type,
+            "place": place,
+            "hours": HOURS,
+            "consult_phone": body["phone"],
+            "complaint_phone": "12345",
+            "online": delivery in ("zero_visit", "online_precheck"),
+            "courier": delivery == "window_courier",
+            "appointment": delivery == "appointment_visit",
+            "commitment_allowed": matter_type == "01" and rng.random() < 0.12,
+            "required_visits": visits,
+        })
     return matters

@@ -67,7 +67,7 @@ class PersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string: still mask what we can see
+        except Exception:  # noqa: BLE001 - a broken format string: still mask what we can see
             message = f"{record.msg} {record.args!r}"
         record.msg = mask_text(message)
         record.args = None

@@ -76,5 +76,5 @@ def load_key_file(path: Path, node_id: str) -> NodeKey:
         raise PermissionError(f"key file {path} is readable by others (mode {mode:o}); chmod 600 it")
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} is not an Ed25519 key")
+        raise ValueError(f"{path} is not an Ed25519 key")  # noqa: TRY004 - a bad file, not a caller's type error
     return NodeKey(node_id=node_id, private_key=key)

@@ -88,7 +88,7 @@ def verify_request(session: Session, own_id: str, network_id: str, method: str, 
         try:
             load_public_key(key.public_key).verify(signature, message)
             break
-        except Exception:  # noqa: BLE001 - try the node's next valid key
+        except Exception:  # noqa: BLE001, S112 - try the node's next valid key
             continue
     else:
         raise Unauthorised("link.bad_signature", "节点间请求签名无效", field=HEADER_SIG)

@@ -22,7 +22,13 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from common.calendar.service import add_working_days
-from common.cases.access import append_case_event, case_subject, load_case, require_custody, today_on
+from common.cases.access import (
+    append_case_event,
+    case_subject,
+    load_case,
+    require_custody,
+    today_on,
+)
 from common.cases.models import Case
 from common.cases.states import check_transition
 from common.errors import Conflict, DomainError, Forbidden, NotFound

@@ -124,10 +124,9 @@ BAD_CSV = """date,kind,name
 
 
 def test_bad_schedule_lists_every_problem_and_writes_nothing(root_node, admin):
-    with pytest.raises(service.ScheduleRejected) as rejected:
-        with transaction(root_node.engine) as session:
-            schedule = service.read_year_schedule(BAD_CSV.encode(), "csv", source=None)
-            service.import_year_schedule(session, root_node, admin, schedule, schedule.source)
+    with pytest.raises(service.ScheduleRejected) as rejected, transaction(root_node.engine) as session:
+        schedule = service.read_year_schedule(BAD_CSV.encode(), "csv", source=None)
+        service.import_year_schedule(session, root_node, admin, schedule, schedule.source)
     problems = {(p.code, p.location) for p in rejected.value.problems}
     assert problems == {
         ("schedule.date", "第3行"), ("schedule.kind", "第4行"),
@@ -194,11 +193,10 @@ def test_the_cached_calendar_follows_new_records_and_rollbacks(root_node, admin,
         assert first is not second  # each caller gets its own fallback record
         first.is_working_day(D("2027-03-01"))
         assert second.uncovered_years_touched == set()
-    with pytest.raises(RuntimeError):
-        with transaction(root_node.engine) as session:
-            service.import_year_schedule(session, root_node, admin, schedule_2027, "通知")
-            assert service.working_calendar(session).is_covered(2027)  # sees its own write
-            raise RuntimeError("abandon the import")
+    with pytest.raises(RuntimeError), transaction(root_node.engine) as session:
+        service.import_year_schedule(session, root_node, admin, schedule_2027, "通知")
+        assert service.working_calendar(session).is_covered(2027)  # sees its own write
+        raise RuntimeError("abandon the import")
     with Session(root_node.engine) as session:
         assert not service.working_calendar(session).is_covered(2027)
 

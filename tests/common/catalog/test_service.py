@@ -115,10 +115,10 @@ def test_publish_refusals_name_the_field(root_node, admin, make_matter):
     _import(root_node, admin, [make_matter(1), make_matter(2)])
     known = make_matter(1).implementation_code
     cases = [
-        (dict(codes=[]), "catalogue.batch_empty", "codes"),
-        (dict(codes=[known, known]), "catalogue.duplicate_codes", "codes"),
-        (dict(codes=[known, "UNKNOWN-1", "UNKNOWN-2"]), "catalogue.unknown_codes", "codes"),
-        (dict(codes=[known], name="  "), "catalogue.batch_name_missing", "name"),
+        ({"codes": []}, "catalogue.batch_empty", "codes"),
+        ({"codes": [known, known]}, "catalogue.duplicate_codes", "codes"),
+        ({"codes": [known, "UNKNOWN-1", "UNKNOWN-2"]}, "catalogue.unknown_codes", "codes"),
+        ({"codes": [known], "name": "  "}, "catalogue.batch_name_missing", "name"),
     ]
     for kwargs, code, field in cases:
         args = {"name": "第一批", "published_on": JULY, **kwargs}

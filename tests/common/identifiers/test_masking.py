@@ -86,6 +86,6 @@ def test_filter_masks_tracebacks(log):
 
 def test_filter_survives_a_broken_format_string(log):
     logger, stream = log
-    logger.info("%d %d", RESIDENT)
+    logger.info("%d %d", RESIDENT)  # noqa: PLE1206 - broken on purpose
     output = stream.getvalue()
     assert RESIDENT not in output and "4304**********1232" in output

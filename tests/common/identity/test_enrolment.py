@@ -11,6 +11,7 @@ import stat
 from datetime import timedelta
 
 import pytest
+from onetrip_testing import TOWNSHIP_ID, VILLAGE_ID
 from sqlalchemy import update
 
 from common.bootstrap import InitError, init_member
@@ -20,7 +21,6 @@ from common.identity.registry import registry_events
 from common.identity.service import invite_node
 from common.timeutil import utcnow
 from common.users.roles import Actor
-from onetrip_testing import TOWNSHIP_ID, VILLAGE_ID
 
 
 def _invite(root, node_id, name="测试节点"):
@@ -67,7 +67,7 @@ def _refused(tmp_path, name, **kwargs):
 
 
 def test_bad_tokens_are_refused(tmp_path, root_node, township, serve):
-    township_node, county = township
+    township_node, _county = township
     township_server = serve(township_node)
     fingerprint = root_node.key.fingerprint
     # A made-up token.

@@ -26,13 +26,13 @@ GOLDEN_RAW = (
     '"neg":-9007199254740991},"kid":"ed25519:56475aa75463474c","kind":"catalogue.batch_published",'
     '"sig":"BpH3_OdhtSgB8auCyEQfHq2CaJMCEqK7W4Vvp0Ic4TWyDDAgPrATJyDw-ycGsG99bm7ysgB0FpfzpolwfF79Dw",'
     '"sprev":null,"sseq":1,"subject":"catalogue","v":1}'
-).encode("utf-8")
+).encode()
 GOLDEN_ID = "25ed8d38e4ae08ff93581366302c48a9dfcd7f1d0a46dcd65c20a4efae6317ba"
 
 
 def _sign(body, **overrides):
-    fields = dict(aseq=1, aprev=None, subject="catalogue", sseq=1, sprev=None,
-                  kind="catalogue.batch_published", at=AT, body=body)
+    fields = {"aseq": 1, "aprev": None, "subject": "catalogue", "sseq": 1, "sprev": None,
+                  "kind": "catalogue.batch_published", "at": AT, "body": body}
     fields.update(overrides)
     return sign_event(KEY, NETWORK, **fields)
 

@@ -128,7 +128,7 @@ def test_redelivery_and_tampering(network):
 
 
 def test_only_direct_children_may_sync(network):
-    county, township, village = network
+    _county, township, village = network
     from common.identity.parent_link import post_to_parent
 
     # The village is not the county's child: its signed request is refused there.

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 
 from common.db import transaction
 from common.node import ThisNode
 from common.users.roles import Actor, Role
 from common.users.service import provision_user
-from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 
 AGENT_PASSWORD = "cunmin-2026"
 CLERK_PASSWORD = "chuangkou-2026"
@@ -32,8 +32,8 @@ def provision() -> Callable[..., None]:
 @pytest.fixture
 def village_agent(root_node: ThisNode, tree: dict, admin: Actor) -> dict[str, str]:
     """A village agent of the sample village, known to the root (its record lives there)."""
-    fields = dict(node_id=VILLAGE_ID, username="agent", display_name="李村代", role=Role.VILLAGE_AGENT,
-                  password=AGENT_PASSWORD)
+    fields = {"node_id": VILLAGE_ID, "username": "agent", "display_name": "李村代", "role": Role.VILLAGE_AGENT,
+                  "password": AGENT_PASSWORD}
     _provision(root_node, admin, **fields)
     return {"node_id": VILLAGE_ID, "username": "agent", "password": AGENT_PASSWORD}
 

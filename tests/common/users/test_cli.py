@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from onetrip_testing import COUNTY_ID
 from typer.testing import CliRunner
 
 from common.db import transaction
 from common.users.cli import users_app
 from common.users.service import actor_for_token, get_user
-from onetrip_testing import COUNTY_ID
 
 runner = CliRunner()
 

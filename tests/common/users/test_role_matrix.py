@@ -8,6 +8,7 @@ Rights are checked in the action functions, so the service is tried directly as 
 from __future__ import annotations
 
 import pytest
+from onetrip_testing import COUNTY_ID
 from sqlalchemy import func, select
 
 from common.api.deps import get_current_user
@@ -16,7 +17,6 @@ from common.errors import Forbidden
 from common.ledger.models import Event
 from common.users import service
 from common.users.roles import Actor, Role
-from onetrip_testing import COUNTY_ID
 
 TARGET = f"/api/v1/users/{COUNTY_ID}/clerk"
 # (action, method, path, body, roles allowed besides the county administrator)

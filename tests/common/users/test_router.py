@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from onetrip_testing import ADMIN_PASSWORD, COUNTY_ID, VILLAGE_ID
 from sqlalchemy import update
 
 from common.db import transaction
 from common.timeutil import utcnow
 from common.users.models import ApiToken
-from onetrip_testing import ADMIN_PASSWORD, COUNTY_ID, VILLAGE_ID
 
 
 def _log_in(client, username, password, **extra):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from onetrip_testing import ADMIN_PASSWORD, COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 from sqlalchemy import select, update
 
 from common.db import transaction
@@ -16,7 +17,6 @@ from common.timeutil import utcnow
 from common.users import service
 from common.users.models import ApiToken, LoginFailure, User
 from common.users.roles import Actor, Role
-from onetrip_testing import ADMIN_PASSWORD, COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 
 AGENT_PASSWORD = "cunmin-2026"  # as the conftest fixtures set them
 CLERK_PASSWORD = "chuangkou-2026"
@@ -34,9 +34,8 @@ def _login(node, node_id, username, password) -> Actor:
 
 def _failed_login(node, node_id, username, password) -> Unauthorised:
     """A refused login; its failure count is committed, as the router does."""
-    with transaction(node.engine) as session:
-        with pytest.raises(Unauthorised) as caught:
-            service.authenticate_password(session, node_id, username, password, node=node)
+    with transaction(node.engine) as session, pytest.raises(Unauthorised) as caught:
+        service.authenticate_password(session, node_id, username, password, node=node)
     return caught.value
 
 
@@ -108,8 +107,8 @@ def test_role_must_fit_the_node_tier(root_node, tree, admin, node_id, role, prov
 
 
 def test_department_reviewer_needs_a_department(root_node, admin, provision) -> None:
-    fields = dict(node_id=COUNTY_ID, username="reviewer", display_name="赵审批",
-                  role=Role.DEPARTMENT_REVIEWER, password="shenpi-2026")
+    fields = {"node_id": COUNTY_ID, "username": "reviewer", "display_name": "赵审批",
+                  "role": Role.DEPARTMENT_REVIEWER, "password": "shenpi-2026"}
     for missing in (None, "  "):
         with pytest.raises(DomainError) as caught:
             provision(root_node, admin, department=missing, **fields)
