@@ -13,6 +13,7 @@ import re
 import unicodedata
 from typing import Any
 
+import orjson
 import rfc8785
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -76,11 +77,20 @@ def event_id_of(network_id: str, raw: bytes) -> str:
 # -- the fast path for received bytes ------------------------------------------------------
 # Verifying a received event means checking that its bytes are already canonical. The
 # exact check (``normalise`` + ``rfc8785``, pure Python) costs about three signature
-# verifications, so ingest first tries the C JSON encoder, which produces the same bytes
+# verifications, so ingest first parses with the stdlib's C decoder (its hooks refuse
+# floats and unsafe integers) and encodes again with orjson, which produces the same bytes
 # as RFC 8785 for the values below, and falls back to the exact check whenever any
 # precondition fails or the bytes differ. The fast check only ever says "canonical" when
 # the exact one would (tests/common/ledger/test_canonical_fast.py compares them).
-_DUMPS = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode
+
+
+def _dumps(value: Any) -> bytes:
+    """Compact JSON, keys sorted, UTF-8 unescaped: orjson (several times faster than the
+    stdlib encoder, which was a tenth of the ingest's own work). Its string escapes are
+    RFC 8785's (", \\, the short forms \\b \\f \\n \\r \\t, lowercase \\u00xx for the
+    other control characters, nothing else); the property tests compare it with the exact
+    check."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 class _NotPlain(Exception):
@@ -108,7 +118,7 @@ def loads_if_canonical(raw: bytes) -> Any | None:
 
     Why it is exact when it answers: the value holds no floats and only safe integers
     (the decoder refuses the rest); without 4-byte UTF-8 sequences (characters outside
-    the BMP) Python's code-point key order equals RFC 8785's UTF-16 order; the C encoder
+    the BMP) the code-point key order equals RFC 8785's UTF-16 order; orjson
     escapes exactly what RFC 8785 escapes (", \\, control characters, with the same
     short forms and lowercase \\u00xx); and when the bytes carry no escapes, every string
     is a substring between stable quote characters, so the whole text being NFC means
@@ -123,8 +133,8 @@ def loads_if_canonical(raw: bytes) -> Any | None:
                               or not unicodedata.is_normalized("NFC", text)):
         return None
     try:
-        same = _DUMPS(value).encode("utf-8") == raw
-    except (UnicodeEncodeError, ValueError):
+        same = _dumps(value) == raw
+    except (UnicodeEncodeError, ValueError, TypeError):  # orjson.JSONEncodeError is a TypeError
         return None
     return value if same else None
 
