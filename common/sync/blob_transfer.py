@@ -9,7 +9,10 @@ Small files (most scans are a few KiB) travel several to a request instead
 (``pack_blobs`` / ``receive_blobs``): one signed request carries up to ``BUNDLE_BYTES``
 of whole files, each framed by its expected hash and length and admitted under the
 same checks. A bundle is all or nothing; an interrupted one is simply sent again, for
-the files the receiver still lacks (the sender asks which those are first).
+the files the receiver still lacks (the sender asks which those are first). Downloads
+work the same way the other way round (``bundle_of`` / ``admit_bundle``): the child
+asks for the files it lacks, the parent packs the small ones it holds, and the child
+admits each file whose bytes match its hash; large files come in chunks.
 """
 
 from __future__ import annotations
@@ -93,6 +96,47 @@ def unpack_blobs(body: bytes) -> list[tuple[str, bytes]]:
         files.append((sha256, body[at + _FRAME:at + _FRAME + size]))
         at += _FRAME + size
     return files
+
+
+def bundle_of(node: ThisNode, session: Session, hashes: list[str]) -> tuple[bytes, bool]:
+    """The small files among ``hashes`` that this node holds, packed, up to
+    ``BUNDLE_BYTES`` of file bytes; and whether it stopped at that limit (ask again for
+    the rest). Large files and files not held are left out."""
+    wanted = list(dict.fromkeys(check_hash_text(h) for h in hashes))
+    held = blobs_held(session, set(wanted))
+    files: list[tuple[str, bytes]] = []
+    size = 0
+    for sha256 in wanted:
+        if sha256 not in held:
+            continue
+        try:
+            data = store.read_blob(node.settings.blob_dir, sha256)
+        except FileNotFoundError:
+            continue
+        if len(data) > SMALL_BLOB_BYTES:
+            continue
+        if files and size + len(data) > BUNDLE_BYTES:
+            return pack_blobs(files), True
+        files.append((sha256, data))
+        size += len(data)
+    return pack_blobs(files), False
+
+
+def admit_bundle(session: Session, node: ThisNode, body: bytes, wanted: set[str]) -> set[str]:
+    """The child's side of a downloaded bundle: store each file asked for whose bytes
+    match its hash and pass the window's checks; a bad one is left out (the event that
+    needs it waits, and the file is asked for again in the next round). The hashes stored."""
+    stored: set[str] = set()
+    for sha256, data in unpack_blobs(body):
+        if sha256 not in wanted or store.sha256_hex(data) != sha256:
+            continue
+        try:
+            with session.begin_nested():
+                store_blob(session, node, data, None)
+        except DomainError:
+            continue
+        stored.add(sha256)
+    return stored
 
 
 def receive_blobs(session: Session, node: ThisNode, body: bytes) -> dict:

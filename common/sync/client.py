@@ -17,6 +17,7 @@ from sqlmodel import Session
 from common.blobs import store
 from common.blobs.service import blobs_held, store_blob
 from common.db import transaction
+from common.errors import DomainError
 from common.identity.parent_link import clock_offset, post_to_parent, request_parent
 from common.ledger.envelope import parse_event
 from common.node import ThisNode
@@ -190,7 +191,10 @@ def _download_blobs(node: ThisNode, raws: list[bytes]) -> int:
         return 0
     with transaction(node.engine) as session:
         missing = sorted(hashes - blobs_held(session, hashes))
+    bundled = _download_bundles(node, missing)
     for sha256 in missing:
+        if sha256 in bundled:
+            continue
         # Chunks are appended to a partial file: an interrupted download resumes from
         # what is already here.
         path = blob_transfer.partial_path(node, sha256)
@@ -210,6 +214,29 @@ def _download_blobs(node: ThisNode, raws: list[bytes]) -> int:
                     store_blob(session, node, data, None)
             path.unlink(missing_ok=True)
     return len(missing)
+
+
+def _download_bundles(node: ThisNode, missing: list[str]) -> set[str]:
+    """Fetch the small files among ``missing`` several to a request; the ones stored.
+    Whatever does not come this way (large, or not at the parent) is fetched one by one."""
+    stored: set[str] = set()
+    remaining = list(missing)
+    while remaining:
+        asked = remaining[:2000]
+        response = post_to_parent(node, "/api/v1/sync/blobs/bundle", {"hashes": asked})
+        if response.status_code != 200:
+            break  # an older parent, or a refusal: the files come one by one instead
+        try:
+            with transaction(node.engine) as session:
+                got = blob_transfer.admit_bundle(session, node, response.content, set(asked))
+        except DomainError:
+            break  # a malformed bundle: one by one instead
+        stored |= got
+        remaining = [sha256 for sha256 in remaining if sha256 not in got]
+        cut = response.headers.get("X-Onetrip-Bundle-More") == "1" or len(asked) < len(remaining) + len(got)
+        if not got or not cut:
+            break
+    return stored
 
 
 def _run_after_pull(session: Session, node: ThisNode, raws: list[bytes], result: BatchResult) -> None:

@@ -34,6 +34,7 @@ from common.sync.telemetry import health_overview, record_reports
 from common.users.roles import Role, require_role
 
 log = logging.getLogger("onetrip.sync")
+BUNDLE_MORE_HEADER = "X-Onetrip-Bundle-More"
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
@@ -107,6 +108,17 @@ def blob_bundle_upload(request: Request, body: RawBody, node: NodeDep, session: 
     """Several small files in one request (``blob_transfer.pack_blobs``)."""
     _child(request, body, node, session)
     return blob_transfer.receive_blobs(session, node, body)
+
+
+@router.post("/sync/blobs/bundle")
+def blob_bundle_download(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> Response:
+    """The small files a child asks for that this node holds, several to a response
+    (``blob_transfer.bundle_of``); ``X-Onetrip-Bundle-More`` says the size limit cut it."""
+    _child(request, body, node, session, writes=False)
+    payload = MissingRequest.model_validate_json(body)
+    packed, more = blob_transfer.bundle_of(node, session, payload.hashes)
+    return Response(packed, media_type="application/octet-stream",
+                    headers={BUNDLE_MORE_HEADER: "1" if more else "0"})
 
 
 @router.post("/sync/blobs/{sha256}")

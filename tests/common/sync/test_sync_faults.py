@@ -694,3 +694,38 @@ def test_a_township_restored_from_an_old_backup_loses_nothing_its_village_sent(n
     for node in (net.county, net.township, net.village):
         assert count(node, QuarantinedEvent) == 0
     assert_verifies(net.county, net.township, net.village)
+
+
+def test_small_files_come_down_in_bundles_and_large_ones_in_chunks(net: Network, monkeypatch) -> None:
+    from common.blobs.service import blobs_held, store_blob
+    from common.sync import blob_transfer, client
+
+    small = [b"%PDF-1.4\n" + bytes([n]) * 300 + b"\n%%EOF\n" for n in range(6)]
+    large = b"%PDF-1.4\n" + bytes(range(256)) * 1200 + b"\n%%EOF\n"  # over 256 KiB: chunks
+    assert len(large) > blob_transfer.SMALL_BLOB_BYTES
+    with transaction(net.township.engine) as session:
+        hashes = [store_blob(session, net.township, data, "扫描件.pdf").sha256 for data in [*small, large]]
+    absent = "0" * 64  # the township does not hold it either
+    paths: list[str] = []
+    real = client.request_parent
+
+    def counting(node, method, path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        paths.append(path.split("?")[0])
+        return real(node, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(client, "request_parent", counting)
+    monkeypatch.setattr(parent_link, "request_parent", counting)  # post_to_parent's
+    got = client._download_bundles(net.village, sorted([*hashes, absent]))
+    assert got == set(hashes[:-1])  # the six small ones, in one request
+    assert paths == ["/api/v1/sync/blobs/bundle"]
+    with transaction(net.village.engine) as session:
+        assert blobs_held(session, set(hashes)) == set(hashes[:-1])
+
+    # A file whose bytes do not match its hash is left out; the rest of the bundle is stored.
+    other = b"%PDF-1.4\nother\n%%EOF\n"
+    forged = blob_transfer.pack_blobs([(blob_transfer.store.sha256_hex(other), other), (absent, small[0])])
+    with transaction(net.village.engine) as session:
+        assert blob_transfer.admit_bundle(session, net.village, forged,
+                                          {absent, blob_transfer.store.sha256_hex(other)}) == {
+            blob_transfer.store.sha256_hex(other)}
+        assert blobs_held(session, {absent}) == set()
