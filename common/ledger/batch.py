@@ -62,13 +62,7 @@ def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> list[i
     if connection.dialect.name != "sqlite":
         return [row[0] for row in connection.execute(_INSERT_RETURNING, rows)]
     convert = EVENTS.c.received_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    stamps: dict[Any, Any] = {}  # a batch shares one arrival time: convert it once
-
-    def stamp(value: Any) -> Any:
-        if value not in stamps:
-            stamps[value] = convert(value) if convert else value
-        return stamps[value]
-
+    stamp = convert or (lambda value: value)
     before = int(connection.execute(_TOP_LSEQ).scalar())
     connection.exec_driver_sql(_SQLITE_INSERT, [
         (r["id"], r["author"], r["kid"], r["aseq"], r["aprev"], r["subject"], r["sseq"], r["sprev"], r["kind"],

@@ -222,7 +222,7 @@ def _download_bundles(node: ThisNode, missing: list[str]) -> set[str]:
     stored: set[str] = set()
     remaining = list(missing)
     while remaining:
-        asked = remaining[:2000]
+        asked, truncated = remaining[:2000], len(remaining) > 2000
         response = post_to_parent(node, "/api/v1/sync/blobs/bundle", {"hashes": asked})
         if response.status_code != 200:
             break  # an older parent, or a refusal: the files come one by one instead
@@ -233,8 +233,7 @@ def _download_bundles(node: ThisNode, missing: list[str]) -> set[str]:
             break  # a malformed bundle: one by one instead
         stored |= got
         remaining = [sha256 for sha256 in remaining if sha256 not in got]
-        cut = response.headers.get("X-Onetrip-Bundle-More") == "1" or len(asked) < len(remaining) + len(got)
-        if not got or not cut:
+        if not got or not (truncated or response.headers.get("X-Onetrip-Bundle-More") == "1"):
             break
     return stored
 

@@ -9,6 +9,7 @@ acknowledged seq stays, so that seqs keep rising.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
@@ -169,17 +170,22 @@ def backfill_child(session: Session, own_id: str, child: str, *, own_chains: boo
     if row.backfilled and not own_chains:
         return 0
     enqueued = {lseq for (lseq,) in core(session).execute(select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == child))}
+    count = _queue_again(session, child, enqueued, lambda subject, author: (
+        _child_needs(session, child, subject) or (own_chains and in_subtree(session, child, author))))
+    row.backfilled = True
+    session.add(row)
+    return count
+
+
+def _queue_again(session: Session, peer: str, skip: set[int], wanted: Callable[[str, str], bool]) -> int:
+    """Queue for ``peer``, in local order, every stored event not in ``skip`` for which
+    ``wanted(subject, author)`` holds; how many. One pass over the ledger."""
     count = 0
     rows = core(session).execute(select(_EVENTS.c.lseq, _EVENTS.c.subject, _EVENTS.c.author).order_by(_EVENTS.c.lseq))
     for lseq, subject, author in rows:
-        if lseq in enqueued:
-            continue
-        if not (_child_needs(session, child, subject) or (own_chains and in_subtree(session, child, author))):
-            continue
-        enqueue(session, child, lseq)
-        count += 1
-    row.backfilled = True
-    session.add(row)
+        if lseq not in skip and wanted(subject, author):
+            enqueue(session, peer, lseq)
+            count += 1
     return count
 
 
@@ -214,8 +220,9 @@ def child_pushes_lost(session: Session, child: str, after: int) -> bool:
 
 def record_push(session: Session, child: str, last_seq: int) -> None:
     """The child's outbox seq this node has acknowledged (kept in ``received``)."""
-    core(session).execute(update(_CURSORS).where(_CURSORS.c.peer == child).values(received=last_seq))
-    session.expire(cursor(session, child))
+    row = cursor(session, child)
+    row.received = last_seq
+    session.add(row)
 
 
 def requeue_own_for_parent(session: Session, own_id: str, parent: str) -> int:
@@ -224,13 +231,7 @@ def requeue_own_for_parent(session: Session, own_id: str, parent: str) -> int:
     acked = cursor(session, parent).sent_acked
     waiting = {lseq for (lseq,) in core(session).execute(
         select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == parent, _OUTBOX.c.seq > acked))}
-    count = 0
-    rows = core(session).execute(select(_EVENTS.c.lseq, _EVENTS.c.author).order_by(_EVENTS.c.lseq))
-    for lseq, author in rows:
-        if lseq not in waiting and in_subtree(session, own_id, author):
-            enqueue(session, parent, lseq)
-            count += 1
-    return count
+    return _queue_again(session, parent, waiting, lambda _subject, author: in_subtree(session, own_id, author))
 
 
 def _child_needs(session: Session, child: str, subject: str) -> bool:
