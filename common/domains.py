@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "common.licences.models",
     "common.ratings.models",
     "common.sync.models",
+    "common.authority.models",
 ]
 
 PROJECTION_MODULES = [
@@ -30,6 +31,7 @@ PROJECTION_MODULES = [
     "common.licences.projection",
     "common.ratings.projection",
     "common.sync.routing",
+    "common.authority.events",  # installs the authority check; last, so every table it reads exists
 ]
 
 ROUTER_MODULES = [

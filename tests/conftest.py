@@ -35,7 +35,7 @@ from common.users.roles import Actor, Role
 __all__ = ["ADMIN_PASSWORD", "COUNTY_ID", "TOWNSHIP_ID", "VILLAGE_ID"]
 
 # Case fixtures (nodes of each tier, staff, stored files) for every test folder.
-pytest_plugins = ["case_fixtures"]
+pytest_plugins = ["case_fixtures", "process_testing"]
 
 
 @pytest.fixture

@@ -4,13 +4,18 @@ pytest's pythonpath). Fixtures live in conftest.py."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import insert
+from sqlmodel import Session
 
 from common.db import transaction
 from common.identity.keys import NodeKey
 from common.identity.service import accept_enrolment, invite_node
+from common.ledger.envelope import SignedEvent, sign_event
 from common.node import ThisNode
+from common.timeutil import iso_utc, utcnow
 from common.users.roles import Actor
 
 COUNTY_ID = "430424000000"
@@ -40,6 +45,30 @@ def register_member(root: ThisNode, node_id: str, name: str) -> NodeKey:
                          token=invitation.token, via=via)
     return key
 
+
+
+def forge_event(session: Session, key: NodeKey, network_id: str, subject: str, kind: str, body: Any) -> SignedEvent:
+    """An event signed with ``key`` at the heads this database holds, written straight
+    into the events table: no authority check, no projection (what an attacker who
+    controls a node's key and database can do). Returns it, e.g. to push elsewhere."""
+    from common.ledger.service import EVENTS, _author_head, subject_head
+
+    author, subj = _author_head(session, key.node_id), subject_head(session, subject)
+    event = sign_event(key, network_id, aseq=author.seq + 1, aprev=author.id, subject=subject,
+                       sseq=subj.seq + 1, sprev=subj.id, kind=kind, at=iso_utc(utcnow()), body=body)
+    env = event.envelope
+    session.execute(insert(EVENTS).values(
+        id=event.id, author=env["author"], kid=env["kid"], aseq=env["aseq"], aprev=env["aprev"],
+        subject=env["subject"], sseq=env["sseq"], sprev=env["sprev"], kind=env["kind"], at=env["at"],
+        raw=event.raw, received_at=utcnow()))
+    return event
+
+
+def sign_forged(key: NodeKey, network_id: str, subject: str, kind: str, body: Any, *, aseq: int = 1,
+                aprev: str | None = None, sseq: int = 1, sprev: str | None = None) -> SignedEvent:
+    """An event signed with ``key`` at the given chain positions, stored nowhere."""
+    return sign_event(key, network_id, aseq=aseq, aprev=aprev, subject=subject, sseq=sseq, sprev=sprev,
+                      kind=kind, at=iso_utc(utcnow()), body=body)
 
 
 def api_token(node: ThisNode, username: str = "admin") -> str:

@@ -19,6 +19,12 @@ from common.ledger.envelope import SignedEvent
 from common.ledger.models import Event
 
 Handler = Callable[[Session, SignedEvent], None]
+# The authority policy (``common.authority.events``) checks every event before any
+# handler runs: at append, ingest (both paths) and rebuild alike. The ledger cannot
+# import the policy (the policy reads the domains' tables), so the policy installs
+# itself here when the domains are loaded, and no event is applied without it.
+AuthorityCheck = Callable[[Session, SignedEvent], None]
+_AUTHORITY: list[AuthorityCheck] = []
 
 
 @dataclass
@@ -47,7 +53,14 @@ def projections() -> list[Projection]:
     return list(_PROJECTIONS.values())
 
 
+def install_authority_check(check: AuthorityCheck) -> None:
+    _AUTHORITY[:] = [check]
+
+
 def apply_event(session: Session, event: SignedEvent) -> None:
+    if not _AUTHORITY:
+        raise RuntimeError("no authority policy installed: load the domains (common.domains.load_projections)")
+    _AUTHORITY[0](session, event)
     for projection in _PROJECTIONS.values():
         handler = projection.handlers.get(event.kind)
         if handler is not None:

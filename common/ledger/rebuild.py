@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from common.ledger.envelope import FIELDS, SignedEvent
+from common.ledger.envelope import FIELDS, EnvelopeError, SignedEvent
 from common.ledger.models import Event
 from common.ledger.projection import apply_event, clear_projections
 
@@ -31,11 +31,12 @@ PROGRESS_EVERY = 250
 class RebuildError(RuntimeError):
     """A stored event cannot be replayed; names it so that ``verify`` can be run."""
 
-    def __init__(self, lseq: int, event_id: str, problem: str) -> None:
+    def __init__(self, lseq: int, event_id: str, problem: str, code: str = "projection.rebuild_failed") -> None:
         super().__init__(f"事件 lseq={lseq} id={event_id} 无法重放：{problem}")
         self.lseq = lseq
         self.event_id = event_id
         self.problem = problem
+        self.code = code
 
 
 def count_events(session: Session) -> int:
@@ -86,6 +87,8 @@ def rebuild_projections(session: Session, *, progress: Progress | None = None) -
             event = stored_event(lseq, event_id, raw)
             try:
                 apply_event(session, event)
+            except EnvelopeError as exc:  # the authority policy refuses it (or a handler does)
+                raise RebuildError(lseq, event_id, exc.message, exc.code) from exc
             except (KeyError, TypeError, ValueError, SQLAlchemyError) as exc:
                 # A handler choked on a body it should have accepted: name the event.
                 raise RebuildError(lseq, event_id, f"{type(exc).__name__}: {exc}") from exc

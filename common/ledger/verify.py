@@ -7,7 +7,9 @@ subject chain and its author chain without a gap. Author chains are only require
 be complete for this node and the nodes below it (every one of their events passes
 through here); of other authors a node holds only some events, so there only
 neighbouring held events are compared. Finally the projections are rebuilt inside a
-savepoint that is rolled back and compared with the live tables.
+savepoint that is rolled back and compared with the live tables; that replay also
+applies the authority policy to every event in local order, so a well-signed event its
+author was not allowed to write is reported as a broken event, naming the rule.
 
 The report names the first broken event (lowest ``lseq``); later ones are counted.
 """
@@ -39,6 +41,7 @@ from common.ledger.rebuild import (
 from common.node import ThisNode
 
 CHECK_STAGE = "检查事件"
+AUTHORITY_PREFIX = "authority."  # codes of the authority policy (common.authority.events)
 MAX_KEPT = 1000  # problems listed in the report; all are counted
 COLUMNS = ("author", "kid", "aseq", "aprev", "subject", "sseq", "sprev", "kind", "at")
 
@@ -62,6 +65,16 @@ LABELS = {
     "chain.prev_mismatch": "前一事件编号与链上的前一事件不符",
     "projection.mismatch": "投影表与按账本重建的结果不同",
     "projection.rebuild_failed": "无法按账本重建投影",
+    "authority.no_rule": "该记录类型没有这种事件的权限规则",
+    "authority.registered_node": "作者节点未登记或已注销",
+    "authority.root": "只有根节点可以写入",
+    "authority.filer": "办件只能由建立它的节点建立",
+    "authority.custodian": "写入者不是办件当前的办理节点",
+    "authority.offer_target": "接收或拒收移交的不是移交所指向的节点",
+    "authority.case_decider": "记录核查的不是作出决定的节点",
+    "authority.rectifier": "办理整改的不是整改责任节点",
+    "authority.licence_issuer": "颁发节点未获事项目录授权颁发该类证照",
+    "authority.licence_revoker": "撤销证照的不是颁发节点",
 }
 
 
@@ -254,9 +267,15 @@ def verify_node(session: Session, node: ThisNode, *, progress: Progress | None =
     for problem in walk.found:
         assert problem.lseq is not None
         by_lseq.setdefault(problem.lseq, problem)
+    projection_problem = check_projections(session, progress=progress)
+    if projection_problem is not None and projection_problem.code.startswith(AUTHORITY_PREFIX):
+        # Well signed but not the author's to write: a broken event like any other.
+        assert projection_problem.lseq is not None
+        by_lseq.setdefault(projection_problem.lseq, projection_problem)
+    else:
+        report.projection_problem = projection_problem
     report.problem_count = len(by_lseq)
     report.problems = [by_lseq[k] for k in sorted(by_lseq)[:MAX_KEPT]]
-    report.projection_problem = check_projections(session, progress=progress)
     return report
 
 
@@ -268,7 +287,7 @@ def check_projections(session: Session, *, progress: Progress | None = None) -> 
         rebuild_projections(session, progress=progress)
         rebuilt = snapshot(session)
     except RebuildError as exc:
-        return Problem("projection.rebuild_failed", exc.problem, exc.lseq, exc.event_id)
+        return Problem(exc.code, exc.problem, exc.lseq, exc.event_id)
     finally:
         savepoint.rollback()
     return first_difference(live, rebuilt)

@@ -11,10 +11,40 @@ from sqlmodel import Session
 
 from common import __version__
 from common.identity.models import RegistryNode
-from common.sync.models import NodeHealth
+from common.sync.models import DeadLetter, NodeHealth
 from common.timeutil import iso_utc, parse_iso, utcnow
 
 SILENT_AFTER = timedelta(hours=1)
+AUTHORITY_CODES = "authority.%"  # dead letters the authority policy refused
+
+
+def authority_violations(session: Session) -> dict[str, dict[str, Any]]:
+    """Events this node refused because their author was not allowed to write them, by
+    author: how many, and the latest one's rule and event id. A node flags its
+    children's violations in the reports it passes up, so the root sees every one."""
+    found: dict[str, dict[str, Any]] = {}
+    rows = session.execute(select(DeadLetter.event_id, DeadLetter.code, DeadLetter.raw, DeadLetter.received_at)
+                           .where(DeadLetter.code.like(AUTHORITY_CODES)).order_by(DeadLetter.id))
+    for event_id, code, raw, received_at in rows:
+        try:
+            author = str(json.loads(raw)["author"])[:12]
+        except (ValueError, KeyError, TypeError):
+            continue
+        entry = found.setdefault(author, {"count": 0})
+        entry.update(count=entry["count"] + 1, rule=code, event_id=event_id, at=iso_utc(received_at))
+    return found
+
+
+def _violations_of(row: NodeHealth | None) -> dict[str, Any] | None:
+    if row is None or not row.detail:
+        return None
+    return json.loads(row.detail).get("violations")
+
+
+def _merged(relayed: dict[str, Any] | None, local: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The larger count wins: a relayed figure already includes what the relaying node saw."""
+    candidates = [v for v in (relayed, local) if v]
+    return max(candidates, key=lambda v: v["count"]) if candidates else None
 
 
 def own_report(node_id: str, backlog: int, held: int, clock_offset_ms: int = 0) -> dict[str, Any]:
@@ -48,23 +78,30 @@ def _upsert(session: Session, node_id: str, reporter: str, contact, report: dict
     row.held = int(report.get("held", 0))
     row.version = str(report.get("version", ""))[:40]
     row.clock_offset_ms = int(report.get("clock_offset_ms", 0))
-    row.detail = json.dumps({k: v for k, v in report.items() if k in ("errors", "rejects")}, ensure_ascii=False)
+    row.detail = json.dumps({k: v for k, v in report.items() if k in ("errors", "rejects", "violations")},
+                            ensure_ascii=False)
     session.add(row)
 
 
 def relayed_reports(session: Session) -> list[dict[str, Any]]:
     """Everything this node knows about its subtree, to pass up with its own sync."""
-    return [
-        {"node_id": r.node_id, "last_contact": iso_utc(r.last_contact), "backlog": r.backlog, "held": r.held,
-         "version": r.version, "clock_offset_ms": r.clock_offset_ms}
-        for r in session.execute(select(NodeHealth)).scalars()
-    ]
+    violations = authority_violations(session)
+    reports = []
+    for r in session.execute(select(NodeHealth)).scalars():
+        report = {"node_id": r.node_id, "last_contact": iso_utc(r.last_contact), "backlog": r.backlog,
+                  "held": r.held, "version": r.version, "clock_offset_ms": r.clock_offset_ms}
+        flagged = _merged(_violations_of(r), violations.get(r.node_id))
+        if flagged:
+            report["violations"] = flagged
+        reports.append(report)
+    return reports
 
 
 def health_overview(session: Session, *, silent_after: timedelta = SILENT_AFTER) -> list[dict[str, Any]]:
     """Every registered node with its last known state; silent ones flagged."""
     now = utcnow()
     health = {r.node_id: r for r in session.execute(select(NodeHealth)).scalars()}
+    violations = authority_violations(session)
     rows = []
     for entry in session.execute(select(RegistryNode).order_by(RegistryNode.node_id)).scalars():
         h = health.get(entry.node_id)
@@ -76,5 +113,6 @@ def health_overview(session: Session, *, silent_after: timedelta = SILENT_AFTER)
             "backlog": h.backlog if h else None, "held": h.held if h else None,
             "version": h.version if h else None, "clock_offset_ms": h.clock_offset_ms if h else None,
             "silent": silent and entry.parent_id is not None,
+            "violations": _merged(_violations_of(h), violations.get(entry.node_id)),
         })
     return rows

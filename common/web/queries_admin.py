@@ -50,6 +50,7 @@ class NodeRow:
     held: int | None
     version: str | None
     clock_offset: str
+    violations: dict[str, Any] | None = None  # events refused as not its to write (count, rule, event_id, at)
 
     @property
     def state_label(self) -> str:
@@ -77,9 +78,10 @@ def node_overview(session: Session, node: ThisNode) -> list[NodeRow]:
             state=state, last_contact=entry["last_contact"], backlog=entry["backlog"], held=entry["held"],
             version=__version__ if state == "self" else entry["version"],
             clock_offset=_offset_text(0 if state == "self" else entry["clock_offset_ms"]),
+            violations=entry["violations"],
         ))
     rank = {"silent": 0, "self": 1, "ok": 2, "revoked": 3}
-    return sorted(rows, key=lambda r: (rank[r.state], TIER_ORDER.get(r.tier, 9), r.node_id))
+    return sorted(rows, key=lambda r: (r.violations is None, rank[r.state], TIER_ORDER.get(r.tier, 9), r.node_id))
 
 
 def local_problem_counts(session: Session) -> dict[str, int]:

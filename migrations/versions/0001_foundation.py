@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 15:11:13.411199
+Create Date: 2026-12-04 03:03:13.437152
 """
 from collections.abc import Sequence
 
@@ -230,6 +230,13 @@ def upgrade() -> None:
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_kind', ['kind'], unique=False)
 
+    op.create_table('licence_entitlements',
+    sa.Column('type_code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('issuer_uscc', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('handling_level', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+    sa.Column('since_version', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('type_code', 'issuer_uscc', 'handling_level', name=op.f('pk_licence_entitlements'))
+    )
     op.create_table('licences',
     sa.Column('licence_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('type_code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -543,6 +550,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_licences_case_no'))
 
     op.drop_table('licences')
+    op.drop_table('licence_entitlements')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index('ix_events_kind')
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, register_member
+from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, forge_event, register_member
 from sqlalchemy import select
 
+from common.authority.events import AuthorityViolation
 from common.cases import service_handoff as handoff
 from common.cases import service_intake as intake
 from common.cases import service_review as review
@@ -293,15 +294,18 @@ def test_the_chain_of_custody_is_proved_by_registry_signatures(nodes, actors, k,
             assert event.author == signer
             verify_signature(county.network_id, event, load_public_key(key.public_key))
 
-    # An event written past the custody rules (here by the township, bypassing the
-    # action functions) makes the chain unprovable; a forged acceptance is not applied.
-    with pytest.raises(CustodyViolation), transaction(township.engine) as session:
-        township.append(session, case_subject(case_no), "handoff.accepted",
-                        {"offer_seq": 2, "accepted_by": "x", "accepted_on": "2026-01-01"})
+    # Events past the custody rules (here by the township, bypassing the action
+    # functions) are refused by the authority policy at append...
+    visit = {"seq": 1, "who": "staff", "place": "镇", "purpose": "越权", "visited_on": "2026-01-01",
+             "counts": False, "over_limit": False, "over_limit_reason": None}
+    for kind, body, rule in (("handoff.accepted", {"offer_seq": 2, "accepted_by": "x", "accepted_on": "2026-01-01"},
+                              "authority.offer_target"), ("case.visit_recorded", visit, "authority.custodian")):
+        with pytest.raises(AuthorityViolation) as refused, transaction(township.engine) as session:
+            township.append(session, case_subject(case_no), kind, body)
+        assert refused.value.code == rule
+    # ...and one written straight into the database makes the chain unprovable.
     with transaction(township.engine) as session:
-        township.append(session, case_subject(case_no), "case.visit_recorded", {
-            "seq": 1, "who": "staff", "place": "镇", "purpose": "越权", "visited_on": "2026-01-01",
-            "counts": False, "over_limit": False, "over_limit_reason": None})
+        forge_event(session, township.key, township.network_id, case_subject(case_no), "case.visit_recorded", visit)
         with pytest.raises(CustodyViolation):
             handoff.custody_chain(session, case_no)
         session.rollback()

@@ -22,6 +22,7 @@ import pytest
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, make_root, register_member
 from sqlalchemy import select
 
+from common.authority.events import POLICY, Rule
 from common.bootstrap import open_node
 from common.calendar import YearSchedule
 from common.calendar.service import import_year_schedule
@@ -35,6 +36,13 @@ from common.users.roles import Actor, Role
 from common.users.service import change_password, change_role, provision_user, set_user_active
 
 EXTRA_VILLAGE_ID = "430424100202"
+
+
+@pytest.fixture(autouse=True)
+def test_record_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chain tests write a record kind with no domain meaning (``test:…`` /
+    ``test.noted``); like any record kind it must declare its authority rule."""
+    monkeypatch.setitem(POLICY, "test", {"test.noted": Rule("any_node", "任何已登记节点", lambda session, event: None)})
 SCHEDULE_2027 = YearSchedule(
     2027,
     holidays=(date(2027, 1, 1), date(2027, 2, 8), date(2027, 2, 9), date(2027, 5, 3), date(2027, 10, 1)),

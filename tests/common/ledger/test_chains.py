@@ -16,7 +16,7 @@ from common.ledger.service import IngestRefused, ingest_event
 
 
 def _township_event(key: NodeKey, network: str, aseq: int, aprev, sseq: int, sprev, body=None):
-    return sign_event(key, network, aseq=aseq, aprev=aprev, subject="case:test", sseq=sseq, sprev=sprev,
+    return sign_event(key, network, aseq=aseq, aprev=aprev, subject="test:test", sseq=sseq, sprev=sprev,
                       kind="test.noted", at="2026-11-27T00:00:00.000000Z", body=body or {"n": aseq})
 
 
@@ -28,9 +28,9 @@ def _ingest(node, raw):
 
 def test_local_appends_chain_by_author_and_subject(root_node):
     with transaction(root_node.engine) as session:
-        first = root_node.append(session, "case:a", "test.noted", {"i": 1})
-        second = root_node.append(session, "case:b", "test.noted", {"i": 2})
-        third = root_node.append(session, "case:a", "test.noted", {"i": 3})
+        first = root_node.append(session, "test:a", "test.noted", {"i": 1})
+        second = root_node.append(session, "test:b", "test.noted", {"i": 2})
+        third = root_node.append(session, "test:a", "test.noted", {"i": 3})
     assert second.envelope["aprev"] == first.id
     assert third.envelope["aprev"] == second.id
     assert third.envelope["sprev"] == first.id and third.envelope["sseq"] == 2
@@ -91,7 +91,7 @@ def test_any_delivery_order_converges_to_the_same_chain(root_node, tree, order):
     """Out-of-order delivery with retries: the held chain ends gap-free and complete."""
     key = tree[TOWNSHIP_ID]
     events, prev = [], None
-    subject = "case:perm"
+    subject = "test:perm"
     for i in range(6):
         sprev = events[-1].id if events else None
         event = sign_event(key, root_node.network_id, aseq=i + 1, aprev=prev, subject=subject, sseq=i + 1,

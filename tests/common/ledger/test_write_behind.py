@@ -63,17 +63,17 @@ def test_a_batch_applied_through_the_buffer_leaves_the_same_rows(root_node: This
     node = root_node
     with transaction(node.engine) as session:
         for n in range(3):  # three cases, their events interleaved
-            _file(node, session, f"C-{n}", visit=n != 1)
+            _file(node, session, f"{node.node_id}-20261102-{n:04d}", visit=n != 1)
         for n in range(3):
-            _lifecycle(node, session, f"C-{n}")
-        _file(node, session, "C-9", visit=False)
-        node.append(session, case_subject("C-9"), "case.accepted", {
+            _lifecycle(node, session, f"{node.node_id}-20261102-{n:04d}")
+        _file(node, session, f"{node.node_id}-20261102-0009", visit=False)
+        node.append(session, case_subject(f"{node.node_id}-20261102-0009"), "case.accepted", {
             "accepted_on": "2026-11-03", "window": "综合窗口", "limit_days": 5, "deadline": "2026-11-10",
             "accepted_by": "clerk", "tasks": []})
         # The custody check reads the case row while the filing is still in the buffer.
-        node.append(session, case_subject("C-9"), "handoff.offered", {"to": TOWNSHIP_ID, "head_sseq": 2})
-        _file(node, session, "C-10", visit=True)
-        node.append(session, case_subject("C-10"), "case.withdrawn", {"reason": "撤回", "withdrawn_on": "2026-11-03"})
+        node.append(session, case_subject(f"{node.node_id}-20261102-0009"), "handoff.offered", {"to": TOWNSHIP_ID, "head_sseq": 2})
+        _file(node, session, f"{node.node_id}-20261102-0010", visit=True)
+        node.append(session, case_subject(f"{node.node_id}-20261102-0010"), "case.withdrawn", {"reason": "撤回", "withdrawn_on": "2026-11-03"})
     with transaction(node.engine) as session:
         before = snapshot(session)
         assert before["cases"] and before["case_notices"] and before["case_special_procedures"]

@@ -16,6 +16,7 @@ import pytest
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, register_member
 from sqlalchemy import select
 
+from common.authority.events import AuthorityViolation
 from common.blobs.service import store_blob
 from common.cases import service_intake as intake
 from common.cases import service_review as review
@@ -149,9 +150,10 @@ def test_only_the_responsible_node_writes_the_rectification(nodes, village_case)
         assert err.value.code == code
     # A stranger that signs the event itself, past the action: the projection refuses it
     # (sync dead-letters it), and nothing is stored.
-    with pytest.raises(RectificationViolation), transaction(stranger.engine) as session:
+    with pytest.raises(AuthorityViolation) as refused, transaction(stranger.engine) as session:
         stranger.append(session, rectification_subject(case_no), "rectification.closed",
                         {"task_id": task_id, "by": "yq", "on": "2026-01-05", "result": "已整改"})
+    assert refused.value.code == "authority.rectifier"
     assert chain(county, case_no) == []
     with transaction(county.engine) as session:
         assert session.get(Rectification, task_id).state == "open"
