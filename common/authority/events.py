@@ -16,7 +16,7 @@ and rules here; ``tests/common/authority`` fails for an event kind without one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,9 +83,52 @@ def _root_id(session: Session) -> str | None:
     return core(session).execute(_ROOT).scalar()
 
 
+_BATCH_CUSTODY_KEY = "onetrip.authority.custody"  # session.info during a batch: case_no -> (custodian, offered_to)
+
+
+def preload_custody(session: Session, subjects: Iterable[str]) -> None:
+    """Read the custody of a batch's cases in one query before it is applied; the
+    checks then keep it current themselves (``end_batch_custody`` forgets it). Without
+    it each case event would read its row, and that read would flush the batch's
+    held-back writes."""
+    cases = sorted({s.removeprefix("case:") for s in subjects if s.startswith("case:")})
+    cache: dict[str, tuple[str | None, str | None] | None] = dict.fromkeys(cases)
+    for start in range(0, len(cases), 500):
+        chunk = cases[start:start + 500]
+        rows = core(session).execute(select(_CASES.c.case_no, _CASES.c.custodian, _CASES.c.pending_offer_to)
+                                     .where(_CASES.c.case_no.in_(chunk)))
+        for case_no, custodian, offered_to in rows:
+            cache[case_no] = (custodian, offered_to)
+    session.info[_BATCH_CUSTODY_KEY] = cache
+
+
+def end_batch_custody(session: Session) -> None:
+    session.info.pop(_BATCH_CUSTODY_KEY, None)
+
+
+def _track_custody(session: Session, event: SignedEvent) -> None:
+    """After an allowed case event: what it does to custody, in the batch's cache."""
+    cache = session.info.get(_BATCH_CUSTODY_KEY)
+    if cache is None or not event.subject.startswith("case:"):
+        return
+    case_no, current = _record_key(event), cache.get(_record_key(event))
+    if event.kind == "case.filed":
+        cache[case_no] = (event.author, None)
+    elif current is not None and event.kind == "handoff.offered":
+        cache[case_no] = (current[0], event.body.get("to"))
+    elif current is not None and event.kind == "handoff.accepted":
+        cache[case_no] = (event.author, None)
+    elif current is not None and event.kind == "handoff.declined":
+        cache[case_no] = (current[0], None)
+
+
 def _custody(session: Session, case_no: str) -> tuple[str | None, str | None] | None:
-    """(custodian, open offer's target) as the events so far make them; a row filed
-    in the batch being applied is read from the batch's buffer."""
+    """(custodian, open offer's target) as the events so far make them: from the
+    batch's cache when a batch is being applied, else from the case row (a row filed in
+    a buffered batch is read from the buffer)."""
+    cache = session.info.get(_BATCH_CUSTODY_KEY)
+    if cache is not None and case_no in cache:
+        return cache[case_no]
     buffer = write_behind(session)
     pending = buffer.pending_row(_CASES, case_no) if buffer is not None else None
     if pending is not None:
@@ -271,6 +314,7 @@ def check_event_authority(session: Session, event: SignedEvent) -> None:
         why = applied.check(session, event)
         if why is not None:
             raise AuthorityViolation(event, applied, why)
+    _track_custody(session, event)
 
 
 def policy_table() -> list[dict[str, str]]:

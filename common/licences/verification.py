@@ -1,41 +1,57 @@
-"""Offline licence verification from the signed ``licence.issued`` event and the registry.
+"""Offline licence verification from what the issuing node signed and the registry.
 
 Nothing here reads the ``licences`` table: a projection could be edited, the signed
-bytes cannot be without breaking the signature. The checks are the event's canonical
-form and Ed25519 signature, that its author is the issuing node and is in the
-registry (revoked nodes stay verifiable as history), the GB/T 36904 check character,
-whether a ``licence.revoked`` by the issuer is held, and the validity period.
+bytes cannot be without breaking the signature. The checks are the Ed25519 signature,
+that its author is the issuing node and is in the registry (revoked nodes stay
+verifiable as history), the GB/T 36904 check character, whether a ``licence.revoked``
+by the issuer is held, and the validity period.
 
-A QR payload is ``OT1:`` + the event bytes in base64url, so a node that never received
-the licence can still check it with its registry alone.
+What is signed comes in two formats, and both go through ``_verify_claim``:
+
+- ``OT2:`` (printed since issue 9): the licence's signed public credential
+  (``common.licences.credential``), the holder masked;
+- ``OT1:`` (licences printed before), and a look-up by identifier: the canonical bytes
+  of the ``licence.issued`` event itself, which carry the whole identity number.
+
+Either way a node that never received the licence can check it with its registry alone.
 """
 
 from __future__ import annotations
 
 import binascii
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlmodel import Session
 
+from common.authority.events import licence_entitlement_problem
 from common.identifiers import (
     IdentifierError,
     mask_identifier,
     parse_licence_id,
     validate_licence_id,
 )
+from common.identity.keys import load_public_key
 from common.identity.models import RegistryKey, RegistryNode
-from common.identity.registry import RegistryKeyResolver
 from common.ledger.envelope import EnvelopeError, SignedEvent, parse_event, unb64u, verify_signature
 from common.ledger.models import Event
+from common.licences.credential import (
+    CREDENTIAL_QR_PREFIX,
+    CredentialPayload,
+    credential_signature_ok,
+    mask_person_name,
+    parse_credential_payload,
+)
 from common.licences.projection import LICENCE_ISSUED, LICENCE_REVOKED, licence_subject
 from common.settings import DEFAULT_NETWORK_ID
 from common.timeutil import local_today
 
-QR_PREFIX = "OT1:"
-MAX_QR_PAYLOAD = 8192  # characters; a licence event is about 1-2 KiB
+QR_PREFIX = "OT1:"  # the signed licence.issued event itself: licences printed before OT2
+MAX_QR_PAYLOAD = 8192  # characters; a licence event is about 1-2 KiB, a credential under 1 KiB
 STATUS_LABELS = {"valid": "有效", "revoked": "已撤销", "invalid": "无效"}
 
 
@@ -118,9 +134,14 @@ def verify_licence(
 def verify_qr_payload(
     session: Session, payload: str, *, network_id: str = DEFAULT_NETWORK_ID, today: date | None = None
 ) -> VerificationResult:
-    """Verify an ``OT1:`` payload with the registry alone (no licences table needed)."""
+    """Verify a QR payload with the registry alone (no licences table needed): an
+    ``OT2:`` credential, or the ``OT1:`` signed event of a licence printed before."""
     text = (payload or "").strip()
-    if not text.startswith(QR_PREFIX) or len(text) > MAX_QR_PAYLOAD:
+    if len(text) > MAX_QR_PAYLOAD:
+        return _invalid("不是本系统的电子证照二维码")
+    if text.startswith(CREDENTIAL_QR_PREFIX):
+        return _verify_credential(session, text[len(CREDENTIAL_QR_PREFIX):], network_id, today)
+    if not text.startswith(QR_PREFIX):
         return _invalid("不是本系统的电子证照二维码")
     try:
         raw = unb64u(text[len(QR_PREFIX):])
@@ -129,29 +150,68 @@ def verify_qr_payload(
     return _verify_raw(session, raw, network_id, today)
 
 
-def _describe(result: VerificationResult, event: SignedEvent) -> None:
-    """Copy what the licence says into the result (masked): only after the shape check."""
-    body = event.body
+@dataclass(frozen=True)
+class _Claim:
+    """What a payload says, in one shape for both formats: the node that signed it and
+    with which key, the licence as signed (a ``licence.issued`` body or a credential:
+    licence_id, type_code, name, holder, issuer, validity, catalogue_version), whether
+    the holder is already masked, and how to check the signature and whether this node
+    holds the signed original."""
+
+    author: str
+    kid: str
+    licence: dict[str, Any]
+    masked: bool
+    event_id: str | None
+    signature_ok: Callable[[Ed25519PublicKey], bool]
+    held: Callable[[Session], bool]
+
+    @property
+    def subject(self) -> str:
+        return licence_subject(self.licence["licence_id"])
+
+
+def _event_claim(event: SignedEvent, network_id: str) -> _Claim:
+    def signature_ok(public_key: Ed25519PublicKey) -> bool:
+        try:
+            verify_signature(network_id, event, public_key)
+        except EnvelopeError:
+            return False
+        return True
+
+    return _Claim(author=event.author, kid=event.envelope["kid"], licence=event.body, masked=False,
+                  event_id=event.id, signature_ok=signature_ok, held=lambda session: _held(session, event.id))
+
+
+def _credential_claim(decoded: CredentialPayload, network_id: str) -> _Claim:
+    return _Claim(
+        author=decoded.author, kid=decoded.kid, licence=decoded.credential, masked=True, event_id=None,
+        signature_ok=lambda key: credential_signature_ok(network_id, decoded.credential, decoded.sig, key),
+        held=lambda session: _holds_credential(session, decoded, network_id),
+    )
+
+
+def _describe(result: VerificationResult, claim: _Claim) -> None:
+    """Copy what the licence says into the result (masked): only once its signature holds."""
+    body = claim.licence
     holder, issuer = body["holder"], body["issuer"]
     result.licence_id = body["licence_id"]
     result.name = body.get("name")
     result.type_code = body.get("type_code")
     result.holder_kind = holder.get("kind")
-    name = holder.get("name") or ""
-    result.holder_name = name if holder.get("kind") == "enterprise" else mask_person_name(name)
-    result.holder_id_masked = mask_identifier(holder.get("id_number") or "")
+    name, id_number = holder.get("name") or "", holder.get("id_number") or ""
+    if claim.masked:  # a credential is signed masked
+        result.holder_name, result.holder_id_masked = name, id_number
+    else:
+        result.holder_name = name if holder.get("kind") == "enterprise" else mask_person_name(name)
+        result.holder_id_masked = mask_identifier(id_number)
     result.issuer_body = issuer.get("body")
     result.issuer_uscc = issuer.get("uscc")
     result.issuer_node = issuer.get("node")
     result.valid_from = body.get("valid_from")
     result.valid_to = body.get("valid_to")
     result.case_no = body.get("case_no")
-    result.event_id = event.id
-
-
-def mask_person_name(name: str) -> str:
-    """张三 -> 张*, 欧阳修 -> 欧**: a public answer shows only the surname's first character."""
-    return name[:1] + "*" * (len(name) - 1) if name else ""
+    result.event_id = claim.event_id
 
 
 def _well_formed(event: SignedEvent) -> bool:
@@ -169,6 +229,7 @@ def _well_formed(event: SignedEvent) -> bool:
 def _verify_raw(
     session: Session, raw: bytes, network_id: str, today: date | None, expected_id: str | None = None
 ) -> VerificationResult:
+    """The ``OT1:`` path and the look-up by identifier: the signed ``licence.issued`` bytes."""
     result = VerificationResult(status="valid", licence_id=expected_id)
     try:
         event = parse_event(network_id, raw)
@@ -181,31 +242,63 @@ def _verify_raw(
     result.licence_id = expected_id or licence_id
     if expected_id is not None and licence_id != expected_id:
         return _invalid("签发记录与所查证照标识不一致", result)
-    if not _signed_by_issuer(session, event, network_id, result):
+    return _verify_claim(session, _event_claim(event, network_id), result, network_id, today)
+
+
+def _verify_credential(session: Session, text: str, network_id: str, today: date | None) -> VerificationResult:
+    """The ``OT2:`` path: a signed credential (``common.licences.credential``)."""
+    decoded = parse_credential_payload(text)
+    if decoded is None:
+        return _invalid("二维码内容无法解码，可能已损坏")
+    result = VerificationResult(status="valid", licence_id=decoded.credential["licence_id"])
+    return _verify_claim(session, _credential_claim(decoded, network_id), result, network_id, today)
+
+
+def _verify_claim(
+    session: Session, claim: _Claim, result: VerificationResult, network_id: str, today: date | None
+) -> VerificationResult:
+    """Every verification ends here, whatever the payload's format: the signer, the
+    identifier, revocation and the validity period."""
+    if not _signed_by_issuer(session, claim, result):
         return result  # what an unauthenticated payload claims is not repeated
-    _describe(result, event)
-    try:
-        parts = parse_licence_id(licence_id)
-        issuer = event.body["issuer"]
-        canonical = str(parts) == licence_id
-        reason = "电子证照标识不是规范形式"
-        if canonical and (parts.type_code, parts.issuer_uscc) != (event.body.get("type_code"), issuer.get("uscc")):
-            canonical, reason = False, "电子证照标识与证照所载类型或颁发机构不一致"
-    except IdentifierError as exc:
-        canonical, reason = False, f"电子证照标识无效：{exc.message}"
-    result.checks["check_character"] = canonical
-    if not canonical:
-        return _invalid(reason, result)
-    _check_revocation(session, event, network_id, result)
+    _describe(result, claim)
+    # The authority policy's rule for licence.issued: was the signer entitled to issue it?
+    problem = licence_entitlement_problem(session, claim.author, claim.licence)
+    result.checks["issuer_entitled"] = problem is None
+    if problem is not None:
+        _invalid(f"颁发节点无权颁发该证照：{problem}", result)
+        return result
+    if not _identifier_consistent(claim.licence, result):
+        return result
+    _check_revocation(session, claim, network_id, result)
     if result.status == "valid":
         _check_period(result, today or local_today())
     return result
 
 
-def _signed_by_issuer(session: Session, event: SignedEvent, network_id: str, result: VerificationResult) -> bool:
-    """Signature by a registered key of the node the licence names as issuer."""
-    author = event.author
-    issuer_node = event.body["issuer"].get("node")
+def _identifier_consistent(licence: dict[str, Any], result: VerificationResult) -> bool:
+    """The GB/T 36904 check character, and the identifier naming the signed type and issuer."""
+    licence_id = licence["licence_id"]
+    try:
+        parts = parse_licence_id(licence_id)
+        canonical = str(parts) == licence_id
+        reason = "电子证照标识不是规范形式"
+        if canonical and (parts.type_code, parts.issuer_uscc) != (licence.get("type_code"),
+                                                                   licence["issuer"].get("uscc")):
+            canonical, reason = False, "电子证照标识与证照所载类型或颁发机构不一致"
+    except IdentifierError as exc:
+        canonical, reason = False, f"电子证照标识无效：{exc.message}"
+    result.checks["check_character"] = canonical
+    if not canonical:
+        _invalid(reason, result)
+    return canonical
+
+
+def _signed_by_issuer(session: Session, claim: _Claim, result: VerificationResult) -> bool:
+    """Signature by a registered key of the node the licence names as issuer (the key
+    as the ingest resolver finds it for a non-registry record, revoked keys included)."""
+    author = claim.author
+    issuer_node = claim.licence["issuer"].get("node")
     result.checks["issuer_is_author"] = issuer_node == author
     if issuer_node != author:
         _invalid("签名节点与证照所载颁发节点不一致", result)
@@ -216,22 +309,17 @@ def _signed_by_issuer(session: Session, event: SignedEvent, network_id: str, res
         _invalid(f"颁发节点 {author} 不在本节点的注册表中", result)
         return False
     result.issuer_node_name = entry.name
-    try:
-        # Any subject but the registry: the root fingerprint is not consulted.
-        public_key = RegistryKeyResolver("", allow_revoked=True)(session, event)
-        verify_signature(network_id, event, public_key)
-    except EnvelopeError as exc:
+    key = session.get(RegistryKey, (author, claim.kid))
+    if key is None or not claim.signature_ok(load_public_key(key.public_key)):
         result.checks["signature"] = False
-        reason = "注册表中没有该签名密钥" if exc.code == "event.unknown_key" else "电子签名验证失败，证照内容可能被篡改"
-        _invalid(reason, result)
+        _invalid("注册表中没有该签名密钥" if key is None else "电子签名验证失败，证照内容可能被篡改", result)
         return False
     result.checks["signature"] = True
-    key = session.get(RegistryKey, (author, event.envelope["kid"]))
-    revoked_at = entry.revoked_version or (key.revoked_version if key else None)
+    revoked_at = entry.revoked_version or key.revoked_version
     if revoked_at is not None:
         # A revoked key's new records are refused at ingest, so a held event predates the
         # revocation; a payload we do not hold could have been signed afterwards.
-        held = _held(session, event)
+        held = claim.held(session)
         result.checks["signed_before_key_revocation"] = held
         if not held:
             _invalid("颁发节点的密钥已被撤销，本节点没有该证照在撤销前的签发记录，无法确认其真实性", result)
@@ -240,22 +328,36 @@ def _signed_by_issuer(session: Session, event: SignedEvent, network_id: str, res
     return True
 
 
-def _held(session: Session, event: SignedEvent) -> bool:
-    return session.execute(select(Event.lseq).where(Event.id == event.id)).first() is not None
+def _held(session: Session, event_id: str) -> bool:
+    return session.execute(select(Event.lseq).where(Event.id == event_id)).first() is not None
 
 
-def _check_revocation(session: Session, event: SignedEvent, network_id: str, result: VerificationResult) -> None:
-    if not _held(session, event):
+def _holds_credential(session: Session, decoded: CredentialPayload, network_id: str) -> bool:
+    """This node holds the ``licence.issued`` event that carries exactly this signed credential."""
+    raw = issued_event_raw(session, decoded.credential["licence_id"])
+    if raw is None:
+        return False
+    try:
+        event = parse_event(network_id, raw)
+    except EnvelopeError:
+        return False
+    body = event.body
+    return (event.author == decoded.author and isinstance(body, dict)
+            and body.get("credential") == decoded.credential and body.get("credential_sig") == decoded.sig)
+
+
+def _check_revocation(session: Session, claim: _Claim, network_id: str, result: VerificationResult) -> None:
+    if not claim.held(session):
         result.notes.append("本节点未保存该证照的签发记录，撤销状态以颁发节点为准")
     rows = session.execute(
-        select(Event.raw).where(Event.subject == event.subject, Event.kind == LICENCE_REVOKED).order_by(Event.sseq)
+        select(Event.raw).where(Event.subject == claim.subject, Event.kind == LICENCE_REVOKED).order_by(Event.sseq)
     ).scalars()
     for raw in rows:
         try:
             revocation = parse_event(network_id, raw)
         except EnvelopeError:
             continue
-        if revocation.author != event.author:  # only the issuer may revoke
+        if revocation.author != claim.author:  # only the issuer may revoke
             continue
         result.checks["not_revoked"] = False
         result.status = "revoked"

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
+from common.authority.events import end_batch_custody, preload_custody
 from common.blobs.models import Blob
 from common.db import core
 from common.identity.projection import REGISTRY_SUBJECT
@@ -164,6 +165,7 @@ def _receive_clean(session, node, peer, raws, resolver, complete, result: BatchR
     try:
         begin_outbox_batch(session)
         preload_interest(session, {event.subject for event in fresh})
+        preload_custody(session, {event.subject for event in fresh})
         store_checked(session, fresh, peer)
         end_outbox_batch(session, write=True)
         # Nothing of the batch stays unless every signature is good.
@@ -173,6 +175,7 @@ def _receive_clean(session, node, peer, raws, resolver, complete, result: BatchR
     finally:
         end_outbox_batch(session, write=False)
         end_batch_caches(session)
+        end_batch_custody(session)
         if stored:
             savepoint.commit()
         else:

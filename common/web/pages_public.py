@@ -2,7 +2,7 @@
 and the published catalogue's share of "at most one trip" matters. Every node serves it.
 
 The progress and verification forms are POSTed (the last four characters of an identity
-number stay out of addresses and logs); a licence QR code opens ``/verify?p=OT1:...``
+number stay out of addresses and logs); a licence QR code opens ``/verify?p=OT2:...``
 directly by GET. Answers come from the same functions as the public REST endpoints.
 """
 
@@ -137,7 +137,7 @@ def _verify(page: Page, payload: str, licence_id: str) -> Response:
 @router.get("/verify")
 def verify_get(page: PublicPage, p: OptionalText = None,
                licence_id: Annotated[str | None, Query(alias="id")] = None) -> Response:
-    """The form, or the verdict for the payload a licence's QR code opens (?p=OT1:...)."""
+    """The form, or the verdict for the payload a licence's QR code opens (?p=OT2:..., or OT1:... on licences issued before credentials)."""
     return _verify(page, (p or "").strip(), (licence_id or "").strip())
 
 

@@ -156,6 +156,7 @@ MAX_CASE_NO = 40
 CHECK_LABELS = (
     ("signature", "电子签名"),
     ("issuer_is_author", "签名节点即颁发节点"),
+    ("issuer_entitled", "事项目录授权该节点颁发此类证照"),
     ("issuer_registered", "颁发节点在注册表中"),
     ("signed_before_key_revocation", "签发于密钥撤销之前"),
     ("check_character", "证照标识校验位"),
@@ -169,7 +170,7 @@ def check_rows(checks: dict[str, bool]) -> list[tuple[str, bool]]:
 
 
 def payload_of(text: str) -> str:
-    """The ``OT1:`` payload from what was pasted: the payload itself or a verify URL."""
+    """The ``OT2:`` (or older ``OT1:``) payload from what was pasted: the payload itself or a verify URL."""
     text = text.strip()
     if text.startswith(QR_PREFIX) or "?" not in text:
         return text

@@ -258,3 +258,17 @@ def test_verify_names_a_forged_event_written_straight_into_the_database(net: Net
     first = report.first_broken
     assert first is not None and (first.code, first.event_id) == (forgery.rule, event.id), report.summary()
     assert forgery.rule in report.summary() and event.id in report.summary()
+
+
+def test_a_forged_licence_verifies_as_invalid_naming_the_entitlement(net: Net) -> None:
+    """Public verification asks the same rule: well signed by a village, not entitled."""
+    from common.licences.verification import verify_licence
+
+    subject, body = _body(FORGERIES[5], net, VILLAGE_ID)
+    raw = sign_forged(net.key(VILLAGE_ID), net.county.network_id, subject, "licence.issued", body).raw
+    with transaction(net.county.engine) as session:
+        result = verify_licence(session, raw, network_id=net.county.network_id)
+        genuine = verify_licence(session, net.licence_id, network_id=net.county.network_id)
+    assert result.status == "invalid" and result.checks["issuer_entitled"] is False, result
+    assert any("无权颁发" in reason for reason in result.reasons)
+    assert genuine.status == "valid" and genuine.checks["issuer_entitled"] is True, genuine.reasons

@@ -23,7 +23,7 @@ from common.ledger.envelope import parse_event
 from common.ledger.models import Event
 from common.users.roles import Actor
 
-PUBLIC_SECURITY_USCC = "11430424006813598B"  # made-up issuer of identity-card licences
+PUBLIC_SECURITY_USCC = "11430424006813555Q"  # 衡东县公安局, which the catalogue entitles to issue JMSFZ
 
 
 def _events(node) -> int:
