@@ -1,4 +1,5 @@
-"""Blobs API: upload a material file, fetch one back. Staff only."""
+"""Blobs API: upload a material file, fetch one back. Staff only; a department reviewer
+fetches only the materials of cases it may read (``common.authority.reading``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_blob_reader
 from common.blobs import service, store
 from common.users.roles import Role, require_role
 
@@ -46,6 +48,7 @@ def upload_blob(
             responses={200: {"content": {t: {} for t in store.ACCEPTED_TYPES}, "description": "文件内容"}})
 def download_blob(sha256: Sha256Path, actor: CurrentUser, session: SessionDep, node: NodeDep) -> Response:
     require_role(actor, *STAFF_ROLES)
+    require_blob_reader(session, node, actor, sha256)
     content = service.open_blob(session, node, sha256)
     return Response(
         content.data,

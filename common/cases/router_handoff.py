@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_case_reader
 from common.cases import service_handoff as service
 from common.cases.access import load_case
 from common.cases.projection_handoff import CustodyViolation
@@ -136,7 +137,7 @@ def handoff_inbox(actor: CurrentUser, session: SessionDep, node: NodeDep) -> lis
 def custody(case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep) -> CustodyOut:
     """办理节点的交接链：每一步由签名的移交和接收事件证明。"""
     require_role(actor, *READERS)
-    case = load_case(session, case_no)
+    case = require_case_reader(session, node, actor, case_no)
     try:
         chain = service.custody_chain(session, case_no)
     except CustodyViolation as exc:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_case_reader, visible_tasks
 from common.cases import service_intake as intake
 from common.cases.access import load_case, today_on
 from common.cases.queries_intake import case_summary, notice_view, public_progress
@@ -32,7 +33,7 @@ from common.cases.schemas_intake import (
     VisitIn,
 )
 from common.catalog.schema import IntegratedWindow
-from common.errors import Forbidden, NotFound
+from common.errors import NotFound
 from common.node import ThisNode
 from common.users.roles import Actor, Role, require_role
 
@@ -50,12 +51,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _view(session: Session, node: ThisNode, actor: Actor, case_no: str) -> CaseViewOut:
+    require_case_reader(session, node, actor, case_no)
     view = intake.get_case_view(session, case_no, today_on(node))
-    if actor.role is Role.DEPARTMENT_REVIEWER:
-        # A department sees a case only through its own tasks, and only those tasks.
-        view["tasks"] = [t for t in view["tasks"] if t["department"] == actor.department]
-        if not view["tasks"]:
-            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
+    view["tasks"] = visible_tasks(actor, view["tasks"])
     return CaseViewOut.model_validate(view)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_case_reader
 from common.cases import service_review as service
 from common.cases.access import load_case, today_on
 from common.cases.models import Case
@@ -115,8 +116,8 @@ def decide(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
 
 
 @router.get("/cases/{case_no}/special-procedures")
-def special_procedures(session: SessionDep, user: CurrentUser, case_no: str) -> dict[str, Any]:
-    load_case(session, case_no)
+def special_procedures(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str) -> dict[str, Any]:
+    require_case_reader(session, node, user, case_no)
     return {"case_no": case_no, "procedures": [
         {"seq": p.seq, "kind": p.kind, "subkind": p.subkind, "subkind_label": service.SUBKINDS[p.subkind],
          "reason": p.reason, "started_on": p.started_on, "ended_on": p.ended_on, "result": p.result,
@@ -158,7 +159,7 @@ def record_verification(session: SessionDep, node: NodeDep, user: CurrentUser, c
 def case_clock(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
                on: Annotated[date | None, Query(description="按哪一天计算（默认今天）")] = None) -> dict[str, Any]:
     """The statutory clock (used / left / status) and the resident's wait."""
-    case = load_case(session, case_no)
+    case = require_case_reader(session, node, user, case_no)
     view = service.case_clock(session, case_no, on or date.fromisoformat(today_on(node)))
     warning = None
     if view.fallback_years:

@@ -2,7 +2,7 @@
 
 This package owns the rendering, with reportlab, of the case notices (受理通知书,
 不予受理通知书, 一次性告知书/补齐补正通知书, 特别程序告知书, 送达回执), the printed electronic
-licence with its verification QR code (the licence's own signed ``OT1:`` payload), and
+licence with its verification QR code (the licence's signed ``OT2:`` credential), and
 the 办事指南 of a published matter; plus the Chinese font choice and the endpoints that
 serve them. It writes nothing: every document is read from projections and signed
 events, so the same case prints the same notice on any node that holds it. Identity

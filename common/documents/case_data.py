@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from common.authority.reading import require_case_reader
 from common.cases.access import case_subject, load_case
-from common.cases.models import Case, CaseTask
+from common.cases.models import Case
 from common.cases.states import STATE_LABELS, CaseState
 from common.catalog.models import PublishedMatter
 from common.catalog.schema import Matter
-from common.errors import Conflict, Forbidden
+from common.errors import Conflict
 from common.identity.models import RegistryNode
 from common.ledger.envelope import parse_event
 from common.ledger.models import Event
@@ -56,20 +57,16 @@ def published_matter_or_none(session: Session, code: str) -> Matter | None:
     return row.to_matter() if row is not None else None
 
 
-def require_reader(session: Session, actor: Actor, case: Case) -> None:
-    """Any staff role; a department reviewer only for cases its department works on."""
+def require_reader(session: Session, node: ThisNode, actor: Actor, case: Case) -> None:
+    """Any staff role; a department reviewer only for the cases the reading policy allows."""
     require_role(actor, *READERS)
-    if actor.role is Role.DEPARTMENT_REVIEWER and actor.department != case.lead_department:
-        has_task = session.execute(select(CaseTask.task_id).where(
-            CaseTask.case_no == case.case_no, CaseTask.department == actor.department).limit(1)).first()
-        if has_task is None:
-            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
+    require_case_reader(session, node, actor, case)
 
 
 def case_context(session: Session, node: ThisNode, case_no: str, actor: Actor | None = None) -> CaseContext:
     case = load_case(session, case_no)
     if actor is not None:
-        require_reader(session, actor, case)
+        require_reader(session, node, actor, case)
     matter = published_matter_or_none(session, case.matter_code)
     window = node_name(session, node.node_id)
     office = matter.implementing_body if matter is not None else window

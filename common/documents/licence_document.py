@@ -1,7 +1,8 @@
 """The printed electronic licence (电子证照): its GB/T 36904 identifier, what it licenses,
 to whom (identity number masked), by whom, how long, and a QR code carrying the
-licence's own signed payload (``OT1:``, from ``common.licences.service``), so that
-anyone can verify the paper offline against the registry.
+licence's signed public credential (``OT2:``, holder masked; ``OT1:`` for a licence
+issued before credentials existed; from ``common.licences.service``), so that anyone
+can verify the paper offline against the registry.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from common.node import ThisNode
 
 HOLDER_KIND_LABELS = {"person": "自然人", "enterprise": "法人或其他组织"}
 TRUST_LABELS = {"A": "A级（由发证机关签发并签章）", "B": "B级", "C": "C级", "D": "D级"}
-VERIFY_HINT = ("本证照为电子证照的打印件。二维码内容为发证节点签名的证照签发记录（OT1 格式），"
+VERIFY_HINT = ("本证照为电子证照的打印件。二维码内容为发证节点签名的证照信息（证件号码已脱敏），"
                "可在任一政务服务节点“电子证照核验”处扫码或粘贴核验，离线亦可验证真伪。")
 
 

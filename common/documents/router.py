@@ -1,6 +1,7 @@
 """Document endpoints: PDFs of case notices and licences (staff), and the public 办事指南.
 
-Thin: the renderers check the case, its state and the reader. Case documents carry
+Thin: the renderers check the case, its state and the reader (a licence's reader is
+checked here). Both ask ``common.authority.reading``. Case documents carry
 personal data, so they are never cached; the guide is public and may be.
 """
 
@@ -13,6 +14,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Response
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_licence_reader
 from common.documents import CASE_DOCUMENTS, case_document, licence_document, service_guide
 from common.licences.service import get_licence
 
@@ -49,11 +51,13 @@ def case_document_pdf(
 @router.get("/licences/{licence_id}.pdf", response_class=Response, responses=PDF_RESPONSE, tags=["licences"])
 def licence_pdf(
     licence_id: Annotated[str, Path(min_length=1, max_length=120, description="电子证照标识（GB/T 36904）")],
-    _actor: CurrentUser, session: SessionDep, node: NodeDep,
+    actor: CurrentUser, session: SessionDep, node: NodeDep,
 ) -> Response:
-    """电子证照打印件，含可离线核验的签名二维码。"""
-    content = licence_document(session, node, licence_id)
-    name = get_licence(session, licence_id).name
+    """电子证照打印件，含可离线核验的签名二维码（证件号码脱敏）。"""
+    licence = get_licence(session, licence_id)
+    require_licence_reader(session, node, actor, licence)
+    content = licence_document(session, node, licence.licence_id)
+    name = licence.name
     return _pdf(content, f"licence-{licence_id}.pdf", f"{name}-{licence_id}", private=True)
 
 

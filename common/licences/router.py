@@ -1,5 +1,8 @@
 """Licence API: staff read and revoke; the public verifies without logging in.
 
+A department reviewer reads only the licences of cases it may read, or those its
+department issued (``common.authority.reading``).
+
 Identity numbers are always masked here; a public answer also masks a person's name.
 A verification is a verdict (200 with valid / revoked / invalid and the reasons), not
 an error: a forged or mistyped licence is exactly what a verifier wants to be told about.
@@ -12,11 +15,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_licence_reader
 from common.licences import service
 from common.licences.models import Licence
 from common.licences.verification import STATUS_LABELS, VerificationResult
+from common.node import ThisNode
+from common.users.roles import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["licences"])
 
@@ -64,11 +71,11 @@ class RevokeRequest(BaseModel):
 
 class QrOut(BaseModel):
     licence_id: str
-    payload: str = Field(description="OT1: 加签名签发记录（base64url），可离线验证")
+    payload: str = Field(description="OT2: 加颁发节点签名的证照公开信息（base64url，证件号码脱敏），可离线验证")
 
 
 class VerifyRequest(BaseModel):
-    payload: str = Field(min_length=1, max_length=8192, description="电子证照二维码内容（OT1:…）")
+    payload: str = Field(min_length=1, max_length=8192, description="电子证照二维码内容（OT2:…，或旧版 OT1:…）")
 
 
 class VerificationOut(BaseModel):
@@ -99,14 +106,20 @@ class VerificationOut(BaseModel):
         return cls.model_validate({k: v for k, v in data.items() if k in cls.model_fields})
 
 
+def _readable(session: Session, node: ThisNode, actor: Actor, licence_id: str) -> Licence:
+    licence = service.get_licence(session, licence_id)
+    require_licence_reader(session, node, actor, licence)
+    return licence
+
+
 @router.get("/licences/{licence_id}", response_model=LicenceOut)
-def read_licence(licence_id: LicenceIdPath, _actor: CurrentUser, session: SessionDep) -> LicenceOut:
-    return LicenceOut.of(service.get_licence(session, licence_id))
+def read_licence(licence_id: LicenceIdPath, actor: CurrentUser, session: SessionDep, node: NodeDep) -> LicenceOut:
+    return LicenceOut.of(_readable(session, node, actor, licence_id))
 
 
 @router.get("/licences/{licence_id}/qr", response_model=QrOut)
-def licence_qr(licence_id: LicenceIdPath, _actor: CurrentUser, session: SessionDep) -> QrOut:
-    licence = service.get_licence(session, licence_id)
+def licence_qr(licence_id: LicenceIdPath, actor: CurrentUser, session: SessionDep, node: NodeDep) -> QrOut:
+    licence = _readable(session, node, actor, licence_id)
     return QrOut(licence_id=licence.licence_id, payload=service.licence_qr_payload(session, licence.licence_id))
 
 

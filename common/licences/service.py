@@ -1,13 +1,15 @@
 """Licence action functions and look-ups.
 
 ``issue_licence`` is called by the decision inside its transaction, before
-``case.decided`` is appended (the decision event names the licence id);
+``case.decided`` is appended (the decision event names the licence id), and signs the
+licence's public credential for its QR code (``common.licences.credential``);
 ``revoke_licence`` is the issuing node's alone. Verification lives in
 ``common.licences.verification`` and is re-exported here.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,11 +19,12 @@ from sqlmodel import Session
 from common.cases.access import require_custody, today_on
 from common.cases.models import Case
 from common.cases.states import CaseState
-from common.catalog.service import get_published
+from common.catalog.service import catalogue_version, get_published
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.identifiers import IdentifierError, make_licence_id, validate_licence_id
 from common.ledger.envelope import b64u
 from common.ledger.service import lock_writer
+from common.licences.credential import credential_payload, licence_credential, sign_credential
 from common.licences.models import Licence
 from common.licences.projection import LICENCE_ISSUED, LICENCE_REVOKED, licence_subject
 from common.licences.verification import (
@@ -127,9 +130,18 @@ def issue_licence(session: Session, node: ThisNode, actor: Actor, case: Case) ->
             "trust_level": "A",  # GB/T 36904 trust level A: issued and sealed by the authority
         },
         "case_no": case.case_no,
+        "catalogue_version": catalogue_version(session),
     }
+    _add_credential(node, body)
     node.append(session, licence_subject(licence_id), LICENCE_ISSUED, body)
     return licence_id
+
+
+def _add_credential(node: ThisNode, body: dict[str, Any]) -> None:
+    """The public copy the QR code carries, signed by this node (no whole identity number)."""
+    credential = licence_credential(body, body["catalogue_version"])
+    body["credential"] = credential
+    body["credential_sig"] = sign_credential(node.key, node.network_id, credential)
 
 
 def get_licence(session: Session, licence_id: str) -> Licence:
@@ -231,7 +243,9 @@ def licence_valid_for(
 
 
 def licence_qr_payload(session: Session, licence_id: str) -> str:
-    """``OT1:`` + the signed licence.issued bytes in base64url: verifiable with the registry alone."""
+    """The QR payload: ``OT2:`` + the issuer-signed credential (holder masked); for a
+    licence issued before credentials existed, ``OT1:`` + its signed licence.issued bytes.
+    Either verifies with the registry alone."""
     try:
         licence_id = validate_licence_id(licence_id)
     except IdentifierError as exc:
@@ -239,5 +253,8 @@ def licence_qr_payload(session: Session, licence_id: str) -> str:
     raw = issued_event_raw(session, licence_id)
     if raw is None:
         raise NotFound("licence.not_found", f"电子证照 {licence_id} 不存在", field="licence_id")
+    envelope = json.loads(raw)  # stored bytes: canonical and verified at append or ingest
+    body = envelope["body"]
+    if isinstance(body.get("credential"), dict) and isinstance(body.get("credential_sig"), str):
+        return credential_payload(body["credential"], envelope["author"], envelope["kid"], body["credential_sig"])
     return QR_PREFIX + b64u(raw)
-

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.authority.reading import require_case_reader
 from common.cases.access import today_on
 from common.ratings import service
 from common.ratings.models import Rating, Rectification
@@ -102,7 +103,8 @@ def rate_case(case_no: CaseNoPath, body: RatingRequest, actor: CurrentUser, sess
 
 
 @router.get("/cases/{case_no}/rating", response_model=RatingOut)
-def read_rating(case_no: CaseNoPath, _actor: CurrentUser, session: SessionDep, node: NodeDep) -> RatingOut:
+def read_rating(case_no: CaseNoPath, actor: CurrentUser, session: SessionDep, node: NodeDep) -> RatingOut:
+    require_case_reader(session, node, actor, case_no)
     return _rating_out(session, node, case_no)
 
 

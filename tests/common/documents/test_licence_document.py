@@ -34,10 +34,11 @@ def test_the_qr_code_scans_to_the_signed_payload_which_verifies(published, food_
         assert verdict.status == "valid", verdict.reasons
         assert verdict.licence_id == food_case.licence_id
 
-        # One character of the signed bytes changed: the signature no longer holds.
-        body = scanned[0][len("OT1:"):]
+        # One character of the signed payload changed: it no longer verifies.
+        assert payload.startswith("OT2:")
+        body = payload[len("OT2:"):]
         middle = len(body) // 2
-        tampered = "OT1:" + body[:middle] + ("A" if body[middle] != "A" else "B") + body[middle + 1:]
+        tampered = "OT2:" + body[:middle] + ("A" if body[middle] != "A" else "B") + body[middle + 1:]
         forged = verify_qr_payload(session, tampered, network_id=published.network_id)
         assert forged.status == "invalid"
         assert not forged.valid

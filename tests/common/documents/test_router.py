@@ -52,7 +52,7 @@ def test_the_licence_pdf_needs_a_login_and_scans(published, food_case, staff_cli
     response = clerk.get(licence_document_url(food_case.licence_id))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
-    assert pdf.qr(response.content)[0].startswith("OT1:")
+    assert pdf.qr(response.content)[0].startswith("OT2:")
     assert clerk.get(f"/api/v1/licences/{food_case.licence_id}").json()["licence_id"] == food_case.licence_id
     bad = clerk.get("/api/v1/licences/1.2.156.3005.2.X.pdf")
     assert bad.status_code == 400 and bad.json()["field"] == "licence_id"

@@ -195,7 +195,7 @@ def test_offline_verification_passes_and_masks_the_holder(published, accepted_ca
     result = verify(published, licence_id)
     assert result.status == "valid" and result.status_label == "有效", result.reasons
     assert result.checks == {"issuer_is_author": True, "issuer_registered": True, "signature": True,
-                             "check_character": True, "not_revoked": True, "in_validity": True}
+                             "issuer_entitled": True, "check_character": True, "not_revoked": True, "in_validity": True}
     assert (result.holder_name, result.holder_id_masked) == ("张*", "4304**********1232")
     assert result.issuer_node_name == "衡东县政务服务中心"
     # The projection is not trusted: editing the licences table changes nothing.
@@ -311,7 +311,7 @@ def test_qr_payload_round_trip_needs_only_the_registry(published, accepted_case)
     licence_id = issue(published, CLERK, accepted_case(SOLE_TRADER_MATTER).case_no)
     with transaction(published.engine) as session:
         payload = licence_qr_payload(session, licence_id)
-        assert payload.startswith("OT1:") and len(payload) < 2900  # fits a version-40 QR code
+        assert payload.startswith("OT2:") and len(payload) < 1200  # the credential: a small QR code
         session.execute(delete(Licence))  # no licences table needed
         result = verify_qr_payload(session, payload, network_id=published.network_id)
         assert (result.status, result.licence_id, result.holder_name) == ("valid", licence_id, "张*")
