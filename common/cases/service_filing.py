@@ -1,13 +1,14 @@
 """Filing a case (申请): the matter, the applicant, the materials checklist, the number.
 
-``file_case`` is one action function: it checks the actor's role for this tier, reads
-the matter from the published catalogue, validates the applicant's identity number,
+``file_case`` is one action function: it asks the authority policy (the role for this
+tier, then the matter's handling level), reads the matter from the published catalogue,
+validates the applicant's identity number,
 builds the materials checklist (uploaded blobs, held electronic licences for 无证明,
 promises under 告知承诺制), allocates the case number and appends ``case.filed``.
 It never commits; any refusal leaves nothing behind.
 
-The helpers shared with the rest of intake (roles per tier, material inputs,
-the filed body) live here too because filing defines them.
+The helpers shared with the rest of intake (material inputs, the filed body) live here
+too because filing defines them.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from common.authority.actions import check_case_action
 from common.blobs.service import blobs_held
 from common.cases.access import case_subject, today_on
 from common.cases.models import Case
 from common.catalog.schema import Matter
 from common.catalog.service import catalogue_version, published_matter
 from common.db import core
-from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.errors import Conflict, DomainError, NotFound
 from common.identifiers import IdentifierError, validate_resident_id, validate_uscc
 from common.identifiers.licence_id import parse_licence_id
 from common.ledger.envelope import parse_event
@@ -33,14 +35,10 @@ from common.ledger.models import Event
 from common.ledger.service import lock_writer
 from common.node import ThisNode
 from common.timeutil import local_today
-from common.users.roles import Actor, Role, require_role
+from common.users.roles import Actor
 
 FILED = "case.filed"
 
-# The role that files, notifies, accepts, refuses and delivers on each tier.
-INTAKE_ROLE = {"village": Role.VILLAGE_AGENT, "township": Role.TOWNSHIP_CLERK, "county": Role.COUNTY_WINDOW_CLERK}
-LEVEL_RANK = {"village": 0, "township": 1, "county": 2}
-LEVEL_LABELS = {"village": "村（社区）", "township": "乡镇（街道）", "county": "县级"}
 APPLICANT_KINDS = {"person": "自然人", "enterprise": "法人或其他组织"}
 VISITORS = ("applicant", "agent", "courier", "staff")
 MAX_NAME = 100
@@ -60,15 +58,6 @@ def text(value: Any, field: str, *, required: bool = True, max_len: int = 200, l
     if len(value) > max_len:
         raise DomainError("case.field_too_long", f"{label or field}不得超过{max_len}个字", field=field)
     return value
-
-
-def require_intake_role(node: ThisNode, actor: Actor) -> Role:
-    """The tier's intake role (village agent, township clerk, county window clerk)."""
-    role = INTAKE_ROLE.get(node.tier)
-    if role is None:
-        raise Forbidden("case.tier_no_intake", f"本节点（{node.tier}）不办理申请受理", field="node")
-    require_role(actor, role)
-    return role
 
 
 def filed_body(session: Session, node: ThisNode, case_no: str) -> dict[str, Any]:
@@ -241,13 +230,10 @@ def file_case(
     agent: str | None = None,
 ) -> Case:
     """申请: append ``case.filed`` for a new case and return its projection row."""
-    require_intake_role(node, actor)
+    check_case_action(session, node, actor, None, "file_case")  # who files here, before reading anything
     matter = _published_matter(session, matter_code)
+    check_case_action(session, node, actor, None, "file_case", matter=matter)  # and the matter's level
     level = matter.handling_level.value
-    if LEVEL_RANK[level] < LEVEL_RANK[node.tier]:
-        raise DomainError("case.level_mismatch",
-                          f"“{matter.name}”由{LEVEL_LABELS[level]}办理，不能在{LEVEL_LABELS[node.tier]}申请",
-                          field="matter_code")
     person = _applicant(applicant, node)
     if node.tier == "village" and not actor.system:
         agent = actor.username  # at a village the agent files for the resident

@@ -7,7 +7,8 @@ declined_on} and custody stays where it was. Between the two nobody may change t
 (``access.require_no_open_offer``), and each step is signed by the node that wrote it,
 so ``custody_chain`` can prove who held the case from the events alone.
 
-Where a case goes is decided by rule, from the registry's parent links:
+Who may offer or answer, and where a case may go, is the authority policy's
+(``common.authority.actions``), from the registry's parent links:
 - escalation (a filed case whose matter is handled above this node's tier): to the
   ancestor whose tier is the matter's handling level, directly. A county matter filed
   at a village goes village → county in one handoff; the township on the path is not
@@ -30,39 +31,32 @@ from typing import Any
 from sqlalchemy import literal, select
 from sqlmodel import Session
 
+from common.authority.actions import check_case_action
+from common.authority.case_checks import ESCALATE, RETURN, escalation_path, offer_route
 from common.cases.access import (
     CASE_SUBJECT_PREFIX,
     append_case_event,
     case_subject,
     load_case,
-    require_custody,
-    require_offer_target,
     today_on,
 )
-from common.cases.models import Case, CaseTask
+from common.cases.models import Case
 from common.cases.projection_handoff import CustodyViolation
-from common.cases.service_filing import INTAKE_ROLE, LEVEL_LABELS, text
-from common.cases.states import HANDOFF_REPLIES, CaseState, check_transition
-from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.cases.service_filing import text
+from common.cases.states import HANDOFF_REPLIES, CaseState
+from common.errors import DomainError, NotFound
 from common.identity.models import RegistryNode
-from common.identity.registry import path_to_root
 from common.ledger.envelope import SignedEvent, parse_event, verify_signature
 from common.ledger.models import Event
 from common.ledger.rebuild import stored_event
 from common.ledger.service import KeyResolver
 from common.node import ThisNode
-from common.users.roles import Actor, Role, require_role
+from common.users.roles import Actor
 
 OFFERED, ACCEPTED, DECLINED = "handoff.offered", "handoff.accepted", "handoff.declined"
-ESCALATE, RETURN, TRANSFER = "escalate", "return", "transfer"
+TRANSFER = "transfer"  # declared, unused (see docs/architecture.md)
 REASONS = (ESCALATE, RETURN, TRANSFER)
 DECIDED = frozenset({CaseState.APPROVED.value, CaseState.REJECTED.value})
-# Who answers an offer on each tier (besides the node's system actor).
-ANSWER_ROLES = {
-    "village": (Role.VILLAGE_AGENT,),
-    "township": (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER),
-    "county": (Role.COUNTY_WINDOW_CLERK,),
-}
 MAX_REASON = 500
 # settle_custody's answers
 SETTLED_ACCEPTED, SETTLED_OFFERED = "accepted", "offered"
@@ -75,40 +69,10 @@ def _live_node(session: Session, node_id: str) -> RegistryNode | None:
     return entry if entry is not None and entry.revoked_version is None else None
 
 
-def escalation_path(session: Session, node: ThisNode, level: str) -> list[str]:
-    """Ancestors from the parent up to the first whose tier is ``level`` (the node that
-    handles the matter, last); empty when this node handles it or none above does.
-    A case may be offered to any of them: a township on the way passes it further up."""
-    if node.tier == level:
-        return []
-    targets: list[str] = []
-    for ancestor in path_to_root(session, node.node_id)[1:]:
-        entry = session.get(RegistryNode, ancestor)
-        if entry is None:
-            break
-        targets.append(ancestor)
-        if entry.tier == level:
-            return targets
-    return []
-
-
-def _escalation_targets(session: Session, node: ThisNode, case: Case) -> list[str]:
-    level = case.handling_level
-    label = LEVEL_LABELS.get(level, level)
-    if node.tier == level:
-        raise Conflict("handoff.not_needed", f"该事项由{label}办理，本节点即可受理，无需移交", field="to")
-    targets = escalation_path(session, node, level)
-    if not targets:
-        raise Conflict("handoff.no_handler", f"本节点的上级中没有{label}节点，无法移交", field="to")
-    return targets
-
-
-def _rule(session: Session, node: ThisNode, case: Case) -> tuple[str, list[str]]:
-    """(reason, allowed targets; the last one is the default)."""
-    if case.state == CaseState.FILED.value:
-        return ESCALATE, _escalation_targets(session, node, case)
-    if case.origin_node == node.node_id:
-        raise Conflict("handoff.already_home", "案件已在来源节点，可直接送达，无需移交", field="to")
+def _route(session: Session, node: ThisNode, case: Case) -> tuple[str, list[str]]:
+    """(reason, allowed targets; the last one is the default), once the policy allowed the offer."""
+    if offer_route(case) == ESCALATE:
+        return ESCALATE, escalation_path(session, node, case.handling_level)
     return RETURN, [case.origin_node]
 
 
@@ -128,37 +92,14 @@ def _target(session: Session, node: ThisNode, to: Any, allowed: list[str]) -> st
     return to
 
 
-# -- rights ----------------------------------------------------------------------------
-
-def _require_offer_role(session: Session, node: ThisNode, actor: Actor, case: Case, reason: str) -> None:
-    """Escalation: the tier's intake role. Return: also the deciding staff (township
-    approver, a reviewer of a department that worked on the case)."""
-    intake = INTAKE_ROLE.get(node.tier)
-    roles = [intake] if intake else []
-    if reason == RETURN:
-        roles += [Role.TOWNSHIP_APPROVER, Role.DEPARTMENT_REVIEWER]
-    require_role(actor, *roles)
-    if actor.role is Role.DEPARTMENT_REVIEWER and not actor.system:
-        departments = {case.lead_department, *session.execute(
-            select(CaseTask.department).where(CaseTask.case_no == case.case_no)).scalars()}
-        if actor.department not in departments:
-            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
-
-
-def _require_answer_role(node: ThisNode, actor: Actor) -> None:
-    require_role(actor, *ANSWER_ROLES.get(node.tier, ()))
-
-
 # -- actions ---------------------------------------------------------------------------
 
 def offer_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str, *, to: str | None = None,
                   reason: str | None = None) -> SignedEvent:
     """移交: offer the case this node holds to ``to`` (by default the node the rule names)."""
     case = load_case(session, case_no)
-    require_custody(node, case)
-    check_transition(case.state, OFFERED)
-    rule_reason, allowed = _rule(session, node, case)
-    _require_offer_role(session, node, actor, case, rule_reason)
+    check_case_action(session, node, actor, case, "offer_handoff")
+    rule_reason, allowed = _route(session, node, case)
     if reason is not None and reason != rule_reason:
         expected = "上报（escalate）" if rule_reason == ESCALATE else "退回来源节点（return）"
         raise DomainError("handoff.reason_mismatch", f"该案件当前只能{expected}", field="reason")
@@ -169,18 +110,10 @@ def offer_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str, 
     })
 
 
-def _open_offer_here(session: Session, node: ThisNode, actor: Actor, case_no: str) -> Case:
-    case = load_case(session, case_no)
-    if case.pending_offer_to is not None and case.custodian == node.node_id:
-        raise Forbidden("handoff.own_offer", "不能接收或拒收本节点发出的移交", field="case_no")
-    require_offer_target(node, case)
-    _require_answer_role(node, actor)
-    return case
-
-
 def accept_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str) -> SignedEvent:
     """接收: this node becomes the case's custodian."""
-    case = _open_offer_here(session, node, actor, case_no)
+    case = load_case(session, case_no)
+    check_case_action(session, node, actor, case, "accept_handoff")
     return append_case_event(session, node, case, ACCEPTED, {
         "offer_seq": case.pending_offer_seq, "accepted_by": actor.username, "accepted_on": today_on(node),
     })
@@ -188,7 +121,8 @@ def accept_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str)
 
 def decline_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> SignedEvent:
     """拒收 (with the reason): custody stays with the node that offered the case."""
-    case = _open_offer_here(session, node, actor, case_no)
+    case = load_case(session, case_no)
+    check_case_action(session, node, actor, case, "decline_handoff")
     why = text(reason, "reason", max_len=MAX_REASON, label="拒收理由")
     return append_case_event(session, node, case, DECLINED, {
         "offer_seq": case.pending_offer_seq, "reason": why, "declined_by": actor.username,

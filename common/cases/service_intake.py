@@ -1,8 +1,9 @@
 """Intake actions at a window: one-time notice, supplement, acceptance, refusal,
 withdrawal, trips and delivery (filing itself is in ``service_filing``).
 
-Every function is ``(session, node, actor, ...)``, checks the actor's role on this
-tier, lets ``append_case_event`` check custody and the state machine, appends one
+Every function is ``(session, node, actor, ...)``, asks the authority policy
+(``check_case_action``: the role on this tier, custody, the state, the handling level,
+the department, the filing agent) before it reads its input, appends one
 event (delivery at a window may append the applicant's visit first) and never commits.
 Dates (acceptance, deadline) are computed here with today's calendar and travel in the
 event body, so the projection never needs the calendar.
@@ -16,24 +17,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from common.authority.actions import check_case_action
 from common.calendar.service import working_calendar
-from common.cases.access import append_case_event, load_case, require_custody, today_on
-from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
+from common.cases.access import append_case_event, load_case, today_on
+from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
 from common.cases.queries_intake import get_case_view, list_cases, window_queue
 from common.cases.service_filing import (
-    LEVEL_LABELS,
     MaterialSpec,
     file_case,
     filed_body,
-    require_intake_role,
     resolve_materials,
     text,
     visit_record,
 )
-from common.cases.states import check_transition
-from common.errors import Conflict, DomainError, Forbidden
+from common.errors import DomainError
 from common.node import ThisNode
-from common.users.roles import Actor, Role, require_role_here
+from common.users.roles import Actor
 
 __all__ = [
     "accept_case", "deliver_case", "file_case", "get_case_view", "list_cases", "receive_supplement",
@@ -43,32 +42,17 @@ __all__ = [
 IMMEDIATE = "1"  # 即办件: decided on the spot, no review tasks
 TOWNSHIP_TASK_DEPARTMENT = "乡镇审批"
 DELIVERY_METHODS = ("window", "courier", "electronic", "agent")
-# Staff who meet residents and may record their visits.
-VISIT_RECORDERS = (Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK,
-                   Role.DEPARTMENT_REVIEWER)
 WINDOW_PLACES = {"village": "村（社区）代办点", "township": "乡镇便民服务中心窗口", "county": "县政务服务中心综合窗口"}
 MAX_REASON = 500
 MAX_ITEM_REASON = 200  # what is wrong with one material of a one-time notice
 MAX_NOTE = 500
 
 
-def _case_for(session: Session, node: ThisNode, case_no: str, kind: str) -> Case:
-    """The case, if this node holds it and its state allows ``kind``: an illegal move
-    is answered as such (409) before any rule about its content."""
-    case = load_case(session, case_no)
-    require_custody(node, case)
-    check_transition(case.state, kind)
-    return case
-
-
-def _require_handling_here(node: ThisNode, case: Case) -> None:
-    """Acceptance and refusal belong to the level that handles the matter."""
-    if case.handling_level != node.tier:
-        raise Conflict(
-            "case.handoff_required",
-            f"该事项由{LEVEL_LABELS.get(case.handling_level, case.handling_level)}受理办理，须移交后再受理",
-            field="handling_level",
-        )
+def _case_for(session: Session, node: ThisNode, actor: Actor, case_no: str, action: str, **details: Any) -> Case:
+    """The case, once the policy lets ``actor`` take ``action`` on it: a refused actor
+    or an illegal move is answered as such before any rule about the input."""
+    check_case_action(session, node, actor, case_no, action, **details)
+    return load_case(session, case_no)
 
 
 def _missing_mandatory(session: Session, case_no: str) -> list[str]:
@@ -119,8 +103,7 @@ def request_supplement(session: Session, node: ThisNode, actor: Actor, case_no: 
     """一次性告知: one notice listing everything missing, each item with what is wrong
     with it if the window says so, and a general note. A later notice on the same case
     is allowed but recorded as a breach of 一次性告知."""
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.supplement_requested")
+    case = _case_for(session, node, actor, case_no, "request_supplement")
     listed, reasons = _notice_items(session, case_no, missing)
     note_text = text(note, "note", required=False, max_len=MAX_NOTE, label="告知说明")
     # One notice must list everything: a mandatory material still missing cannot be left out.
@@ -147,8 +130,7 @@ def request_supplement(session: Session, node: ThisNode, actor: Actor, case_no: 
 def receive_supplement(session: Session, node: ThisNode, actor: Actor, case_no: str,
                        materials: list[dict[str, Any]]) -> Case:
     """补齐补正: the listed materials are handed in; the case is back to 已申请."""
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.supplement_received")
+    case = _case_for(session, node, actor, case_no, "receive_supplement")
     if not isinstance(materials, list) or not materials:
         raise DomainError("case.field_required", "请提交补正的材料", field="materials")
     specs = [MaterialSpec(m["position"], m["name"], m["mandatory"], m.get("licence_type") or "")
@@ -164,9 +146,7 @@ def receive_supplement(session: Session, node: ThisNode, actor: Actor, case_no: 
 
 def accept_case(session: Session, node: ThisNode, actor: Actor, case_no: str) -> Case:
     """受理: starts the clock and opens the review tasks (none for 即办件)."""
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.accepted")
-    _require_handling_here(node, case)
+    case = _case_for(session, node, actor, case_no, "accept_case")
     if missing := _missing_mandatory(session, case_no):
         raise DomainError("case.materials_missing", f"必要材料不齐，不能受理：{'、'.join(missing)}",
                           field="materials")
@@ -190,9 +170,7 @@ def accept_case(session: Session, node: ThisNode, actor: Actor, case_no: str) ->
 
 def refuse_case(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> Case:
     """不予受理, with the reason the refusal notice states; closes the case."""
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.refused")
-    _require_handling_here(node, case)
+    case = _case_for(session, node, actor, case_no, "refuse_case")
     reason_text = text(reason, "reason", max_len=MAX_REASON, label="不予受理理由")
     append_case_event(session, node, case, "case.refused", {
         "reason": reason_text, "refused_on": today_on(node), "refused_by": actor.username,
@@ -203,10 +181,7 @@ def refuse_case(session: Session, node: ThisNode, actor: Actor, case_no: str, re
 def withdraw_case(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> Case:
     """撤回 at the applicant's request, recorded by the window holding the case; at a
     village only the agent who filed it may do so."""
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.withdrawn")
-    if node.tier == "village" and not actor.system and case.agent != actor.username:
-        raise Forbidden("case.not_filing_agent", "只有代办该案件的代办员可以撤回", field="case_no")
+    case = _case_for(session, node, actor, case_no, "withdraw_case")
     reason_text = text(reason, "reason", max_len=MAX_REASON, label="撤回原因")
     append_case_event(session, node, case, "case.withdrawn", {
         "reason": reason_text, "withdrawn_on": today_on(node), "withdrawn_by": actor.username,
@@ -233,21 +208,11 @@ def _append_visit(session: Session, node: ThisNode, case: Case, visit: dict[str,
     return row
 
 
-def _has_task(session: Session, case_no: str, department: str | None) -> bool:
-    return session.execute(
-        select(CaseTask.task_id).where(CaseTask.case_no == case_no, CaseTask.department == department)
-    ).first() is not None
-
-
 def record_visit(session: Session, node: ThisNode, actor: Actor, case_no: str, *, who: str, place: str,
                  purpose: str) -> CaseVisit:
     """跑动: one in-person journey. Only the applicant's own visits are trips; one over
     the matter's promised visits flags the case with the reason."""
-    require_role_here(node.tier, actor, *VISIT_RECORDERS)
-    case = _case_for(session, node, case_no, "case.visit_recorded")
-    if (actor.role == Role.DEPARTMENT_REVIEWER and actor.department != case.lead_department
-            and not _has_task(session, case_no, actor.department)):
-        raise Forbidden("case.not_your_department", "本部门在该案件中没有审查任务", field="department")
+    case = _case_for(session, node, actor, case_no, "record_visit")
     return _append_visit(session, node, case, {"who": who, "place": place, "purpose": purpose}, "visit")
 
 
@@ -265,12 +230,10 @@ def deliver_case(
     over during the filing visit is one trip, not two). Courier, electronic and
     village-agent delivery make no trip.
     """
-    require_intake_role(node, actor)
-    case = _case_for(session, node, case_no, "case.delivered")
+    # Agent delivery is the origin village's alone (a check of the policy, given the method).
+    case = _case_for(session, node, actor, case_no, "deliver_case", method=method)
     if method not in DELIVERY_METHODS:
         raise DomainError("case.delivery_method", "送达方式应为 window、courier、electronic 或 agent", field="method")
-    if method == "agent" and (node.tier != "village" or node.node_id != case.origin_node):
-        raise Forbidden("case.delivery_agent_origin_only", "代办员送达只能由案件来源村的代办员办理", field="method")
     tracking = text(tracking_no, "tracking_no", required=method == "courier", max_len=40, label="快递单号")
     if method != "courier":
         tracking = None

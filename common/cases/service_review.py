@@ -9,7 +9,8 @@
   verification revokes the result (and its licence).
 - Special procedures (§45) stop the clock; an approved extension (§42) adds days.
 
-Every function checks custody, state and the actor's right before anything is written,
+Who may do what is the authority policy's (``common.authority.actions``): every
+function asks ``check_case_action`` before it reads its input or writes anything,
 computes dates with the working calendar of the day, puts them in the event body, and
 never commits (the request owns the transaction).
 """
@@ -22,8 +23,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from common.authority.actions import check_case_action
+from common.authority.case_checks import case_task, review_tasks
 from common.calendar.service import working_calendar
-from common.cases.access import append_case_event, load_case, require_custody, today_on
+from common.cases.access import append_case_event, load_case, today_on
 from common.cases.clock import (
     KIND_EXTENSION,
     ClockView,
@@ -37,25 +40,18 @@ from common.cases.projection_review import (
     VERIFICATION_RECORDED,
     verification_subject,
 )
-from common.cases.states import check_transition
-from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.errors import DomainError
 from common.ledger.envelope import SignedEvent
-from common.ledger.models import Event
 from common.node import ThisNode
 from common.users.roles import Actor, Role, require_role
 
 VERIFICATION_DAYS = 20  # working days to verify a 告知承诺 approval (node setting verification_days)
 EXTENSION_LIMIT_SINGLE = 10  # §42: one department
 EXTENSION_LIMIT_JOINT = 15  # §42: joint or centralised handling (several departments)
-IMMEDIATE = "1"  # 即办件
-REVIEW_APPROVE = "2A"  # 一审一核
 SUBKINDS = {
     "extension": "延长审批", "hearing": "听证", "test": "检验检测", "appraisal": "鉴定",
     "expert_review": "专家评审", "inspection": "现场勘查", "other": "其他",
 }
-TASK_KIND_LABELS = {"review": "审查", "verification": "核查", "rectification": "整改"}
-TIER_RANK = {"village": 0, "township": 1, "county": 2}
-TIER_LABELS = {"village": "村级", "township": "乡镇级", "county": "县级"}
 
 
 # -- small checks --------------------------------------------------------------------
@@ -75,81 +71,6 @@ def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
     return value
 
 
-def _check_state(node: ThisNode, case: Case, kind: str) -> None:
-    """Custody and state first, so a refused move is refused before the rights."""
-    require_custody(node, case)
-    check_transition(case.state, kind)
-    if TIER_RANK.get(node.tier, -1) < TIER_RANK.get(case.handling_level, 0):
-        raise Conflict("case.wrong_level",
-                       f"该事项由{TIER_LABELS.get(case.handling_level, case.handling_level)}办理，本节点不能审批",
-                       field="handling_level")
-
-
-def _refuse_below_township(actor: Actor) -> None:
-    # A village agent files and hands off; it decides nothing but a village 即办件.
-    if not actor.system:
-        raise Forbidden("case.village_cannot_review", "村级节点不审查、不决定承诺件，请移交乡镇或县级办理",
-                        field="role")
-
-
-def _is_reviewer_of(actor: Actor, department: str) -> bool:
-    return actor.role == Role.DEPARTMENT_REVIEWER and actor.department == department
-
-
-def _require_department(actor: Actor, department: str) -> None:
-    if actor.system:
-        return
-    require_role(actor, Role.DEPARTMENT_REVIEWER)
-    if actor.department != department:
-        raise Forbidden("case.not_your_department", f"此任务属于{department}，不是本部门的任务", field="task_id")
-
-
-def _require_lead(node: ThisNode, actor: Actor, case: Case) -> None:
-    """The deciding authority: the lead department (county) or a township approver."""
-    if node.tier == "county":
-        if not actor.system and not _is_reviewer_of(actor, case.lead_department):
-            require_role(actor, Role.DEPARTMENT_REVIEWER)
-            raise Forbidden("case.not_lead_department",
-                            f"只有牵头部门（{case.lead_department}）可以作出决定", field="role")
-    elif node.tier == "township":
-        require_role(actor, Role.TOWNSHIP_APPROVER)
-    else:
-        _refuse_below_township(actor)
-
-
-def _require_reviewer(node: ThisNode, actor: Actor, department: str) -> None:
-    """Who may work a task of ``department`` on this tier."""
-    if node.tier == "county":
-        _require_department(actor, department)
-    elif node.tier == "township":
-        require_role(actor, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK)
-    else:
-        _refuse_below_township(actor)
-
-
-def _task(session: Session, case: Case, task_id: str, kind: str) -> CaseTask:
-    """A task of the case, by its full id or the part after the case number."""
-    full = task_id if task_id.startswith(case.case_no + "/") else f"{case.case_no}/{task_id.strip('/')}"
-    task = session.get(CaseTask, full)
-    if task is None or task.case_no != case.case_no:
-        raise NotFound("case.task_not_found", f"案件 {case.case_no} 没有任务 {task_id}", field="task_id")
-    if task.kind != kind:
-        raise DomainError("case.task_kind", f"任务 {task_id} 不是{TASK_KIND_LABELS[kind]}任务", field="task_id")
-    if task.state != "open":
-        raise Conflict("case.task_done", f"任务 {task_id} 已办结", field="task_id")
-    return task
-
-
-def _review_tasks(session: Session, case_no: str) -> list[CaseTask]:
-    return list(session.execute(select(CaseTask).where(
-        CaseTask.case_no == case_no, CaseTask.kind == "review").order_by(CaseTask.task_id)).scalars())
-
-
-def _open_procedure(session: Session, case_no: str) -> SpecialProcedure | None:
-    return session.execute(select(SpecialProcedure).where(
-        SpecialProcedure.case_no == case_no, SpecialProcedure.ended_on.is_(None))).scalars().first()
-
-
 def _add_days(session: Session, start: str, days: int) -> str:
     return working_calendar(session).add_working_days(date.fromisoformat(start), days).isoformat()
 
@@ -160,38 +81,13 @@ def record_opinion(session: Session, node: ThisNode, actor: Actor, case_no: str,
                    opinion: str, comment: str | None) -> SignedEvent:
     """A department's (or the township's) review opinion on its task."""
     case = load_case(session, case_no)
-    _check_state(node, case, "case.opinion_recorded")
-    task = _task(session, case, task_id, "review")
-    _require_reviewer(node, actor, task.department)
+    check_case_action(session, node, actor, case, "record_opinion", task_id=task_id)
+    task = case_task(session, case, task_id, "review")
     opinion = _choice(opinion, ("agree", "disagree"), "opinion")
     comment = _text(comment, "comment", "审查意见说明（不同意时必填）", required=opinion == "disagree")
     return append_case_event(session, node, case, "case.opinion_recorded", {
         "task_id": task.task_id, "department": task.department, "opinion": opinion,
         "comment": comment, "by": actor.username, "on": today_on(node)})
-
-
-def _require_on_the_spot(node: ThisNode, actor: Actor, case: Case) -> None:
-    """即办件: whoever accepts cases on this tier decides at the window."""
-    if node.tier == "village":
-        require_role(actor, Role.VILLAGE_AGENT)
-        if case.handling_level != "village" and not actor.system:
-            raise Forbidden("case.village_immediate_only", "村代办员只能当场办结村级即办件", field="role")
-    elif node.tier == "township":
-        require_role(actor, Role.TOWNSHIP_CLERK)
-    else:
-        require_role(actor, Role.COUNTY_WINDOW_CLERK)
-
-
-def _check_reviews_done(actor: Actor, case: Case, tasks: list[CaseTask]) -> None:
-    pending = [t.department for t in tasks if t.state == "open"]
-    if pending:
-        raise Conflict("case.opinions_pending", f"以下部门尚未提出审查意见：{'、'.join(pending)}", field="tasks")
-    if case.case_type == REVIEW_APPROVE:
-        lead = next((t for t in tasks if t.lead), tasks[0] if tasks else None)
-        if lead is None:
-            raise Conflict("case.opinions_pending", "一审一核件须先审查（审）后决定（核）", field="tasks")
-        if lead.done_by == actor.username:
-            raise Forbidden("case.same_reviewer", "一审一核件的审查人与决定人不能是同一人", field="decided_by")
 
 
 def _licence_type(session: Session, case: Case) -> str:
@@ -212,13 +108,8 @@ def decide_case(session: Session, node: ThisNode, actor: Actor, case_no: str, de
                 reason: str | None, *, verification_days: int | None = None) -> SignedEvent:
     """办结: approve or reject; issues the licence and opens the 告知承诺 verification."""
     case = load_case(session, case_no)
-    _check_state(node, case, "case.decided")
-    tasks = _review_tasks(session, case_no)
-    if case.case_type == IMMEDIATE and not tasks:
-        _require_on_the_spot(node, actor, case)
-    else:
-        _require_lead(node, actor, case)
-        _check_reviews_done(actor, case, tasks)
+    check_case_action(session, node, actor, case, "decide_case")
+    tasks = review_tasks(session, case_no)
     decision = _choice(decision, ("approved", "rejected"), "decision")
     disagreed = [t.department for t in tasks if t.opinion == "disagree"]
     label = "不予许可的理由" if decision == "rejected" else "不采纳不同意见的理由"
@@ -241,26 +132,11 @@ def decide_case(session: Session, node: ThisNode, actor: Actor, case_no: str, de
 
 # -- special procedures and extensions -------------------------------------------------
 
-def _require_case_reviewer(session: Session, node: ThisNode, actor: Actor, case: Case) -> None:
-    """Special procedures: the lead or any department with a task on the case."""
-    if node.tier == "county" and not actor.system:
-        departments = {case.lead_department, *(t.department for t in _review_tasks(session, case.case_no))}
-        require_role(actor, Role.DEPARTMENT_REVIEWER)
-        if actor.department not in departments:
-            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
-    else:
-        _require_reviewer(node, actor, case.lead_department)
-
-
 def start_special_procedure(session: Session, node: ThisNode, actor: Actor, case_no: str, kind: int,
                             subkind: str, reason: str | None) -> SignedEvent:
     """特别程序 (hearing, test, appraisal, expert review, ...): the clock stops (kind 2)."""
     case = load_case(session, case_no)
-    require_custody(node, case)
-    if _open_procedure(session, case_no) is not None:
-        raise Conflict("case.special_open", "该案件已有未结束的特别程序，请先结束", field="kind")
-    _check_state(node, case, "case.special_started")
-    _require_case_reviewer(session, node, actor, case)
+    check_case_action(session, node, actor, case, "start_special_procedure")
     if kind not in (1, 2) or isinstance(kind, bool):
         raise DomainError("case.kind_invalid", "特别程序种类只能是 1（延长审批）或 2（其他）", field="kind")
     _choice(subkind, tuple(SUBKINDS), "subkind")
@@ -278,14 +154,9 @@ def end_special_procedure(session: Session, node: ThisNode, actor: Actor, case_n
                           result: str | None) -> SignedEvent:
     """End a special procedure; the working days it took move the deadline."""
     case = load_case(session, case_no)
+    check_case_action(session, node, actor, case, "end_special_procedure", seq=seq)
     procedure = session.get(SpecialProcedure, (case_no, seq))
-    if procedure is None:
-        raise NotFound("case.special_not_found", f"案件 {case_no} 没有第{seq}个特别程序", field="seq")
-    require_custody(node, case)
-    if procedure.ended_on is not None:
-        raise Conflict("case.special_ended", f"第{seq}个特别程序已于{procedure.ended_on}结束", field="seq")
-    _check_state(node, case, "case.special_ended")
-    _require_case_reviewer(session, node, actor, case)
+    assert procedure is not None  # the policy found it
     result = _text(result, "result", "特别程序的结果", required=True)
     ended_on = today_on(node)
     started_on = date.fromisoformat(procedure.started_on)
@@ -303,13 +174,11 @@ def approve_extension(session: Session, node: ThisNode, actor: Actor, case_no: s
                       reason: str | None) -> SignedEvent:
     """§42: extend the limit by at most 10 (one department) or 15 (several) working days."""
     case = load_case(session, case_no)
-    _check_state(node, case, "case.extension_approved")
-    _require_lead(node, actor, case)
-    if case.case_type == IMMEDIATE or case.deadline is None:
-        raise DomainError("case.extension_not_applicable", "即办件没有办理时限，不能延长", field="days")
+    check_case_action(session, node, actor, case, "approve_extension")
+    assert case.deadline is not None  # the policy refuses cases without a deadline
     if isinstance(days, bool) or not isinstance(days, int) or days < 1:
         raise DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
-    joint = len(_review_tasks(session, case_no)) > 1
+    joint = len(review_tasks(session, case_no)) > 1
     limit = EXTENSION_LIMIT_JOINT if joint else EXTENSION_LIMIT_SINGLE
     if case.extension_days + days > limit:
         already = f"（已延长{case.extension_days}个）" if case.extension_days else ""
@@ -322,12 +191,6 @@ def approve_extension(session: Session, node: ThisNode, actor: Actor, case_no: s
         "deadline": _add_days(session, case.deadline, days)})
 
 
-def deciding_node(session: Session, case_no: str) -> str | None:
-    """The node that decided the case: the author of its ``case.decided`` event."""
-    return session.execute(select(Event.author).where(
-        Event.subject == f"case:{case_no}", Event.kind == "case.decided")).scalar()
-
-
 def record_verification(session: Session, node: ThisNode, actor: Actor, case_no: str,
                         task_id: str | None, passed: bool, comment: str | None) -> SignedEvent:
     """告知承诺 verification after approval; a failure revokes the result and its licence.
@@ -337,19 +200,11 @@ def record_verification(session: Session, node: ThisNode, actor: Actor, case_no:
     on the case's verification chain ``verification:{case_no}``, which only the deciding
     node writes (like a rectification), so the case need not travel back."""
     case = load_case(session, case_no)
+    task_id = task_id or f"{case_no}/verification/1"
+    # The decider verifies (at a township the approver: a failure revokes the result).
+    check_case_action(session, node, actor, case, "record_verification", task_id=task_id)
     held_here = case.custodian == node.node_id and case.pending_offer_to is None
-    if held_here:
-        _check_state(node, case, VERIFICATION_ON_CASE)
-    else:
-        if deciding_node(session, case_no) != node.node_id:
-            raise Forbidden("case.not_decider", "告知承诺核查由作出决定的节点办理，本节点不能办理",
-                            field="case_no")
-        check_transition(case.state, VERIFICATION_ON_CASE)
-    task = _task(session, case, task_id or f"{case_no}/verification/1", "verification")
-    if node.tier == "township":
-        require_role(actor, Role.TOWNSHIP_APPROVER)  # a failure revokes: the deciding role's
-    else:
-        _require_reviewer(node, actor, task.department)
+    task = case_task(session, case, task_id, "verification")
     if not isinstance(passed, bool):
         raise DomainError("case.passed_invalid", "核查结果只能是通过或不通过", field="passed")
     comment = _text(comment, "comment", "核查情况（不通过时必填）", required=not passed)

@@ -16,11 +16,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlmodel import Session
 
+from common.authority.actions import check_case_action
 from common.cases.access import require_custody, today_on
 from common.cases.models import Case
 from common.cases.states import CaseState
 from common.catalog.service import catalogue_version, get_published
-from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.errors import Conflict, DomainError, NotFound
 from common.identifiers import IdentifierError, make_licence_id, validate_licence_id
 from common.ledger.envelope import b64u
 from common.ledger.service import lock_writer
@@ -36,7 +37,7 @@ from common.licences.verification import (
 )
 from common.node import ThisNode
 from common.timeutil import local_today
-from common.users.roles import Actor, Role, require_role, require_role_here
+from common.users.roles import Actor, Role, require_role
 
 __all__ = [
     "VerificationResult", "find_valid_licence", "get_licence", "issue_licence", "licence_qr_payload",
@@ -53,9 +54,6 @@ DECIDING_ROLES = (
     Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER,
     Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER,
 )
-# The issuing department (or township approver) revokes; an administrator oversees but
-# does not take a department's decisions.
-REVOKING_ROLES = (Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER)
 MAX_REASON = 500
 
 
@@ -156,12 +154,10 @@ def get_licence(session: Session, licence_id: str) -> Licence:
 
 
 def _may_revoke(session: Session, node: ThisNode, actor: Actor, licence: Licence) -> None:
-    require_role_here(node.tier, actor, *REVOKING_ROLES)
-    if actor.role == Role.DEPARTMENT_REVIEWER:
-        case = session.get(Case, licence.case_no) if licence.case_no else None
-        departments = {licence.issuer_body, case.lead_department if case else None}
-        if actor.department not in departments:
-            raise Forbidden("licence.department", "只有颁发该证照的牵头部门审批人员可以撤销", field="department")
+    """The authority policy's ``revoke_licence`` row: the issuing node, the issuing
+    department (or the township approver), a licence not yet revoked."""
+    case = session.get(Case, licence.case_no) if licence.case_no else None
+    check_case_action(session, node, actor, case, "revoke_licence", licence=licence)
 
 
 def revoke_licence(
@@ -169,19 +165,12 @@ def revoke_licence(
 ) -> str:
     """Revoke a licence this node issued; returns the licence.revoked event id."""
     licence = get_licence(session, licence_id)
-    if licence.issuer_node != node.node_id:
-        raise Forbidden(
-            "licence.not_issuer", f"该证照由节点 {licence.issuer_node} 颁发，只有颁发节点可以撤销", field="licence_id"
-        )
     _may_revoke(session, node, actor, licence)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("licence.reason_required", "请填写撤销原因", field="reason")
     if len(reason) > MAX_REASON:
         raise DomainError("licence.reason_too_long", f"撤销原因不能超过{MAX_REASON}字", field="reason")
-    if licence.state == "revoked":
-        raise Conflict("licence.already_revoked", f"电子证照 {licence.licence_id} 已于 {licence.revoked_on} 撤销",
-                       field="licence_id")
     body = {
         "licence_id": licence.licence_id,
         "reason": reason,

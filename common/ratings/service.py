@@ -10,7 +10,8 @@ case, or, when a village decided it (a village 即办件), the village's townshi
 village has no staff who may rectify. So a case whose result went home to its village
 is still called back and closed, without handing the case anywhere. There a township
 approver acts; at the county an administrator or a reviewer of the case's lead
-department. Actions never commit.
+department. Who may is the authority policy's (``check_case_action``), asked before
+the input is read. Actions never commit.
 """
 
 from __future__ import annotations
@@ -21,17 +22,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
+from common.authority.actions import check_case_action
 from common.calendar.service import add_working_days
-from common.cases.access import (
-    append_case_event,
-    case_subject,
-    load_case,
-    require_custody,
-    today_on,
-)
+from common.cases.access import append_case_event, case_subject, load_case, today_on
 from common.cases.models import Case
-from common.cases.states import check_transition
-from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.errors import Conflict, DomainError, NotFound
 from common.identity.models import RegistryNode
 from common.ledger.envelope import SignedEvent
 from common.ledger.models import Event
@@ -39,14 +34,14 @@ from common.ledger.service import lock_writer
 from common.node import ThisNode
 from common.ratings.models import Rating, Rectification
 from common.ratings.projection import BAD_LEVELS, RATING_LABELS, rectification_subject
-from common.users.roles import Actor, Role, require_role, require_role_here
+from common.users.roles import Actor, Role, require_role
 
 # DOMAIN.md: a bad rating's rectification deadline is locally 5-15 working days.
 RECTIFICATION_DAYS = 10
 RECTIFICATION_DAYS_RANGE = range(5, 16)
 MAX_TEXT = 500
 
-RATING_ROLES = (Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.COUNTY_WINDOW_CLERK)
+# Who sees rectifications (list_rectifications); who works them is the policy's.
 RECTIFYING_ROLES = (Role.TOWNSHIP_APPROVER, Role.COUNTY_ADMIN, Role.DEPARTMENT_REVIEWER)
 
 
@@ -101,15 +96,11 @@ def rate_case(
     real_name: bool = False,
 ) -> SignedEvent:
     """Record the resident's rating of a delivered case; a bad one opens a rectification."""
-    require_role_here(node.tier, actor, *RATING_ROLES)
+    # The role, one rating per case, custody and state, before the rating itself is read.
+    check_case_action(session, node, actor, case_no, "rate_case")
+    case = load_case(session, case_no)
     level = _level(level)
     comment = _text(comment, "rating.comment", "comment", "评价内容", required=False)
-    case = load_case(session, case_no)
-    if session.get(Rating, case.case_no) is not None:
-        raise Conflict("rating.exists", f"案件 {case.case_no} 已评价，不能重复评价", field="case_no")
-    # Custody and state first (as the append will), so that they are what a refusal names.
-    require_custody(node, case)
-    check_transition(case.state, "case.rated")
     rated_on = today_on(node)
     rectification = None
     if level in BAD_LEVELS:
@@ -137,25 +128,13 @@ def get_rectification(session: Session, task_id: str) -> Rectification:
     return task
 
 
-def _may_rectify(node: ThisNode, actor: Actor, task: Rectification, case: Case) -> None:
-    if task.responsible_node != node.node_id:
-        # One writer per record: only the responsible node appends to the task's chain.
-        raise Forbidden("rectification.not_responsible",
-                        f"整改任务 {task.task_id} 由节点 {task.responsible_node} 办理，本节点不能办理", field="task_id")
-    if actor.role == Role.DEPARTMENT_REVIEWER and actor.department != case.lead_department:
-        raise Forbidden("rectification.department", "只有牵头部门的审批人员可以办理此整改任务", field="department")
-
-
-def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str) -> Rectification:
-    require_role_here(node.tier, actor, *RECTIFYING_ROLES)
-    # Serialise this node's writers before reading the task's state (two call-backs at once).
+def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str, action: str) -> Rectification:
+    """The task, once the policy lets ``actor`` take ``action`` on it (the responsible
+    node, the lead department, still open, the call-back done or due)."""
+    # Serialise this node's writers before the policy reads the task's state (two call-backs at once).
     lock_writer(session, node.node_id)
-    task = get_rectification(session, task_id)
-    session.refresh(task)
-    _may_rectify(node, actor, task, load_case(session, task.case_no))
-    if task.state != "open":
-        raise Conflict("rectification.closed", f"整改任务 {task.task_id} 已办结", field="task_id")
-    return task
+    check_case_action(session, node, actor, None, action, task_id=task_id)
+    return get_rectification(session, task_id)
 
 
 def _append(session: Session, node: ThisNode, task: Rectification, kind: str, body: dict[str, Any]) -> SignedEvent:
@@ -166,23 +145,16 @@ def _append(session: Session, node: ThisNode, task: Rectification, kind: str, bo
 
 def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str, note: str) -> SignedEvent:
     """回访: record the call-back to the resident who gave a bad rating."""
-    task = _open_task(session, node, actor, task_id)
+    task = _open_task(session, node, actor, task_id, "record_callback")
     note = _text(note, "rectification.note_required", "note", "回访情况", required=True)
-    if not task.callback_required:
-        # The resident rated anonymously: calling them back would undo that choice.
-        raise Conflict("rectification.anonymous", "匿名评价不进行回访", field="task_id")
-    if task.callback_done:
-        raise Conflict("rectification.callback_exists", f"整改任务 {task.task_id} 已记录回访", field="task_id")
     body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), "note": note}
     return _append(session, node, task, "rectification.callback_recorded", body)
 
 
 def close_rectification(session: Session, node: ThisNode, actor: Actor, task_id: str, result: str) -> SignedEvent:
     """Close a rectification with its result; a real-name bad rating needs its call-back first."""
-    task = _open_task(session, node, actor, task_id)
+    task = _open_task(session, node, actor, task_id, "close_rectification")
     result = _text(result, "rectification.result_required", "result", "整改结果", required=True)
-    if task.callback_required and not task.callback_done:
-        raise Conflict("rating.callback_required", "实名差评须先完成回访，才能办结整改", field="task_id")
     body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), "result": result}
     return _append(session, node, task, "rectification.closed", body)
 

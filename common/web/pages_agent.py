@@ -4,8 +4,9 @@ handles it or settle a village 即办件 on the spot, then follow "my cases": on
 notice and supplement, delivery with the trip recorded, the resident's rating, withdrawal.
 
 Handlers are thin: every change is one of the action functions the REST API calls,
-run through ``page.attempt`` so that a refusal leaves nothing half-written; what a
-page offers is only a guess at what the actions will allow (they check again).
+run through ``page.attempt`` so that a refusal leaves nothing half-written; the case page
+offers what the authority policy allows (``allowed_case_actions``), which the action
+functions ask again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from sqlmodel import Session
 
+from common.authority.actions import allowed_case_actions
+from common.authority.case_checks import escalation_path, is_on_the_spot
 from common.blobs import store
 from common.blobs.service import store_blob
 from common.cases.access import load_case, today_on
@@ -24,7 +27,7 @@ from common.cases.models import Case
 from common.cases.queries_intake import get_case_view
 from common.cases.router_intake import CASE_NO_PATTERN
 from common.cases.service_filing import file_case
-from common.cases.service_handoff import custody_chain, escalation_path, offer_handoff
+from common.cases.service_handoff import custody_chain, offer_handoff
 from common.cases.service_intake import (
     accept_case,
     deliver_case,
@@ -33,7 +36,6 @@ from common.cases.service_intake import (
     withdraw_case,
 )
 from common.cases.service_review import decide_case
-from common.cases.states import CaseState
 from common.catalog.schema import IntegratedWindow, Matter
 from common.catalog.service import published_matter
 from common.errors import DomainError, NotFound
@@ -52,8 +54,6 @@ MatterCode = Annotated[str, Path(min_length=1, max_length=33)]
 
 IMMEDIATE = "1"  # 即办件
 ON_THE_SPOT_REASON = "材料齐全，当场办结"
-WITHDRAWABLE = {CaseState.FILED, CaseState.SUPPLEMENT, CaseState.ACCEPTED, CaseState.SPECIAL}
-DECIDED = {CaseState.APPROVED, CaseState.REJECTED}
 DELIVERY_CHOICES = [
     ("agent", "代办员送达（送到申请人手中，不计申请人跑动）"),
     ("window", "申请人到代办点领取（计入跑动；当天已到场的不重复计）"),
@@ -281,21 +281,20 @@ def cases(page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all)$")] 
     return page.render("agent/cases.html", page_title="我的办件", rows=rows, scope=scope)
 
 
-def _offers(case: Case, node: ThisNode, actor: Actor) -> dict[str, bool]:
-    """What the case page offers; the action functions decide."""
-    state = CaseState(case.state)
-    held = case.custodian == node.node_id and case.pending_offer_to is None
-    village = case.handling_level == "village"
-    return {
-        "handoff": held and state is CaseState.FILED and not village,
-        "on_the_spot": held and state is CaseState.FILED and village and case.case_type == IMMEDIATE,
-        "accept": held and state is CaseState.FILED and village and case.case_type != IMMEDIATE,
-        "notice": held and state in (CaseState.FILED, CaseState.SUPPLEMENT),
-        "supplement": held and state is CaseState.SUPPLEMENT,
-        "deliver": held and state in DECIDED,
-        "rate": held and state is CaseState.DELIVERED and case.rating is None,
-        "withdraw": held and state in WITHDRAWABLE and case.agent == actor.username,
-    }
+# The case page's forms and the policy's actions they take. Acceptance is one of two
+# forms: a 即办件 is accepted and settled on the spot, anything else just accepted.
+OFFERS = {"handoff": "offer_handoff", "notice": "request_supplement", "supplement": "receive_supplement",
+          "deliver": "deliver_case", "rate": "rate_case", "withdraw": "withdraw_case"}
+
+
+def _offers(session: Session, case: Case, node: ThisNode, actor: Actor) -> dict[str, bool]:
+    """What the case page offers: what the policy allows this agent now."""
+    allowed = allowed_case_actions(session, node, actor, case)
+    offers = {form: bool(allowed[action]) for form, action in OFFERS.items()}
+    on_the_spot = is_on_the_spot(session, case)
+    offers["on_the_spot"] = bool(allowed["accept_case"]) and on_the_spot
+    offers["accept"] = bool(allowed["accept_case"]) and not on_the_spot
+    return offers
 
 
 def _documents(session: Session, case_no: str) -> list[dict[str, str]]:
@@ -332,7 +331,7 @@ def _case_page(page: Page, case_no: str, *, status_code: int = 200, error: Domai
         clock=q.clock_of(session, case, _today(node)), where=q.whereabouts(case, names, node.node_id),
         custody=custody, trail=q.case_trail(session, case_no, names), names=names,
         missing=q.missing_materials(session, case_no, matter), unprovided=q.unprovided_materials(session, case_no),
-        latest_notice=latest, to_bring=to_bring, offers=_offers(case, node, _actor(page)),
+        latest_notice=latest, to_bring=to_bring, offers=_offers(session, case, node, _actor(page)),
         documents=_documents(session, case_no), delivery_choices=DELIVERY_CHOICES,
         rating_labels=RATING_LABELS, error=error, errors=errors or {}, values=values, form=form,
         licence_pdf=f"/api/v1/licences/{case.licence_id}.pdf" if case.licence_id else None,

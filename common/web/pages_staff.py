@@ -2,8 +2,9 @@
 
 Thin handlers: a GET renders, a POST calls the same action function the REST API calls
 (through ``page.attempt``, so a refusal leaves nothing written) and either redirects
-with a notice or shows the form again with the refusal next to its field. What the
-workbench offers is only a guide; the action functions decide.
+with a notice or shows the form again with the refusal next to its field. The workbench
+offers exactly what the authority policy allows (``allowed_case_actions``), and the
+action functions ask the same policy again.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
+from common.authority import actions as policy
+from common.authority import case_checks as checks
+from common.authority.reading import require_case_reader, visible_tasks
 from common.cases import service_handoff as handoff
 from common.cases import service_intake as intake
 from common.cases import service_review as review
@@ -25,8 +29,7 @@ from common.cases.clock import STATUS_LABELS
 from common.cases.models import Case, CaseMaterial
 from common.cases.projection_handoff import CustodyViolation
 from common.cases.queries_intake import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
-from common.cases.service_filing import INTAKE_ROLE, LEVEL_LABELS, LEVEL_RANK
-from common.cases.states import ALLOWED_FROM, STATE_LABELS, CaseState
+from common.cases.states import STATE_LABELS, CaseState
 from common.errors import DomainError, Forbidden
 from common.users.roles import Role
 from common.web import queries_staff as q
@@ -44,8 +47,6 @@ INBOX_ROLES = (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_C
 QUEUE_ROLES = INBOX_ROLES
 TASK_ROLES = (Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK, Role.COUNTY_ADMIN,
               Role.AUDITOR)
-# Who answers a handoff offer on each tier (the action checks again).
-ANSWERERS = handoff.ANSWER_ROLES
 OPINIONS = [("agree", "同意"), ("disagree", "不同意")]
 DECISIONS = [("approved", "准予（许可）"), ("rejected", "不予（许可）")]
 DELIVERY_METHODS = [("window", "窗口领取"), ("courier", "邮寄送达"), ("electronic", "电子送达")]
@@ -71,8 +72,10 @@ def _role(page: Page) -> Role | None:
     return page.actor.role if page.actor else None
 
 
-def _is_intake(page: Page) -> bool:
-    return _role(page) is INTAKE_ROLE.get(page.node.tier)
+def _may_on_this_tier(page: Page, action: str) -> bool:
+    """Whether the user's role is one the policy names for ``action`` on this tier (for
+    lists; a case page asks about the case itself)."""
+    return _role(page) in policy.roles_allowed(action, page.node.tier)
 
 
 def _clock_row(case: Case, clock: Any) -> dict[str, Any]:
@@ -93,7 +96,7 @@ def _rows(page: Page, cases: list[Case]) -> list[dict[str, Any]]:
 
 def _common(page: Page) -> dict[str, Any]:
     return {"state_labels": STATE_LABELS, "window_labels": q.WINDOW_LABELS, "case_type_labels": CASE_TYPE_LABELS,
-            "level_labels": LEVEL_LABELS}
+            "level_labels": checks.LEVEL_LABELS}
 
 
 # -- inbox ------------------------------------------------------------------------------
@@ -104,7 +107,7 @@ def _inbox(page: Page, **extra: Any) -> dict[str, Any]:
     for item in items:
         item["from_name"] = names.get(item["from_node"], item["from_node"])
         item["origin_name"] = names.get(item["origin_node"], item["origin_node"])
-    may_answer = _role(page) in ANSWERERS.get(page.node.tier, ())
+    may_answer = _may_on_this_tier(page, "accept_handoff")
     return {"page_title": "转交收件箱", "items": items, "may_answer": may_answer, "failed": None,
             "values": {}, **_common(page), **extra}
 
@@ -154,7 +157,7 @@ def queue(page: Annotated[Page, page_for(*QUEUE_ROLES)],
         case = row["case"]
         row["needs_handoff"] = case.handling_level != page.node.tier
     return page.render("staff/queue.html", page_title=title, tabs=tabs, window=window, rows=rows,
-                       may_act=_is_intake(page), **_common(page))
+                       may_act=_may_on_this_tier(page, "accept_case"), **_common(page))
 
 
 # -- tasks --------------------------------------------------------------------------------
@@ -169,7 +172,7 @@ def tasks(page: Annotated[Page, page_for(*TASK_ROLES)],
     cases = {c.case_no: c for c in page.session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()}
     clocks = q.with_clocks(page.session, list(cases.values()), _today(page))
     rows = [{"task": t, "case": cases[t.case_no], "clock": _clock_row(cases[t.case_no], clocks[t.case_no]),
-             "kind_label": review.TASK_KIND_LABELS.get(t.kind, t.kind)} for t in found]
+             "kind_label": checks.TASK_KIND_LABELS.get(t.kind, t.kind)} for t in found]
     urgency = {case.case_no: n for n, case in enumerate(q.by_urgency(list(cases.values()), clocks))}
     rows.sort(key=lambda row: (row["task"].state != "open", urgency[row["case"].case_no], row["task"].task_id))
     return page.render("staff/tasks.html", page_title="审批任务", rows=rows, state=state, task_states=TASK_STATES,
@@ -221,63 +224,38 @@ def _docs(case: Case, view: dict[str, Any], procedures: list[Any]) -> list[tuple
     return docs
 
 
+# The workbench's forms and the policy's actions they take; the lists hold one form per
+# task or special procedure the policy names.
+FORMS = {"accept": "accept_case", "refuse": "refuse_case", "notice": "request_supplement",
+         "supplement": "receive_supplement", "escalate": "offer_handoff", "decide": "decide_case",
+         "special_start": "start_special_procedure", "extension": "approve_extension", "deliver": "deliver_case",
+         "visit": "record_visit", "withdraw": "withdraw_case"}
+LISTED_FORMS = {"opinion_tasks": "record_opinion", "special_end": "end_special_procedure",
+                "verification": "record_verification"}
+
+
 def _actions(page: Page, case: Case, tasks: list[dict[str, Any]], procedures: list[Any]) -> dict[str, Any]:
-    """What the workbench offers this user now (a guide: the actions check for real)."""
-    node, actor = page.node, page.actor
-    assert actor is not None
-    role, state, tier = actor.role, case.state, node.tier
-    held = case.custodian == node.node_id and case.pending_offer_to is None
-    intake_here = held and _is_intake(page)
-    at_level = case.handling_level == tier
-    below_level = LEVEL_RANK.get(tier, -1) < LEVEL_RANK.get(case.handling_level, 0)
-    lead = (role is Role.TOWNSHIP_APPROVER if tier == "township"
-            else role is Role.DEPARTMENT_REVIEWER and actor.department == case.lead_department)
-    task_departments = {t["department"] for t in tasks}
-    if tier == "township":
-        reviewer = role in (Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK)
-    else:
-        reviewer = role is Role.DEPARTMENT_REVIEWER and (
-            actor.department == case.lead_department or actor.department in task_departments)
-    immediate = case.case_type == "1" and not any(t["kind"] == "review" for t in tasks)
-    open_reviews = [t for t in tasks if t["kind"] == "review" and t["state"] == "open"
-                    and (tier == "township" or actor.department == t["department"])]
-    verification = [t for t in tasks if t["kind"] == "verification" and t["state"] == "open"
-                    and (role is Role.TOWNSHIP_APPROVER if tier == "township"
-                         else actor.department == t["department"])]
-    open_procedures = [p for p in procedures if p.ended_on is None]
-    return {
-        "accept": intake_here and state == "filed" and at_level,
-        "refuse": intake_here and state in ("filed", "supplement") and at_level,
-        "notice": intake_here and state in ("filed", "supplement"),
-        "supplement": intake_here and state == "supplement",
-        "escalate": intake_here and state == "filed" and below_level,
-        "opinion_tasks": open_reviews if held and state == "accepted" and reviewer else [],
-        "decide": held and state == "accepted" and not below_level and (
-            _is_intake(page) if immediate else lead),
-        "special_start": held and state == "accepted" and reviewer and not open_procedures
-        and case.case_type != "1",
-        "special_end": open_procedures if held and state == "special" and reviewer else [],
-        "extension": held and state in ("accepted", "special") and lead and case.case_type != "1"
-        and case.deadline is not None,
-        # The deciding node verifies even after the result went home (verification chain).
-        "verification": verification if (held or review.deciding_node(page.session, case.case_no) == node.node_id)
-        and state in ("approved", "delivered") and (
-            role is Role.TOWNSHIP_APPROVER if tier == "township" else reviewer) else [],
-        "deliver": intake_here and state in ("approved", "rejected"),
-        "withdraw": intake_here and state in ALLOWED_FROM["case.withdrawn"],
-        # Staff who meet the applicant record visits; a department only on its own cases.
-        "visit": held and role in intake.VISIT_RECORDERS and state in ALLOWED_FROM["case.visit_recorded"]
-        and (role is not Role.DEPARTMENT_REVIEWER or reviewer),
-    }
+    """What the workbench offers this user now: what the policy allows, shaped for the
+    template (a task or procedure per form of the lists)."""
+    assert page.actor is not None
+    allowed = policy.allowed_case_actions(page.session, page.node, page.actor, case)
+    actions: dict[str, Any] = {form: allowed[action] for form, action in FORMS.items()}
+    by_id = {t["task_id"]: t for t in tasks}
+    for form, action in LISTED_FORMS.items():
+        named = allowed[action]
+        assert isinstance(named, list)
+        actions[form] = ([p for p in procedures if p.seq in named] if form == "special_end"
+                         else [by_id[task_id] for task_id in named if task_id in by_id])
+    actions["handoff_route"] = checks.offer_route(case)
+    actions["any"] = any(actions[form] for form in (*FORMS, *LISTED_FORMS))
+    return actions
 
 
 def _forms(actions: dict[str, Any]) -> set[str]:
     """The names of the forms the workbench shows (a refusal of any other is shown on top)."""
-    names = {name for name in ("accept", "refuse", "notice", "supplement", "escalate", "decide", "extension",
-                               "deliver", "visit", "withdraw") if actions[name]}
-    names |= {"special_start"} if actions["special_start"] else set()
-    names |= {"verification"} if actions["verification"] else set()
+    names = {name for name in FORMS if actions[name]}
     names |= {f"opinion:{t['task_id']}" for t in actions["opinion_tasks"]}
+    names |= {"verification"} if actions["verification"] else set()
     names |= {f"special_end:{p.seq}" for p in actions["special_end"]}
     return names
 
@@ -285,15 +263,13 @@ def _forms(actions: dict[str, Any]) -> set[str]:
 def _workbench(page: Page, case_no: str, failed: str | None = None,
                values: dict[str, Any] | None = None) -> dict[str, Any]:
     session = page.session
+    assert page.actor is not None
     case = load_case(session, case_no)
     if not q.in_area(session, page.node, case_no):
         raise Forbidden("case.not_in_area", f"案件 {case_no} 不属于本节点辖区", field="case_no")
+    require_case_reader(session, page.node, page.actor, case)
     view = intake.get_case_view(session, case_no, today_on(page.node))
-    if _role(page) is Role.DEPARTMENT_REVIEWER:
-        # A department sees a case only through its own tasks, and only those tasks.
-        view["tasks"] = [t for t in view["tasks"] if t["department"] == page.actor.department]  # type: ignore[union-attr]
-        if not view["tasks"]:
-            raise Forbidden("case.not_your_department", "本部门不参与办理此案件", field="case_no")
+    view["tasks"] = visible_tasks(page.actor, view["tasks"])  # a department sees its own only
     procedures = review.case_procedures(session, case_no)
     names = q.node_names(session)
     try:
@@ -323,7 +299,7 @@ def _workbench(page: Page, case_no: str, failed: str | None = None,
         "opinion_labels": OPINION_LABELS, "opinions": OPINIONS, "decisions": DECISIONS,
         "delivery_methods": DELIVERY_METHODS, "visitors": VISITORS,
         "visit_place": intake.WINDOW_PLACES.get(page.node.tier, ""), "failed": failed, "values": values or {},
-        "task_kind_labels": review.TASK_KIND_LABELS, **_common(page),
+        "task_kind_labels": checks.TASK_KIND_LABELS, **_common(page),
     }
 
 
@@ -424,9 +400,11 @@ def supplement(case_no: CaseNo, page: Readers) -> Response:
 
 @router.post("/staff/cases/{case_no}/escalate")
 def escalate(case_no: CaseNo, page: Readers, to: Annotated[str, Form(max_length=20)] = "") -> Response:
-    _, error = page.attempt(handoff.offer_handoff, page.session, page.node, page.actor, case_no,
-                            to=to.strip() or None)
-    return _done(page, case_no, error, "escalate", "已上报，等待上级节点接收", {"to": to})
+    event, error = page.attempt(handoff.offer_handoff, page.session, page.node, page.actor, case_no,
+                                to=to.strip() or None)
+    home = event is not None and event.body["reason"] == checks.RETURN
+    text = "已退回来源节点，等待其接收" if home else "已上报，等待上级节点接收"
+    return _done(page, case_no, error, "escalate", text, {"to": to})
 
 
 @router.post("/staff/cases/{case_no}/opinion")

@@ -1,10 +1,12 @@
 """Who may do what with a case: every role against every case action on every tier.
 
 Each action is tried on a fresh case put in the state where the action is legal, so a
-refusal can only be about the actor. The allowed set per action and tier (``ROWS``) is
-the spec, written from the issue-3 contract's "Rules": every other role (and a reviewer
-of a department with nothing to do with the case) must be refused with the exact code
-below and leave nothing behind, even if the caller commits after the refusal.
+refusal can only be about the actor. Who may (``Row.allowed``) is read from the
+authority policy's table (``common.authority.actions``: the roles a row names for the
+tier, none below the matter's level); the refusal codes below are the spec: every other
+role (and a reviewer of a department with nothing to do with the case) must be refused
+with the exact code and leave nothing behind, even if the caller commits after the
+refusal.
 
 Actors carry this node's id, as the API builds them. Roles that cannot exist on a tier
 (users.role_tier refuses to provision them, users log in only at their own node) are
@@ -12,36 +14,56 @@ tried too: the action functions are the line that must hold. Where the code lets
 through, the combination is an ``xfail(strict=True)`` naming the gap (``GAPS``).
 
 One published network per module (the catalogue import is the slow part). Cases are
-put in their state through the action functions; an actor that may write gets a fresh
-case, the refused actors of one row share one (see ``prepared``).
+put in their state through the action functions (``case_states``); an actor that may
+write gets a fresh case, the refused actors of one row share one (see ``prepared``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import date
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from onetrip_testing import PG_URL_ENV, TOWNSHIP_ID, VILLAGE_ID, make_root, register_member
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from case_states import (
+    APPLICANT,
+    C_NOW,
+    C_PROMISE,
+    COMPANY,
+    MARKET,
+    OTHER_DEPT,
+    POLICE,
+    T_LICENCE,
+    T_NOW,
+    T_PROMISE,
+    V_NOW,
+    V_PROMISE,
+    accepted,
+    accepted_above_level,
+    committed,
+    decided,
+    delivered,
+    filed,
+    footprint,
+    noticed,
+    published_network,
+    rated_badly,
+    reviewed,
+    run,
+    special,
+)
+from onetrip_testing import TOWNSHIP_ID
+from sqlalchemy import select
 
 from common.api.deps import get_current_user
-from common.blobs.service import store_blob
-from common.calendar.service import add_working_days
+from common.authority.actions import ACTIONS as POLICY
+from common.authority.actions import roles_allowed
+from common.authority.case_checks import AFTER_REVIEW, ON_THE_SPOT
 from common.cases import service_intake as intake
 from common.cases import service_review as review
-from common.cases.access import case_subject, today_on
-from common.cases.models import Case, CaseMaterial, CaseTask
-from common.cases.service_filing import next_case_no
-from common.catalog.sample import load_sample_matters, publish_sample
-from common.catalog.service import catalogue_version, get_published
+from common.cases.models import Case
+from common.catalog.service import get_published
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden
 from common.ledger.models import Event
@@ -52,79 +74,15 @@ from common.ratings import service as ratings
 from common.ratings.models import Rectification
 from common.users.roles import Actor, Role
 
-C_PROMISE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, 告知承诺, licence
-C_NOW = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件, licence
-COMPANY = "11430424MB1C5953154000119003001"  # 企业设立登记: three departments in parallel
-T_PROMISE = "11430424006817011Q5001004010002"  # 最低生活保障申请审核: 洣水镇 承诺件
-T_NOW = "11430424006817011Q5002017003000"  # 光荣牌悬挂: 洣水镇 即办件
-T_LICENCE = "1143042400681832125000108013000"  # 乡村建设规划许可: township 承诺件 with a licence
-V_NOW = "54430424MEB423186J6002007001000"  # 养老保险参保登记（村级代办）: village 即办件
-V_PROMISE = "54430424MEB425712F6002008014000"  # 农村村民建房申请村级审查: village 承诺件
-MARKET, POLICE = "衡东县市场监督管理局", "衡东县公安局"
-OTHER_DEPT = "衡东县教育局"  # has no task on any case used here
 OTHER = "other_department"  # matrix key: a department reviewer of OTHER_DEPT
 KEYS = [role.value for role in Role] + [OTHER]
 A, TC, TA, CC, DR, AD, AU = (r.value for r in Role)
-PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-APPLICANT = {"kind": "person", "name": "张三", "id_number": "430424198001011238", "phone": "13800000000"}
-
-
-# -- one published network per module -------------------------------------------------
-
-@contextlib.contextmanager
-def _database() -> Iterator[str | None]:
-    """As tests/conftest.py ``db_url``, at module scope: SQLite, or a fresh PG database."""
-    base = os.environ.get(PG_URL_ENV)
-    if not base:
-        yield None
-        return
-    name = f"onetrip_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
-    """The county with the sample catalogue published, 洣水镇 and a village over its
-    database (as conftest ``township``/``village``), and one stored PDF."""
-    with _database() as url:
-        root = make_root(tmp_path_factory.mktemp("county"), url)
-        try:
-            system = Actor.node_system(root.node_id)
-            with transaction(root.engine) as session:
-                publish_sample(session, root, system)
-                pdf = store_blob(session, root, PDF, "申请书.pdf").sha256
-            nodes = {"county": root}
-            for tier, node_id, name in (("township", TOWNSHIP_ID, "洣水镇便民服务中心"),
-                                        ("village", VILLAGE_ID, "示例村代办点")):
-                key = register_member(root, node_id, name)
-                settings = root.settings.model_copy(update={"node_id": node_id, "tier": tier})
-                nodes[tier] = replace(root, settings=settings, key=key)
-            yield SimpleNamespace(nodes=nodes, pdf=pdf, shared={},
-                                  materials={m.implementation_code: m.materials for m in load_sample_matters()[0]})
-        finally:
-            root.engine.dispose()
-
-
-def run(node: ThisNode, action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    with transaction(node.engine) as session:
-        return action(session, node, *args, **kwargs)
-
-
-def footprint(node: ThisNode, case_no: str | None) -> tuple[int, int | None, int]:
-    """(events in the ledger, the case's version, cases) — what a refusal must not move."""
-    with transaction(node.engine) as session:
-        events = session.execute(select(func.count()).select_from(Event)).scalar_one()
-        version = session.get(Case, case_no).version if case_no else None
-        cases = session.execute(select(func.count()).select_from(Case)).scalar_one()
-    return events, version, cases
+    with published_network(tmp_path_factory.mktemp("county")) as network:
+        yield network
 
 
 def actor(node: ThisNode, key: str, department: str) -> Actor:
@@ -132,137 +90,6 @@ def actor(node: ThisNode, key: str, department: str) -> Actor:
         return Actor(OTHER, node.node_id, Role.DEPARTMENT_REVIEWER, OTHER_DEPT)
     role = Role(key)
     return Actor(key, node.node_id, role, department if role is Role.DEPARTMENT_REVIEWER else None)
-
-
-# -- putting a case in a state, through the action functions ---------------------------
-
-def clerk(node: ThisNode) -> Actor:
-    """Who files and accepts on the tier; at a village the matrix's own agent, so that
-    "only the filing agent withdraws" lets the matrix's agent withdraw."""
-    return {"village": Actor(A, node.node_id, Role.VILLAGE_AGENT),
-            "township": Actor("prep-clerk", node.node_id, Role.TOWNSHIP_CLERK),
-            "county": Actor("prep-clerk", node.node_id, Role.COUNTY_WINDOW_CLERK)}[node.tier]
-
-
-def reviewer(node: ThisNode, department: str) -> Actor:
-    if node.tier == "township":
-        return Actor("prep-reviewer", node.node_id, Role.TOWNSHIP_CLERK)
-    return Actor("prep-reviewer", node.node_id, Role.DEPARTMENT_REVIEWER, department)
-
-
-def decider(node: ThisNode, case: Case) -> Actor:
-    if case.case_type == "1":
-        return clerk(node)
-    if node.tier == "township":
-        return Actor("prep-approver", node.node_id, Role.TOWNSHIP_APPROVER)
-    return Actor("prep-decider", node.node_id, Role.DEPARTMENT_REVIEWER, case.lead_department)
-
-
-def ctx_of(node: ThisNode, case_no: str, **extra: Any) -> dict[str, Any]:
-    with transaction(node.engine) as session:
-        case = session.get(Case, case_no)
-        tasks = session.execute(select(CaseTask).where(CaseTask.case_no == case_no,
-                                                       CaseTask.state == "open")).scalars().all()
-        missing = session.execute(select(CaseMaterial.name).where(
-            CaseMaterial.case_no == case_no, CaseMaterial.mandatory.is_(True),
-            CaseMaterial.provided.is_(False))).scalars().all()
-    return {"case_no": case_no, "case": case, "dept": case.lead_department, "missing": list(missing),
-            "tasks": list(tasks), "task_id": tasks[0].task_id if tasks else None, **extra}
-
-
-def filed(net: SimpleNamespace, node: ThisNode, code: str, *, complete: bool = True) -> dict[str, Any]:
-    materials = [{"position": i, "blob_sha256": net.pdf} for i, m in enumerate(net.materials[code])
-                 if m.mandatory] if complete else []
-    case = run(node, intake.file_case, clerk(node), matter_code=code, applicant=APPLICANT, materials=materials)
-    return ctx_of(node, case.case_no, code=code)
-
-
-def noticed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    ctx = filed(net, node, code, complete=False)
-    run(node, intake.request_supplement, clerk(node), ctx["case_no"], ctx["missing"])
-    return {**ctx, "materials": [{"position": i, "blob_sha256": net.pdf}
-                                 for i, m in enumerate(net.materials[code]) if m.mandatory]}
-
-
-def accepted(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    ctx = filed(net, node, code)
-    run(node, intake.accept_case, clerk(node), ctx["case_no"])
-    return ctx_of(node, ctx["case_no"])
-
-
-def reviewed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    ctx = accepted(net, node, code)
-    for task in ctx["tasks"]:
-        run(node, review.record_opinion, reviewer(node, task.department), ctx["case_no"], task.task_id,
-            "agree", "同意")
-    return ctx_of(node, ctx["case_no"])
-
-
-def decided(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    ctx = reviewed(net, node, code)
-    run(node, review.decide_case, decider(node, ctx["case"]), ctx["case_no"], "approved", None)
-    return ctx_of(node, ctx["case_no"])
-
-
-def special(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    ctx = accepted(net, node, code)
-    run(node, review.start_special_procedure, reviewer(node, ctx["dept"]), ctx["case_no"], 2, "test", "检验检测")
-    return ctx_of(node, ctx["case_no"])
-
-
-def delivered(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    ctx = decided(net, node, code)
-    run(node, intake.deliver_case, clerk(node), ctx["case_no"], "electronic")
-    return ctx_of(node, ctx["case_no"])
-
-
-def rated_badly(net: SimpleNamespace, node: ThisNode, code: str, *, real_name: bool) -> dict[str, Any]:
-    ctx = delivered(net, node, code)
-    run(node, ratings.rate_case, clerk(node), ctx["case_no"], 5 if real_name else 4, "办事太慢", real_name)
-    return {**ctx_of(node, ctx["case_no"]), "rectification": ratings.rectification_task_id(ctx["case_no"])}
-
-
-def committed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    """An approved 告知承诺 case (verification task open). The sample catalogue has no
-    township matter that allows 告知承诺, so there ``case.filed`` is appended in the
-    contract's shape; the rest goes through the action functions."""
-    if node.tier == "county":  # mandatory materials left out are promised, so it can be accepted
-        case_no = run(node, intake.file_case, clerk(node), matter_code=code, applicant=APPLICANT, materials=[],
-                      commitment=True).case_no
-    else:
-        with transaction(node.engine) as session:
-            matter = get_published(session, code).to_matter()
-            case_no = next_case_no(session, node, today_on(node))
-            node.append(session, case_subject(case_no), "case.filed", {
-                "case_no": case_no, "matter": {
-                    "code": code, "name": matter.name, "catalogue_version": catalogue_version(session),
-                    "case_type": matter.case_type.value, "handling_level": matter.handling_level.value,
-                    "window": matter.window.value, "lead_department": matter.lead_department,
-                    "departments": matter.departments, "required_visits": matter.required_visits,
-                    "limit_days": matter.promised_limit_days, "commitment_allowed": True},
-                "applicant": APPLICANT, "agent": None, "materials": [], "commitment": True,
-                "filed_on": today_on(node), "visit": None, "origin_node": node.node_id})
-    run(node, intake.accept_case, clerk(node), case_no)
-    ctx = ctx_of(node, case_no)
-    for task in ctx["tasks"]:
-        run(node, review.record_opinion, reviewer(node, task.department), case_no, task.task_id, "agree", "同意")
-    run(node, review.decide_case, decider(node, ctx["case"]), case_no, "approved", None)
-    return ctx_of(node, case_no)
-
-
-def accepted_above_level(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
-    """A county 即办件 filed at the village and accepted there. accept_case refuses that
-    (case.handoff_required), so ``case.accepted`` is appended directly: the state a
-    village agent must still not be able to decide from."""
-    ctx = filed(net, node, code)
-    with transaction(node.engine) as session:
-        case = session.get(Case, ctx["case_no"])
-        on = today_on(node)
-        node.append(session, case_subject(case.case_no), "case.accepted", {
-            "accepted_on": on, "window": case.window, "limit_days": case.limit_days,
-            "deadline": add_working_days(session, date.fromisoformat(on), case.limit_days).isoformat(),
-            "accepted_by": "village_agent", "tasks": []})
-    return ctx_of(node, ctx["case_no"])
 
 
 # -- the actions, as (session, node, actor, ctx) ---------------------------------------
@@ -294,35 +121,62 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 
 
 @dataclass(frozen=True)
+class Prep:
+    """How a row's case is made: ``how(net, node, code, **kwargs)``; ``code`` is the matter."""
+
+    how: Callable[..., dict[str, Any]]
+    code: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, net: SimpleNamespace, node: ThisNode) -> dict[str, Any]:
+        return self.how(net, node, self.code, **self.kwargs)
+
+
+def prep(how: Callable[..., dict[str, Any]], code: str, **kwargs: Any) -> Prep:
+    return Prep(how, code, kwargs)
+
+
+def to_file(code: str) -> Prep:
+    return Prep(lambda net, node, code: {"code": code, "case_no": None, "dept": MARKET}, code)
+
+
+LEVEL = {V_NOW: "village", V_PROMISE: "village", T_NOW: "township", T_PROMISE: "township",
+         T_LICENCE: "township", C_NOW: "county", C_PROMISE: "county", COMPANY: "county"}
+
+
+@dataclass(frozen=True)
 class Row:
-    """One action on one tier, in one legal state: who may, and how the rest are refused."""
+    """One action on one tier, in one legal state: how the actors the policy does not
+    name are refused (``allowed`` is read from the policy's table)."""
 
     action: str
     tier: str
-    prep: Callable[[SimpleNamespace, ThisNode], dict[str, Any]]
-    allowed: frozenset[str]
+    prep: Prep
     codes: dict[str, str] = field(default_factory=dict)  # refusal code by key where not ``default``
     default: str = "auth.role"
     error: type = Forbidden
     note: str = ""
+    variant: str = ""  # which of the action's two rules (decide_case: on the spot or after review)
 
     @property
     def label(self) -> str:
         return f"{self.action}@{self.tier}" + (f"[{self.note}]" if self.note else "")
 
+    @property
+    def allowed(self) -> frozenset[str]:
+        """The roles the policy names for the action on this tier, for a case of the
+        row's matter (none below its handling level); a reviewer of another department
+        only where the rule has no department condition."""
+        roles = roles_allowed(self.action, self.tier, variant=self.variant, handling_level=LEVEL[self.prep.code])
+        rule = next(r for r in POLICY if r.action == self.action and r.variant == self.variant)
+        keys = {role.value for role in roles}
+        if Role.DEPARTMENT_REVIEWER in roles and rule.department is None:
+            keys.add(OTHER)
+        return frozenset(keys)
 
-def prep(how: Callable[..., dict[str, Any]], code: str, **kwargs: Any) -> Callable[..., dict[str, Any]]:
-    return lambda net, node: how(net, node, code, **kwargs)
 
-
-def to_file(code: str) -> Callable[..., dict[str, Any]]:
-    return lambda net, node: {"code": code, "case_no": None, "dept": MARKET}
-
-
-INTAKE = {"village": {A}, "township": {TC}, "county": {CC}}
 MATTER = {"village": V_NOW, "township": T_PROMISE, "county": C_PROMISE}
 NOW = {"village": V_NOW, "township": T_NOW, "county": C_NOW}
-VISITORS = {"village": {A}, "township": {TC, TA}, "county": {CC, DR}}  # staff who meet the applicant
 NO_REVIEW = "case.village_cannot_review"
 OD_COUNTY = {OTHER: "case.not_your_department"}
 OD_LEAD = {OTHER: "case.not_lead_department"}
@@ -331,58 +185,57 @@ OD_LEAD = {OTHER: "case.not_lead_department"}
 def _rows() -> list[Row]:
     rows = []
     for tier in ("village", "township", "county"):
-        intake_roles, m = frozenset(INTAKE[tier]), MATTER[tier]
+        m = MATTER[tier]
         rows += [
-            Row("file_case", tier, to_file(m), intake_roles),
-            Row("request_supplement", tier, prep(filed, m, complete=False), intake_roles),
-            Row("receive_supplement", tier, prep(noticed, m), intake_roles),
-            Row("accept_case", tier, prep(filed, m), intake_roles),
-            Row("refuse_case", tier, prep(filed, m, complete=False), intake_roles),
-            Row("withdraw_case", tier, prep(accepted, NOW[tier]), intake_roles),
-            Row("record_visit", tier, prep(filed, m), frozenset(VISITORS[tier]),
-                OD_COUNTY if tier == "county" else {}),
-            Row("deliver_case", tier, prep(decided, NOW[tier]), intake_roles),
-            Row("rate_case", tier, prep(delivered, NOW[tier]), intake_roles),
+            Row("file_case", tier, to_file(m)),
+            Row("request_supplement", tier, prep(filed, m, complete=False)),
+            Row("receive_supplement", tier, prep(noticed, m)),
+            Row("accept_case", tier, prep(filed, m)),
+            Row("refuse_case", tier, prep(filed, m, complete=False)),
+            Row("withdraw_case", tier, prep(accepted, NOW[tier])),
+            Row("record_visit", tier, prep(filed, m), OD_COUNTY if tier == "county" else {}),
+            Row("deliver_case", tier, prep(decided, NOW[tier])),
+            Row("rate_case", tier, prep(delivered, NOW[tier])),
         ]
-    none: frozenset[str] = frozenset()
     rows += [
         # A village reviews nothing and decides only a village-level 即办件.
-        Row("record_opinion", "village", prep(accepted, V_PROMISE), none, default=NO_REVIEW),
-        Row("decide_case", "village", prep(accepted, V_NOW), frozenset({A}), note="village 即办件"),
-        Row("decide_case", "village", prep(accepted, V_PROMISE), none, default=NO_REVIEW, note="village 承诺件"),
-        Row("decide_case", "village", prep(accepted_above_level, C_NOW), none, default="case.wrong_level",
-            error=Conflict, note="county 即办件"),
-        Row("start_special_procedure", "village", prep(accepted, V_PROMISE), none, default=NO_REVIEW),
-        Row("approve_extension", "village", prep(accepted, V_PROMISE), none, default=NO_REVIEW),
+        Row("record_opinion", "village", prep(accepted, V_PROMISE), default=NO_REVIEW),
+        Row("decide_case", "village", prep(accepted, V_NOW), note="village 即办件", variant=ON_THE_SPOT),
+        Row("decide_case", "village", prep(accepted, V_PROMISE), default=NO_REVIEW, note="village 承诺件",
+            variant=AFTER_REVIEW),
+        Row("decide_case", "village", prep(accepted_above_level, C_NOW), default="case.wrong_level",
+            error=Conflict, note="county 即办件", variant=ON_THE_SPOT),
+        Row("start_special_procedure", "village", prep(accepted, V_PROMISE), default=NO_REVIEW),
+        Row("approve_extension", "village", prep(accepted, V_PROMISE), default=NO_REVIEW),
         # Township: the staff review; the clerk decides 即办件, the approver everything else.
-        Row("record_opinion", "township", prep(accepted, T_PROMISE), frozenset({TC, TA})),
-        Row("decide_case", "township", prep(accepted, T_NOW), frozenset({TC}), note="即办件"),
-        Row("decide_case", "township", prep(reviewed, T_LICENCE), frozenset({TA}), note="承诺件 with licence"),
-        Row("start_special_procedure", "township", prep(accepted, T_PROMISE), frozenset({TC, TA})),
-        Row("end_special_procedure", "township", prep(special, T_PROMISE), frozenset({TC, TA})),
-        Row("approve_extension", "township", prep(accepted, T_PROMISE), frozenset({TA})),
-        Row("record_verification", "township", prep(committed, T_PROMISE), frozenset({TA})),
-        Row("revoke_licence", "township", prep(decided, T_LICENCE), frozenset({TA})),
+        Row("record_opinion", "township", prep(accepted, T_PROMISE)),
+        Row("decide_case", "township", prep(accepted, T_NOW), note="即办件", variant=ON_THE_SPOT),
+        Row("decide_case", "township", prep(reviewed, T_LICENCE), note="承诺件 with licence", variant=AFTER_REVIEW),
+        Row("start_special_procedure", "township", prep(accepted, T_PROMISE)),
+        Row("end_special_procedure", "township", prep(special, T_PROMISE)),
+        Row("approve_extension", "township", prep(accepted, T_PROMISE)),
+        Row("record_verification", "township", prep(committed, T_PROMISE)),
+        Row("revoke_licence", "township", prep(decided, T_LICENCE)),
         # A bad rating's rectification is written by the deciding node; a village has no
         # one who may rectify (its cases' rectifications are its township's, see below).
-        Row("record_callback", "village", prep(rated_badly, V_NOW, real_name=True), none),
-        Row("close_rectification", "village", prep(rated_badly, V_NOW, real_name=False), none),
-        Row("record_callback", "township", prep(rated_badly, T_PROMISE, real_name=True), frozenset({TA})),
-        Row("close_rectification", "township", prep(rated_badly, T_PROMISE, real_name=False), frozenset({TA})),
+        Row("record_callback", "village", prep(rated_badly, V_NOW, real_name=True)),
+        Row("close_rectification", "village", prep(rated_badly, V_NOW, real_name=False)),
+        Row("record_callback", "township", prep(rated_badly, T_PROMISE, real_name=True)),
+        Row("close_rectification", "township", prep(rated_badly, T_PROMISE, real_name=False)),
         # County: the window decides 即办件; the departments review their own tasks, the lead decides.
-        Row("record_opinion", "county", prep(accepted, C_PROMISE), frozenset({DR}), OD_COUNTY),
-        Row("decide_case", "county", prep(accepted, C_NOW), frozenset({CC}), note="即办件 with licence"),
-        Row("decide_case", "county", prep(reviewed, C_PROMISE), frozenset({DR}), OD_LEAD,
-            note="承诺件 with licence"),
-        Row("start_special_procedure", "county", prep(accepted, C_PROMISE), frozenset({DR}), OD_COUNTY),
-        Row("end_special_procedure", "county", prep(special, C_PROMISE), frozenset({DR}), OD_COUNTY),
-        Row("approve_extension", "county", prep(accepted, C_PROMISE), frozenset({DR}), OD_LEAD),
-        Row("record_verification", "county", prep(committed, C_PROMISE), frozenset({DR}), OD_COUNTY),
-        Row("revoke_licence", "county", prep(decided, C_NOW), frozenset({DR}), {OTHER: "licence.department"}),
+        Row("record_opinion", "county", prep(accepted, C_PROMISE), OD_COUNTY),
+        Row("decide_case", "county", prep(accepted, C_NOW), note="即办件 with licence", variant=ON_THE_SPOT),
+        Row("decide_case", "county", prep(reviewed, C_PROMISE), OD_LEAD, note="承诺件 with licence",
+            variant=AFTER_REVIEW),
+        Row("start_special_procedure", "county", prep(accepted, C_PROMISE), OD_COUNTY),
+        Row("end_special_procedure", "county", prep(special, C_PROMISE), OD_COUNTY),
+        Row("approve_extension", "county", prep(accepted, C_PROMISE), OD_LEAD),
+        Row("record_verification", "county", prep(committed, C_PROMISE), OD_COUNTY),
+        Row("revoke_licence", "county", prep(decided, C_NOW), {OTHER: "licence.department"}),
         # The county administrator oversees bad ratings: it may call back and close too.
-        Row("record_callback", "county", prep(rated_badly, C_PROMISE, real_name=True), frozenset({DR, AD}),
+        Row("record_callback", "county", prep(rated_badly, C_PROMISE, real_name=True),
             {OTHER: "rectification.department"}),
-        Row("close_rectification", "county", prep(rated_badly, C_PROMISE, real_name=False), frozenset({DR, AD}),
+        Row("close_rectification", "county", prep(rated_badly, C_PROMISE, real_name=False),
             {OTHER: "rectification.department"}),
     ]
     return rows
