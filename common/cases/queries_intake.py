@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from common.authority.reading import department_cases
 from common.calendar.service import working_calendar
 from common.cases.access import load_case
 from common.cases.clock import clock_status
@@ -141,7 +142,8 @@ def list_cases(
     session: Session, *, origin: str | None = None, state: str | None = None, window: str | None = None,
     custodian: str | None = None, department: str | None = None, limit: int = 100, offset: int = 0,
 ) -> list[Case]:
-    """Cases, newest first; ``department`` keeps those with a task of that department."""
+    """Cases, newest first; ``department`` keeps those a reviewer of that department may
+    read (``common.authority.reading``: it leads the case or has a task on it)."""
     query = select(Case)
     if origin:
         query = query.where(Case.origin_node == origin)
@@ -155,8 +157,8 @@ def list_cases(
         query = query.where(Case.window == window)
     if custodian:
         query = query.where(Case.custodian == custodian)
-    if department:
-        query = query.where(Case.case_no.in_(select(CaseTask.case_no).where(CaseTask.department == department)))
+    if department is not None:  # a department reviewer: the cases the read policy lets it read
+        query = query.where(Case.case_no.in_(department_cases(department)))
     query = query.order_by(Case.filed_at.desc(), Case.case_no.desc())
     return list(session.execute(query.limit(min(limit, MAX_LISTED)).offset(offset)).scalars())
 

@@ -114,3 +114,14 @@ def test_a_file_of_no_case_and_a_licence_of_another_body(published: ThisNode, ma
         with pytest.raises(Forbidden) as other:
             require_licence_reader(session, published, reviewer(POLICE), licence)
     assert (other.value.code, other.value.field) == ("case.not_your_department", "licence_id")
+
+
+def test_the_case_list_shows_a_department_what_it_may_open(
+        published: ThisNode, make_client: Callable[..., Any], actors: dict[str, Actor], k: SimpleNamespace) -> None:
+    """A filed county case has no tasks yet: its lead department may open it, so it is listed."""
+    case_no = k.file(published, actors["clerk"], k.COMPANY)
+    for department, shown in ((MARKET, True), (POLICE, False), (OTHER, False)):
+        client = client_of(make_client, published, reviewer(department))
+        listed = {c["case_no"] for c in client.get("/api/v1/cases").json()}
+        opened = client.get(f"/api/v1/cases/{case_no}").status_code
+        assert ((case_no in listed), opened == 200) == (shown, shown), department
