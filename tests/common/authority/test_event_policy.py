@@ -77,6 +77,7 @@ def net(published: ThisNode, tree: dict[str, NodeKey], stored_pdf: str) -> Net:
 
     from common.cases import service_intake, service_review
     from common.cases.service_handoff import offer_handoff
+    from common.ratings.service import rate_case
 
     county = published
     keys = dict(tree)
@@ -93,6 +94,8 @@ def net(published: ThisNode, tree: dict[str, NodeKey], stored_pdf: str) -> Net:
     decided = file_case(county, clerk, SOLE_TRADER, materials=materials)
     run(county, service_intake.accept_case, clerk, decided)
     run(county, service_review.decide_case, clerk, decided, "approved", None)
+    run(county, service_intake.deliver_case, clerk, decided, "electronic")
+    run(county, rate_case, clerk, decided, 5, "办事太慢", True)  # a bad rating: the county rectifies
     village = member_node(county, VILLAGE_ID, "village", tree[VILLAGE_ID])
     agent = Actor("agent", VILLAGE_ID, Role.VILLAGE_AGENT)
     offered = file_case(village, agent)
@@ -157,6 +160,12 @@ def _verification(net: Net) -> tuple[str, dict[str, Any]]:
                                        "by": "x", "on": "2026-12-01"}
 
 
+def _rectification(net: Net) -> tuple[str, dict[str, Any]]:
+    case_no = _verification(net)[0].partition(":")[2]
+    return f"rectification:{case_no}", {"task_id": f"{case_no}/rectification/1", "by": "x", "on": "2026-12-01",
+                                        "result": "伪造", "passed": True, "comment": None}
+
+
 @dataclass(frozen=True)
 class Forgery:
     name: str
@@ -183,6 +192,8 @@ FORGERIES = [
             "authority.licence_issuer"),
     Forgery("licence revoked by a node that did not issue it", "licence.revoked", _revocation,
             (VILLAGE_ID, TOWNSHIP_ID), "authority.licence_revoker"),
+    Forgery("rectification closed by a node not responsible for it", "rectification.closed", _rectification,
+            (VILLAGE_ID, TOWNSHIP_ID), "authority.rectifier"),
     Forgery("告知承诺 verification by a node that did not decide", "verification.recorded", _verification,
             (VILLAGE_ID, TOWNSHIP_ID), "authority.case_decider"),
 ]
@@ -264,7 +275,7 @@ def test_a_forged_licence_verifies_as_invalid_naming_the_entitlement(net: Net) -
     """Public verification asks the same rule: well signed by a village, not entitled."""
     from common.licences.verification import verify_licence
 
-    subject, body = _body(FORGERIES[5], net, VILLAGE_ID)
+    subject, body = _body(next(f for f in FORGERIES if f.name.startswith("market licence")), net, VILLAGE_ID)
     raw = sign_forged(net.key(VILLAGE_ID), net.county.network_id, subject, "licence.issued", body).raw
     with transaction(net.county.engine) as session:
         result = verify_licence(session, raw, network_id=net.county.network_id)
