@@ -28,11 +28,11 @@ from common.cases.models import Case
 from common.catalog.projection import BATCH_PUBLISHED, MATTER_WITHDRAWN
 from common.db import core, insert_if_absent
 from common.identity.models import RegistryNode
-from common.ledger.batch import write_behind
 from common.ledger.envelope import EnvelopeError, SignedEvent
 from common.ledger.models import Event
 from common.ledger.projection import Projection, install_authority_check, register_projection
 from common.ledger.service import IngestRefused
+from common.ledger.write_behind import write_behind
 from common.licences.models import Licence
 from common.ratings.models import Rectification
 

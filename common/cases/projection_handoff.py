@@ -25,8 +25,8 @@ from sqlmodel import Session
 from common.cases.models import Case, CaseCustody
 from common.cases.projection import case_handler, update_case
 from common.db import core
-from common.ledger.batch import write_behind
 from common.ledger.envelope import EnvelopeError, SignedEvent
+from common.ledger.write_behind import write_behind
 
 CUSTODY = CaseCustody.__table__  # type: ignore[attr-defined]
 _CASES = Case.__table__  # type: ignore[attr-defined]

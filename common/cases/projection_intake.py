@@ -20,8 +20,8 @@ from common.cases.projection import case_handler, set_case, version_written
 from common.cases.states import CaseState
 from common.db import core
 from common.identifiers import mask_identifier
-from common.ledger.batch import write_behind
 from common.ledger.envelope import SignedEvent
+from common.ledger.write_behind import write_behind
 
 CASES = Case.__table__  # type: ignore[attr-defined]
 MATERIALS = CaseMaterial.__table__  # type: ignore[attr-defined]

@@ -9,10 +9,12 @@ acknowledged seq stays, so that seqs keep rising.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from common.db import core
@@ -39,18 +41,22 @@ _TOPS = union_all(
 ).subquery()
 _TOP_SEQ = select(func.coalesce(func.max(_TOPS.c.top), 0))
 
-# The node id whose outboxes the hook fills, per engine: set by ``install_routing``.
-_OWNERS: dict[int, str] = {}
+# The node id whose outboxes the hook fills, carried by the engine itself (several nodes
+# run in one process in tests and the simulation): set by ``install_routing``. Keyed by
+# the engine object, weakly, so a disposed engine's entry goes with it and a new engine
+# can never inherit one (``id()`` values are reused).
+_OWNERS: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
 
 
-def install_routing(engine, node_id: str) -> None:  # type: ignore[no-untyped-def]
+def install_routing(engine: Engine, node_id: str) -> None:
     """Fill outboxes for events stored through ``engine`` as node ``node_id``."""
-    _OWNERS[id(engine)] = node_id
+    _OWNERS[engine] = node_id
     after_store(_route_stored_event)
 
 
 def _route_stored_event(session: Session, event: SignedEvent, lseq: int, source: str | None) -> None:
-    own_id = _OWNERS.get(id(session.get_bind()))
+    bind = session.get_bind()
+    own_id = _OWNERS.get(bind.engine if isinstance(bind, Connection) else bind)
     if own_id is None:
         return
     for peer in peers_for(session, own_id, event, source):

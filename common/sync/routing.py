@@ -29,10 +29,10 @@ from sqlmodel import Session
 
 from common.db import core
 from common.identity.models import RegistryNode
-from common.ledger.batch import write_behind
 from common.ledger.envelope import SignedEvent
 from common.ledger.models import Event
 from common.ledger.projection import Projection, register_projection
+from common.ledger.write_behind import write_behind
 from common.sync.models import SubjectInterest
 
 BROADCAST_SUBJECTS = frozenset({"registry", "catalogue", "calendar"})

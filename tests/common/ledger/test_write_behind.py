@@ -1,4 +1,4 @@
-"""The batched ingest's write-behind buffer (common.ledger.batch.WriteBehind) leaves
+"""The batched ingest's write-behind buffer (common.ledger.write_behind.WriteBehind) leaves
 exactly the rows that applying each event at once leaves: several events of one case
 in one batch, SQL-expression updates (supplement counters, the materials recount,
 extensions, visits) and reads (the handoff's custody check) in between."""
@@ -9,9 +9,9 @@ from onetrip_testing import TOWNSHIP_ID
 
 from common.cases.access import case_subject
 from common.db import transaction
-from common.ledger.batch import buffered_writes
 from common.ledger.envelope import parse_event
 from common.ledger.projection import apply_event, clear_projections, iter_events, snapshot
+from common.ledger.write_behind import buffered_writes
 from common.node import ThisNode
 
 

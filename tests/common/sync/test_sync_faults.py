@@ -510,6 +510,7 @@ def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
     from sqlmodel import Session
 
     from common.ledger import batch as ledger_batch
+    from common.ledger import signatures
     from common.sync import receive
 
     file_cases(net.village, 6)
@@ -530,7 +531,7 @@ def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
 
     # Signatures on a worker thread, so that a bad one is found after the batch was
     # stored and applied inside its savepoint: that must leave nothing behind either.
-    monkeypatch.setattr(ledger_batch, "_second_core", lambda: True)
+    monkeypatch.setattr(signatures, "_second_core", lambda: True)
     stored_whole = []
     real_store = ledger_batch.store_checked
     monkeypatch.setattr(receive, "store_checked",
@@ -538,13 +539,13 @@ def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
     # Whether the batch path kept the batch: a failure inside it (a bug, say) would fall
     # back to one event at a time and give the same rows, only slowly.
     kept: list[bool] = []
-    real_clean = receive._receive_clean
-    monkeypatch.setattr(receive, "_receive_clean",
+    real_clean = receive.BatchReceiver.receive_clean
+    monkeypatch.setattr(receive.BatchReceiver, "receive_clean",
                         lambda *a, **k: kept.append(real_clean(*a, **k)) or kept[-1])
     states, results = [], []
     for whole in (True, False):
         if not whole:
-            monkeypatch.setattr(receive, "_receive_clean", lambda *a, **k: False)
+            monkeypatch.setattr(receive.BatchReceiver, "receive_clean", lambda *a, **k: False)
         with Session(net.township.engine) as session:
             results.append(receive_batch(session, net.township, VILLAGE_ID, events).as_dict())
             states.append(_state(session))
