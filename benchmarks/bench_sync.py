@@ -16,7 +16,7 @@
 
 (1) and (2) run on one core on a small network (county, one township, ten villages);
 (3) and (4) on the whole Hengdong topology (196 nodes in one process,
-``common.sync.simulation``), whose build time and memory are reported too.
+``simulation.network``), whose build time and memory are reported too.
 
 Run alone: ``python -m benchmarks.bench_sync`` (``python -m benchmarks`` runs every
 benchmark and writes docs/benchmarks.md).
@@ -102,8 +102,8 @@ def village_ledger(base: Path, cases: int, seed: int = 1) -> tuple[Any, list[byt
     from common.blobs.store import blob_path
     from common.db import transaction
     from common.ledger.models import Event
-    from common.sync.simulation import build_network, converge, hengdong
-    from common.sync.simulation_workload import Workload
+    from simulation.network import build_network, converge, hengdong
+    from simulation.workload import Workload
 
     network = build_network(base, hengdong(villages_per_township=10, townships=1))
     converge(network)
@@ -211,15 +211,15 @@ def bench_ingest(base: Path, cases: int, profile: Path | None = None) -> dict[st
     finally:
         network.close()
     # The same ingest allowed both cores: signatures are then checked on a worker thread
-    # (``common.ledger.batch.Verification``) while the main thread stores and applies.
-    from common.ledger import batch
+    # (``common.ledger.signatures.Verification``) while the main thread stores and applies.
+    from common.ledger import signatures
 
     copy = open_node(base / "county-copy")
-    batch.VERIFY_ON_WORKER_THREAD = True
+    signatures.VERIFY_ON_WORKER_THREAD = True
     try:
         ingest_2 = ingest_rate(copy, township, raws, scans)
     finally:
-        batch.VERIFY_ON_WORKER_THREAD = False
+        signatures.VERIFY_ON_WORKER_THREAD = False
         copy.engine.dispose()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     raw_rate = (verify["per_second"] + verify_after["per_second"]) / 2
@@ -233,7 +233,7 @@ def bench_ingest(base: Path, cases: int, profile: Path | None = None) -> dict[st
 # -- (3) and (4): the whole county -------------------------------------------------------------
 
 def build_county(base: Path, topology: Any) -> tuple[Any, dict[str, Any]]:
-    from common.sync.simulation import build_network, converge
+    from simulation.network import build_network, converge
 
     rss_before = rss_mb()
     network = build_network(base, topology)
@@ -257,15 +257,15 @@ def _open_files() -> int:
 
 
 def network_waiting_counts(network: Any, nodes: list[str]) -> dict[str, int]:
-    from common.sync.simulation import waiting
+    from simulation.network import waiting
 
     return waiting(network, nodes)
 
 
 def bench_offline_village(network: Any, workload: Any, days: int, per_day: int) -> dict[str, Any]:
     """One village's link is down for ``days`` days of normal work; then it reconnects."""
-    from common.sync.simulation import converge
     from common.users.roles import Role
+    from simulation.network import converge
 
     village = workload.villages[len(workload.villages) // 2]
     township = network.parent[village]
@@ -290,7 +290,7 @@ def bench_offline_village(network: Any, workload: Any, days: int, per_day: int) 
 
 def bench_outage(network: Any, workload: Any, per_village: int) -> dict[str, Any]:
     """Every link down for a day; each village files its day's cases; all reconnect."""
-    from common.sync.simulation import converge
+    from simulation.network import converge
 
     children = [n for n in network.nodes if network.parent[n] is not None]
     cases_before = len(workload.book.all_cases)
@@ -350,8 +350,8 @@ def _missing_at_root(network: Any, node_id: str) -> int:
 
 def bench_county(base: Path, days: int, per_day: int, outage_per_village: int,
                  reduced: bool = False) -> dict[str, Any]:
-    from common.sync.simulation import hengdong
-    from common.sync.simulation_workload import Workload
+    from simulation.network import hengdong
+    from simulation.workload import Workload
 
     topology = hengdong(villages_per_township=2) if reduced else hengdong()
     network, build = build_county(base, topology)
@@ -396,7 +396,7 @@ def report_section(figures: dict[str, Any]) -> list[str]:
         "## Sync: verify, ingest and convergence (同步)",
         "",
         ("Ingest: a county, one township and ten villages built by the simulation harness "
-         "(`common.sync.simulation`, every node its own SQLite file, enrolled through the real enrolment path); "
+         "(`simulation.network`, every node its own SQLite file, enrolled through the real enrolment path); "
          f"the villages filed {figures['cases']} cases without syncing (setup {figures['setup_seconds']} s): "
          f"{ingest['events']} signed events ({mix}). Their scanned materials were stored at the county first, "
          "as sync sends blobs before the events that reference them. The county then applies the events "
@@ -419,7 +419,7 @@ def report_section(figures: dict[str, Any]) -> list[str]:
          f"before and after it ({figures['raw_rate']}/s) (target at least {targets['ratio']:.0%}) — "
          f"{_verdict(figures['ratio'] >= targets['ratio'])}; {figures['ratio_2']:.1%} when the process may use "
          f"{figures['ingest_2_cores']} cores with signatures checked on a worker thread (off by default: "
-         "`common.ledger.batch.VERIFY_ON_WORKER_THREAD`; the raw verify rate stays the single-threaded "
+         "`common.ledger.signatures.VERIFY_ON_WORKER_THREAD`; the raw verify rate stays the single-threaded "
          "reference). "
          f"Stored {ingest['stored']}, duplicates {ingest['duplicates']}, held {ingest['held']}, refused "
          f"{ingest['rejected']}. A clean batch is taken as a whole: the ids already held and the chain heads "

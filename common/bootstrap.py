@@ -13,24 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlmodel import Session
 
 from common.db import make_engine, transaction
 from common.domains import load_projections
-from common.errors import DomainError
-from common.identity.divisions import NODE_ID_RE, default_tier, is_under
+from common.errors import DomainError, InitError
+from common.identity.divisions import NODE_ID_RE, default_tier
+from common.identity.enrolment import keep_registry
 from common.identity.keys import NodeKey, generate_key_file, load_key_file
-from common.identity.registry import RegistryKeyResolver, get_node_entry
+from common.identity.registry import get_node_entry
 from common.identity.service import found_root, split_token
-from common.ledger.envelope import EnvelopeError
-from common.ledger.service import ingest_event
 from common.migrate import upgrade
 from common.node import ThisNode
 from common.settings import NODE_FILE, NodeSettings, load_settings, write_node_file
-
-
-class InitError(RuntimeError):
-    """Initialisation cannot go on; the message says why, for the person at the console."""
 
 
 def open_node(data_dir: Path | str, **overrides: Any) -> ThisNode:
@@ -162,41 +156,3 @@ def _request_enrolment(settings: NodeSettings, key: NodeKey, token: str, client:
             message = response.text[:300]
         raise InitError(f"enrolment refused ({response.status_code}): {message}")
     return list(response.json()["registry"])
-
-
-def keep_registry(session: Session, node: ThisNode, registry: list[str]) -> int:
-    """Verify and store root-signed registry events; returns how many were new.
-
-    They come from the parent (directly or as the answer to a relayed enrolment), so
-    routing must not send them back up.
-    """
-    resolver = RegistryKeyResolver(node.settings.root_fingerprint or "")
-    parent = _parent_in(registry, node.node_id)
-    stored = 0
-    for raw in registry:
-        try:
-            outcome = ingest_event(
-                session, node.network_id, raw.encode("utf-8"), resolver,
-                author_chain_complete=lambda author: False, source=parent,
-            )
-        except EnvelopeError as exc:
-            raise InitError(f"registry event refused: {exc.message}") from exc
-        if outcome.status == "quarantined":
-            raise InitError(f"registry event conflicts with the one held: {outcome.reason}")
-        stored += int(outcome.stored)
-    return stored
-
-
-def _parent_in(registry: list[str], node_id: str) -> str | None:
-    for raw in registry:
-        body = json.loads(raw).get("body", {})
-        if isinstance(body, dict) and body.get("node", {}).get("id") == node_id:
-            return body["node"].get("parent")
-    return None
-
-
-def check_fits_under(own_id: str, node_id: str) -> None:
-    if not is_under(node_id, own_id):
-        raise DomainError(
-            "enrol.not_under_parent", f"节点 {node_id} 不属于本节点 {own_id} 的辖区", field="node_id"
-        )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
+from importlib.metadata import entry_points
 from typing import Annotated
 
 import typer
@@ -216,23 +216,17 @@ def sync(data_dir: DataDir) -> None:
                   f"上级拒收 {len(report.rejected)} 个；待前序 {report.held} 个")
 
 
+def _mount_registered_commands() -> None:
+    # Commands from packages beside the engine (``onetrip demo`` from simulation/) register
+    # under the ``onetrip.commands`` entry point; common/ never imports them by name.
+    for entry in entry_points(group="onetrip.commands"):
+        app.command(entry.name)(entry.load())
+
+
 def main() -> None:
     _mount_domain_clis()
+    _mount_registered_commands()
     app()
-
-
-@app.command()
-def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its nodes")] = Path("demo-data"),
-    base_port: Annotated[int, typer.Option("--base-port", min=1024, max=65000,
-                                           help="county's port; townships +10, +11, villages +20 ... +23")] = 8400,
-) -> None:
-    """Start the local demo network (a county, two townships, four villages) on loopback."""
-    from common.demo import run_demo
-
-    code = run_demo(directory, base_port)
-    if code:
-        raise typer.Exit(code)
 
 
 if __name__ == "__main__":

@@ -28,9 +28,14 @@ PROJECTION_MODULES = [
     "common.calendar.projection",
     "common.catalog.projection",
     "common.cases.projection",
+    # The cases projection's handlers, by part of the lifecycle (they register on it).
+    "common.cases.projection_handoff",
+    "common.cases.projection_intake",
+    "common.cases.projection_review",
     "common.licences.projection",
     "common.ratings.projection",
     "common.sync.routing",
+    "common.sync.custody",  # an after-pull hook: custody settles itself as records arrive
     "common.authority.events",  # installs the authority check; last, so every table it reads exists
 ]
 

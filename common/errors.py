@@ -37,3 +37,7 @@ class Conflict(DomainError):
 
 class Unauthorised(DomainError):
     status_code = 401
+
+
+class InitError(RuntimeError):
+    """Initialisation cannot go on; the message says why, for the person at the console."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from common.demo_data import DEMO_NODES
+from simulation.demo_data import DEMO_NODES
 
 READY = "演示网络已就绪"
 READY_TIMEOUT = 120  # generous: the suite runs beside other work on two cores

@@ -42,6 +42,13 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _bearer = HTTPBearer(auto_error=False)
 
 
+def session_cookie(node: ThisNode) -> str:
+    """The browser session cookie: set by the screens (``common.web.session``), read here.
+
+    The name carries the node id: browsers share cookies between ports of one host."""
+    return f"onetrip_session_{node.node_id}"
+
+
 def get_current_user(
     request: Request,
     session: SessionDep,
@@ -49,7 +56,6 @@ def get_current_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     from common.users.service import actor_for_token
-    from common.web.session import session_cookie
 
     if credentials is not None:
         return actor_for_token(session, node.node_id, credentials.credentials)

@@ -23,9 +23,9 @@ from common.cases.models import (
     SpecialProcedure,
 )
 from common.db import core
-from common.ledger.batch import write_behind
 from common.ledger.envelope import SignedEvent
 from common.ledger.projection import Projection, register_projection
+from common.ledger.write_behind import write_behind
 
 _TABLES = (Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit, SpecialProcedure, CaseCustody)
 cases_projection = register_projection(
@@ -110,6 +110,3 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
 
     return register
 
-
-# Importing the handler modules registers their handlers.
-from common.cases import projection_handoff, projection_intake, projection_review  # noqa: F401

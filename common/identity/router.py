@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
-from common.bootstrap import check_fits_under, keep_registry
 from common.errors import DomainError, Forbidden
 from common.identity import service
+from common.identity.enrolment import check_fits_under, keep_registry
 from common.identity.link_auth import HEADER_SIG, verify_request
 from common.identity.parent_link import post_to_parent, signed_target
 from common.identity.registry import registered_nodes_view, registry_events, registry_version

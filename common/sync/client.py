@@ -245,6 +245,3 @@ def _run_after_pull(session: Session, node: ThisNode, raws: list[bytes], result:
     for hook in _AFTER_PULL:
         hook(session, node, subjects)
 
-
-# Registered last: the custody hook needs ``after_pull`` defined above.
-import common.sync.custody  # noqa: F401

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from common.api.deps import NodeDep, SessionDep
+from common.api.deps import NodeDep, SessionDep, session_cookie
 from common.errors import DomainError, Forbidden, Unauthorised
 from common.node import ThisNode
 from common.users.roles import ROLE_LABELS, Actor, Role
@@ -103,7 +103,7 @@ class Page:
 def _token_actor(request: Request, session: Session, node: ThisNode) -> tuple[Actor | None, str | None]:
     from common.users.service import actor_for_token
 
-    token = request.cookies.get(web_session.session_cookie(node))
+    token = request.cookies.get(session_cookie(node))
     if not token:
         return None, None
     try:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
+from common.api.deps import session_cookie
 from common.errors import DomainError
 from common.users.service import authenticate_password, issue_api_token, revoke_api_token
 from common.web import session as web_session
@@ -64,7 +65,7 @@ def log_in(
                                username=username.strip()[:32])
     token = issue_api_token(page.session, node.node_id, actor.username, label="浏览器登录", ttl_days=1)
     response = page.redirect(_safe_next(next) or home_path(actor.role))
-    web_session.set_cookie(response, page.request, web_session.session_cookie(node), token,
+    web_session.set_cookie(response, page.request, session_cookie(node), token,
                            max_age=web_session.SESSION_HOURS * 3600)
     response.delete_cookie(web_session.login_csrf_cookie(node), path="/")
     return response
@@ -75,5 +76,5 @@ def log_out(page: StaffPage) -> Response:
     assert page.session_token is not None
     revoke_api_token(page.session, page.node.node_id, page.session_token)
     response = page.redirect("/login", notice="已安全退出")
-    response.delete_cookie(web_session.session_cookie(page.node), path="/")
+    response.delete_cookie(session_cookie(page.node), path="/")
     return response

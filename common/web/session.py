@@ -26,10 +26,6 @@ SESSION_HOURS = 12
 CSRF_FIELD = "csrf_token"
 
 
-def session_cookie(node: ThisNode) -> str:
-    return f"onetrip_session_{node.node_id}"
-
-
 def login_csrf_cookie(node: ThisNode) -> str:
     return f"onetrip_csrf_{node.node_id}"
 

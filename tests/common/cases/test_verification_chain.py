@@ -24,8 +24,8 @@ from common.ledger.envelope import EnvelopeError
 from common.ledger.models import Event
 from common.ledger.verify import verify_node
 from common.licences.models import Licence
-from common.sync.simulation import build_network, converge, hengdong
 from common.users.roles import Actor, Role
+from simulation.network import build_network, converge, hengdong
 
 pytestmark = pytest.mark.sqlite_only  # one SQLite file per node (the simulation harness)
 

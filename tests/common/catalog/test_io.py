@@ -75,7 +75,7 @@ def test_sample_catalogue_xlsx_import_export_import():
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
 def test_synthetic_catalogue_round_trips(fmt):
-    synthetic = pytest.importorskip("common.catalog.synthetic")
+    synthetic = pytest.importorskip("simulation.synthetic")
     matters = [Matter.model_validate(m) for m in synthetic.generate_synthetic_catalogue(count=300, seed=3)]
     assert read_catalogue(write_catalogue(matters, fmt), fmt) == matters
 

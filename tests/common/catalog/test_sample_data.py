@@ -1,4 +1,5 @@
-"""The sample catalogue and the synthetic generator produce valid, realistic matters."""
+"""The sample catalogue holds valid, realistic matters (the synthetic generator:
+tests/simulation/test_synthetic.py)."""
 
 import json
 from collections import Counter
@@ -7,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from common.catalog.schema import CaseType, DeliveryMethod, HandlingLevel, IntegratedWindow, Matter
-from common.catalog.synthetic import generate_synthetic_catalogue, uscc_with_check
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLE = REPO / "common" / "catalog" / "data" / "sample_catalogue.json"
@@ -100,35 +100,3 @@ def test_at_most_one_trip_share_is_realistic(matters):
 
 def test_immediate_matters_have_zero_promised_days(matters):
     assert all(m.promised_limit_days == 0 for m in matters if m.case_type == CaseType.IMMEDIATE)
-
-
-def test_uscc_with_check_agrees_with_independent_check():
-    code = uscc_with_check("11430424006813213")
-    assert gb32100_valid(code)
-    assert gb32100_valid(uscc_with_check("N2430424MFA182409"))
-    with pytest.raises(ValueError):
-        uscc_with_check("1143042400681321I")
-
-
-def test_synthetic_catalogue_has_910_valid_unique_matters():
-    raw = generate_synthetic_catalogue()
-    matters = [Matter.model_validate(m) for m in raw]
-    assert len(matters) == 910
-    assert len({m.implementation_code for m in matters}) == 910
-    assert len({m.name for m in matters}) == 910
-    assert all(gb32100_valid(m.implementing_body_code) for m in matters)
-    share = sum(m.at_most_one_trip for m in matters) / len(matters)
-    assert 0.75 <= share <= 0.95
-    assert {m.window for m in matters} == set(IntegratedWindow)
-    assert {m.handling_level for m in matters} == set(HandlingLevel)
-
-
-def test_synthetic_catalogue_is_deterministic_per_seed():
-    assert generate_synthetic_catalogue(200, seed=7) == generate_synthetic_catalogue(200, seed=7)
-    assert generate_synthetic_catalogue(200, seed=7) != generate_synthetic_catalogue(200, seed=8)
-
-
-def test_synthetic_codes_do_not_collide_with_the_sample(matters):
-    sample_codes = {m.implementation_code for m in matters}
-    synthetic_codes = {m["implementation_code"] for m in generate_synthetic_catalogue()}
-    assert not sample_codes & synthetic_codes

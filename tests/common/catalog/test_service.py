@@ -227,7 +227,7 @@ def test_event_body_carries_full_matter_data_without_floats(root_node, admin, ma
 
 
 def test_synthetic_catalogue_of_910_matters_publishes(root_node, admin, make_matter):
-    synthetic = pytest.importorskip("common.catalog.synthetic")
+    synthetic = pytest.importorskip("simulation.synthetic")
     matters = [Matter.model_validate(m) for m in synthetic.generate_synthetic_catalogue(count=910, seed=0)]
     assert len(matters) == 910
     _import(root_node, admin, matters)

@@ -19,7 +19,7 @@ import pytest
 from browser_testing import ARTIFACTS, CheckedTab
 from demo_testing import start_demo
 
-from common.demo_data import COMPANY, COUNTY_ID, DEMO_PASSWORD, NODES_BY_ID, PENSION
+from simulation.demo_data import COMPANY, COUNTY_ID, DEMO_PASSWORD, NODES_BY_ID, PENSION
 
 pytestmark = pytest.mark.sqlite_only  # the demo's nodes keep their own SQLite files
 

@@ -21,7 +21,7 @@ from common.db import transaction
 from common.ledger.models import Event, QuarantinedEvent
 from common.ledger.verify import verify_node
 from common.sync.models import DeadLetter, HeldEvent, SyncReject
-from common.sync.simulation import (
+from simulation.network import (
     CITY_ID,
     COUNTY_ID,
     QIDONG_ID,
@@ -32,7 +32,7 @@ from common.sync.simulation import (
     hengdong,
     waiting,
 )
-from common.sync.simulation_workload import COUNTY_MATTER, VILLAGE_MATTER, Workload
+from simulation.workload import COUNTY_MATTER, VILLAGE_MATTER, Workload
 
 pytestmark = pytest.mark.sqlite_only  # one SQLite file per node is the point here
 

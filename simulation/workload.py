@@ -1,4 +1,4 @@
-"""What people do on a simulated network (``common.sync.simulation``), reproducibly.
+"""What people do on a simulated network (``simulation.network``), reproducibly.
 
 Village agents file cases for residents: a village 即办件 (城乡居民基本养老保险参保登记)
 that they accept, decide on the spot and deliver, or a county 即办件 with a licence
@@ -25,8 +25,8 @@ from sqlalchemy import select
 from common.cases.models import Case
 from common.db import transaction
 from common.node import ThisNode
-from common.sync.simulation import Network, RoundReport, converge, link_waiting, sync_round
 from common.users.roles import Actor, Role
+from simulation.network import Network, RoundReport, converge, link_waiting, sync_round
 
 VILLAGE_MATTER = "54430424MEB423186J6002007001000"  # 城乡居民基本养老保险参保登记（村级即办件）
 COUNTY_MATTER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记（县级即办件，发证）
@@ -185,7 +185,7 @@ class Workload:
             publish_batch,
             withdraw_matter,
         )
-        from common.catalog.synthetic import generate_synthetic_catalogue
+        from simulation.synthetic import generate_synthetic_catalogue
 
         root = self.network.root
         system = Actor.node_system(root.node_id)

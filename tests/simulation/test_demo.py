@@ -12,7 +12,7 @@ import httpx
 import pytest
 from demo_testing import VILLAGE, DemoRun, free_base_port
 
-from common.demo_data import COUNTY_ID, DEMO_NODES, DEMO_PASSWORD, NODES_BY_ID
+from simulation.demo_data import COUNTY_ID, DEMO_NODES, DEMO_PASSWORD, NODES_BY_ID
 
 pytestmark = pytest.mark.sqlite_only  # every demo node keeps its own SQLite file
 

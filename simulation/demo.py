@@ -33,7 +33,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from common.demo_data import (
+from common.timeutil import parse_iso, utcnow
+from simulation.demo_data import (
     ADMIN,
     COUNTY_ID,
     DEMO_CASES,
@@ -49,7 +50,6 @@ from common.demo_data import (
     provision_users,
     users_of,
 )
-from common.timeutil import parse_iso, utcnow
 
 STATE_FILE = "demo.json"
 START_TIMEOUT = 60.0  # seconds for a node process to answer /healthz

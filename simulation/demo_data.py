@@ -3,7 +3,7 @@ they are put in: through each node's HTTP API, as staff would.
 
 The county and the two townships are real (DOMAIN.md: 430424 衡东县, 430424100 洣水镇,
 430424101 石湾镇); the villages, people and identity numbers are samples, and their
-names say so. ``common.demo`` runs the node processes and calls what is here.
+names say so. ``simulation.demo`` runs the node processes and calls what is here.
 """
 
 from __future__ import annotations
