@@ -7,7 +7,7 @@ needs a second served node and changes nothing about filing), and the county's
 catalogue, calendar and the village agent's user record are handed to the village by
 ingesting the county's signed events, as sync would. Then the village agent files cases
 for residents, each filing in its own transaction as a request does, through
-``common.cases.service_intake.file_case``; a second run goes through the HTTP API
+``common.cases.intake.service.file_case``; a second run goes through the HTTP API
 (``POST /api/v1/cases`` with a TestClient) to show what the web layer adds.
 
 Run alone: ``python -m benchmarks.bench_filing --n 2000`` (``python -m benchmarks`` runs
@@ -165,7 +165,7 @@ def _timed(label: str, n: int, one: Callable[[int], None]) -> Timing:
 
 
 def bench_action(village: Any, n: int) -> Timing:
-    from common.cases.service_intake import file_case
+    from common.cases.intake.service import file_case
     from common.db import transaction
     from common.users.roles import Actor, Role
 

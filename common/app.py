@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from common import __version__
 from common.bootstrap import node_from_settings
-from common.cases.lookup_guard import LookupGuard
+from common.cases.intake.lookup_guard import LookupGuard
 from common.domains import ROUTER_MODULES
 from common.errors import Conflict, DomainError
 from common.identity.link_auth import HEADER_SERVER_TIME, ClockSkew

@@ -97,8 +97,8 @@ class Workload:
     def file_village_case(self, village_id: str) -> str:
         """A village 即办件: filed, accepted, decided on the spot and delivered at once."""
         from common.blobs.service import store_blob
-        from common.cases.service_intake import accept_case, deliver_case, file_case
-        from common.cases.service_review import decide_case
+        from common.cases.flows import settle_on_the_spot
+        from common.cases.intake.service import file_case
 
         node, agent, n = self.network[village_id], agent_of(village_id), self._next()
         with transaction(node.engine) as session:
@@ -106,9 +106,7 @@ class Workload:
             case_no = file_case(session, node, agent, matter_code=VILLAGE_MATTER, applicant=self._applicant(n),
                                 materials=_materials(session, VILLAGE_MATTER, sha),
                                 visit=self._visit(node)).case_no
-            accept_case(session, node, agent, case_no)
-            decide_case(session, node, agent, case_no, "approved", None)
-            deliver_case(session, node, agent, case_no, "agent", receiver=f"居民{n}")
+            settle_on_the_spot(session, node, agent, case_no, reason=None, deliver="agent", receiver=f"居民{n}")
         self._record(village_id, case_no, "village")
         self.book.delivered.add(case_no)
         self.book.decided_at[case_no] = village_id
@@ -117,8 +115,8 @@ class Workload:
     def file_county_case(self, village_id: str) -> str:
         """A county matter: filed with its material at the village and offered upwards."""
         from common.blobs.service import store_blob
-        from common.cases.service_handoff import offer_handoff
-        from common.cases.service_intake import file_case
+        from common.cases.handoff.service import offer_handoff
+        from common.cases.intake.service import file_case
 
         node, agent, n = self.network[village_id], agent_of(village_id), self._next()
         with transaction(node.engine) as session:
@@ -136,7 +134,7 @@ class Workload:
 
     def deliver_results(self, village_id: str) -> list[str]:
         """The agent hands over every result that came home (custody settled on pull)."""
-        from common.cases.service_intake import deliver_case
+        from common.cases.intake.service import deliver_case
 
         node, agent = self.network[village_id], agent_of(village_id)
         with transaction(node.engine) as session:
@@ -155,9 +153,9 @@ class Workload:
     def work_county_inbox(self, county_id: str, share: float = 1.0) -> list[str]:
         """Window clerks take a share of the offers waiting here: accept the handoff and
         the case, decide it on the spot, and offer the result back to its village."""
-        from common.cases.service_handoff import accept_handoff, handoff_inbox, return_if_decided
-        from common.cases.service_intake import accept_case
-        from common.cases.service_review import decide_case
+        from common.cases.flows import decide_and_send_home
+        from common.cases.handoff.service import accept_handoff, handoff_inbox
+        from common.cases.intake.service import accept_case
 
         node, clerk = self.network[county_id], clerk_of(county_id)
         with transaction(node.engine) as session:
@@ -168,9 +166,8 @@ class Workload:
                 accept_handoff(session, node, clerk, case_no)
                 accept_case(session, node, clerk, case_no)
                 decision = "approved" if self.rng.random() < 0.9 else "rejected"
-                decide_case(session, node, clerk, case_no, decision,
-                            None if decision == "approved" else "申请材料与实际情况不符")
-                return_if_decided(session, node, case_no)
+                decide_and_send_home(session, node, clerk, case_no, decision,
+                                     None if decision == "approved" else "申请材料与实际情况不符")
             self.book.decided_at[case_no] = county_id
         return chosen
 

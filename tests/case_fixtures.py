@@ -125,7 +125,7 @@ def stored_pdf(published: ThisNode) -> str:
 
 def file_case(node: ThisNode, actor: Actor, matter: str = FOOD_LICENCE, **fields: Any) -> str:
     """File one case in its own transaction; the case number."""
-    from common.cases.service_intake import file_case as file
+    from common.cases.intake.service import file_case as file
 
     fields.setdefault("applicant", applicant())
     fields.setdefault("materials", [])

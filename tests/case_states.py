@@ -27,11 +27,11 @@ from sqlalchemy.engine import make_url
 
 from common.blobs.service import store_blob
 from common.calendar.service import add_working_days
-from common.cases import service_intake as intake
-from common.cases import service_review as review
 from common.cases.access import case_subject, today_on
+from common.cases.intake import service as intake
+from common.cases.intake.filing import next_case_no
 from common.cases.models import Case, CaseMaterial, CaseTask
-from common.cases.service_filing import next_case_no
+from common.cases.review import service as review
 from common.catalog.sample import load_sample_matters, publish_sample
 from common.catalog.service import catalogue_version, get_published
 from common.db import transaction

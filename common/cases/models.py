@@ -163,7 +163,7 @@ class CaseCustody(SQLModel, table=True):
     """The chain of custody after filing: one row per accepted handoff (seq 2, 3, ...).
 
     Seq 1, the origin node holding the case from ``case.filed`` on, has no row (its
-    handler belongs to intake); ``service_handoff.custody_chain`` derives the whole
+    handler belongs to intake); ``handoff.service.custody_chain`` derives the whole
     chain, origin included, from the signed events and agrees with these rows.
     """
 

@@ -1,5 +1,5 @@
 """The cases projection: one ``Projection`` whose handlers live in the modules that
-own each part of the lifecycle (projection_intake, projection_review, and the ratings
+own each part of the lifecycle (intake.projection, review.projection, handoff.projection, and the ratings
 package). ``case_handler`` registers a handler and keeps ``cases.version`` equal to the
 case's last event sequence.
 """

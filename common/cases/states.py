@@ -57,7 +57,7 @@ ALLOWED_FROM: dict[str, frozenset[CaseState]] = {
     "case.rectification_opened": frozenset({CaseState.DELIVERED}),
     "case.callback_recorded": frozenset({CaseState.DELIVERED}),
     "case.rectification_closed": frozenset({CaseState.DELIVERED}),
-    # Custody handoff (service_handoff): escalation before acceptance, return once decided.
+    # Custody handoff (cases.handoff.service): escalation before acceptance, return once decided.
     "handoff.offered": frozenset({CaseState.FILED, CaseState.APPROVED, CaseState.REJECTED}),
 }
 

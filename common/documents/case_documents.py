@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from common.cases.clock import KIND_EXTENSION
 from common.cases.models import CaseNotice, SpecialProcedure
-from common.cases.queries_intake import notice_view
-from common.cases.service_review import SUBKINDS, case_procedures
+from common.cases.queries import notice_view
+from common.cases.review.service import SUBKINDS, case_procedures
 from common.cases.states import CaseState
 from common.catalog.schema import Material
 from common.documents.case_data import CaseContext, case_context, event_body, not_applicable

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from common.cases.service_handoff import settle_custody
+from common.cases.handoff.service import settle_custody
 from common.node import ThisNode
 from common.sync.client import after_pull
 

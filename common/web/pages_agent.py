@@ -23,19 +23,19 @@ from common.authority.case_checks import escalation_path, is_on_the_spot
 from common.blobs import store
 from common.blobs.service import store_blob
 from common.cases.access import load_case, today_on
-from common.cases.models import Case
-from common.cases.queries_intake import get_case_view
-from common.cases.router_intake import CASE_NO_PATTERN
-from common.cases.service_filing import file_case
-from common.cases.service_handoff import custody_chain, offer_handoff
-from common.cases.service_intake import (
+from common.cases.flows import settle_on_the_spot
+from common.cases.handoff.service import custody_chain, offer_handoff
+from common.cases.intake.filing import file_case
+from common.cases.intake.router import CASE_NO_PATTERN
+from common.cases.intake.service import (
     accept_case,
     deliver_case,
     receive_supplement,
     request_supplement,
     withdraw_case,
 )
-from common.cases.service_review import decide_case
+from common.cases.models import Case
+from common.cases.queries import get_case_view
 from common.catalog.schema import IntegratedWindow, Matter
 from common.catalog.service import published_matter
 from common.errors import DomainError, NotFound
@@ -53,7 +53,6 @@ CaseNo = Annotated[str, Path(pattern=CASE_NO_PATTERN)]
 MatterCode = Annotated[str, Path(min_length=1, max_length=33)]
 
 IMMEDIATE = "1"  # 即办件
-ON_THE_SPOT_REASON = "材料齐全，当场办结"
 DELIVERY_CHOICES = [
     ("agent", "代办员送达（送到申请人手中，不计申请人跑动）"),
     ("window", "申请人到代办点领取（计入跑动；当天已到场的不重复计）"),
@@ -218,15 +217,6 @@ def _file_for_resident(page: Page, matter: Matter) -> Case:
         raise
 
 
-def _settle_on_the_spot(session: Session, node: ThisNode, actor: Actor, case_no: str, *,
-                        deliver: str | None) -> None:
-    """A village 即办件 as the demo settles it: accept, approve, and (when asked) deliver."""
-    accept_case(session, node, actor, case_no)
-    decide_case(session, node, actor, case_no, "approved", ON_THE_SPOT_REASON)
-    if deliver:
-        deliver_case(session, node, actor, case_no, deliver)
-
-
 @router.post("/agent/file/{code}")
 def file_submit(code: MatterCode, page: AgentPage) -> Response:
     matter, _ = published_matter(page.session, code)
@@ -245,7 +235,7 @@ def file_submit(code: MatterCode, page: AgentPage) -> Response:
         return _hand_off(page, case.case_no, filed=True)
     if then == "on_the_spot":
         method = "window" if page.form.get("present") else "agent"
-        _, refusal = page.attempt(_settle_on_the_spot, page.session, page.node, _actor(page), case.case_no,
+        _, refusal = page.attempt(settle_on_the_spot, page.session, page.node, _actor(page), case.case_no,
                                   deliver=method)
         if refusal is not None:
             return page.redirect(url, notice=f"已登记办件 {case.case_no}，未能当场办结：{refusal.message}")
@@ -359,7 +349,7 @@ def case_handoff(case_no: CaseNo, page: AgentPage) -> Response:
 @router.post("/agent/cases/{case_no}/on-the-spot")
 def case_on_the_spot(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
-    _, error = page.attempt(_settle_on_the_spot, page.session, page.node, _actor(page), case_no, deliver=None)
+    _, error = page.attempt(settle_on_the_spot, page.session, page.node, _actor(page), case_no, deliver=None)
     if error is not None:
         return _refused(page, case_no, error, "on_the_spot", {})
     return page.redirect(f"/agent/cases/{case_no}", notice="已受理并当场办结，请送达申请人")

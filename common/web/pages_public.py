@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from common.cases.access import today_on
-from common.cases.queries_intake import public_progress
+from common.cases.queries import public_progress
 from common.catalog.service import get_published, one_trip_share
 from common.errors import DomainError, NotFound
 from common.licences.service import verify_licence, verify_qr_payload

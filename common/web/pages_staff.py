@@ -21,14 +21,15 @@ from starlette.datastructures import UploadFile
 from common.authority import actions as policy
 from common.authority import case_checks as checks
 from common.authority.reading import require_case_reader, visible_tasks
-from common.cases import service_handoff as handoff
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases import flows
 from common.cases.access import load_case, today_on
 from common.cases.clock import STATUS_LABELS
+from common.cases.handoff import service as handoff
+from common.cases.handoff.projection import CustodyViolation
+from common.cases.intake import service as intake
 from common.cases.models import Case, CaseMaterial
-from common.cases.projection_handoff import CustodyViolation
-from common.cases.queries_intake import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
+from common.cases.queries import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
+from common.cases.review import service as review
 from common.cases.states import STATE_LABELS, CaseState
 from common.errors import DomainError, Forbidden
 from common.users.roles import Role
@@ -420,13 +421,8 @@ def opinion(case_no: CaseNo, page: Readers, task_id: Annotated[str, Form(max_len
 @router.post("/staff/cases/{case_no}/decide")
 def decide(case_no: CaseNo, page: Readers, decision: Annotated[str, Form(max_length=20)] = "",
            reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    def decide_and_return() -> Any:
-        event = review.decide_case(page.session, page.node, page.actor, case_no, decision, reason)
-        # A result decided away from where it was filed goes home for delivery.
-        handoff.return_if_decided(page.session, page.node, case_no)
-        return event
-
-    event, error = page.attempt(decide_and_return)
+    event, error = page.attempt(flows.decide_and_send_home, page.session, page.node, page.actor, case_no,
+                                decision, reason)
     text = "已作出决定"
     if event is not None and event.body.get("licence_id"):
         text += f"，已签发电子证照 {event.body['licence_id']}"

@@ -19,7 +19,7 @@ from common.calendar.service import working_calendar
 from common.cases.access import case_subject
 from common.cases.clock import clock_status
 from common.cases.models import Case, CaseMaterial, SpecialProcedure
-from common.cases.queries_intake import CASE_TYPE_LABELS, ENDED_EARLY
+from common.cases.queries import CASE_TYPE_LABELS, ENDED_EARLY
 from common.catalog.io_columns import (
     DELIVERY_METHOD_LABELS,
     HANDLING_LEVEL_LABELS,

@@ -15,8 +15,8 @@ from sqlmodel import Session
 
 from common.cases.clock import ClockView
 from common.cases.models import Case
-from common.cases.queries_intake import QUEUE_STATES
-from common.cases.service_review import clocks_of
+from common.cases.queries import QUEUE_STATES
+from common.cases.review.service import clocks_of
 from common.cases.states import CLOSED, CaseState
 from common.identity.divisions import significant_digits
 from common.identity.models import RegistryNode

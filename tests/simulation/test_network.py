@@ -15,8 +15,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from common.cases.handoff.service import custody_chain
 from common.cases.models import Case
-from common.cases.service_handoff import custody_chain
 from common.db import transaction
 from common.ledger.models import Event, QuarantinedEvent
 from common.ledger.verify import verify_node

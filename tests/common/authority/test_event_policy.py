@@ -75,8 +75,9 @@ class Net:
 def net(published: ThisNode, tree: dict[str, NodeKey], stored_pdf: str) -> Net:
     from case_fixtures import SOLE_TRADER, file_case, member_node, run
 
-    from common.cases import service_intake, service_review
-    from common.cases.service_handoff import offer_handoff
+    from common.cases.handoff.service import offer_handoff
+    from common.cases.intake import service as service_intake
+    from common.cases.review import service as service_review
     from common.ratings.service import rate_case
 
     county = published

@@ -75,7 +75,7 @@ def _forged_raw(session, node: ThisNode, keys: dict, kind: str, author: str, cas
 def test_forged_authorship_changes_no_projection(county: tuple[ThisNode, dict], history: list) -> None:
     from case_fixtures import FOOD_LICENCE, applicant
 
-    from common.cases import service_intake
+    from common.cases.intake import service as service_intake
 
     node, keys = county
     clerk = Actor("clerk", COUNTY_ID, Role.COUNTY_WINDOW_CLERK)

@@ -19,8 +19,8 @@ from onetrip_testing import COUNTY_ID
 from common.api.deps import get_current_user
 from common.authority.reading import require_licence_reader
 from common.blobs.service import store_blob
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
+from common.cases.review import service as review
 from common.db import transaction
 from common.errors import Forbidden
 from common.licences.models import Licence

@@ -54,10 +54,10 @@ from web_testing import web_login
 
 from common.app import create_app
 from common.authority.actions import allowed_case_actions
-from common.cases import service_handoff as handoff
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.handoff import service as handoff
+from common.cases.intake import service as intake
 from common.cases.models import Case, CaseMaterial
+from common.cases.review import service as review
 from common.db import transaction
 from common.users.roles import Actor, Role
 

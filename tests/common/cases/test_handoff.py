@@ -15,12 +15,12 @@ from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, forge_event, reg
 from sqlalchemy import select
 
 from common.authority.events import AuthorityViolation
-from common.cases import service_handoff as handoff
-from common.cases import service_intake as intake
-from common.cases import service_review as review
 from common.cases.access import case_subject
+from common.cases.handoff import service as handoff
+from common.cases.handoff.projection import CustodyViolation
+from common.cases.intake import service as intake
 from common.cases.models import Case, CaseCustody
-from common.cases.projection_handoff import CustodyViolation
+from common.cases.review import service as review
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden
 from common.identity.keys import load_public_key

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from common.cases import service_intake as intake
 from common.cases.access import append_case_event, load_case, today_on
+from common.cases.intake import service as intake
 from common.cases.models import CaseNotice
 from common.db import transaction
 from common.errors import DomainError

@@ -172,7 +172,7 @@ def test_delivery_over_http(village, staff_client, k):
     not_yet = agent.post(f"/api/v1/cases/{case_no}/deliver", json={"method": "agent"})
     assert (not_yet.status_code, not_yet.json()["code"]) == (409, "case.illegal_transition")
     with transaction(village.engine) as session:
-        from common.cases.service_review import decide_case
+        from common.cases.review.service import decide_case
         from common.users.roles import Actor, Role
 
         decide_case(session, village, Actor("agent", village.node_id, Role.VILLAGE_AGENT), case_no, "approved", None)

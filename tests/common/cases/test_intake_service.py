@@ -11,9 +11,9 @@ from onetrip_testing import COUNTY_ID, VILLAGE_ID
 from sqlalchemy import func, select
 
 from common.calendar.service import working_calendar
-from common.cases import service_filing
-from common.cases import service_intake as intake
 from common.cases.access import today_on
+from common.cases.intake import filing as service_filing
+from common.cases.intake import service as intake
 from common.cases.models import Case, CaseMaterial, CaseTask
 from common.catalog.service import withdraw_matter
 from common.db import transaction

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from common.cases import service_intake as intake
 from common.cases.access import today_on
+from common.cases.intake import service as intake
 from common.cases.models import CaseVisit
-from common.cases.service_review import decide_case
+from common.cases.review.service import decide_case
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden
 from common.ledger.envelope import parse_event

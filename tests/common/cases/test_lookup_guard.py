@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from web_testing import csrf_of
 
-from common.cases.lookup_guard import WRONG_PER_CASE
+from common.cases.intake.lookup_guard import WRONG_PER_CASE
 from common.node import ThisNode
 
 WRONG_TRIES = WRONG_PER_CASE.amount

@@ -17,9 +17,9 @@ import pytest
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 
 from common.calendar.service import add_working_days
-from common.cases import service_review as review
 from common.cases.access import case_subject, load_case
 from common.cases.models import CaseTask, SpecialProcedure
+from common.cases.review import service as review
 from common.catalog.sample import publish_sample
 from common.catalog.service import catalogue_version, get_published
 from common.db import transaction

@@ -60,9 +60,9 @@ from common.api.deps import get_current_user
 from common.authority.actions import ACTIONS as POLICY
 from common.authority.actions import roles_allowed
 from common.authority.case_checks import AFTER_REVIEW, ON_THE_SPOT
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
 from common.cases.models import Case
+from common.cases.review import service as review
 from common.catalog.service import get_published
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from common.blobs.service import store_blob
+from common.cases.handoff.service import accept_handoff, offer_handoff, return_if_decided
+from common.cases.intake.service import accept_case, deliver_case, file_case
 from common.cases.models import Case, CaseTask
-from common.cases.projection_review import VERIFICATION_RECORDED, verification_subject
-from common.cases.service_handoff import accept_handoff, offer_handoff, return_if_decided
-from common.cases.service_intake import accept_case, deliver_case, file_case
-from common.cases.service_review import decide_case, record_opinion, record_verification
+from common.cases.review.projection import VERIFICATION_RECORDED, verification_subject
+from common.cases.review.service import decide_case, record_opinion, record_verification
 from common.db import transaction
 from common.errors import Forbidden
 from common.ledger.envelope import EnvelopeError

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
+from common.cases.review import service as review
 from common.node import ThisNode
 
 TOOLS = {"pdftotext": "poppler-utils", "pdftoppm": "poppler-utils", "zbarimg": "zbar-tools"}

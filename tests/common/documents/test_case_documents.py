@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
+from common.cases.review import service as review
 from common.db import transaction
 from common.documents import (
     acceptance_notice,

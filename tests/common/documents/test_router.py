@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common.cases import service_intake as intake
+from common.cases.intake import service as intake
 from common.documents import case_document_url, guide_url, licence_document_url
 
 

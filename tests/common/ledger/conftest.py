@@ -63,7 +63,7 @@ PASSWORD = "Hengdong-2027!"
 
 def intake_ready() -> bool:
     """True once the intake helper's action functions are in the tree."""
-    return importlib.util.find_spec("common.cases.service_intake") is not None
+    return importlib.util.find_spec("common.cases.intake.service") is not None
 
 
 def publish_sample_catalogue(node: ThisNode, actor: Actor) -> None:
@@ -174,9 +174,9 @@ def member_view(root: ThisNode, key: NodeKey, tier: str) -> ThisNode:
 def add_cases(node: ThisNode, keys: dict[str, NodeKey]) -> None:
     """Cases at the county through accept, opinion, decision (a licence), delivery; a
     refusal, a withdrawal, a one-time notice with supplement; and a village 即办件."""
-    from common.cases import service_intake as intake
-    from common.cases import service_review as review
+    from common.cases.intake import service as intake
     from common.cases.models import CaseMaterial
+    from common.cases.review import service as review
 
     sha = store_pdf(node)
     food = mandatory_materials(node, FOOD_LICENCE, sha)

@@ -225,7 +225,7 @@ class RandomHistory:
     def do_file(self, food: bool, complete: bool) -> None:
         if not self.kit.intake_ready():
             return
-        from common.cases.service_intake import file_case
+        from common.cases.intake.service import file_case
 
         code = self.kit.FOOD_LICENCE if food else self.kit.SOLE_TRADER
         full = self._materials(code)
@@ -260,7 +260,7 @@ class RandomHistory:
             getattr(self, f"do_{step}")(index, flag)
 
     def do_accept(self, index: int, _flag: bool) -> None:
-        from common.cases.service_intake import accept_case
+        from common.cases.intake.service import accept_case
 
         if (case := self._case(index)) is None:
             return
@@ -269,8 +269,8 @@ class RandomHistory:
             case["state"] = "accepted"
 
     def do_notice(self, index: int, _flag: bool) -> None:
+        from common.cases.intake.service import request_supplement
         from common.cases.models import CaseMaterial
-        from common.cases.service_intake import request_supplement
 
         if (case := self._case(index)) is None:
             return
@@ -281,7 +281,7 @@ class RandomHistory:
             case["state"] = "supplement"
 
     def do_supplement(self, index: int, _flag: bool) -> None:
-        from common.cases.service_intake import receive_supplement
+        from common.cases.intake.service import receive_supplement
 
         if (case := self._case(index)) is None:
             return
@@ -290,7 +290,7 @@ class RandomHistory:
             case.update(state="filed", complete=True)
 
     def do_refuse(self, index: int, _flag: bool) -> None:
-        from common.cases.service_intake import refuse_case
+        from common.cases.intake.service import refuse_case
 
         if (case := self._case(index)) is None:
             return
@@ -299,7 +299,7 @@ class RandomHistory:
             case["state"] = "refused"
 
     def do_withdraw_case(self, index: int, _flag: bool) -> None:
-        from common.cases.service_intake import withdraw_case
+        from common.cases.intake.service import withdraw_case
 
         if (case := self._case(index)) is None:
             return
@@ -308,7 +308,7 @@ class RandomHistory:
             case["state"] = "withdrawn"
 
     def do_opinion(self, index: int, _flag: bool) -> None:
-        from common.cases.service_review import record_opinion
+        from common.cases.review.service import record_opinion
 
         if (case := self._case(index)) is None:
             return
@@ -318,7 +318,7 @@ class RandomHistory:
             case["opinion"] = True
 
     def do_decide(self, index: int, approve: bool) -> None:
-        from common.cases.service_review import decide_case
+        from common.cases.review.service import decide_case
 
         if (case := self._case(index)) is None:
             return
@@ -329,7 +329,7 @@ class RandomHistory:
             case["state"] = decision
 
     def do_deliver(self, index: int, _flag: bool) -> None:
-        from common.cases.service_intake import deliver_case
+        from common.cases.intake.service import deliver_case
 
         if (case := self._case(index)) is None:
             return
@@ -338,7 +338,7 @@ class RandomHistory:
             case["state"] = "delivered"
 
     def do_wrong_role(self, index: int, _flag: bool) -> None:
-        from common.cases.service_intake import accept_case
+        from common.cases.intake.service import accept_case
 
         if (case := self._case(index)) is None:
             return

@@ -68,7 +68,7 @@ def test_a_real_history_verifies_and_rebuilds_identically(history_node):
     assert {"registry.node_added", "registry.node_revoked", "catalogue.batch_published",
             "catalogue.matter_withdrawn", "calendar.year_published", "user.provisioned",
             "user.password_changed", "user.role_changed", "user.disabled", "user.enabled"} <= kinds
-    if importlib.util.find_spec("common.cases.service_intake") is not None:
+    if importlib.util.find_spec("common.cases.intake.service") is not None:
         assert {"case.filed", "case.accepted", "case.opinion_recorded", "case.decided", "case.delivered",
                 "case.refused", "case.withdrawn", "case.supplement_requested", "case.supplement_received",
                 "case.visit_recorded", "licence.issued"} <= kinds

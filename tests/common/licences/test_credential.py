@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
 from common.cases.models import CaseTask
+from common.cases.review import service as review
 from common.catalog.service import get_published
 from common.db import transaction
 from common.identifiers import mask_identifier

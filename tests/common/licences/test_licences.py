@@ -130,7 +130,7 @@ def verify(node: ThisNode, value: str | bytes, **kwargs):  # type: ignore[no-unt
 
 
 def test_decide_case_issues_a_licence_to_the_applicant(published, accepted_case) -> None:
-    from common.cases.service_review import decide_case
+    from common.cases.review.service import decide_case
 
     case = accepted_case(SOLE_TRADER_MATTER)
     with transaction(published.engine) as session:

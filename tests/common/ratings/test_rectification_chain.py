@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from common.authority.events import AuthorityViolation
 from common.blobs.service import store_blob
-from common.cases import service_intake as intake
-from common.cases import service_review as review
 from common.cases.access import case_subject
+from common.cases.intake import service as intake
 from common.cases.models import Case
+from common.cases.review import service as review
 from common.catalog.sample import load_sample_matters
 from common.catalog.service import import_drafts, publish_batch
 from common.db import transaction

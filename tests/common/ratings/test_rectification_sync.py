@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from common.blobs.service import store_blob
 from common.bootstrap import init_member
-from common.cases.service_handoff import accept_handoff, offer_handoff, return_if_decided
-from common.cases.service_intake import accept_case, deliver_case, file_case
-from common.cases.service_review import decide_case
+from common.cases.handoff.service import accept_handoff, offer_handoff, return_if_decided
+from common.cases.intake.service import accept_case, deliver_case, file_case
+from common.cases.review.service import decide_case
 from common.catalog.sample import publish_sample
 from common.catalog.service import get_published
 from common.db import transaction

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from common.blobs.models import Blob
 from common.blobs.service import store_blob
 from common.bootstrap import init_member
-from common.cases.service_intake import file_case
+from common.cases.intake.service import file_case
 from common.catalog.sample import publish_sample
 from common.catalog.service import get_published
 from common.db import transaction

@@ -46,7 +46,7 @@ from process_testing import (
 from sqlalchemy import select
 
 from common.bootstrap import open_node
-from common.cases.service_intake import file_case
+from common.cases.intake.service import file_case
 from common.db import transaction
 from common.ledger.models import Event
 from common.ledger.verify import verify_node

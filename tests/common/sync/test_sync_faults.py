@@ -34,8 +34,8 @@ from sqlalchemy import func, select, update
 
 from common.app import create_app
 from common.bootstrap import init_member, open_node
+from common.cases.intake.service import file_case
 from common.cases.models import Case
-from common.cases.service_intake import file_case
 from common.catalog.sample import publish_sample
 from common.db import transaction
 from common.identity import parent_link

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from common.blobs.service import store_blob
 from common.bootstrap import init_member
-from common.cases.service_intake import file_case
+from common.cases.intake.service import file_case
 from common.catalog.sample import publish_sample
 from common.db import transaction
 from common.identity.service import invite_node
@@ -144,15 +144,15 @@ SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: 
 def test_a_county_case_filed_offline_at_the_village_goes_up_and_its_result_comes_home(network):
     """The whole trip: filed at the village while offline, handed to the county, decided
     there, the licence and the case returned to the village, delivered by the agent."""
-    from common.cases.models import Case
-    from common.cases.service_handoff import (
+    from common.cases.handoff.service import (
         accept_handoff,
         custody_chain,
         offer_handoff,
         return_if_decided,
     )
-    from common.cases.service_intake import accept_case, deliver_case
-    from common.cases.service_review import decide_case
+    from common.cases.intake.service import accept_case, deliver_case
+    from common.cases.models import Case
+    from common.cases.review.service import decide_case
     from common.catalog.service import get_published
 
     county, township, village = network

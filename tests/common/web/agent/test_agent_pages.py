@@ -155,7 +155,7 @@ def test_missing_materials_one_time_notice_and_supplement(agent_client: TestClie
 
 def test_the_plain_words_notice_shows_each_reason_and_the_note(agent_client: TestClient, village: ThisNode,
                                                                kit: Any) -> None:
-    from common.cases.service_intake import request_supplement
+    from common.cases.intake.service import request_supplement
     from common.users.roles import Actor, Role
 
     case_no = case_no_of(file_through_form(agent_client, kit.PENSION, applicant(kit), []))
@@ -174,9 +174,9 @@ def test_the_plain_words_notice_shows_each_reason_and_the_note(agent_client: Tes
 
 def test_hand_up_a_county_matter_then_deliver_and_rate(agent_client: TestClient, village: ThisNode,
                                                        published: ThisNode, county_clerk: Any, kit: Any) -> None:
-    from common.cases.service_handoff import accept_handoff, return_if_decided, settle_custody
-    from common.cases.service_intake import accept_case
-    from common.cases.service_review import decide_case
+    from common.cases.handoff.service import accept_handoff, return_if_decided, settle_custody
+    from common.cases.intake.service import accept_case
+    from common.cases.review.service import decide_case
 
     scans = [(f"m{i}_file", (f"材料{i}.pdf", kit.PDF, "application/pdf")) for i in range(3)]
     answer = file_through_form(agent_client, kit.SOLE_TRADER, {**applicant(kit), "then": "handoff"}, scans)

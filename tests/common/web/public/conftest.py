@@ -36,7 +36,7 @@ def _applicant(name: str = "张三丰") -> dict[str, Any]:
 @pytest.fixture
 def filed_case(published: ThisNode) -> str:
     """A 食品经营许可 case filed at the county window (not yet accepted): its number."""
-    from common.cases.service_intake import file_case
+    from common.cases.intake.service import file_case
 
     with transaction(published.engine) as session:
         return file_case(session, published, CLERK, matter_code=FOOD_LICENCE, applicant=_applicant(),
@@ -47,7 +47,7 @@ def filed_case(published: ThisNode) -> str:
 def licence(published: ThisNode) -> str:
     """A 个体工商户营业执照 issued on a 即办件 accepted with every material: its identifier."""
     from common.blobs.service import store_blob
-    from common.cases.service_intake import accept_case, file_case
+    from common.cases.intake.service import accept_case, file_case
     from common.catalog.service import get_published
     from common.licences.service import issue_licence
 

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID
 from web_testing import web_login
 
-from common.cases import access, service_filing
+from common.cases import access
+from common.cases.intake import filing as service_filing
 from common.db import transaction
 from common.licences import service as licence_service
 from common.node import ThisNode

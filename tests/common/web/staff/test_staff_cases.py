@@ -7,8 +7,8 @@ import re
 
 from web_testing import post_form
 
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
+from common.cases.review import service as review
 
 
 def listed(html: str) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 from web_testing import post_form
 
-from common.cases import service_handoff as handoff
+from common.cases.handoff import service as handoff
 
 
 def test_county_clerk_declines_then_accepts_an_offer(published, village, actors, browser, k, stored_pdf,

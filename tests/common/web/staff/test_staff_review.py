@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from web_testing import post_form
 
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
 from common.cases.models import CaseTask, SpecialProcedure
+from common.cases.review import service as review
 from common.db import transaction
 
 

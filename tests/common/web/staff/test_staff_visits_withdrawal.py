@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from web_testing import post_form
 
-from common.cases import service_intake as intake
-from common.cases import service_review as review
+from common.cases.intake import service as intake
 from common.cases.models import CaseTask, CaseVisit
+from common.cases.review import service as review
 from common.db import transaction
 
 

@@ -40,9 +40,9 @@ from common.cases.access import (
     load_case,
     today_on,
 )
+from common.cases.handoff.projection import CustodyViolation
+from common.cases.intake.filing import text
 from common.cases.models import Case
-from common.cases.projection_handoff import CustodyViolation
-from common.cases.service_filing import text
 from common.cases.states import HANDOFF_REPLIES, CaseState
 from common.errors import DomainError, NotFound
 from common.identity.models import RegistryNode

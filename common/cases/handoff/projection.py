@@ -6,7 +6,7 @@
 - ``handoff.declined``: the offer is cleared; custody stays with the offerer.
 
 The origin's custody (seq 1, from ``case.filed``) has no row: ``case.filed`` is handled
-by intake, and ``service_handoff.custody_chain`` derives the whole chain from the
+by intake, and ``handoff.service.custody_chain`` derives the whole chain from the
 events anyway. A projection must never invent custody, so an event that does not fit
 the open offer (wrong author, wrong offer, something written in between) raises
 ``CustodyViolation`` instead of being applied. Local actions check all of this before

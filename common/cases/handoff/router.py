@@ -1,6 +1,6 @@
 """Handoff API: offer a case to another node, accept or decline an offer, the inbox of
 offers waiting here, and a case's chain of custody. Thin wrappers over
-``service_handoff``; rights and rules are checked there.
+``cases.handoff.service``; rights and rules are checked there.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
-from common.cases import service_handoff as service
 from common.cases.access import load_case
-from common.cases.projection_handoff import CustodyViolation
+from common.cases.handoff import service
+from common.cases.handoff.projection import CustodyViolation
 from common.cases.states import STATE_LABELS, CaseState
 from common.errors import Conflict
 from common.ledger.envelope import SignedEvent

@@ -35,7 +35,7 @@ from common.cases.clock import (
     deadline_after_pause,
 )
 from common.cases.models import Case, CaseTask, SpecialProcedure
-from common.cases.projection_review import (
+from common.cases.review.projection import (
     VERIFICATION_ON_CASE,
     VERIFICATION_RECORDED,
     verification_subject,

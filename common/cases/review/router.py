@@ -1,5 +1,5 @@
 """Review endpoints: my tasks, opinions, decisions, special procedures, extensions,
-告知承诺 verification and the case clock. Thin wrappers over ``service_review``; the
+告知承诺 verification and the case clock. Thin wrappers over ``cases.review.service``; the
 rights are checked there. Task ids contain "/", so the opinion endpoint takes the id
 as a trailing path (full id or the part after the case number, e.g. ``review/1``) or,
 at ``/cases/{case_no}/opinion``, in the body.
@@ -17,10 +17,10 @@ from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
-from common.cases import service_review as service
 from common.cases.access import load_case, today_on
+from common.cases.flows import decide_and_send_home
 from common.cases.models import Case
-from common.cases.service_handoff import return_if_decided
+from common.cases.review import service
 from common.cases.states import STATE_LABELS, CaseState
 from common.ledger.envelope import SignedEvent
 
@@ -109,9 +109,7 @@ def record_opinion_by_body(session: SessionDep, node: NodeDep, user: CurrentUser
 @router.post("/cases/{case_no}/decide")
 def decide(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
            request: DecisionRequest) -> dict[str, Any]:
-    event = service.decide_case(session, node, user, case_no, request.decision, request.reason)
-    # A result decided away from the village it was filed at goes home for delivery.
-    return_if_decided(session, node, case_no)
+    event = decide_and_send_home(session, node, user, case_no, request.decision, request.reason)
     return _answer(session, event, case_no)
 
 

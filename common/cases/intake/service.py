@@ -1,5 +1,5 @@
 """Intake actions at a window: one-time notice, supplement, acceptance, refusal,
-withdrawal, trips and delivery (filing itself is in ``service_filing``).
+withdrawal, trips and delivery (filing itself is in ``intake.filing``).
 
 Every function is ``(session, node, actor, ...)``, asks the authority policy
 (``check_case_action``: the role on this tier, custody, the state, the handling level,
@@ -20,9 +20,7 @@ from sqlmodel import Session
 from common.authority.actions import check_case_action
 from common.calendar.service import working_calendar
 from common.cases.access import append_case_event, load_case, today_on
-from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
-from common.cases.queries_intake import get_case_view, list_cases, window_queue
-from common.cases.service_filing import (
+from common.cases.intake.filing import (
     MaterialSpec,
     file_case,
     filed_body,
@@ -30,6 +28,8 @@ from common.cases.service_filing import (
     text,
     visit_record,
 )
+from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
+from common.cases.queries import get_case_view, list_cases, window_queue
 from common.errors import DomainError
 from common.node import ThisNode
 from common.users.roles import Actor

@@ -16,10 +16,9 @@ from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader, visible_tasks
-from common.cases import service_intake as intake
 from common.cases.access import load_case, today_on
-from common.cases.queries_intake import case_summary, notice_view, public_progress
-from common.cases.schemas_intake import (
+from common.cases.intake import service as intake
+from common.cases.intake.schemas import (
     CaseSummaryOut,
     CaseViewOut,
     DeliverRequest,
@@ -32,6 +31,7 @@ from common.cases.schemas_intake import (
     SupplementRequest,
     VisitIn,
 )
+from common.cases.queries import case_summary, notice_view, public_progress
 from common.catalog.schema import IntegratedWindow
 from common.errors import NotFound
 from common.node import ThisNode
