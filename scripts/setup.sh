@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv and install onetrip with the pinned dependencies (requirements.lock).
+# Create .venv and install onetrip with the pinned runtime dependencies (requirements.lock);
+# scripts/test.sh adds the test and lint tools (requirements-test.lock).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"

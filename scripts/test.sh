@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: once on SQLite, once on a throwaway PostgreSQL.
+# Set up, lint (ruff check, ruff format --check), then run the whole test suite: once on
+# SQLite, once on a throwaway PostgreSQL.
 # Installs what the tests need from Debian's packages when it is missing and we are
 # root: PostgreSQL, Chromium (browser tests), poppler and zbar (PDF and QR checks) and
 # a Chinese TrueType font (PDFs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The test and lint tools, pinned apart from the runtime packages.
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.lock 2>&1 | grep -v "^WARNING: Location" || true
+
+echo "== Lint =="
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 
 NEEDED="postgresql chromium poppler-utils zbar-tools poppler-data fonts-wqy-zenhei"
 MISSING=""

@@ -244,7 +244,7 @@ class Network:
 
 
 def build_network(base_dir: Path | str, topology: Topology, *,
-                  catalogue: Iterable[str] | None | bool = None) -> Network:
+                  catalogue: Iterable[str] | bool | None = None) -> Network:
     """Found the root, enrol every node through its parent in process, publish the sample
     catalogue once at the root (``catalogue``: None for all of it, some matter codes for
     those only, False for none). Records reach the other nodes by sync (``converge``)."""

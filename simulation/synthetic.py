@@ -133,14 +133,14 @@ def uscc_with_check(first17: str) -> str:
     first17 = first17.upper()
     if len(first17) != 17 or any(c not in USCC_CHARSET for c in first17):
         raise ValueError(f"统一社会信用代码前17位应为17个有效字符：{first17!r}")
-    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS))
+    total = sum(USCC_CHARSET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=False))
     return first17 + USCC_CHARSET[(31 - total % 31) % 31]
 
 
 def _organisation_code(body8: str) -> str:
     """Append the GB 11714 check character so the embedded organisation code is valid too."""
     values = [int(c) if c.isdigit() else ord(c) - 55 for c in body8]
-    check = 11 - sum(v * w for v, w in zip(values, (3, 7, 9, 10, 5, 8, 4, 2))) % 11
+    check = 11 - sum(v * w for v, w in zip(values, (3, 7, 9, 10, 5, 8, 4, 2), strict=False)) % 11
     return body8 + ("X" if check == 10 else "0" if check == 11 else str(check))
 
 

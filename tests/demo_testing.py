@@ -3,6 +3,7 @@ watched line by line, stopped with Ctrl-C (importable as ``demo_testing``)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -128,7 +129,5 @@ class DemoRun:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         for pid in self.node_pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass

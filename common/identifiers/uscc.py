@@ -42,7 +42,7 @@ def uscc_check_char(first17: str) -> str:
     """Check character for the first 17 characters (upper-case, from CHARSET)."""
     if len(first17) != 17 or any(c not in CHARSET for c in first17):
         raise IdentifierError("uscc.charset", "统一社会信用代码前17位应由数字和规定的大写字母组成")
-    total = sum(CHARSET.index(c) * w for c, w in zip(first17, _WEIGHTS))
+    total = sum(CHARSET.index(c) * w for c, w in zip(first17, _WEIGHTS, strict=False))
     return CHARSET[(31 - total % 31) % 31]
 
 

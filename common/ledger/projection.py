@@ -82,7 +82,7 @@ def iter_events(session: Session, batch: int = 1000) -> Iterable[bytes]:
         ).all()
         if not rows:
             return
-        for lseq, raw in rows:
+        for _lseq, raw in rows:
             yield raw
         last = rows[-1][0]
 

@@ -49,7 +49,7 @@ def reviewer(department: str, name: str = "") -> Actor:
 
 def resident_id(first17: str = "43042419900101123") -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights)) % 11]
+    return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights, strict=False)) % 11]
 
 
 def accepted_case(node: ThisNode, code: str, *, accepted_on: str = "2026-11-02", commitment: bool = False,

@@ -109,7 +109,7 @@ def test_only_the_deciding_node_writes_the_verification_chain(network) -> None:
         record_verification(session, township, approver, case_no, None, True, None)
     assert refused.value.field == "case_no"
     # An event forged by another node onto the chain is refused by the authority policy.
-    with transaction(township.engine) as session, pytest.raises(EnvelopeError, match="authority.case_decider"):
+    with transaction(township.engine) as session, pytest.raises(EnvelopeError, match=r"authority\.case_decider"):
         township.append(session, verification_subject(case_no), VERIFICATION_RECORDED, {
             "task_id": f"{case_no}/verification/1", "passed": True, "comment": "", "by": "approver",
             "on": "2026-11-27", "revoked_licence": None})

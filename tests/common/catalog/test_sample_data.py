@@ -20,7 +20,7 @@ WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 def gb32100_valid(code: str) -> bool:
     if len(code) != 18 or any(c not in CHARSET for c in code):
         return False
-    total = sum(CHARSET.index(c) * w for c, w in zip(code[:17], WEIGHTS))
+    total = sum(CHARSET.index(c) * w for c, w in zip(code[:17], WEIGHTS, strict=False))
     return code[17] == CHARSET[(31 - total % 31) % 31]
 
 

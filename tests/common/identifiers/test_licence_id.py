@@ -88,11 +88,11 @@ def test_rejections_name_the_part():
 
 
 def test_make_rejects_bad_arguments():
-    with pytest.raises(IdentifierError, match="licence.version"):
+    with pytest.raises(IdentifierError, match=r"licence\.version"):
         make_licence_id(TYPE_CODE, ISSUER, "1", version=1000)
-    with pytest.raises(IdentifierError, match="licence.issuer"):
+    with pytest.raises(IdentifierError, match=r"licence\.issuer"):
         make_licence_id(TYPE_CODE, "not-a-uscc", "1")
-    with pytest.raises(IdentifierError, match="licence.serial"):
+    with pytest.raises(IdentifierError, match=r"licence\.serial"):
         make_licence_id(TYPE_CODE, ISSUER, "")
 
 
@@ -108,5 +108,5 @@ def test_check_character_and_single_substitutions(type_code, serial, version, da
     replacement = data.draw(st.sampled_from(ALPHABET).filter(lambda c: c != serial[position]))
     changed_serial = serial[:position] + replacement + serial[position + 1:]
     forged = value.replace(f".{serial}.{version:03d}.", f".{changed_serial}.{version:03d}.")
-    with pytest.raises(IdentifierError, match="licence.checksum"):
+    with pytest.raises(IdentifierError, match=r"licence\.checksum"):
         parse_licence_id(forged)

@@ -21,7 +21,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def check_char(first17: str) -> str:
     """GB 11643 formula, written out independently of the code under test."""
-    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, WEIGHTS)) % 11]
+    return "10X98765432"[sum(int(c) * w for c, w in zip(first17, WEIGHTS, strict=False)) % 11]
 
 
 def make_id(address: str, born: str, serial: str) -> str:

@@ -289,7 +289,7 @@ def test_a_revoked_node_is_refused_and_its_new_events_everywhere(net: Network) -
 
     # Now the township knows: the village's link is refused ...
     (case_no,) = file_cases(net.village, 1)
-    with pytest.raises(SyncError, match="link.unknown_node"):
+    with pytest.raises(SyncError, match=r"link\.unknown_node"):
         sync_once(net.village)
     assert count(net.township, Event, Event.subject == f"case:{case_no}") == 0
     # ... and its new event, relayed by anyone, is refused at the township and the county.
@@ -527,7 +527,7 @@ def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
 
         fork = sign_event(net.village.key, net.village.network_id, aseq=1, aprev=None, subject="alert:fork",
                           sseq=1, sprev=None, kind="alert.raised", at="2026-01-01T00:00:00.000000Z", body={})
-        events = events[:1] + [fork.raw] + events[1:]
+        events = [*events[:1], fork.raw, *events[1:]]
 
     # Signatures on a worker thread, so that a bad one is found after the batch was
     # stored and applied inside its savepoint: that must leave nothing behind either.
