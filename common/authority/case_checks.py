@@ -23,6 +23,7 @@ from common.catalog.schema import CaseType
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.identity.models import RegistryNode
 from common.identity.registry import path_to_root
+from common.labels import TIER_LABELS
 from common.ledger.models import Event
 from common.licences.models import Licence
 from common.node import ThisNode
@@ -34,8 +35,6 @@ from common.users.roles import ROLE_LABELS, Actor, Role
 VILLAGE, TOWNSHIP, COUNTY = "village", "township", "county"
 # How high a tier is. A matter is handled (accepted) at its level and decided there or above.
 TIER_RANK = {VILLAGE: 0, TOWNSHIP: 1, COUNTY: 2}
-LEVEL_LABELS = {VILLAGE: "村（社区）", TOWNSHIP: "乡镇（街道）", COUNTY: "县级"}  # where a matter is handled
-TIER_LABELS = {VILLAGE: "村级", TOWNSHIP: "乡镇级", COUNTY: "县级"}  # who decides
 TASK_KIND_LABELS = {"review": "审查", "verification": "核查", "rectification": "整改"}
 ESCALATE, RETURN = "escalate", "return"  # the two rules of a handoff offer
 ON_THE_SPOT, AFTER_REVIEW = "on_the_spot", "after_review"  # the two rules of a decision
@@ -338,14 +337,14 @@ def _matter_not_above_here(ask: Ask) -> None:
     level = matter.handling_level.value
     if TIER_RANK[level] < TIER_RANK[ask.node.tier]:
         raise DomainError("case.level_mismatch",
-                          f"“{matter.name}”由{LEVEL_LABELS[level]}办理，不能在{LEVEL_LABELS[ask.node.tier]}申请",
+                          f"“{matter.name}”由{TIER_LABELS[level]}办理，不能在{TIER_LABELS[ask.node.tier]}申请",
                           field="matter_code")
 
 
 def _handled_here(ask: Ask) -> None:
     level = ask.case.handling_level
     if level != ask.node.tier:
-        raise Conflict("case.handoff_required", f"该事项由{LEVEL_LABELS.get(level, level)}受理办理，须移交后再受理",
+        raise Conflict("case.handoff_required", f"该事项由{TIER_LABELS.get(level, level)}受理办理，须移交后再受理",
                        field="handling_level")
 
 
@@ -358,7 +357,7 @@ def _at_or_above_level(ask: Ask) -> None:
 
 def _up_to_the_handling_level(ask: Ask) -> None:
     level = ask.case.handling_level
-    label = LEVEL_LABELS.get(level, level)
+    label = TIER_LABELS.get(level, level)
     if ask.node.tier == level:
         raise Conflict("handoff.not_needed", f"该事项由{label}办理，本节点即可受理，无需移交", field="to")
     if not escalation_path(ask.session, ask.node, level):

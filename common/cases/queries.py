@@ -28,13 +28,12 @@ from common.cases.models import (
 )
 from common.cases.states import STATE_LABELS, CaseState
 from common.errors import DomainError, NotFound
+from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
 from common.node import ThisNode
 
 QUEUE_STATES = (CaseState.FILED.value, CaseState.SUPPLEMENT.value)
 ENDED_EARLY = (CaseState.REFUSED.value, CaseState.WITHDRAWN.value)
 MAX_LISTED = 500
-CASE_TYPE_LABELS = {"1": "即办件", "2": "承诺件", "2A": "一审一核件", "9": "其他"}
-APPLICANT_KIND_LABELS = {"person": "自然人", "enterprise": "法人或其他组织"}
 
 
 def state_label(state: str) -> str:

@@ -15,27 +15,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from common.catalog.schema import Matter
+from common.labels import (
+    CASE_TYPE_LABELS,
+    DELIVERY_METHOD_LABELS,
+    EXERCISE_LEVEL_LABELS,
+    HANDLING_LEVEL_LABELS,
+    MATTER_TYPE_LABELS,
+    SERVICE_OBJECT_LABELS,
+    WINDOW_LABELS,
+)
 
-MATTER_TYPE_LABELS = {
-    "01": "行政许可", "02": "行政处罚", "03": "行政强制", "04": "行政征收", "05": "行政给付",
-    "06": "行政检查", "07": "行政确认", "08": "行政奖励", "09": "行政裁决", "10": "其他行政权力",
-    "20": "公共服务",
-}
-EXERCISE_LEVEL_LABELS = {"1": "国家级", "2": "省级", "3": "市级", "4": "县级", "5": "乡镇级", "6": "村级"}
-SERVICE_OBJECT_LABELS = {
-    "1": "自然人", "2": "企业法人", "3": "事业单位法人", "4": "社会组织法人", "5": "行政机关",
-    "6": "其他组织",
-}
-CASE_TYPE_LABELS = {"1": "即办件", "2": "承诺件", "2A": "一审一核件", "9": "其他"}
-HANDLING_LEVEL_LABELS = {"village": "村级", "township": "乡镇级", "county": "县级"}
-DELIVERY_METHOD_LABELS = {
-    "zero_visit": "零上门", "on_the_spot": "即办", "window_courier": "窗口受理快递送达",
-    "online_precheck": "网上预审", "appointment_visit": "预约上门",
-}
-WINDOW_LABELS = {
-    "investment": "投资项目窗口", "real_estate": "不动产登记窗口", "business": "商事登记窗口",
-    "social": "社会事务窗口", "convenience": "综合便民窗口",
-}
 # Other spellings people use in county spreadsheets (label -> code).
 ALIASES: dict[str, dict[str, str]] = {
     "exercise_level": {"国家": "1", "省": "2", "设区的市级": "3", "市": "3", "县": "4", "县（市、区）级": "4",

@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from common.api.deps import CurrentUser, NodeDep, SessionDep, get_current_user
 from common.catalog import service
 from common.catalog.io import MEDIA_TYPES, format_of, read_catalogue, write_catalogue
-from common.catalog.io_columns import WINDOW_LABELS
 from common.catalog.models import MatterDraft, PublishedMatter
 from common.errors import DomainError
+from common.labels import WINDOW_LABELS
 from common.users.roles import Role, require_role
 
 router = APIRouter(prefix="/api/v1/catalogue", tags=["catalogue"])

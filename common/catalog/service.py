@@ -19,12 +19,13 @@ from typing import Any
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
 
-from common.catalog.io_columns import WINDOW_LABELS, norm_key
+from common.catalog.io_columns import norm_key
 from common.catalog.models import CatalogueBatch, MatterDraft, PublishedMatter, matter_data_json
 from common.catalog.projection import BATCH_PUBLISHED, CATALOGUE_SUBJECT, MATTER_WITHDRAWN
 from common.catalog.schema import IntegratedWindow, Matter
 from common.db import core
 from common.errors import Conflict, DomainError, Forbidden, NotFound
+from common.labels import WINDOW_LABELS
 from common.ledger.canonical import canonical_json, normalise
 from common.ledger.envelope import SignedEvent
 from common.ledger.service import lock_writer, subject_head

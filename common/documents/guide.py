@@ -10,7 +10,12 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from sqlmodel import Session
 
-from common.catalog.io_columns import (
+from common.catalog.models import CatalogueBatch
+from common.catalog.schema import Matter
+from common.catalog.service import get_published
+from common.documents.layout import Document, chinese_date
+from common.errors import NotFound
+from common.labels import (
     CASE_TYPE_LABELS,
     DELIVERY_METHOD_LABELS,
     EXERCISE_LEVEL_LABELS,
@@ -19,11 +24,6 @@ from common.catalog.io_columns import (
     SERVICE_OBJECT_LABELS,
     WINDOW_LABELS,
 )
-from common.catalog.models import CatalogueBatch
-from common.catalog.schema import Matter
-from common.catalog.service import get_published
-from common.documents.layout import Document, chinese_date
-from common.errors import NotFound
 from common.node import ThisNode
 from common.timeutil import local_today
 

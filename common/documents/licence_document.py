@@ -16,11 +16,11 @@ from sqlmodel import Session
 from common.documents.case_data import node_name
 from common.documents.layout import FRAME_WIDTH, Document, chinese_date, esc
 from common.documents.qr import QrCode
+from common.labels import APPLICANT_KIND_LABELS
 from common.licences.models import Licence
 from common.licences.service import get_licence, licence_qr_payload
 from common.node import ThisNode
 
-HOLDER_KIND_LABELS = {"person": "自然人", "enterprise": "法人或其他组织"}
 TRUST_LABELS = {"A": "A级（由发证机关签发并签章）", "B": "B级", "C": "C级", "D": "D级"}
 VERIFY_HINT = ("本证照为电子证照的打印件。二维码内容为发证节点签名的证照信息（证件号码已脱敏），"
                "可在任一政务服务节点“电子证照核验”处扫码或粘贴核验，离线亦可验证真伪。")
@@ -54,7 +54,7 @@ def licence_document(session: Session, node: ThisNode, licence_id: str) -> bytes
     doc.fields([
         ("证照标识", f"{licence.licence_id}\n（GB/T 36904，证照类型代码 {licence.type_code}）"),
         ("持证主体", licence.holder_name),
-        ("主体类型", HOLDER_KIND_LABELS.get(licence.holder_kind, licence.holder_kind)),
+        ("主体类型", APPLICANT_KIND_LABELS.get(licence.holder_kind, licence.holder_kind)),
         ("证件号码", licence.holder_id_masked),
         ("许可事项", data.get("matter_name") or data.get("result_name") or licence.name),
         ("发证机关", f"{licence.issuer_body}\n统一社会信用代码：{licence.issuer_uscc}"),

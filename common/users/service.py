@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from common.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorised
 from common.identity.models import RegistryNode
+from common.labels import TIER_LABELS
 from common.ledger.envelope import SignedEvent
 from common.node import ThisNode
 from common.timeutil import utcnow
@@ -36,7 +37,6 @@ from common.users.projection import user_subject
 from common.users.roles import ROLE_LABELS, ROLE_TIERS, Actor, Role, require_role
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
-TIER_LABELS = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇", "village": "村级"}
 
 
 def normalise_username(raw: str) -> str:

@@ -19,11 +19,11 @@ from common.calendar import service as calendar_service
 from common.calendar.router import MAX_UPLOAD_BYTES as CALENDAR_MAX_BYTES
 from common.catalog import service as catalogue_service
 from common.catalog.io import CatalogueImportError, format_of, read_catalogue
-from common.catalog.io_columns import WINDOW_LABELS
 from common.catalog.router import MAX_UPLOAD_BYTES as CATALOGUE_MAX_BYTES
 from common.errors import DomainError, NotFound
 from common.identity import service as identity_service
 from common.identity.registry import get_node_entry
+from common.labels import WINDOW_LABELS
 from common.sync.admin_router import dead_letters, held_events, rejects
 from common.timeutil import local_today, utcnow
 from common.users import service as users_service

@@ -36,7 +36,7 @@ from common.cases.intake.service import (
 )
 from common.cases.models import Case
 from common.cases.queries import get_case_view
-from common.catalog.schema import IntegratedWindow, Matter
+from common.catalog.schema import CaseType, IntegratedWindow, Matter
 from common.catalog.service import published_matter
 from common.errors import DomainError, NotFound
 from common.node import ThisNode
@@ -52,7 +52,6 @@ AgentPage = Annotated[Page, page_for(Role.VILLAGE_AGENT)]
 CaseNo = Annotated[str, Path(pattern=CASE_NO_PATTERN)]
 MatterCode = Annotated[str, Path(min_length=1, max_length=33)]
 
-IMMEDIATE = "1"  # 即办件
 DELIVERY_CHOICES = [
     ("agent", "代办员送达（送到申请人手中，不计申请人跑动）"),
     ("window", "申请人到代办点领取（计入跑动；当天已到场的不重复计）"),
@@ -149,7 +148,7 @@ def _file_form(page: Page, matter: Matter, *, status_code: int = 200, error: Dom
                        material_hint=q.material_hint, error=error, errors=errors or {},
                        handled_here=matter.handling_level.value == "village",
                        handoff_targets=_handoff_choices(page, matter.handling_level.value),
-                       immediate=matter.case_type.value == IMMEDIATE)
+                       immediate=matter.case_type == CaseType.IMMEDIATE)
 
 
 @router.get("/agent/file/{code}")

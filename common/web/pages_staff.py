@@ -28,10 +28,10 @@ from common.cases.handoff import service as handoff
 from common.cases.handoff.projection import CustodyViolation
 from common.cases.intake import service as intake
 from common.cases.models import Case, CaseMaterial
-from common.cases.queries import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
 from common.cases.review import service as review
 from common.cases.states import STATE_LABELS, CaseState
 from common.errors import DomainError, Forbidden
+from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS, TIER_LABELS
 from common.users.roles import Role
 from common.web import queries_staff as q
 from common.web.page import Page, page_for
@@ -97,7 +97,7 @@ def _rows(page: Page, cases: list[Case]) -> list[dict[str, Any]]:
 
 def _common(page: Page) -> dict[str, Any]:
     return {"state_labels": STATE_LABELS, "window_labels": q.WINDOW_LABELS, "case_type_labels": CASE_TYPE_LABELS,
-            "level_labels": checks.LEVEL_LABELS}
+            "level_labels": TIER_LABELS}
 
 
 # -- inbox ------------------------------------------------------------------------------

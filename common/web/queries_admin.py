@@ -16,24 +16,19 @@ from common import __version__
 from common.calendar.models import CalendarDay, PublishedYear
 from common.calendar.schedule import ScheduleError, YearSchedule
 from common.calendar.service import working_calendar
-from common.catalog.io_columns import WINDOW_LABELS
 from common.catalog.models import MatterDraft, PublishedMatter
 from common.catalog.service import list_drafts
 from common.errors import DomainError
 from common.identity.models import EnrolmentToken, RegistryNode
 from common.identity.registry import registered_nodes_view
+from common.labels import WINDOW_LABELS, tier_label
 from common.node import ThisNode
 from common.sync.models import DeadLetter, HeldEvent, SyncReject
 from common.sync.telemetry import health_overview
 from common.users.roles import ROLE_LABELS, ROLE_TIERS, Role
-from common.users.service import TIER_LABELS
 
 TIER_ORDER = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
 SHOWN_PUBLISHED = 200  # rows of the published list before a search is needed
-
-
-def tier_label(tier: str | None) -> str:
-    return TIER_LABELS.get(tier or "", tier or "—")
 
 
 # -- node health --------------------------------------------------------------------

@@ -20,17 +20,17 @@ from common.cases.access import case_subject
 from common.cases.clock import clock_status
 from common.cases.models import Case, CaseMaterial, SpecialProcedure
 from common.cases.queries import CASE_TYPE_LABELS, ENDED_EARLY
-from common.catalog.io_columns import (
+from common.catalog.models import PublishedMatter
+from common.catalog.schema import Matter
+from common.catalog.service import list_published
+from common.identity.models import RegistryNode
+from common.labels import (
     DELIVERY_METHOD_LABELS,
     HANDLING_LEVEL_LABELS,
     MATTER_TYPE_LABELS,
     SERVICE_OBJECT_LABELS,
     WINDOW_LABELS,
 )
-from common.catalog.models import PublishedMatter
-from common.catalog.schema import Matter
-from common.catalog.service import list_published
-from common.identity.models import RegistryNode
 from common.ledger.models import Event
 from common.node import ThisNode
 

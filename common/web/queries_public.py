@@ -13,7 +13,9 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from sqlmodel import Session
 
-from common.catalog.io_columns import (
+from common.catalog.schema import Matter
+from common.catalog.service import list_published
+from common.labels import (
     CASE_TYPE_LABELS,
     DELIVERY_METHOD_LABELS,
     EXERCISE_LEVEL_LABELS,
@@ -22,8 +24,6 @@ from common.catalog.io_columns import (
     SERVICE_OBJECT_LABELS,
     WINDOW_LABELS,
 )
-from common.catalog.schema import Matter
-from common.catalog.service import list_published
 from common.licences.verification import QR_PREFIX
 
 PER_PAGE = 20

@@ -30,6 +30,7 @@ from common.db import core
 from common.errors import Conflict, DomainError, NotFound
 from common.identifiers import IdentifierError, validate_resident_id, validate_uscc
 from common.identifiers.licence_id import parse_licence_id
+from common.labels import APPLICANT_KIND_LABELS
 from common.ledger.envelope import parse_event
 from common.ledger.models import Event
 from common.ledger.service import lock_writer
@@ -39,7 +40,6 @@ from common.users.roles import Actor
 
 FILED = "case.filed"
 
-APPLICANT_KINDS = {"person": "自然人", "enterprise": "法人或其他组织"}
 VISITORS = ("applicant", "agent", "courier", "staff")
 MAX_NAME = 100
 MAX_PLACE = 100
@@ -177,7 +177,7 @@ def _applicant(data: Any, node: ThisNode) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DomainError("case.field_required", "请填写申请人信息", field="applicant")
     kind = data.get("kind")
-    if kind not in APPLICANT_KINDS:
+    if kind not in APPLICANT_KIND_LABELS:
         raise DomainError("case.applicant_kind", "申请人类型应为 person（自然人）或 enterprise（法人或其他组织）",
                           field="applicant.kind")
     name = text(data.get("name"), "applicant.name", max_len=MAX_NAME, label="申请人名称")

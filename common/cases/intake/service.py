@@ -30,6 +30,7 @@ from common.cases.intake.filing import (
 )
 from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
 from common.cases.queries import get_case_view, list_cases, window_queue
+from common.catalog.schema import CaseType
 from common.errors import DomainError
 from common.node import ThisNode
 from common.users.roles import Actor
@@ -39,7 +40,6 @@ __all__ = [
     "record_visit", "refuse_case", "request_supplement", "window_queue", "withdraw_case",
 ]
 
-IMMEDIATE = "1"  # 即办件: decided on the spot, no review tasks
 TOWNSHIP_TASK_DEPARTMENT = "乡镇审批"
 DELIVERY_METHODS = ("window", "courier", "electronic", "agent")
 WINDOW_PLACES = {"village": "村（社区）代办点", "township": "乡镇便民服务中心窗口", "county": "县政务服务中心综合窗口"}
@@ -154,7 +154,7 @@ def accept_case(session: Session, node: ThisNode, actor: Actor, case_no: str) ->
     deadline = working_calendar(session).add_working_days(date.fromisoformat(accepted_on), case.limit_days)
     matter = filed_body(session, node, case_no)["matter"]
     tasks: list[dict[str, Any]] = []
-    if case.case_type != IMMEDIATE:
+    if case.case_type != CaseType.IMMEDIATE.value:
         if case.handling_level == "township":
             departments = [(TOWNSHIP_TASK_DEPARTMENT, True)]
         else:
