@@ -8,6 +8,10 @@ department's tasks. What hangs off a case follows the case: a stored file is rea
 when it is a material of a case the user may read; a licence when its case is, or when
 the user's department issued it.
 
+Which cases a node's staff see at all (``node_area``: the root everything, any other
+node its own area and what it holds or is offered) is here too; lists and the case page
+ask it.
+
 A refusal is the case view's answer wherever it is met: 403 ``case.not_your_department``
 (the field is the input that named what was refused: ``case_no``, ``sha256`` or
 ``licence_id``), so an endpoint never tells a department more than the case view does.
@@ -23,6 +27,8 @@ from sqlmodel import Session
 from common.cases.access import load_case
 from common.cases.models import Case, CaseMaterial, CaseTask
 from common.errors import Forbidden
+from common.identity.divisions import significant_digits
+from common.identity.models import RegistryNode
 from common.licences.models import Licence
 from common.node import ThisNode
 from common.users.roles import Actor, Role
@@ -40,6 +46,26 @@ def _department_of(actor: Actor) -> str | None:
 
 def _refused(field: str, message: str = NOT_YOUR_DEPARTMENT_MESSAGE) -> Forbidden:
     return Forbidden(NOT_YOUR_DEPARTMENT, message, field=field)
+
+
+def node_area(session: Session, node: ThisNode) -> Any:
+    """The cases a node's staff see (a clause for ``where``, None for all): the root sees
+    everything; any other node the cases filed in its own area (its division code prefix)
+    and those it holds or is offered."""
+    entry = session.get(RegistryNode, node.node_id)
+    if entry is not None and entry.parent_id is None:
+        return None
+    prefix = node.node_id[:significant_digits(node.node_id)]
+    return or_(Case.origin_node.startswith(prefix), Case.custodian == node.node_id,
+               Case.pending_offer_to == node.node_id)
+
+
+def in_area(session: Session, node: ThisNode, case_no: str) -> bool:
+    """Is this case one of the node's area (``node_area``)?"""
+    area = node_area(session, node)
+    if area is None:
+        return True
+    return session.execute(select(Case.case_no).where(Case.case_no == case_no, area)).first() is not None
 
 
 def department_cases(department: str) -> Select[Any]:

@@ -11,10 +11,10 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from common.authority.reading import department_cases
+from common.authority.reading import department_cases, node_area
 from common.calendar.service import working_calendar
 from common.cases.access import load_case
 from common.cases.clock import clock_status
@@ -26,8 +26,10 @@ from common.cases.models import (
     CaseVisit,
     SpecialProcedure,
 )
-from common.cases.states import STATE_LABELS, CaseState
+from common.cases.states import CLOSED, STATE_LABELS, CaseState
 from common.errors import DomainError, NotFound
+from common.identity.divisions import significant_digits
+from common.identity.models import RegistryNode
 from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
 from common.node import ThisNode
 
@@ -189,3 +191,56 @@ def public_progress(session: Session, case_no: str, id_last4: str, today: date) 
         "days_left": clock["days_left"] if case.accepted_on and not case.decided_on else None,
         "result_revoked": bool(case.result_revoked),
     }
+
+
+# -- the staff's lists (a node's area, its acceptance queue) ---------------------------------
+
+def area_cases(session: Session, node: ThisNode, *, state: str | None = None, window: str | None = None,
+               origin: str | None = None, number: str | None = None,
+               department: str | None = None, limit: int = MAX_LISTED) -> list[Case]:
+    """Cases of this node's area (``reading.node_area``) matching the filters, open ones
+    first; ``department`` keeps those a reviewer of it may read (``department_cases``)."""
+    query = select(Case)
+    area = node_area(session, node)
+    if area is not None:
+        query = query.where(area)
+    if state:
+        query = query.where(Case.state == state)
+    if window:
+        query = query.where(Case.window == window)
+    if origin:
+        query = query.where(Case.origin_node == origin)
+    if number:
+        query = query.where(Case.case_no.contains(number.strip()))
+    if department is not None:
+        query = query.where(Case.case_no.in_(department_cases(department)))
+    closed = Case.state.in_([s.value for s in CLOSED])
+    query = query.order_by(closed, Case.deadline, Case.filed_at.desc(), Case.case_no)
+    return list(session.execute(query.limit(limit)).scalars())
+
+
+def acceptance_queue(session: Session, node: ThisNode, window: str | None = None) -> list[Case]:
+    """Cases this node holds that wait for acceptance or materials, oldest first
+    (a township's queue has every window; the county's is one window at a time)."""
+    query = select(Case).where(Case.custodian == node.node_id, Case.pending_offer_to.is_(None),
+                               Case.state.in_(QUEUE_STATES))
+    if window:
+        query = query.where(Case.window == window)
+    return list(session.execute(query.order_by(Case.filed_at, Case.case_no)).scalars())
+
+
+def queue_counts(session: Session, node: ThisNode) -> dict[str, int]:
+    rows = session.execute(
+        select(Case.window, func.count()).where(
+            Case.custodian == node.node_id, Case.pending_offer_to.is_(None), Case.state.in_(QUEUE_STATES))
+        .group_by(Case.window)).all()
+    return {window: int(count) for window, count in rows}
+
+
+def area_origins(session: Session, node: ThisNode) -> list[tuple[str, str]]:
+    """(node id, name) of the villages (and townships) under this node, for the filter."""
+    prefix = node.node_id[:significant_digits(node.node_id)]
+    rows = session.execute(select(RegistryNode).where(
+        RegistryNode.node_id.startswith(prefix), RegistryNode.node_id != node.node_id,
+        RegistryNode.revoked_version.is_(None)).order_by(RegistryNode.node_id)).scalars()
+    return [(row.node_id, row.name) for row in rows]

@@ -102,3 +102,7 @@ def registered_nodes_view(session: Session) -> list[dict]:
         }
         for n in nodes
     ]
+
+
+def node_names(session: Session) -> dict[str, str]:
+    return {row.node_id: row.name for row in session.execute(select(RegistryNode)).scalars()}

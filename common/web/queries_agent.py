@@ -23,7 +23,7 @@ from common.cases.queries import CASE_TYPE_LABELS, ENDED_EARLY
 from common.catalog.models import PublishedMatter
 from common.catalog.schema import Matter
 from common.catalog.service import list_published
-from common.identity.models import RegistryNode
+from common.identity.registry import node_names
 from common.labels import (
     DELIVERY_METHOD_LABELS,
     HANDLING_LEVEL_LABELS,
@@ -120,10 +120,6 @@ def material_hint(item: Any) -> str:
 
 
 # -- cases ------------------------------------------------------------------------------
-
-def node_names(session: Session) -> dict[str, str]:
-    return {node_id: name for node_id, name in session.execute(select(RegistryNode.node_id, RegistryNode.name))}
-
 
 def _procedures(session: Session, case_no: str) -> list[SpecialProcedure]:
     return list(session.execute(select(SpecialProcedure).where(SpecialProcedure.case_no == case_no)
