@@ -343,7 +343,7 @@ def _users(page: Page, node_filter: str, **context: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "page_title": "用户管理", "node_filter": node_filter, "node_choices": choices, "node_names": names,
         "users": users_service.list_users(session, node_filter or None), "roles": q.role_choices(),
-        "role_label": q.role_label, "form": {**EMPTY_USER, "node_id": node_filter or page.node.node_id},
+        "label_of_role": q.role_label, "form": {**EMPTY_USER, "node_id": node_filter or page.node.node_id},
     }
     values.update(context)
     return values
@@ -379,7 +379,7 @@ def _user_context(page: Page, node_id: str, username: str, **context: Any) -> di
     assert page.actor is not None
     own = page.actor.node_id == node_id and page.actor.username == user.username
     return {"page_title": f"用户 {user.username}", "user": user, "own": own, "roles": q.role_choices(),
-            "role_label": q.role_label, "node_name": entry.name if entry else node_id,
+            "label_of_role": q.role_label, "node_name": entry.name if entry else node_id,
             "node_tier": q.tier_label(entry.tier if entry else None),
             "role": user.role, "department": user.department or "", **context}
 

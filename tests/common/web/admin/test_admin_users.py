@@ -127,3 +127,11 @@ def test_the_administrator_cannot_disable_or_demote_themself(root_node, admin_we
     assert demote.status_code == 403 and 'id="d-role">不能修改自己的角色' in demote.text
     assert _user(root_node, root_node.node_id, "admin").active
     assert admin_web.get("/admin/users/430424000000/nobody").status_code == 404
+
+
+def test_the_header_names_the_administrators_role_on_the_user_pages(root_node, admin_web):
+    """The user pages once put a function where the header prints the user's role."""
+    for path in ("/admin/users", "/admin/users/430424000000/admin"):
+        page = admin_web.get(path)
+        assert page.status_code == 200, path
+        assert "admin（县管理员）" in page.text and "<function" not in page.text, path
