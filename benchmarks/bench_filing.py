@@ -63,9 +63,13 @@ class Timing:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "label": self.label, "n": self.n, "p50_ms": round(self.percentile_ms(50), 2),
-            "p99_ms": round(self.percentile_ms(99), 2), "mean_ms": round(statistics.fmean(self.latencies) * 1000, 2),
-            "per_second": round(self.per_second, 1), "cpu_ms": round(self.cpu / self.n * 1000, 2),
+            "label": self.label,
+            "n": self.n,
+            "p50_ms": round(self.percentile_ms(50), 2),
+            "p99_ms": round(self.percentile_ms(99), 2),
+            "mean_ms": round(statistics.fmean(self.latencies) * 1000, 2),
+            "per_second": round(self.per_second, 1),
+            "cpu_ms": round(self.cpu / self.n * 1000, 2),
         }
 
 
@@ -89,18 +93,36 @@ def build_village(base: Path) -> Any:
     from common.users.roles import Actor, Role
     from common.users.service import provision_user
 
-    root = init_root(base / "county", node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
-                     admin_password=ADMIN_PASSWORD)
+    root = init_root(
+        base / "county",
+        node_id=COUNTY_ID,
+        name="衡东县政务服务中心",
+        admin_username="admin",
+        admin_password=ADMIN_PASSWORD,
+    )
     admin = Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN)
     with transaction(root.engine) as session:
         publish_sample(session, root, admin)
         invitation = invite_node(session, root, admin, VILLAGE_ID, "示例村代办点")
     with TestClient(create_app(root.settings, node=root)) as county:
-        village = init_member(base / "village", node_id=VILLAGE_ID, parent_url=str(county.base_url),
-                              token=invitation.token, client=county)
+        village = init_member(
+            base / "village",
+            node_id=VILLAGE_ID,
+            parent_url=str(county.base_url),
+            token=invitation.token,
+            client=county,
+        )
     with transaction(root.engine) as session:
-        provision_user(session, root, admin, node_id=VILLAGE_ID, username=AGENT, display_name="李村代",
-                       role=Role.VILLAGE_AGENT, password="Cundai-2026!")
+        provision_user(
+            session,
+            root,
+            admin,
+            node_id=VILLAGE_ID,
+            username=AGENT,
+            display_name="李村代",
+            role=Role.VILLAGE_AGENT,
+            password="Cundai-2026!",
+        )
     hand_down(root, village)
     root.engine.dispose()
     return village
@@ -116,13 +138,30 @@ def hand_down(root: Any, village: Any) -> int:
     from common.ledger.service import ingest_event
 
     with transaction(root.engine) as session:
-        raws = session.execute(select(Event.raw).where(or_(
-            Event.subject.in_(("catalogue", "calendar")), Event.subject.like(f"user:{VILLAGE_ID}:%"),
-        )).order_by(Event.lseq)).scalars().all()
+        raws = (
+            session.execute(
+                select(Event.raw)
+                .where(
+                    or_(
+                        Event.subject.in_(("catalogue", "calendar")),
+                        Event.subject.like(f"user:{VILLAGE_ID}:%"),
+                    )
+                )
+                .order_by(Event.lseq)
+            )
+            .scalars()
+            .all()
+        )
     resolver = RegistryKeyResolver(village.settings.root_fingerprint)
     with transaction(village.engine) as session:
         for raw in raws:
-            ingest_event(session, village.network_id, raw, resolver, author_chain_complete=lambda author: False)
+            ingest_event(
+                session,
+                village.network_id,
+                raw,
+                resolver,
+                author_chain_complete=lambda author: False,
+            )
     return len(raws)
 
 
@@ -137,18 +176,28 @@ def filing_plans(village: Any) -> list[dict[str, Any]]:
         plans = []
         for code in MATTERS:
             matter = get_published(session, code).to_matter()
-            plans.append({
-                "matter_code": code,
-                "materials": [{"position": i, "blob_sha256": sha} for i, m in enumerate(matter.materials)
-                              if m.mandatory],
-                "visit": {"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"},
-            })
+            plans.append(
+                {
+                    "matter_code": code,
+                    "materials": [
+                        {"position": i, "blob_sha256": sha}
+                        for i, m in enumerate(matter.materials)
+                        if m.mandatory
+                    ],
+                    "visit": {"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"},
+                }
+            )
     return plans
 
 
 def request_body(plans: list[dict[str, Any]], i: int) -> dict[str, Any]:
     plan = plans[i % len(plans)]
-    applicant = {"kind": "person", "name": f"居民{i}", "id_number": resident_id(i), "phone": "13800000000"}
+    applicant = {
+        "kind": "person",
+        "name": f"居民{i}",
+        "id_number": resident_id(i),
+        "phone": "13800000000",
+    }
     return {**plan, "applicant": applicant}
 
 
@@ -233,7 +282,9 @@ def run(n: int = 2000, http_n: int = 500, workdir: Path | None = None) -> dict[s
         if before is not None:
             os.sched_setaffinity(0, before)
     return {
-        "name": "filing", "core": core, "setup_seconds": round(setup, 1),
+        "name": "filing",
+        "core": core,
+        "setup_seconds": round(setup, 1),
         "runs": [t.as_dict() for t in (action, http) if t is not None],
         "targets": {"p50_ms": 20.0, "per_second": 300.0},
     }
@@ -242,7 +293,9 @@ def run(n: int = 2000, http_n: int = 500, workdir: Path | None = None) -> dict[s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="filings through the action function")
-    parser.add_argument("--http-n", type=int, default=500, help="filings through the HTTP API (0: skip)")
+    parser.add_argument(
+        "--http-n", type=int, default=500, help="filings through the HTTP API (0: skip)"
+    )
     args = parser.parse_args(argv)
     figures = run(args.n, args.http_n)
     for timing in figures["runs"]:

@@ -67,25 +67,31 @@ def filing_section(figures: dict[str, Any]) -> list[str]:
     lines = [
         "## Filing at one village node (申请)",
         "",
-        ("A real village node (its own SQLite file, WAL, `synchronous=NORMAL`) enrolled at a county node; the "
-         "county's catalogue, calendar and the agent's user record were handed to it as signed events, as sync "
-         "does. The village agent files cases for residents (a village 即办件, a township 承诺件 and a county "
-         "licence with five required materials, in turn; one uploaded PDF per required material), each filing "
-         "in its own transaction as a request does, after 20 warm-up filings. The process is pinned to one core "
-         f"(CPU {figures['core']}). Setup took {figures['setup_seconds']} s. \"CPU ms\" is the process CPU time "
-         "per filing: the ceiling on one idle core is 1000 / CPU ms filings per second."),
+        (
+            "A real village node (its own SQLite file, WAL, `synchronous=NORMAL`) enrolled at a county node; the "
+            "county's catalogue, calendar and the agent's user record were handed to it as signed events, as sync "
+            "does. The village agent files cases for residents (a village 即办件, a township 承诺件 and a county "
+            "licence with five required materials, in turn; one uploaded PDF per required material), each filing "
+            "in its own transaction as a request does, after 20 warm-up filings. The process is pinned to one core "
+            f'(CPU {figures["core"]}). Setup took {figures["setup_seconds"]} s. "CPU ms" is the process CPU time '
+            "per filing: the ceiling on one idle core is 1000 / CPU ms filings per second."
+        ),
         "",
         "| run | filings | p50 (ms) | p99 (ms) | mean (ms) | filings/s | CPU ms / filing |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for run in figures["runs"]:
-        lines.append(f"| {run['label']} | {run['n']} | {run['p50_ms']} | {run['p99_ms']} | {run['mean_ms']} "
-                     f"| {run['per_second']} | {run['cpu_ms']} |")
+        lines.append(
+            f"| {run['label']} | {run['n']} | {run['p50_ms']} | {run['p99_ms']} | {run['mean_ms']} "
+            f"| {run['per_second']} | {run['cpu_ms']} |"
+        )
     lines += [
         "",
-        (f"Targets (DESIGN.md, measured on the action function): p50 under {targets['p50_ms']:g} ms — "
-         f"{verdict(action['p50_ms'] < targets['p50_ms'])}; at least {targets['per_second']:g} filings/s — "
-         f"{verdict(action['per_second'] >= targets['per_second'])}."),
+        (
+            f"Targets (DESIGN.md, measured on the action function): p50 under {targets['p50_ms']:g} ms — "
+            f"{verdict(action['p50_ms'] < targets['p50_ms'])}; at least {targets['per_second']:g} filings/s — "
+            f"{verdict(action['per_second'] >= targets['per_second'])}."
+        ),
         "",
     ]
     return lines
@@ -106,9 +112,14 @@ def report(figures: list[dict[str, Any]], command: str, started: datetime, load_
         "",
     ]
     if _busy(load_before):
-        lines += [("Note: the machine was busy when this ran (1-minute load average above 1 on "
-                   f"{info['nproc']} cores), so latencies and rates are pessimistic; the CPU time per filing is "
-                   "the steadier figure."), ""]
+        lines += [
+            (
+                "Note: the machine was busy when this ran (1-minute load average above 1 on "
+                f"{info['nproc']} cores), so latencies and rates are pessimistic; the CPU time per filing is "
+                "the steadier figure."
+            ),
+            "",
+        ]
     for section in figures:
         if section["name"] == "filing":
             lines += filing_section(section)
@@ -121,10 +132,17 @@ def main(argv: list[str] | None = None) -> None:
     args_list = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description="Run the onetrip benchmarks and write the report.")
     parser.add_argument("--n", type=int, default=2000, help="filings through the action function")
-    parser.add_argument("--http-n", type=int, default=500, help="filings through the HTTP API (0: skip)")
-    parser.add_argument("--ingest-cases", type=int, default=1000, help="cases filed for the sync ingest run")
-    parser.add_argument("--sync-reduced", action="store_true",
-                        help="simulate 17 townships × 2 villages instead of the whole county")
+    parser.add_argument(
+        "--http-n", type=int, default=500, help="filings through the HTTP API (0: skip)"
+    )
+    parser.add_argument(
+        "--ingest-cases", type=int, default=1000, help="cases filed for the sync ingest run"
+    )
+    parser.add_argument(
+        "--sync-reduced",
+        action="store_true",
+        help="simulate 17 townships × 2 villages instead of the whole county",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks.md")
     args = parser.parse_args(args_list)
     command = " ".join(["python -m benchmarks", *args_list])

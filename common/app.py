@@ -87,7 +87,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
         body = _validation_body(exc.errors())
         if wants_html(request):
-            return html_error(request, DomainError(body["code"], body["message"], field=body["field"], status=422))
+            return html_error(
+                request, DomainError(body["code"], body["message"], field=body["field"], status=422)
+            )
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(IntegrityError)
@@ -95,9 +97,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         # Two requests writing the same row at once on PostgreSQL (SQLite queues writers).
         # Everything the request wrote is rolled back; the caller may simply retry. Only the
         # constraint's name is logged: the driver's message carries the row's values.
-        log.warning("write conflict; request rolled back",
-                    extra={"code": "request.conflict", "constraint": _constraint_name(exc)})
-        conflict = Conflict("request.conflict", "另一项操作正在同时修改同一记录，本次操作未保存，请重试")
+        log.warning(
+            "write conflict; request rolled back",
+            extra={"code": "request.conflict", "constraint": _constraint_name(exc)},
+        )
+        conflict = Conflict(
+            "request.conflict", "另一项操作正在同时修改同一记录，本次操作未保存，请重试"
+        )
         if wants_html(request):
             return html_error(request, conflict)
         return JSONResponse(conflict.as_dict(), status_code=conflict.status_code)
@@ -120,7 +126,13 @@ def _validation_body(errors: list) -> dict:  # type: ignore[type-arg]
     problems = []
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
-        problems.append({"field": ".".join(loc) or None, "message": error.get("msg", ""), "type": error.get("type")})
+        problems.append(
+            {
+                "field": ".".join(loc) or None,
+                "message": error.get("msg", ""),
+                "type": error.get("type"),
+            }
+        )
     first = problems[0] if problems else {"field": None, "message": ""}
     return {
         "code": "request.invalid",

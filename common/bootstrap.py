@@ -73,7 +73,9 @@ def init_root(
 
     if not NODE_ID_RE.match(node_id):
         raise InitError("node id must be a 12-digit division code")
-    settings = load_settings(data_dir, node_id=node_id, tier=tier or default_tier(node_id), **overrides)
+    settings = load_settings(
+        data_dir, node_id=node_id, tier=tier or default_tier(node_id), **overrides
+    )
     key = _prepare(settings)
     settings = settings.model_copy(update={"root_fingerprint": key.fingerprint})
     node = node_from_settings(settings)
@@ -106,8 +108,12 @@ def init_member(
     except DomainError as exc:
         raise InitError(exc.message) from exc
     settings = load_settings(
-        data_dir, node_id=node_id, tier=tier or default_tier(node_id), parent_url=parent_url.rstrip("/"),
-        root_fingerprint=root_fingerprint, **overrides,
+        data_dir,
+        node_id=node_id,
+        tier=tier or default_tier(node_id),
+        parent_url=parent_url.rstrip("/"),
+        root_fingerprint=root_fingerprint,
+        **overrides,
     )
     key = _prepare(settings)
     try:
@@ -131,13 +137,19 @@ def init_member(
 
 
 def _remove_partial(settings: NodeSettings) -> None:
-    for path in (settings.key_path, settings.data_dir / "node.db", settings.data_dir / "node.db-wal",
-                 settings.data_dir / "node.db-shm"):
+    for path in (
+        settings.key_path,
+        settings.data_dir / "node.db",
+        settings.data_dir / "node.db-wal",
+        settings.data_dir / "node.db-shm",
+    ):
         if path.exists():
             path.unlink()
 
 
-def _request_enrolment(settings: NodeSettings, key: NodeKey, token: str, client: httpx.Client | None) -> list[str]:
+def _request_enrolment(
+    settings: NodeSettings, key: NodeKey, token: str, client: httpx.Client | None
+) -> list[str]:
     payload = {"node_id": settings.node_id, "public_key": key.public_b64, "token": token, "via": []}
     own_client = client is None
     http = client or httpx.Client(timeout=30)

@@ -24,7 +24,6 @@ app.add_typer(node_app, name="node")
 console = Console()
 
 
-
 def _mount_domain_clis() -> None:
     from common.calendar.cli import calendar_app
     from common.catalog.cli import catalogue_app
@@ -43,34 +42,60 @@ def _fail(message: str) -> None:
 @app.command()
 def init(
     data_dir: DataDir,
-    tier: Annotated[str, typer.Option(help="county (root), township, village, city ...")] = "county",
-    node_id: Annotated[str, typer.Option("--node-id", help="12-digit division code")] = "430424000000",
+    tier: Annotated[
+        str, typer.Option(help="county (root), township, village, city ...")
+    ] = "county",
+    node_id: Annotated[
+        str, typer.Option("--node-id", help="12-digit division code")
+    ] = "430424000000",
     name: Annotated[str, typer.Option(help="root only: the node's name")] = "衡东县政务服务中心",
     parent: Annotated[str | None, typer.Option(help="parent node URL (non-root)")] = None,
     token: Annotated[str | None, typer.Option(help="one-time enrolment token (non-root)")] = None,
     root: Annotated[bool, typer.Option(help="found a new network at this node")] = False,
     admin: Annotated[str, typer.Option(help="root only: first administrator's username")] = "admin",
     admin_password: Annotated[str | None, typer.Option(envvar="ONETRIP_ADMIN_PASSWORD")] = None,
-    network_id: Annotated[str, typer.Option(help="network id (domain separation)")] = DEFAULT_NETWORK_ID,
+    network_id: Annotated[
+        str, typer.Option(help="network id (domain separation)")
+    ] = DEFAULT_NETWORK_ID,
     port: Annotated[int | None, typer.Option(help="listen port to record")] = None,
-    database_url: Annotated[str | None, typer.Option(help="default: SQLite file in the data directory")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="default: SQLite file in the data directory")
+    ] = None,
 ) -> None:
     """Create a node: the root (county) founds the network; others enrol via their parent."""
     founding = root or (parent is None and token is None)
     try:
         if founding:
             password = admin_password or secrets.token_urlsafe(12)
-            node = init_root(data_dir, node_id=node_id, name=name, admin_username=admin,
-                             admin_password=password, tier=tier, network_id=network_id, port=port,
-                             database_url=database_url)
+            node = init_root(
+                data_dir,
+                node_id=node_id,
+                name=name,
+                admin_username=admin,
+                admin_password=password,
+                tier=tier,
+                network_id=network_id,
+                port=port,
+                database_url=database_url,
+            )
             console.print(f"根节点已创建 {node.node_id}（{name}）")
             console.print(f"根公钥指纹 {node.key.fingerprint}")
-            console.print(f"管理员 {admin} 密码 {password if admin_password is None else '（按参数设置）'}")
+            console.print(
+                f"管理员 {admin} 密码 {password if admin_password is None else '（按参数设置）'}"
+            )
         else:
             if not parent or not token:
                 _fail("非根节点需要 --parent 和 --token")
-            node = init_member(data_dir, node_id=node_id, parent_url=parent, token=token, tier=tier,
-                               network_id=network_id, port=port, database_url=database_url)
+            node = init_member(
+                data_dir,
+                node_id=node_id,
+                parent_url=parent,
+                token=token,
+                tier=tier,
+                network_id=network_id,
+                port=port,
+                database_url=database_url,
+            )
             console.print(f"节点 {node.node_id} 已注册，上级 {parent}")
     except (InitError, DomainError) as exc:
         _fail(str(exc))
@@ -106,11 +131,20 @@ def node_invite(
     node = open_node(data_dir)
     try:
         with transaction(node.engine) as session:
-            invitation = invite_node(session, node, Actor.node_system(node.node_id), node_id, name,
-                                     parent_id=parent_id, valid_hours=hours)
+            invitation = invite_node(
+                session,
+                node,
+                Actor.node_system(node.node_id),
+                node_id,
+                name,
+                parent_id=parent_id,
+                valid_hours=hours,
+            )
     except DomainError as exc:
         _fail(f"{exc.message} [{exc.code}]")
-    console.print(f"节点 {invitation.node_id}（{invitation.name}）上级 {invitation.parent_id}，有效至 {invitation.expires_at}")
+    console.print(
+        f"节点 {invitation.node_id}（{invitation.name}）上级 {invitation.parent_id}，有效至 {invitation.expires_at}"
+    )
     console.print(invitation.token)
 
 
@@ -146,7 +180,14 @@ def node_list(data_dir: DataDir) -> None:
         table.add_column(column)
     for row in rows:
         state = "已注销" if row["revoked_version"] else "正常"
-        table.add_row(row["node_id"], row["name"], row["tier"], row["parent_id"] or "—", state, row["kid"] or "—")
+        table.add_row(
+            row["node_id"],
+            row["name"],
+            row["tier"],
+            row["parent_id"] or "—",
+            state,
+            row["kid"] or "—",
+        )
     console.print(table)
 
 
@@ -211,9 +252,11 @@ def sync(data_dir: DataDir) -> None:
         raise typer.Exit(1) from None
     finally:
         node.engine.dispose()
-    console.print(f"同步完成：上传 {report.pushed} 个事件、{report.blobs_up} 个文件；"
-                  f"下载 {report.pulled} 个事件、{report.blobs_down} 个文件；"
-                  f"上级拒收 {len(report.rejected)} 个；待前序 {report.held} 个")
+    console.print(
+        f"同步完成：上传 {report.pushed} 个事件、{report.blobs_up} 个文件；"
+        f"下载 {report.pulled} 个事件、{report.blobs_down} 个文件；"
+        f"上级拒收 {len(report.rejected)} 个；待前序 {report.held} 个"
+    )
 
 
 def _mount_registered_commands() -> None:

@@ -21,7 +21,10 @@ from common.node import ThisNode
 from common.users.roles import Actor
 
 DataDir = Annotated[
-    Path, typer.Option("--data-dir", "-d", envvar="ONETRIP_DATA_DIR", help="节点数据目录", show_default=False)
+    Path,
+    typer.Option(
+        "--data-dir", "-d", envvar="ONETRIP_DATA_DIR", help="节点数据目录", show_default=False
+    ),
 ]
 
 

@@ -75,7 +75,9 @@ def serialize(session: Session, name: str) -> None:
     a 64-bit hash of the name, so that writers that must not interleave queue instead.
     """
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+        key = int.from_bytes(
+            hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True
+        )
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
@@ -83,7 +85,9 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     """INSERT one row unless its key is already there (ON CONFLICT DO NOTHING on both
     SQLite and PostgreSQL): two writers adding the same row both succeed. True if this
     call inserted it."""
-    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    dialect_insert = (
+        sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    )
     result = core(session).execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
     return bool(result.rowcount)
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 class DomainError(Exception):
     status_code = 400
 
-    def __init__(self, code: str, message: str, field: str | None = None, *, status: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, field: str | None = None, *, status: int | None = None
+    ) -> None:
         super().__init__(f"{code}: {message}" + (f" ({field})" if field else ""))
         self.code = code
         self.message = message

@@ -38,7 +38,9 @@ def configure_logging(*, json_lines: bool = True, level: int = logging.INFO) -> 
     if _configured:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
     handler.addFilter(PersonalDataFilter())
     root = logging.getLogger("onetrip")
     root.addHandler(handler)

@@ -29,7 +29,9 @@ class ThisNode:
     parent_transport: Any = None
     # One sync round at a time per node: the scheduler, a kick after a local write and
     # ``onetrip sync`` in the same process queue here instead of interleaving.
-    sync_round: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    sync_round: threading.Lock = field(
+        default_factory=threading.Lock, init=False, repr=False, compare=False
+    )
 
     @property
     def node_id(self) -> str:

@@ -8,6 +8,8 @@ TIER = Tier(
     name="county",
     label="县级",
     routers=[pages_staff.screens, pages_admin.screens],
-    roles=frozenset({Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER, Role.COUNTY_ADMIN, Role.AUDITOR}),
+    roles=frozenset(
+        {Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER, Role.COUNTY_ADMIN, Role.AUDITOR}
+    ),
     default_port=8400,
 )

@@ -10,9 +10,18 @@ import typer
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its nodes")] = Path("demo-data"),
-    base_port: Annotated[int, typer.Option("--base-port", min=1024, max=65000,
-                                           help="county's port; townships +10, +11, villages +20 ... +23")] = 8400,
+    directory: Annotated[Path, typer.Option("--dir", help="where the demo keeps its nodes")] = Path(
+        "demo-data"
+    ),
+    base_port: Annotated[
+        int,
+        typer.Option(
+            "--base-port",
+            min=1024,
+            max=65000,
+            help="county's port; townships +10, +11, villages +20 ... +23",
+        ),
+    ] = 8400,
 ) -> None:
     """Start the local demo network (a county, two townships, four villages) on loopback."""
     from simulation.demo import run_demo

@@ -67,7 +67,9 @@ class Child:
 
     def log_tail(self, lines: int = 15) -> str:
         try:
-            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+            return "\n".join(
+                self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+            )
         except OSError:
             return ""
 
@@ -105,7 +107,9 @@ class DemoNetwork:
         self.state.setdefault("cases", {})
 
     def _save_state(self) -> None:
-        (self.base / STATE_FILE).write_text(json.dumps(self.state, ensure_ascii=False, indent=2), encoding="utf-8")
+        (self.base / STATE_FILE).write_text(
+            json.dumps(self.state, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
 
     # -- the whole start --------------------------------------------------------------
 
@@ -148,8 +152,10 @@ class DemoNetwork:
             return
         leftovers = [p.name for p in self.base.iterdir() if p.name not in ("logs", STATE_FILE)]
         if leftovers or county_dir.exists():
-            raise DemoError(f"目录 {self.base} 里已有内容，但不是完整的演示网络（{'、'.join(sorted(leftovers))}）；"
-                            "请删除它或换一个 --dir")
+            raise DemoError(
+                f"目录 {self.base} 里已有内容，但不是完整的演示网络（{'、'.join(sorted(leftovers))}）；"
+                "请删除它或换一个 --dir"
+            )
 
     def _check_ports(self) -> None:
         for node in DEMO_NODES:
@@ -158,8 +164,10 @@ class DemoNetwork:
                 try:
                     probe.bind(("127.0.0.1", node.port(self.base_port)))
                 except OSError:
-                    raise DemoError(f"端口 {node.port(self.base_port)} 已被占用（可能已有演示网络在运行）；"
-                                    "可用 --base-port 换一组端口") from None
+                    raise DemoError(
+                        f"端口 {node.port(self.base_port)} 已被占用（可能已有演示网络在运行）；"
+                        "可用 --base-port 换一组端口"
+                    ) from None
 
     # -- nodes ------------------------------------------------------------------------
 
@@ -169,8 +177,14 @@ class DemoNetwork:
         from common.db import transaction
         from common.users.roles import Actor
 
-        root = init_root(self.data_dir(node), node_id=node.node_id, name=node.name, admin_username=ADMIN.username,
-                         admin_password=DEMO_PASSWORD, port=node.port(self.base_port))
+        root = init_root(
+            self.data_dir(node),
+            node_id=node.node_id,
+            name=node.name,
+            admin_username=ADMIN.username,
+            admin_password=DEMO_PASSWORD,
+            port=node.port(self.base_port),
+        )
         try:
             system = Actor.node_system(root.node_id)
             with transaction(root.engine) as session:
@@ -186,17 +200,28 @@ class DemoNetwork:
         parent = NODES_BY_ID[node.parent]
         self.say(f"注册节点：{node.name}（{node.node_id}），经上级 {parent.name}")
         try:
-            invitation = self.api.call(ADMIN, "POST", "/api/v1/nodes/invite",
-                                    json={"node_id": node.node_id, "name": node.name, "parent_id": parent.node_id})
+            invitation = self.api.call(
+                ADMIN,
+                "POST",
+                "/api/v1/nodes/invite",
+                json={"node_id": node.node_id, "name": node.name, "parent_id": parent.node_id},
+            )
         except DemoError as exc:
             if "node.exists" not in str(exc):
                 raise
             # Registered at the county, but the run stopped before the node kept its key.
-            raise DemoError(f"节点 {node.node_id} 已在县级登记，但本地数据不完整（上次注册中途被打断）；"
-                            f"请删除 {self.base} 后重新运行") from exc
+            raise DemoError(
+                f"节点 {node.node_id} 已在县级登记，但本地数据不完整（上次注册中途被打断）；"
+                f"请删除 {self.base} 后重新运行"
+            ) from exc
         try:
-            member = init_member(self.data_dir(node), node_id=node.node_id, parent_url=self.url(parent),
-                                 token=invitation["token"], port=node.port(self.base_port))
+            member = init_member(
+                self.data_dir(node),
+                node_id=node.node_id,
+                parent_url=self.url(parent),
+                token=invitation["token"],
+                port=node.port(self.base_port),
+            )
         except InitError as exc:
             raise DemoError(f"节点 {node.node_id} 注册失败：{exc}") from exc
         member.engine.dispose()
@@ -206,16 +231,32 @@ class DemoNetwork:
         logs.mkdir(exist_ok=True)
         log_path = logs / f"{node.node_id}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("ONETRIP_")}
-        env.update(ONETRIP_SYNC_INTERVAL_SECONDS=str(SYNC_INTERVAL_SECONDS), ONETRIP_LOG_JSON="false",
-                   PYTHONUNBUFFERED="1")
+        env.update(
+            ONETRIP_SYNC_INTERVAL_SECONDS=str(SYNC_INTERVAL_SECONDS),
+            ONETRIP_LOG_JSON="false",
+            PYTHONUNBUFFERED="1",
+        )
         if node.parent is not None:
             # The parent's address as this run has it (the base port may differ from the first run).
             env["ONETRIP_PARENT_URL"] = self.url(NODES_BY_ID[node.parent])
         with log_path.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "common.cli", "serve", "-d", str(self.data_dir(node)),
-                 "--host", "127.0.0.1", "--port", str(node.port(self.base_port))],
-                env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "common.cli",
+                    "serve",
+                    "-d",
+                    str(self.data_dir(node)),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(node.port(self.base_port)),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 # Its own process group: a Ctrl-C in the terminal reaches only the demo,
                 # which then sends each node exactly one SIGINT.
                 process_group=0,
@@ -238,33 +279,45 @@ class DemoNetwork:
                     pass  # not listening yet: poll again until the deadline
             if waiting and time.monotonic() > deadline:
                 names = "、".join(c.node.name for c in waiting)
-                raise DemoError(f"节点 {names} 在 {START_TIMEOUT:.0f} 秒内没有就绪；日志见 {self.base / 'logs'}")
+                raise DemoError(
+                    f"节点 {names} 在 {START_TIMEOUT:.0f} 秒内没有就绪；日志见 {self.base / 'logs'}"
+                )
             if waiting:
                 time.sleep(POLL)
 
     def _check_alive(self, child: Child) -> None:
         if child.process.poll() is not None:
-            raise DemoError(f"节点 {child.node.name} 的进程已退出（代码 {child.process.returncode}）：\n"
-                            f"{child.log_tail()}")
+            raise DemoError(
+                f"节点 {child.node.name} 的进程已退出（代码 {child.process.returncode}）：\n"
+                f"{child.log_tail()}"
+            )
 
     # -- users and sample cases -------------------------------------------------------
 
     def _log_in_admin(self) -> None:
         if not self.api.has_token(ADMIN) and not self.api.log_in(ADMIN):
-            raise DemoError(f"县管理员 {ADMIN.username} 无法登录县级节点（密码已不是 {DEMO_PASSWORD}？）")
+            raise DemoError(
+                f"县管理员 {ADMIN.username} 无法登录县级节点（密码已不是 {DEMO_PASSWORD}？）"
+            )
 
     def _provision(self, nodes: list[DemoNode]) -> None:
         if created := provision_users(self.api, nodes):
-            self.say(f"在县级节点开设演示用户：{'、'.join(f'{u.username}@{u.node_id}' for u in created)}")
+            self.say(
+                f"在县级节点开设演示用户：{'、'.join(f'{u.username}@{u.node_id}' for u in created)}"
+            )
 
     def _record_arrived(self, user: DemoUser) -> bool:
         """Whether the user's record is in its node's database yet. Asked before trying the
         login, because every failed login counts towards the lockout (5 in 15 minutes)."""
         database = self.data_dir(NODES_BY_ID[user.node_id]) / "node.db"
         try:
-            with closing(sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5)) as connection:
-                row = connection.execute("SELECT 1 FROM users WHERE node_id = ? AND username = ?",
-                                         (user.node_id, user.username)).fetchone()
+            with closing(
+                sqlite3.connect(f"{database.as_uri()}?mode=ro", uri=True, timeout=5)
+            ) as connection:
+                row = connection.execute(
+                    "SELECT 1 FROM users WHERE node_id = ? AND username = ?",
+                    (user.node_id, user.username),
+                ).fetchone()
         except sqlite3.Error:
             return False
         return row is not None
@@ -283,18 +336,24 @@ class DemoNetwork:
                     continue
                 waiting.remove(node)
                 if self.api.log_in(users[0]):
-                    self.say(f"  {node.name}：{len(users)} 个用户已同步，{users[0].username} 登录成功")
+                    self.say(
+                        f"  {node.name}：{len(users)} 个用户已同步，{users[0].username} 登录成功"
+                    )
                 else:  # the record is there: a retry would only lock the account
                     self.say(f"  提示：{users[0].username} 无法在{node.name}登录（密码已修改？）")
             if waiting and time.monotonic() > deadline:
                 late = "、".join(n.name for n in waiting)
-                raise DemoError(f"{SYNC_TIMEOUT:.0f} 秒内用户信息没有同步到：{late}；日志见 {self.base / 'logs'}")
+                raise DemoError(
+                    f"{SYNC_TIMEOUT:.0f} 秒内用户信息没有同步到：{late}；日志见 {self.base / 'logs'}"
+                )
             if waiting:
                 time.sleep(POLL)
 
     def _file_sample_cases(self) -> None:
         for case in DEMO_CASES:
-            if case.key not in self.state["cases"] and self.api.has_token(users_of(case.village)[0]):
+            if case.key not in self.state["cases"] and self.api.has_token(
+                users_of(case.village)[0]
+            ):
                 filed = self.state["cases"][case.key] = file_sample_case(self.api, case)
                 self._save_state()
                 self.say(f"示例办件 {filed['case_no']}：{filed['note']}")
@@ -305,8 +364,12 @@ class DemoNetwork:
         since = since - timedelta(seconds=1)
         while True:
             rows = self.api.call(ADMIN, "GET", "/api/v1/nodes/health")
-            quiet = [r["node_id"] for r in rows if r["parent_id"] is not None
-                     and (r["last_contact"] is None or parse_iso(r["last_contact"]) < since)]
+            quiet = [
+                r["node_id"]
+                for r in rows
+                if r["parent_id"] is not None
+                and (r["last_contact"] is None or parse_iso(r["last_contact"]) < since)
+            ]
             if not quiet:
                 self.say(f"县级节点已收到全部 {len(rows) - 1} 个下级节点的同步")
                 return
@@ -323,12 +386,18 @@ class DemoNetwork:
             table.add_column(column, no_wrap=column in ("编号", "地址", "用户名", "密码"))
         for node in DEMO_NODES:
             users = users_of(node.node_id)
-            logins = ["\n".join(values) for values in zip(*[(u.username, DEMO_PASSWORD, u.role_label) for u in users],
-                                                          strict=True)]
+            logins = [
+                "\n".join(values)
+                for values in zip(
+                    *[(u.username, DEMO_PASSWORD, u.role_label) for u in users], strict=True
+                )
+            ]
             table.add_row(node.name, node.node_id, self.url(node), *logins)
         self.console.print(table)
         county = self.url(NODES_BY_ID[COUNTY_ID])
-        self.say(f"用浏览器打开各节点地址即可登录（例如 {county}/login）；公众门户：{county}/portal")
+        self.say(
+            f"用浏览器打开各节点地址即可登录（例如 {county}/login）；公众门户：{county}/portal"
+        )
         self.say(f"API 文档：各节点地址加 /docs，例如 {county}/docs")
         self.say("示例办件（首次运行时办理）：")
         for case in self.state["cases"].values():
@@ -378,7 +447,9 @@ def run_demo(base: Path, base_port: int) -> int:
         network.start()
         network.print_table()
         exited = network.watch()
-        network.say(f"节点 {exited.node.name} 的进程已退出（代码 {exited.process.returncode}），演示网络停止。")
+        network.say(
+            f"节点 {exited.node.name} 的进程已退出（代码 {exited.process.returncode}），演示网络停止。"
+        )
         code = 1
     except KeyboardInterrupt:
         network.say("正在停止演示网络……")
@@ -386,7 +457,9 @@ def run_demo(base: Path, base_port: int) -> int:
         network.say(f"错误：{exc}")
         code = 1
     except httpx.HTTPError as exc:
-        network.say(f"错误：与节点通信失败（{type(exc).__name__}：{exc}）；日志见 {network.base / 'logs'}")
+        network.say(
+            f"错误：与节点通信失败（{type(exc).__name__}：{exc}）；日志见 {network.base / 'logs'}"
+        )
         code = 1
     finally:
         # A second Ctrl-C must not leave nodes running half-stopped.

@@ -67,7 +67,9 @@ class DemoUser:
         return f"{label}（{self.department}）" if self.department else label
 
 
-ADMIN = DemoUser(COUNTY_ID, "admin", "衡东县政务服务中心管理员", Role.COUNTY_ADMIN)  # made by `init`
+ADMIN = DemoUser(
+    COUNTY_ID, "admin", "衡东县政务服务中心管理员", Role.COUNTY_ADMIN
+)  # made by `init`
 
 MARKET = "衡东县市场监督管理局"  # 企业设立登记 (lead) and 食品经营许可
 POLICE = "衡东县公安局"  # 企业设立登记 (parallel)
@@ -87,7 +89,9 @@ def _demo_users() -> tuple[DemoUser, ...]:
         short = node.name.removesuffix("便民服务中心").removesuffix("代办点")
         if node.parent == COUNTY_ID:
             users.append(DemoUser(node.node_id, "clerk", f"{short}窗口示例员", Role.TOWNSHIP_CLERK))
-            users.append(DemoUser(node.node_id, "approver", f"{short}审批示例员", Role.TOWNSHIP_APPROVER))
+            users.append(
+                DemoUser(node.node_id, "approver", f"{short}审批示例员", Role.TOWNSHIP_APPROVER)
+            )
         elif node.parent is not None:
             users.append(DemoUser(node.node_id, "agent", f"{short}代办示例员", Role.VILLAGE_AGENT))
     return tuple(users)
@@ -102,9 +106,13 @@ def users_of(node_id: str) -> list[DemoUser]:
 
 # -- sample cases -------------------------------------------------------------------
 
-PENSION = "54430424MEB423186J6002007001000"  # 城乡居民基本养老保险参保登记（村级代办）: village 即办件
+PENSION = (
+    "54430424MEB423186J6002007001000"  # 城乡居民基本养老保险参保登记（村级代办）: village 即办件
+)
 SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件, licence
-COMPANY = "11430424MB1C5953154000119003001"  # 企业设立登记: county 承诺件, three departments in parallel
+COMPANY = (
+    "11430424MB1C5953154000119003001"  # 企业设立登记: county 承诺件, three departments in parallel
+)
 SUBSISTENCE = "11430424006817011Q5001004010002"  # 最低生活保障申请审核 (洣水镇): township 承诺件
 
 # What the demo does with a case after filing it at the village.
@@ -123,13 +131,57 @@ class DemoCase:
 
 
 DEMO_CASES = (
-    DemoCase("mishui-1-pension", "430424100201", PENSION, "王德明（示例）", "430424195607201016", ON_THE_SPOT),
-    DemoCase("mishui-1-sole-trader", "430424100201", SOLE_TRADER, "张建国（示例）", "430424196503122019", HAND_UP),
-    DemoCase("mishui-2-pension", "430424100202", PENSION, "陈桂兰（示例）", "430424197209182023", ON_THE_SPOT),
-    DemoCase("mishui-2-subsistence", "430424100202", SUBSISTENCE, "李秀英（示例）", "430424197811054024", HAND_UP),
-    DemoCase("shiwan-1-pension", "430424101201", PENSION, "周强（示例）", "430424198804021018", ON_THE_SPOT),
-    DemoCase("shiwan-1-company", "430424101201", COMPANY, "刘伟（示例）", "430424198506305012", HAND_UP),
-    DemoCase("shiwan-2-pension", "430424101202", PENSION, "赵丽（示例）", "430424199002153021", ON_THE_SPOT),
+    DemoCase(
+        "mishui-1-pension",
+        "430424100201",
+        PENSION,
+        "王德明（示例）",
+        "430424195607201016",
+        ON_THE_SPOT,
+    ),
+    DemoCase(
+        "mishui-1-sole-trader",
+        "430424100201",
+        SOLE_TRADER,
+        "张建国（示例）",
+        "430424196503122019",
+        HAND_UP,
+    ),
+    DemoCase(
+        "mishui-2-pension",
+        "430424100202",
+        PENSION,
+        "陈桂兰（示例）",
+        "430424197209182023",
+        ON_THE_SPOT,
+    ),
+    DemoCase(
+        "mishui-2-subsistence",
+        "430424100202",
+        SUBSISTENCE,
+        "李秀英（示例）",
+        "430424197811054024",
+        HAND_UP,
+    ),
+    DemoCase(
+        "shiwan-1-pension",
+        "430424101201",
+        PENSION,
+        "周强（示例）",
+        "430424198804021018",
+        ON_THE_SPOT,
+    ),
+    DemoCase(
+        "shiwan-1-company", "430424101201", COMPANY, "刘伟（示例）", "430424198506305012", HAND_UP
+    ),
+    DemoCase(
+        "shiwan-2-pension",
+        "430424101202",
+        PENSION,
+        "赵丽（示例）",
+        "430424199002153021",
+        ON_THE_SPOT,
+    ),
 )
 
 # One small scan stands in for every material of the sample cases.
@@ -140,6 +192,7 @@ SAMPLE_SCAN = (
 
 
 # -- putting it in, through the API --------------------------------------------------
+
 
 class DemoError(RuntimeError):
     """The demo cannot go on; the message says why, in Chinese, for the console."""
@@ -157,8 +210,11 @@ class DemoApi:
 
     def log_in(self, user: DemoUser) -> bool:
         url = NODES_BY_ID[user.node_id].url(self.base_port)
-        response = httpx.post(f"{url}/api/v1/auth/token", timeout=30,
-                              json={"username": user.username, "password": DEMO_PASSWORD, "label": "onetrip demo"})
+        response = httpx.post(
+            f"{url}/api/v1/auth/token",
+            timeout=30,
+            json={"username": user.username, "password": DEMO_PASSWORD, "label": "onetrip demo"},
+        )
         if response.status_code == 200:
             self.tokens[(user.node_id, user.username)] = response.json()["token"]
         return response.status_code == 200
@@ -167,15 +223,22 @@ class DemoApi:
         """A request by ``user`` at the user's own node; a refusal becomes a DemoError."""
         node = NODES_BY_ID[user.node_id]
         token = self.tokens[(user.node_id, user.username)]
-        response = httpx.request(method, f"{node.url(self.base_port)}{path}", timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        response = httpx.request(
+            method,
+            f"{node.url(self.base_port)}{path}",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+            **kwargs,
+        )
         if response.status_code >= 400:
             try:
                 detail = response.json()
                 message = f"{detail.get('message')} [{detail.get('code')}]"
             except ValueError:
                 message = response.text[:300]
-            raise DemoError(f"{node.name} 拒绝了 {method} {path}（{response.status_code}）：{message}")
+            raise DemoError(
+                f"{node.name} 拒绝了 {method} {path}（{response.status_code}）：{message}"
+            )
         return response.json()
 
 
@@ -183,12 +246,23 @@ def provision_users(api: DemoApi, nodes: list[DemoNode]) -> list[DemoUser]:
     """Open the accounts of ``nodes`` that the county does not have yet; return them.
     The county writes every user record (the only writer); sync takes it to its node."""
     existing = {(u["node_id"], u["username"]) for u in api.call(ADMIN, "GET", "/api/v1/users")}
-    wanted = [u for n in nodes for u in users_of(n.node_id) if (u.node_id, u.username) not in existing]
+    wanted = [
+        u for n in nodes for u in users_of(n.node_id) if (u.node_id, u.username) not in existing
+    ]
     for user in wanted:
-        api.call(ADMIN, "POST", "/api/v1/users", json={
-            "node_id": user.node_id, "username": user.username, "display_name": user.display_name,
-            "role": user.role.value, "department": user.department, "password": DEMO_PASSWORD,
-        })
+        api.call(
+            ADMIN,
+            "POST",
+            "/api/v1/users",
+            json={
+                "node_id": user.node_id,
+                "username": user.username,
+                "display_name": user.display_name,
+                "role": user.role.value,
+                "department": user.department,
+                "password": DEMO_PASSWORD,
+            },
+        )
     return wanted
 
 
@@ -198,14 +272,31 @@ def file_sample_case(api: DemoApi, case: DemoCase) -> dict[str, str]:
     village = NODES_BY_ID[case.village]
     agent = users_of(village.node_id)[0]
     matter = api.call(agent, "GET", f"/api/v1/catalogue/matters/{case.matter_code}")["matter"]
-    scan = api.call(agent, "POST", "/api/v1/blobs", files={"file": ("示例材料.pdf", SAMPLE_SCAN, "application/pdf")})
-    filed = api.call(agent, "POST", "/api/v1/cases", json={
-        "matter_code": case.matter_code,
-        "materials": [{"position": i, "blob_sha256": scan["sha256"]}
-                      for i, m in enumerate(matter["materials"]) if m["mandatory"]],
-        "applicant": {"kind": "person", "name": case.applicant_name, "id_number": case.applicant_id},
-        "visit": {"who": "applicant", "place": village.name, "purpose": "提交申请"},
-    })
+    scan = api.call(
+        agent,
+        "POST",
+        "/api/v1/blobs",
+        files={"file": ("示例材料.pdf", SAMPLE_SCAN, "application/pdf")},
+    )
+    filed = api.call(
+        agent,
+        "POST",
+        "/api/v1/cases",
+        json={
+            "matter_code": case.matter_code,
+            "materials": [
+                {"position": i, "blob_sha256": scan["sha256"]}
+                for i, m in enumerate(matter["materials"])
+                if m["mandatory"]
+            ],
+            "applicant": {
+                "kind": "person",
+                "name": case.applicant_name,
+                "id_number": case.applicant_id,
+            },
+            "visit": {"who": "applicant", "place": village.name, "purpose": "提交申请"},
+        },
+    )
     path = f"/api/v1/cases/{filed['case_no']}"
     if case.then == HAND_UP:
         offer = api.call(agent, "POST", f"{path}/handoff", json={})
@@ -213,8 +304,15 @@ def file_sample_case(api: DemoApi, case: DemoCase) -> dict[str, str]:
         outcome = f"已移交{target.name if target else offer['pending_offer_to']}，待其接收"
     else:
         api.call(agent, "POST", f"{path}/accept")
-        api.call(agent, "POST", f"{path}/decide", json={"decision": "approved", "reason": "材料齐全，当场办结（示例）"})
+        api.call(
+            agent,
+            "POST",
+            f"{path}/decide",
+            json={"decision": "approved", "reason": "材料齐全，当场办结（示例）"},
+        )
         api.call(agent, "POST", f"{path}/deliver", json={"method": "window"})
         outcome = "当场办结并送达"
-    return {"case_no": filed["case_no"],
-            "note": f"{village.name}代办 {matter['name']}（{case.applicant_name}），{outcome}"}
+    return {
+        "case_no": filed["case_no"],
+        "note": f"{village.name}代办 {matter['name']}（{case.applicant_name}），{outcome}",
+    }

@@ -49,16 +49,29 @@ COUNTY_ID = "430424000000"
 COUNTY_NAME = "衡东县政务服务中心"
 # The 17 township-level units of 衡东县 (DOMAIN.md).
 HENGDONG_TOWNSHIPS = (
-    ("430424100", "洣水镇"), ("430424101", "石湾镇"), ("430424102", "新塘镇"), ("430424103", "大浦镇"),
-    ("430424104", "吴集镇"), ("430424105", "甘溪镇"), ("430424106", "杨林镇"), ("430424107", "草市镇"),
-    ("430424108", "杨桥镇"), ("430424109", "霞流镇"), ("430424110", "荣桓镇"), ("430424111", "高湖镇"),
-    ("430424112", "白莲镇"), ("430424113", "三樟镇"), ("430424114", "蓬源镇"), ("430424204", "南湾乡"),
+    ("430424100", "洣水镇"),
+    ("430424101", "石湾镇"),
+    ("430424102", "新塘镇"),
+    ("430424103", "大浦镇"),
+    ("430424104", "吴集镇"),
+    ("430424105", "甘溪镇"),
+    ("430424106", "杨林镇"),
+    ("430424107", "草市镇"),
+    ("430424108", "杨桥镇"),
+    ("430424109", "霞流镇"),
+    ("430424110", "荣桓镇"),
+    ("430424111", "高湖镇"),
+    ("430424112", "白莲镇"),
+    ("430424113", "三樟镇"),
+    ("430424114", "蓬源镇"),
+    ("430424204", "南湾乡"),
     ("430424211", "石滩乡"),
 )
 HENGDONG_VILLAGES = 178
 
 
 # -- topologies --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class NodeSpec:
@@ -99,8 +112,11 @@ def hengdong(villages_per_township: int | None = None, townships: int | None = N
     ``villages_per_township`` and ``townships`` shrink it for quick tests (e.g. 17 × 2).
     """
     chosen = HENGDONG_TOWNSHIPS[:townships] if townships else HENGDONG_TOWNSHIPS
-    counts = ([villages_per_township] * len(chosen) if villages_per_township is not None
-              else _spread(HENGDONG_VILLAGES, len(chosen)))
+    counts = (
+        [villages_per_township] * len(chosen)
+        if villages_per_township is not None
+        else _spread(HENGDONG_VILLAGES, len(chosen))
+    )
     nodes = [NodeSpec(COUNTY_ID, COUNTY_NAME, None)]
     for code, name in chosen:
         nodes.append(NodeSpec(code + "000", f"{name}便民服务中心", COUNTY_ID))
@@ -108,8 +124,12 @@ def hengdong(villages_per_township: int | None = None, townships: int | None = N
     for (code, name), count in zip(chosen, counts, strict=True):
         for n in range(1, count + 1):
             serial += 1
-            nodes.append(NodeSpec(village_id(code, n), f"{name}示例村{serial:02d}代办点", code + "000"))
-    label = "hengdong" if villages_per_township is None and townships is None else "hengdong-reduced"
+            nodes.append(
+                NodeSpec(village_id(code, n), f"{name}示例村{serial:02d}代办点", code + "000")
+            )
+    label = (
+        "hengdong" if villages_per_township is None and townships is None else "hengdong-reduced"
+    )
     return Topology(label, tuple(nodes))
 
 
@@ -128,12 +148,16 @@ def city_tree() -> Topology:
     ]
     for township in ("430424100", "430426100"):
         for n in (1, 2):
-            nodes.append(NodeSpec(village_id(township, n), f"示例村{township[4:6]}{n:02d}代办点",
-                                  township + "000"))
+            nodes.append(
+                NodeSpec(
+                    village_id(township, n), f"示例村{township[4:6]}{n:02d}代办点", township + "000"
+                )
+            )
     return Topology("city", tuple(nodes))
 
 
 # -- in-process links ----------------------------------------------------------------------
+
 
 class _Portal:
     """One event-loop thread shared by every served app (anyio's blocking portal)."""
@@ -180,7 +204,9 @@ def serve_in_process(node: ThisNode, portal: _Portal) -> httpx.BaseTransport:
     """
     from common.app import create_app
 
-    return InProcessTransport(create_app(node.settings, node=node), portal, client=(node.node_id, 0))
+    return InProcessTransport(
+        create_app(node.settings, node=node), portal, client=(node.node_id, 0)
+    )
 
 
 def node_url(node_id: str) -> str:
@@ -188,6 +214,7 @@ def node_url(node_id: str) -> str:
 
 
 # -- the network ----------------------------------------------------------------------------
+
 
 @dataclass
 class Network:
@@ -243,8 +270,9 @@ class Network:
         self.close()
 
 
-def build_network(base_dir: Path | str, topology: Topology, *,
-                  catalogue: Iterable[str] | bool | None = None) -> Network:
+def build_network(
+    base_dir: Path | str, topology: Topology, *, catalogue: Iterable[str] | bool | None = None
+) -> Network:
     """Found the root, enrol every node through its parent in process, publish the sample
     catalogue once at the root (``catalogue``: None for all of it, some matter codes for
     those only, False for none). Records reach the other nodes by sync (``converge``)."""
@@ -254,13 +282,26 @@ def build_network(base_dir: Path | str, topology: Topology, *,
     base = Path(base_dir)
     root_spec = topology.root
     portal = _Portal()
-    network = Network(topology=topology, base_dir=base, nodes={}, parent={}, depth={}, transports={},
-                      _portal=portal)
+    network = Network(
+        topology=topology,
+        base_dir=base,
+        nodes={},
+        parent={},
+        depth={},
+        transports={},
+        _portal=portal,
+    )
     try:
         template = _template_database(base)
         _start_from(template, base / root_spec.node_id)
-        root = init_root(base / root_spec.node_id, node_id=root_spec.node_id, name=root_spec.name,
-                         admin_username=ROOT_ADMIN, admin_password=ROOT_PASSWORD, sync_enabled=False)
+        root = init_root(
+            base / root_spec.node_id,
+            node_id=root_spec.node_id,
+            name=root_spec.name,
+            admin_username=ROOT_ADMIN,
+            admin_password=ROOT_PASSWORD,
+            sync_enabled=False,
+        )
         network.nodes[root.node_id] = root
         network.parent[root.node_id] = None
         network.depth[root.node_id] = 0
@@ -274,8 +315,14 @@ def build_network(base_dir: Path | str, topology: Topology, *,
             token = _invite(root, spec)
             _start_from(template, base / spec.node_id)
             with httpx.Client(transport=network.transports[spec.parent_id]) as client:
-                node = init_member(base / spec.node_id, node_id=spec.node_id, parent_url=node_url(spec.parent_id),
-                                   token=token, client=client, sync_enabled=False)
+                node = init_member(
+                    base / spec.node_id,
+                    node_id=spec.node_id,
+                    parent_url=node_url(spec.parent_id),
+                    token=token,
+                    client=client,
+                    sync_enabled=False,
+                )
             node.parent_transport = network.transports[spec.parent_id]
             network.nodes[spec.node_id] = node
             network.parent[spec.node_id] = spec.parent_id
@@ -323,8 +370,14 @@ def _invite(root: ThisNode, spec: NodeSpec) -> str:
     from common.identity.service import invite_node
 
     with transaction(root.engine) as session:
-        return invite_node(session, root, Actor.node_system(root.node_id), spec.node_id, spec.name,
-                           parent_id=spec.parent_id).token
+        return invite_node(
+            session,
+            root,
+            Actor.node_system(root.node_id),
+            spec.node_id,
+            spec.name,
+            parent_id=spec.parent_id,
+        ).token
 
 
 def publish_sample_catalogue(root: ThisNode, codes: Iterable[str] | None = None) -> None:
@@ -338,6 +391,7 @@ def publish_sample_catalogue(root: ThisNode, codes: Iterable[str] | None = None)
 
 # -- sync rounds ------------------------------------------------------------------------------
 
+
 @dataclass
 class RoundReport:
     pushed: int = 0
@@ -350,8 +404,13 @@ class RoundReport:
         return self.pushed + self.pulled
 
 
-def sync_round(network: Network, nodes: Iterable[str] | None = None, down: Iterable[str] = (), *,
-               busy_only: bool = False) -> RoundReport:
+def sync_round(
+    network: Network,
+    nodes: Iterable[str] | None = None,
+    down: Iterable[str] = (),
+    *,
+    busy_only: bool = False,
+) -> RoundReport:
     """One round: every child syncs with its parent (``sync_once``), deepest first so
     that records climb, then shallowest first so that they come down.
 
@@ -363,8 +422,11 @@ def sync_round(network: Network, nodes: Iterable[str] | None = None, down: Itera
     from common.sync.client import SyncError, sync_once
 
     skip = set(down)
-    chosen = [n for n in (network.nodes if nodes is None else nodes)
-              if network.parent[n] is not None and n not in skip]
+    chosen = [
+        n
+        for n in (network.nodes if nodes is None else nodes)
+        if network.parent[n] is not None and n not in skip
+    ]
     up = sorted(chosen, key=lambda n: -network.depth[n])
     report = RoundReport()
     for node_id in [*up, *reversed(up)]:
@@ -387,8 +449,11 @@ def _outbox_top(node: ThisNode, peer: str) -> int:
     from common.sync.models import OutboxEntry
 
     with node.engine.connect() as connection:
-        return int(connection.execute(select(func.coalesce(func.max(OutboxEntry.seq), 0))
-                                      .where(OutboxEntry.peer == peer)).scalar())
+        return int(
+            connection.execute(
+                select(func.coalesce(func.max(OutboxEntry.seq), 0)).where(OutboxEntry.peer == peer)
+            ).scalar()
+        )
 
 
 def _cursor_row(node: ThisNode, peer: str) -> tuple[int, int, bool]:
@@ -397,8 +462,11 @@ def _cursor_row(node: ThisNode, peer: str) -> tuple[int, int, bool]:
     from common.sync.models import SyncCursor
 
     with node.engine.connect() as connection:
-        row = connection.execute(select(SyncCursor.sent_acked, SyncCursor.received, SyncCursor.backfilled)
-                                 .where(SyncCursor.peer == peer)).first()
+        row = connection.execute(
+            select(SyncCursor.sent_acked, SyncCursor.received, SyncCursor.backfilled).where(
+                SyncCursor.peer == peer
+            )
+        ).first()
     return (row[0], row[1], bool(row[2])) if row else (0, 0, False)
 
 
@@ -420,19 +488,25 @@ def link_waiting(network: Network, child: str) -> dict[str, int]:
     return result
 
 
-def waiting(network: Network, nodes: Iterable[str] | None = None, down: Iterable[str] = ()) -> dict[str, int]:
+def waiting(
+    network: Network, nodes: Iterable[str] | None = None, down: Iterable[str] = ()
+) -> dict[str, int]:
     """``link_waiting`` over every link that is up; empty once the network (or the chosen
     part of it) has converged."""
     skip = set(down)
     result: dict[str, int] = {}
-    for child in (network.nodes if nodes is None else nodes):
+    for child in network.nodes if nodes is None else nodes:
         if child not in skip:
             result.update(link_waiting(network, child))
     return result
 
 
-def converge(network: Network, nodes: Iterable[str] | None = None, down: Iterable[str] = (),
-             max_rounds: int = 10) -> int:
+def converge(
+    network: Network,
+    nodes: Iterable[str] | None = None,
+    down: Iterable[str] = (),
+    max_rounds: int = 10,
+) -> int:
     """Run rounds until nothing waits on any link that is up; returns the rounds run."""
     chosen = list(network.nodes if nodes is None else nodes)
     for rounds in range(max_rounds + 1):
@@ -443,4 +517,6 @@ def converge(network: Network, nodes: Iterable[str] | None = None, down: Iterabl
         report = sync_round(network, chosen, down, busy_only=True)
         if report.failures:
             raise RuntimeError(f"sync failed: {report.failures}")
-    raise RuntimeError(f"the network did not settle in {max_rounds} rounds: {waiting(network, chosen, down)}")
+    raise RuntimeError(
+        f"the network did not settle in {max_rounds} rounds: {waiting(network, chosen, down)}"
+    )

@@ -27,60 +27,204 @@ _LEVEL_CODE = {"county": "4", "township": "5", "village": "6"}  # GB/T 39046 exe
 # key: (department code in basic codes, implementing body, org-code body (8), phone,
 #       usual window, topics)
 _DEPARTMENTS = {
-    "fg": ("01", "衡东县发展和改革局", "00681321", "0734-5221306", "investment",
-           ("企业投资项目", "政府投资项目", "节能审查", "价格认定", "粮食收购")),
-    "jy": ("02", "衡东县教育局", "00681347", "0734-5222145", "social",
-           ("教师资格", "民办学校", "学生资助", "学籍", "校外培训机构")),
-    "ga": ("03", "衡东县公安局", "00681355", "0734-5223110", "convenience",
-           ("户口", "居民身份证", "居住证", "机动车", "特种行业", "出入境证件")),
-    "mz": ("04", "衡东县民政局", "00681363", "0734-5226203", "social",
-           ("最低生活保障", "特困人员供养", "临时救助", "婚姻", "社会组织", "养老服务", "殡葬")),
-    "sf": ("05", "衡东县司法局", "00681371", "0734-5226148", "social",
-           ("法律援助", "人民调解", "基层法律服务", "公证")),
-    "rs": ("07", "衡东县人力资源和社会保障局", "00681398", "0734-5228315", "social",
-           ("养老保险", "失业保险", "工伤保险", "就业创业", "劳动关系", "职业技能")),
-    "zr": ("08", "衡东县自然资源局", "MB1C5742", "0734-5229076", "real_estate",
-           ("不动产", "建设用地", "规划", "测绘", "地质灾害防治", "矿产资源")),
-    "st": ("09", "衡阳市生态环境局衡东分局", "MB1C6020", "0734-5225369", "investment",
-           ("建设项目环境影响", "排污", "危险废物", "辐射安全")),
-    "zj": ("10", "衡东县住房和城乡建设局", "00681400", "0734-5224471", "investment",
-           ("建筑工程", "商品房", "燃气", "排水", "住房保障", "物业")),
-    "jt": ("11", "衡东县交通运输局", "00681419", "0734-5227265", "business",
-           ("道路运输", "公路", "出租汽车", "水路运输", "驾驶员培训")),
-    "sl": ("12", "衡东县水利局", "00681427", "0734-5222783", "investment",
-           ("取水", "河道", "水土保持", "农村供水", "水库")),
-    "ny": ("13", "衡东县农业农村局", "MB1C5806", "0734-5226635", "business",
-           ("农药", "种子", "动物防疫", "渔业", "农业机械", "农村土地承包", "肥料")),
-    "wl": ("15", "衡东县文化旅游广电体育局", "MB1C5881", "0734-5228027", "business",
-           ("娱乐场所", "网吧", "营业性演出", "文物保护", "体育经营", "广播电视")),
-    "wj": ("16", "衡东县卫生健康局", "MB1C5873", "0734-5223351", "social",
-           ("医疗机构", "医师", "护士", "公共场所卫生", "生育服务", "饮用水卫生", "母婴保健")),
-    "tj": ("17", "衡东县退役军人事务局", "MB1C6098", "0734-5221792", "social",
-           ("优抚", "退役士兵安置", "烈士褒扬", "军休服务")),
-    "yj": ("18", "衡东县应急管理局", "MB1C6101", "0734-5224850", "business",
-           ("烟花爆竹", "危险化学品", "应急预案", "安全生产")),
-    "sc": ("19", "衡东县市场监督管理局", "MB1C5953", "0734-5225315", "business",
-           ("食品经营", "企业", "个体工商户", "药品", "医疗器械", "特种设备", "计量", "广告")),
-    "yb": ("20", "衡东县医疗保障局", "MB1C6128", "0734-5229560", "social",
-           ("医疗保险", "医疗救助", "异地就医", "门诊慢特病", "生育保险")),
-    "ly": ("21", "衡东县林业局", "00681443", "0734-5222419", "business",
-           ("林木采伐", "林地", "野生动植物", "林草种苗", "森林防火")),
-    "sw": ("22", "国家税务总局衡东县税务局", "MB1C4H7Q", "0734-5227366", "business",
-           ("发票", "纳税申报", "税务登记", "社会保险费", "契税")),
-    "cl": ("23", "衡东县残疾人联合会", "00681486", "0734-5225580", "social",
-           ("残疾人证", "残疾人康复", "残疾人就业", "残疾人托养")),
-    "cg": ("24", "衡东县城市管理和综合执法局", "MB1C6187", "0734-5228610", "convenience",
-           ("城市道路", "户外广告", "建筑垃圾", "市容环境卫生", "园林绿化")),
+    "fg": (
+        "01",
+        "衡东县发展和改革局",
+        "00681321",
+        "0734-5221306",
+        "investment",
+        ("企业投资项目", "政府投资项目", "节能审查", "价格认定", "粮食收购"),
+    ),
+    "jy": (
+        "02",
+        "衡东县教育局",
+        "00681347",
+        "0734-5222145",
+        "social",
+        ("教师资格", "民办学校", "学生资助", "学籍", "校外培训机构"),
+    ),
+    "ga": (
+        "03",
+        "衡东县公安局",
+        "00681355",
+        "0734-5223110",
+        "convenience",
+        ("户口", "居民身份证", "居住证", "机动车", "特种行业", "出入境证件"),
+    ),
+    "mz": (
+        "04",
+        "衡东县民政局",
+        "00681363",
+        "0734-5226203",
+        "social",
+        ("最低生活保障", "特困人员供养", "临时救助", "婚姻", "社会组织", "养老服务", "殡葬"),
+    ),
+    "sf": (
+        "05",
+        "衡东县司法局",
+        "00681371",
+        "0734-5226148",
+        "social",
+        ("法律援助", "人民调解", "基层法律服务", "公证"),
+    ),
+    "rs": (
+        "07",
+        "衡东县人力资源和社会保障局",
+        "00681398",
+        "0734-5228315",
+        "social",
+        ("养老保险", "失业保险", "工伤保险", "就业创业", "劳动关系", "职业技能"),
+    ),
+    "zr": (
+        "08",
+        "衡东县自然资源局",
+        "MB1C5742",
+        "0734-5229076",
+        "real_estate",
+        ("不动产", "建设用地", "规划", "测绘", "地质灾害防治", "矿产资源"),
+    ),
+    "st": (
+        "09",
+        "衡阳市生态环境局衡东分局",
+        "MB1C6020",
+        "0734-5225369",
+        "investment",
+        ("建设项目环境影响", "排污", "危险废物", "辐射安全"),
+    ),
+    "zj": (
+        "10",
+        "衡东县住房和城乡建设局",
+        "00681400",
+        "0734-5224471",
+        "investment",
+        ("建筑工程", "商品房", "燃气", "排水", "住房保障", "物业"),
+    ),
+    "jt": (
+        "11",
+        "衡东县交通运输局",
+        "00681419",
+        "0734-5227265",
+        "business",
+        ("道路运输", "公路", "出租汽车", "水路运输", "驾驶员培训"),
+    ),
+    "sl": (
+        "12",
+        "衡东县水利局",
+        "00681427",
+        "0734-5222783",
+        "investment",
+        ("取水", "河道", "水土保持", "农村供水", "水库"),
+    ),
+    "ny": (
+        "13",
+        "衡东县农业农村局",
+        "MB1C5806",
+        "0734-5226635",
+        "business",
+        ("农药", "种子", "动物防疫", "渔业", "农业机械", "农村土地承包", "肥料"),
+    ),
+    "wl": (
+        "15",
+        "衡东县文化旅游广电体育局",
+        "MB1C5881",
+        "0734-5228027",
+        "business",
+        ("娱乐场所", "网吧", "营业性演出", "文物保护", "体育经营", "广播电视"),
+    ),
+    "wj": (
+        "16",
+        "衡东县卫生健康局",
+        "MB1C5873",
+        "0734-5223351",
+        "social",
+        ("医疗机构", "医师", "护士", "公共场所卫生", "生育服务", "饮用水卫生", "母婴保健"),
+    ),
+    "tj": (
+        "17",
+        "衡东县退役军人事务局",
+        "MB1C6098",
+        "0734-5221792",
+        "social",
+        ("优抚", "退役士兵安置", "烈士褒扬", "军休服务"),
+    ),
+    "yj": (
+        "18",
+        "衡东县应急管理局",
+        "MB1C6101",
+        "0734-5224850",
+        "business",
+        ("烟花爆竹", "危险化学品", "应急预案", "安全生产"),
+    ),
+    "sc": (
+        "19",
+        "衡东县市场监督管理局",
+        "MB1C5953",
+        "0734-5225315",
+        "business",
+        ("食品经营", "企业", "个体工商户", "药品", "医疗器械", "特种设备", "计量", "广告"),
+    ),
+    "yb": (
+        "20",
+        "衡东县医疗保障局",
+        "MB1C6128",
+        "0734-5229560",
+        "social",
+        ("医疗保险", "医疗救助", "异地就医", "门诊慢特病", "生育保险"),
+    ),
+    "ly": (
+        "21",
+        "衡东县林业局",
+        "00681443",
+        "0734-5222419",
+        "business",
+        ("林木采伐", "林地", "野生动植物", "林草种苗", "森林防火"),
+    ),
+    "sw": (
+        "22",
+        "国家税务总局衡东县税务局",
+        "MB1C4H7Q",
+        "0734-5227366",
+        "business",
+        ("发票", "纳税申报", "税务登记", "社会保险费", "契税"),
+    ),
+    "cl": (
+        "23",
+        "衡东县残疾人联合会",
+        "00681486",
+        "0734-5225580",
+        "social",
+        ("残疾人证", "残疾人康复", "残疾人就业", "残疾人托养"),
+    ),
+    "cg": (
+        "24",
+        "衡东县城市管理和综合执法局",
+        "MB1C6187",
+        "0734-5228610",
+        "convenience",
+        ("城市道路", "户外广告", "建筑垃圾", "市容环境卫生", "园林绿化"),
+    ),
 }
 # Registering authority + kind for the county bodies: 11 organs, 13 the disabled persons'
 # federation (a mass organisation under the staffing office).
 _BODY_KIND = {"cl": "13"}
 
 _TOWNSHIPS = (
-    ("洣水镇", "00681701"), ("石湾镇", "00681728"), ("新塘镇", "00681736"), ("大浦镇", "00681744"),
-    ("吴集镇", "00681752"), ("甘溪镇", "00681760"), ("杨林镇", "00681779"), ("草市镇", "00681787"),
-    ("杨桥镇", "00681795"), ("霞流镇", "00681808"), ("荣桓镇", "00681816"), ("高湖镇", "00681824"),
-    ("白莲镇", "00681832"), ("三樟镇", "00681840"), ("蓬源镇", "00681859"), ("南湾乡", "00681867"),
+    ("洣水镇", "00681701"),
+    ("石湾镇", "00681728"),
+    ("新塘镇", "00681736"),
+    ("大浦镇", "00681744"),
+    ("吴集镇", "00681752"),
+    ("甘溪镇", "00681760"),
+    ("杨林镇", "00681779"),
+    ("草市镇", "00681787"),
+    ("杨桥镇", "00681795"),
+    ("霞流镇", "00681808"),
+    ("荣桓镇", "00681816"),
+    ("高湖镇", "00681824"),
+    ("白莲镇", "00681832"),
+    ("三樟镇", "00681840"),
+    ("蓬源镇", "00681859"),
+    ("南湾乡", "00681867"),
     ("石滩乡", "00681875"),
 )
 _VILLAGE_HEADS = "新石长清光东龙金高永"
@@ -98,11 +242,26 @@ _ACTIONS = {
     "10": ("备案", "年度报告", "信息变更备案"),
     "20": ("服务申请", "资格认证", "信息查询", "业务咨询办理", "代办服务"),
 }
-_TYPE_WEIGHTS = {"01": 40, "07": 12, "05": 10, "10": 9, "20": 24, "06": 1, "02": 1, "04": 1,
-                 "08": 1, "09": 1}
+_TYPE_WEIGHTS = {
+    "01": 40,
+    "07": 12,
+    "05": 10,
+    "10": 9,
+    "20": 24,
+    "06": 1,
+    "02": 1,
+    "04": 1,
+    "08": 1,
+    "09": 1,
+}
 _WINDOWS = ("investment", "real_estate", "business", "social", "convenience")
-_DESKS = {"business": ("1", 1, 12), "convenience": ("1", 13, 6), "social": ("2", 19, 12),
-          "real_estate": ("3", 31, 10), "investment": ("4", 41, 8)}
+_DESKS = {
+    "business": ("1", 1, 12),
+    "convenience": ("1", 13, 6),
+    "social": ("2", 19, 12),
+    "real_estate": ("3", 31, 10),
+    "investment": ("4", 41, 8),
+}
 
 # (name, issuer, originals, copies, licence type)
 _COMMON_MATERIALS = (
@@ -124,8 +283,14 @@ _COMMON_MATERIALS = (
     ("检测或检验报告", "检验检测机构", 1, 0, ""),
     ("银行账户信息", "金融机构", 0, 1, ""),
 )
-_FEES = (("工本费", "10"), ("工本费", "20"), ("登记费", "80"), ("登记费", "550"),
-         ("证书工本费", "5"), ("检验费", "150.00"))
+_FEES = (
+    ("工本费", "10"),
+    ("工本费", "20"),
+    ("登记费", "80"),
+    ("登记费", "550"),
+    ("证书工本费", "5"),
+    ("检验费", "150.00"),
+)
 
 
 def uscc_with_check(first17: str) -> str:
@@ -154,8 +319,12 @@ def _bodies() -> tuple[dict, list, list]:
         for key, d in _DEPARTMENTS.items()
     }
     townships = [
-        {"town": t, "name": f"衡东县{t}人民政府", "code": _body_code("11", b8),
-             "phone": f"0734-53{i:02d}{(i * 37) % 1000:03d}"}
+        {
+            "town": t,
+            "name": f"衡东县{t}人民政府",
+            "code": _body_code("11", b8),
+            "phone": f"0734-53{i:02d}{(i * 37) % 1000:03d}",
+        }
         for i, (t, b8) in enumerate(_TOWNSHIPS)
     ]
     villages = []
@@ -165,8 +334,15 @@ def _bodies() -> tuple[dict, list, list]:
         collective = i % 4 == 3  # every fourth is a village collective economic organisation
         name = f"衡东县{town}{vname}" + ("股份经济合作社" if collective else "村民委员会")
         kind2, body8 = ("N2", f"MFC{i:05d}") if collective else ("54", f"MEC{i:05d}")
-        villages.append({"town": town, "village": vname, "name": name, "code": _body_code(kind2, body8),
-                             "phone": townships[i % len(_TOWNSHIPS)]["phone"]})
+        villages.append(
+            {
+                "town": town,
+                "village": vname,
+                "name": name,
+                "code": _body_code(kind2, body8),
+                "phone": townships[i % len(_TOWNSHIPS)]["phone"],
+            }
+        )
     return county, townships, villages
 
 
@@ -176,16 +352,39 @@ def _pick(rng: random.Random, weights: dict):
 
 def _materials(rng: random.Random, topic: str, matter_type: str, issued: list[str]) -> list[dict]:
     count = rng.choices(range(1, 9), weights=(6, 14, 22, 22, 16, 10, 6, 4))[0]
-    chosen = [{"name": f"{topic}{'申请表' if matter_type != '10' else '备案表'}",
-                   "issuer": "申请人自备（窗口提供格式文本）", "originals": 1, "copies": 0,
-                   "mandatory": True, "licence_type": ""}]
+    chosen = [
+        {
+            "name": f"{topic}{'申请表' if matter_type != '10' else '备案表'}",
+            "issuer": "申请人自备（窗口提供格式文本）",
+            "originals": 1,
+            "copies": 0,
+            "mandatory": True,
+            "licence_type": "",
+        }
+    ]
     for name, issuer, originals, copies, lt in rng.sample(_COMMON_MATERIALS, count - 1):
-        chosen.append({"name": name, "issuer": issuer, "originals": originals, "copies": copies,
-                           "mandatory": rng.random() < 0.85, "licence_type": lt})
+        chosen.append(
+            {
+                "name": name,
+                "issuer": issuer,
+                "originals": originals,
+                "copies": copies,
+                "mandatory": rng.random() < 0.85,
+                "licence_type": lt,
+            }
+        )
     if issued and rng.random() < 0.08 and len(chosen) < 8:
         # a licence issued by an earlier synthetic matter stands in for a material (无证明)
-        chosen.append({"name": "前置许可证件", "issuer": "衡东县有关部门", "originals": 1, "copies": 0,
-                           "mandatory": True, "licence_type": rng.choice(issued)})
+        chosen.append(
+            {
+                "name": "前置许可证件",
+                "issuer": "衡东县有关部门",
+                "originals": 1,
+                "copies": 0,
+                "mandatory": True,
+                "licence_type": rng.choice(issued),
+            }
+        )
     return chosen
 
 
@@ -203,8 +402,16 @@ def _limits(rng: random.Random, case: str, matter_type: str) -> tuple[int, int]:
 def _delivery(rng: random.Random, case: str) -> str:
     if case == "1":
         return _pick(rng, {"on_the_spot": 55, "zero_visit": 35, "appointment_visit": 10})
-    return _pick(rng, {"window_courier": 40, "online_precheck": 30, "zero_visit": 15,
-                       "appointment_visit": 10, "on_the_spot": 5})
+    return _pick(
+        rng,
+        {
+            "window_courier": 40,
+            "online_precheck": 30,
+            "zero_visit": 15,
+            "appointment_visit": 10,
+            "on_the_spot": 5,
+        },
+    )
 
 
 def generate_synthetic_catalogue(count: int = 910, seed: int = 0) -> list[dict]:
@@ -253,8 +460,9 @@ def generate_synthetic_catalogue(count: int = 910, seed: int = 0) -> list[dict]:
             place = f"衡东县{body['town']}{body['village']}便民服务代办点"
         departments = [body["name"]]
         if level != "village" and rng.random() < 0.06:
-            others = rng.sample([d for d in dept_keys if county[d]["name"] != body["name"]],
-                                rng.randint(1, 3))
+            others = rng.sample(
+                [d for d in dept_keys if county[d]["name"] != body["name"]], rng.randint(1, 3)
+            )
             departments += [county[d]["name"] for d in others]
 
         licence_type = ""
@@ -270,38 +478,40 @@ def generate_synthetic_catalogue(count: int = 910, seed: int = 0) -> list[dict]:
         if rng.random() < 0.06:
             item, amount = rng.choice(_FEES)
             fees.append({"item": item, "amount": amount, "basis": "示例收费依据（合成数据）"})
-        matters.append({
-            "basic_code": basic,
-            "implementation_code": body["code"] + _LEVEL_CODE[level] + basic,
-            "name": f"{topic}{action}（合成{i + 1:04d}）",
-            "matter_type": matter_type,
-            "exercise_level": _LEVEL_CODE[level],
-            "service_objects": sorted(rng.sample("123456", rng.choice((1, 1, 2, 3)))),
-            "case_type": case,
-            "handling_level": level,
-            "delivery_method": delivery,
-            "window": window,
-            "implementing_body": body["name"],
-            "implementing_body_code": body["code"],
-            "lead_department": body["name"],
-            "departments": departments,
-            "legal_basis": "合成示例：依据有关法律、法规和规范性文件（非真实依据）",
-            "statutory_limit_days": statutory,
-            "promised_limit_days": promised,
-            "conditions": f"符合{topic}管理规定的申请人（合成示例）。",
-            "procedure": "申请→受理→审查→决定→送达",
-            "materials": materials,
-            "fees": fees,
-            "result_name": result,
-            "result_licence_type": licence_type,
-            "place": place,
-            "hours": HOURS,
-            "consult_phone": body["phone"],
-            "complaint_phone": "12345",
-            "online": delivery in ("zero_visit", "online_precheck"),
-            "courier": delivery == "window_courier",
-            "appointment": delivery == "appointment_visit",
-            "commitment_allowed": matter_type == "01" and rng.random() < 0.12,
-            "required_visits": visits,
-        })
+        matters.append(
+            {
+                "basic_code": basic,
+                "implementation_code": body["code"] + _LEVEL_CODE[level] + basic,
+                "name": f"{topic}{action}（合成{i + 1:04d}）",
+                "matter_type": matter_type,
+                "exercise_level": _LEVEL_CODE[level],
+                "service_objects": sorted(rng.sample("123456", rng.choice((1, 1, 2, 3)))),
+                "case_type": case,
+                "handling_level": level,
+                "delivery_method": delivery,
+                "window": window,
+                "implementing_body": body["name"],
+                "implementing_body_code": body["code"],
+                "lead_department": body["name"],
+                "departments": departments,
+                "legal_basis": "合成示例：依据有关法律、法规和规范性文件（非真实依据）",
+                "statutory_limit_days": statutory,
+                "promised_limit_days": promised,
+                "conditions": f"符合{topic}管理规定的申请人（合成示例）。",
+                "procedure": "申请→受理→审查→决定→送达",
+                "materials": materials,
+                "fees": fees,
+                "result_name": result,
+                "result_licence_type": licence_type,
+                "place": place,
+                "hours": HOURS,
+                "consult_phone": body["phone"],
+                "complaint_phone": "12345",
+                "online": delivery in ("zero_visit", "online_precheck"),
+                "courier": delivery == "window_courier",
+                "appointment": delivery == "appointment_visit",
+                "commitment_allowed": matter_type == "01" and rng.random() < 0.12,
+                "required_visits": visits,
+            }
+        )
     return matters

@@ -60,7 +60,9 @@ def clerk_of(node_id: str) -> Actor:
 class Book:
     """What the workload did, to compare with what the nodes hold."""
 
-    cases: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # village -> case numbers
+    cases: dict[str, list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )  # village -> case numbers
     kind: dict[str, str] = field(default_factory=dict)  # case number -> "village" | "county"
     delivered: set[str] = field(default_factory=set)
     decided_at: dict[str, str] = field(default_factory=dict)  # case number -> deciding node
@@ -89,7 +91,12 @@ class Workload:
     # -- at a village ---------------------------------------------------------------
 
     def _applicant(self, n: int) -> dict[str, Any]:
-        return {"kind": "person", "name": f"居民{n}", "id_number": resident_id(n), "phone": "13800000000"}
+        return {
+            "kind": "person",
+            "name": f"居民{n}",
+            "id_number": resident_id(n),
+            "phone": "13800000000",
+        }
 
     def _visit(self, node: ThisNode) -> dict[str, str]:
         return {"who": "applicant", "place": f"{node.node_id}代办点", "purpose": "提交申请"}
@@ -103,10 +110,18 @@ class Workload:
         node, agent, n = self.network[village_id], agent_of(village_id), self._next()
         with transaction(node.engine) as session:
             sha = store_blob(session, node, scan(n), "户口簿.pdf").sha256
-            case_no = file_case(session, node, agent, matter_code=VILLAGE_MATTER, applicant=self._applicant(n),
-                                materials=_materials(session, VILLAGE_MATTER, sha),
-                                visit=self._visit(node)).case_no
-            settle_on_the_spot(session, node, agent, case_no, reason=None, deliver="agent", receiver=f"居民{n}")
+            case_no = file_case(
+                session,
+                node,
+                agent,
+                matter_code=VILLAGE_MATTER,
+                applicant=self._applicant(n),
+                materials=_materials(session, VILLAGE_MATTER, sha),
+                visit=self._visit(node),
+            ).case_no
+            settle_on_the_spot(
+                session, node, agent, case_no, reason=None, deliver="agent", receiver=f"居民{n}"
+            )
         self._record(village_id, case_no, "village")
         self.book.delivered.add(case_no)
         self.book.decided_at[case_no] = village_id
@@ -121,9 +136,15 @@ class Workload:
         node, agent, n = self.network[village_id], agent_of(village_id), self._next()
         with transaction(node.engine) as session:
             sha = store_blob(session, node, scan(n), "身份证.pdf").sha256
-            case_no = file_case(session, node, agent, matter_code=COUNTY_MATTER, applicant=self._applicant(n),
-                                materials=_materials(session, COUNTY_MATTER, sha),
-                                visit=self._visit(node)).case_no
+            case_no = file_case(
+                session,
+                node,
+                agent,
+                matter_code=COUNTY_MATTER,
+                applicant=self._applicant(n),
+                materials=_materials(session, COUNTY_MATTER, sha),
+                visit=self._visit(node),
+            ).case_no
             offer_handoff(session, node, agent, case_no)
         self._record(village_id, case_no, "county")
         return case_no
@@ -138,9 +159,20 @@ class Workload:
 
         node, agent = self.network[village_id], agent_of(village_id)
         with transaction(node.engine) as session:
-            ready = session.execute(select(Case.case_no).where(
-                Case.origin_node == village_id, Case.custodian == village_id, Case.pending_offer_to.is_(None),
-                Case.state.in_(DECIDED)).order_by(Case.case_no)).scalars().all()
+            ready = (
+                session.execute(
+                    select(Case.case_no)
+                    .where(
+                        Case.origin_node == village_id,
+                        Case.custodian == village_id,
+                        Case.pending_offer_to.is_(None),
+                        Case.state.in_(DECIDED),
+                    )
+                    .order_by(Case.case_no)
+                )
+                .scalars()
+                .all()
+            )
             done = []
             for case_no in ready:
                 deliver_case(session, node, agent, case_no, "agent", receiver="本人")
@@ -166,8 +198,14 @@ class Workload:
                 accept_handoff(session, node, clerk, case_no)
                 accept_case(session, node, clerk, case_no)
                 decision = "approved" if self.rng.random() < 0.9 else "rejected"
-                decide_and_send_home(session, node, clerk, case_no, decision,
-                                     None if decision == "approved" else "申请材料与实际情况不符")
+                decide_and_send_home(
+                    session,
+                    node,
+                    clerk,
+                    case_no,
+                    decision,
+                    None if decision == "approved" else "申请材料与实际情况不符",
+                )
             self.book.decided_at[case_no] = county_id
         return chosen
 
@@ -189,11 +227,20 @@ class Workload:
         matters = [Matter.model_validate(m) for m in generate_synthetic_catalogue(count, seed)]
         with transaction(root.engine) as session:
             import_drafts(session, root, system, matters)
-            publish_batch(session, root, system, name=f"新增事项（模拟{seed}）", published_on=date.today(),
-                          codes=[m.implementation_code for m in matters])
+            publish_batch(
+                session,
+                root,
+                system,
+                name=f"新增事项（模拟{seed}）",
+                published_on=date.today(),
+                codes=[m.implementation_code for m in matters],
+            )
             keep = {VILLAGE_MATTER, COUNTY_MATTER}
-            candidates = [m.implementation_code for m in list_published(session)
-                          if m.implementation_code not in keep and not m.withdrawn]
+            candidates = [
+                m.implementation_code
+                for m in list_published(session)
+                if m.implementation_code not in keep and not m.withdrawn
+            ]
             for code in self.rng.sample(candidates, min(withdraw, len(candidates))):
                 withdraw_matter(session, root, system, code, "事项调整（模拟）")
 
@@ -203,12 +250,22 @@ class Workload:
 
         root = self.network.root
         with transaction(root.engine) as session:
-            provision_user(session, root, Actor.node_system(root.node_id), node_id=node_id, username=username,
-                           display_name=f"模拟用户{username}", role=role, password="Simulation-user-2026!")
+            provision_user(
+                session,
+                root,
+                Actor.node_system(root.node_id),
+                node_id=node_id,
+                username=username,
+                display_name=f"模拟用户{username}",
+                role=role,
+                password="Simulation-user-2026!",
+            )
 
     # -- rounds -----------------------------------------------------------------------------
 
-    def day(self, village_ids: list[str] | None = None, cases: int = 1, inbox_share: float = 0.2) -> None:
+    def day(
+        self, village_ids: list[str] | None = None, cases: int = 1, inbox_share: float = 0.2
+    ) -> None:
         """Local work, no sync: each chosen village files ``cases`` cases (one in five a
         county matter) and delivers what came home; the counties work ``inbox_share`` of
         the offers waiting for them."""
@@ -223,8 +280,9 @@ class Workload:
             for county_id in self.counties:
                 self.work_county_inbox(county_id, inbox_share)
 
-    def run(self, days: int, *, active: float = 0.3, down_rate: float = 0.2,
-            busy_only: bool = True) -> list[RoundReport]:
+    def run(
+        self, days: int, *, active: float = 0.3, down_rate: float = 0.2, busy_only: bool = True
+    ) -> list[RoundReport]:
         """``days`` rounds: a random share of villages works, then one sync round with a
         random set of links down (villages and townships). Links that are down keep
         their outboxes: nothing is lost, it waits. ``busy_only`` skips the links with
@@ -255,4 +313,6 @@ def _materials(session: Any, matter_code: str, sha: str) -> list[dict[str, Any]]
     from common.catalog.service import get_published
 
     matter = get_published(session, matter_code).to_matter()
-    return [{"position": i, "blob_sha256": sha} for i, m in enumerate(matter.materials) if m.mandatory]
+    return [
+        {"position": i, "blob_sha256": sha} for i, m in enumerate(matter.materials) if m.mandatory
+    ]

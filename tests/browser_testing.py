@@ -16,8 +16,14 @@ ARTIFACTS = Path(os.environ.get("ONETRIP_ARTIFACTS_DIR", Path(__file__).parents[
 CHROMIUM_FLAGS = [
     # As root in a container, and on a machine with no way out: no sandbox, no GPU, and
     # none of Chromium's background calls home (each would be a refused connection).
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 
 # Labels: every visible field must be named by a <label for>, a wrapping <label>,
@@ -34,7 +40,9 @@ UNLABELLED_FIELDS_JS = """
 def chromium_executable() -> str:
     path = os.environ.get("ONETRIP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        pytest.fail("Chromium not found: install Debian's chromium package (.ci/run does) or set ONETRIP_CHROMIUM")
+        pytest.fail(
+            "Chromium not found: install Debian's chromium package (.ci/run does) or set ONETRIP_CHROMIUM"
+        )
     return path
 
 
@@ -46,7 +54,10 @@ class CheckedTab:
         self.who = who
         self.console_errors: list[str] = []
         self.last_status: int | None = None  # of the last navigation
-        page.on("console", lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None)
+        page.on(
+            "console",
+            lambda msg: self.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
         page.on("pageerror", lambda exc: self.console_errors.append(str(exc)))
 
     def check(self, name: str, status: int | None = 200) -> None:
@@ -65,8 +76,13 @@ class CheckedTab:
         errors = self.console_errors
         if status is not None and status != 200:
             # Chromium reports the document's own 4xx status as a console error.
-            errors = [e for e in errors if not e.startswith(f"Failed to load resource: the server responded "
-                                                             f"with a status of {status}")]
+            errors = [
+                e
+                for e in errors
+                if not e.startswith(
+                    f"Failed to load resource: the server responded with a status of {status}"
+                )
+            ]
         assert not errors, f"{name}: console errors: {errors}"
         self.console_errors.clear()
         if status is not None:
@@ -89,4 +105,8 @@ class CheckedTab:
         self.visit(f"{base_url}/login", "login")
         self.page.fill("#f-username", username)
         self.page.fill("#f-password", password)
-        self.submit("button[type=submit].primary", "after-login" if status == 200 else "login-refused", status)
+        self.submit(
+            "button[type=submit].primary",
+            "after-login" if status == 200 else "login-refused",
+            status,
+        )

@@ -40,7 +40,9 @@ from common.node import ThisNode
 from common.ratings import service as ratings
 from common.users.roles import Actor, Role
 
-C_PROMISE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, 告知承诺, licence
+C_PROMISE = (
+    "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, 告知承诺, licence
+)
 C_NOW = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件, licence
 COMPANY = "11430424MB1C5953154000119003001"  # 企业设立登记: three departments in parallel
 T_PROMISE = "11430424006817011Q5001004010002"  # 最低生活保障申请审核: 洣水镇 承诺件
@@ -52,10 +54,16 @@ MARKET, POLICE = "衡东县市场监督管理局", "衡东县公安局"
 OTHER_DEPT = "衡东县教育局"  # has no task on any case used here
 FILING_AGENT = Role.VILLAGE_AGENT.value  # the username of the agent who files at the village
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-APPLICANT = {"kind": "person", "name": "张三", "id_number": "430424198001011238", "phone": "13800000000"}
+APPLICANT = {
+    "kind": "person",
+    "name": "张三",
+    "id_number": "430424198001011238",
+    "phone": "13800000000",
+}
 
 
 # -- one published network ----------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def _database() -> Iterator[str | None]:
@@ -88,13 +96,19 @@ def published_network(directory: Path) -> Iterator[SimpleNamespace]:
                 publish_sample(session, root, system)
                 pdf = store_blob(session, root, PDF, "申请书.pdf").sha256
             nodes = {"county": root}
-            for tier, node_id, name in (("township", TOWNSHIP_ID, "洣水镇便民服务中心"),
-                                        ("village", VILLAGE_ID, "示例村代办点")):
+            for tier, node_id, name in (
+                ("township", TOWNSHIP_ID, "洣水镇便民服务中心"),
+                ("village", VILLAGE_ID, "示例村代办点"),
+            ):
                 key = register_member(root, node_id, name)
                 settings = root.settings.model_copy(update={"node_id": node_id, "tier": tier})
                 nodes[tier] = replace(root, settings=settings, key=key)
-            yield SimpleNamespace(nodes=nodes, pdf=pdf, shared={},
-                                  materials={m.implementation_code: m.materials for m in load_sample_matters()[0]})
+            yield SimpleNamespace(
+                nodes=nodes,
+                pdf=pdf,
+                shared={},
+                materials={m.implementation_code: m.materials for m in load_sample_matters()[0]},
+            )
         finally:
             root.engine.dispose()
 
@@ -115,13 +129,16 @@ def footprint(node: ThisNode, case_no: str | None) -> tuple[int, int | None, int
 
 # -- putting a case in a state, through the action functions ---------------------------
 
+
 def clerk(node: ThisNode) -> Actor:
     """Who files and accepts on the tier; at a village the agent ``FILING_AGENT`` (the
     role matrix's key for the role), so that "only the filing agent withdraws" lets a
     test's agent of that name withdraw."""
-    return {"village": Actor(FILING_AGENT, node.node_id, Role.VILLAGE_AGENT),
-            "township": Actor("prep-clerk", node.node_id, Role.TOWNSHIP_CLERK),
-            "county": Actor("prep-clerk", node.node_id, Role.COUNTY_WINDOW_CLERK)}[node.tier]
+    return {
+        "village": Actor(FILING_AGENT, node.node_id, Role.VILLAGE_AGENT),
+        "township": Actor("prep-clerk", node.node_id, Role.TOWNSHIP_CLERK),
+        "county": Actor("prep-clerk", node.node_id, Role.COUNTY_WINDOW_CLERK),
+    }[node.tier]
 
 
 def reviewer(node: ThisNode, department: str) -> Actor:
@@ -141,27 +158,69 @@ def decider(node: ThisNode, case: Case) -> Actor:
 def ctx_of(node: ThisNode, case_no: str, **extra: Any) -> dict[str, Any]:
     with transaction(node.engine) as session:
         case = session.get(Case, case_no)
-        tasks = session.execute(select(CaseTask).where(CaseTask.case_no == case_no,
-                                                       CaseTask.state == "open")).scalars().all()
-        missing = session.execute(select(CaseMaterial.name).where(
-            CaseMaterial.case_no == case_no, CaseMaterial.mandatory.is_(True),
-            CaseMaterial.provided.is_(False))).scalars().all()
-    return {"case_no": case_no, "case": case, "dept": case.lead_department, "missing": list(missing),
-            "tasks": list(tasks), "task_id": tasks[0].task_id if tasks else None, **extra}
+        tasks = (
+            session.execute(
+                select(CaseTask).where(CaseTask.case_no == case_no, CaseTask.state == "open")
+            )
+            .scalars()
+            .all()
+        )
+        missing = (
+            session.execute(
+                select(CaseMaterial.name).where(
+                    CaseMaterial.case_no == case_no,
+                    CaseMaterial.mandatory.is_(True),
+                    CaseMaterial.provided.is_(False),
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return {
+        "case_no": case_no,
+        "case": case,
+        "dept": case.lead_department,
+        "missing": list(missing),
+        "tasks": list(tasks),
+        "task_id": tasks[0].task_id if tasks else None,
+        **extra,
+    }
 
 
-def filed(net: SimpleNamespace, node: ThisNode, code: str, *, complete: bool = True) -> dict[str, Any]:
-    materials = [{"position": i, "blob_sha256": net.pdf} for i, m in enumerate(net.materials[code])
-                 if m.mandatory] if complete else []
-    case = run(node, intake.file_case, clerk(node), matter_code=code, applicant=APPLICANT, materials=materials)
+def filed(
+    net: SimpleNamespace, node: ThisNode, code: str, *, complete: bool = True
+) -> dict[str, Any]:
+    materials = (
+        [
+            {"position": i, "blob_sha256": net.pdf}
+            for i, m in enumerate(net.materials[code])
+            if m.mandatory
+        ]
+        if complete
+        else []
+    )
+    case = run(
+        node,
+        intake.file_case,
+        clerk(node),
+        matter_code=code,
+        applicant=APPLICANT,
+        materials=materials,
+    )
     return ctx_of(node, case.case_no, code=code)
 
 
 def noticed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
     ctx = filed(net, node, code, complete=False)
     run(node, intake.request_supplement, clerk(node), ctx["case_no"], ctx["missing"])
-    return {**ctx, "materials": [{"position": i, "blob_sha256": net.pdf}
-                                 for i, m in enumerate(net.materials[code]) if m.mandatory]}
+    return {
+        **ctx,
+        "materials": [
+            {"position": i, "blob_sha256": net.pdf}
+            for i, m in enumerate(net.materials[code])
+            if m.mandatory
+        ],
+    }
 
 
 def accepted(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
@@ -173,8 +232,15 @@ def accepted(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
 def reviewed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
     ctx = accepted(net, node, code)
     for task in ctx["tasks"]:
-        run(node, review.record_opinion, reviewer(node, task.department), ctx["case_no"], task.task_id,
-            "agree", "同意")
+        run(
+            node,
+            review.record_opinion,
+            reviewer(node, task.department),
+            ctx["case_no"],
+            task.task_id,
+            "agree",
+            "同意",
+        )
     return ctx_of(node, ctx["case_no"])
 
 
@@ -186,7 +252,15 @@ def decided(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
 
 def special(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
     ctx = accepted(net, node, code)
-    run(node, review.start_special_procedure, reviewer(node, ctx["dept"]), ctx["case_no"], 2, "test", "检验检测")
+    run(
+        node,
+        review.start_special_procedure,
+        reviewer(node, ctx["dept"]),
+        ctx["case_no"],
+        2,
+        "test",
+        "检验检测",
+    )
     return ctx_of(node, ctx["case_no"])
 
 
@@ -196,10 +270,23 @@ def delivered(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]
     return ctx_of(node, ctx["case_no"])
 
 
-def rated_badly(net: SimpleNamespace, node: ThisNode, code: str, *, real_name: bool) -> dict[str, Any]:
+def rated_badly(
+    net: SimpleNamespace, node: ThisNode, code: str, *, real_name: bool
+) -> dict[str, Any]:
     ctx = delivered(net, node, code)
-    run(node, ratings.rate_case, clerk(node), ctx["case_no"], 5 if real_name else 4, "办事太慢", real_name)
-    return {**ctx_of(node, ctx["case_no"]), "rectification": ratings.rectification_task_id(ctx["case_no"])}
+    run(
+        node,
+        ratings.rate_case,
+        clerk(node),
+        ctx["case_no"],
+        5 if real_name else 4,
+        "办事太慢",
+        real_name,
+    )
+    return {
+        **ctx_of(node, ctx["case_no"]),
+        "rectification": ratings.rectification_task_id(ctx["case_no"]),
+    }
 
 
 def committed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]:
@@ -207,25 +294,59 @@ def committed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]
     township matter that allows 告知承诺, so there ``case.filed`` is appended in the
     contract's shape; the rest goes through the action functions."""
     if node.tier == "county":  # mandatory materials left out are promised, so it can be accepted
-        case_no = run(node, intake.file_case, clerk(node), matter_code=code, applicant=APPLICANT, materials=[],
-                      commitment=True).case_no
+        case_no = run(
+            node,
+            intake.file_case,
+            clerk(node),
+            matter_code=code,
+            applicant=APPLICANT,
+            materials=[],
+            commitment=True,
+        ).case_no
     else:
         with transaction(node.engine) as session:
             matter = get_published(session, code).to_matter()
             case_no = next_case_no(session, node, today_on(node))
-            node.append(session, case_subject(case_no), "case.filed", {
-                "case_no": case_no, "matter": {
-                    "code": code, "name": matter.name, "catalogue_version": catalogue_version(session),
-                    "case_type": matter.case_type.value, "handling_level": matter.handling_level.value,
-                    "window": matter.window.value, "lead_department": matter.lead_department,
-                    "departments": matter.departments, "required_visits": matter.required_visits,
-                    "limit_days": matter.promised_limit_days, "commitment_allowed": True},
-                "applicant": APPLICANT, "agent": None, "materials": [], "commitment": True,
-                "filed_on": today_on(node), "visit": None, "origin_node": node.node_id})
+            node.append(
+                session,
+                case_subject(case_no),
+                "case.filed",
+                {
+                    "case_no": case_no,
+                    "matter": {
+                        "code": code,
+                        "name": matter.name,
+                        "catalogue_version": catalogue_version(session),
+                        "case_type": matter.case_type.value,
+                        "handling_level": matter.handling_level.value,
+                        "window": matter.window.value,
+                        "lead_department": matter.lead_department,
+                        "departments": matter.departments,
+                        "required_visits": matter.required_visits,
+                        "limit_days": matter.promised_limit_days,
+                        "commitment_allowed": True,
+                    },
+                    "applicant": APPLICANT,
+                    "agent": None,
+                    "materials": [],
+                    "commitment": True,
+                    "filed_on": today_on(node),
+                    "visit": None,
+                    "origin_node": node.node_id,
+                },
+            )
     run(node, intake.accept_case, clerk(node), case_no)
     ctx = ctx_of(node, case_no)
     for task in ctx["tasks"]:
-        run(node, review.record_opinion, reviewer(node, task.department), case_no, task.task_id, "agree", "同意")
+        run(
+            node,
+            review.record_opinion,
+            reviewer(node, task.department),
+            case_no,
+            task.task_id,
+            "agree",
+            "同意",
+        )
     run(node, review.decide_case, decider(node, ctx["case"]), case_no, "approved", None)
     return ctx_of(node, case_no)
 
@@ -238,8 +359,19 @@ def accepted_above_level(net: SimpleNamespace, node: ThisNode, code: str) -> dic
     with transaction(node.engine) as session:
         case = session.get(Case, ctx["case_no"])
         on = today_on(node)
-        node.append(session, case_subject(case.case_no), "case.accepted", {
-            "accepted_on": on, "window": case.window, "limit_days": case.limit_days,
-            "deadline": add_working_days(session, date.fromisoformat(on), case.limit_days).isoformat(),
-            "accepted_by": FILING_AGENT, "tasks": []})
+        node.append(
+            session,
+            case_subject(case.case_no),
+            "case.accepted",
+            {
+                "accepted_on": on,
+                "window": case.window,
+                "limit_days": case.limit_days,
+                "deadline": add_working_days(
+                    session, date.fromisoformat(on), case.limit_days
+                ).isoformat(),
+                "accepted_by": FILING_AGENT,
+                "tasks": [],
+            },
+        )
     return ctx_of(node, ctx["case_no"])

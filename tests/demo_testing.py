@@ -78,8 +78,20 @@ class DemoRun:
         self.base_port = base_port
         self.began = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "common.cli", "demo", "--dir", str(directory), "--base-port", str(base_port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            [
+                sys.executable,
+                "-m",
+                "common.cli",
+                "demo",
+                "--dir",
+                str(directory),
+                "--base-port",
+                str(base_port),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
         )
         self.lines: list[str] = []
         self.ready = threading.Event()
@@ -105,7 +117,9 @@ class DemoRun:
         deadline = time.monotonic() + READY_TIMEOUT
         while not self.ready.wait(0.2):
             assert self.process.poll() is None, f"demo exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"demo not ready in {READY_TIMEOUT} s:\n{self.output}"
+            assert time.monotonic() < deadline, (
+                f"demo not ready in {READY_TIMEOUT} s:\n{self.output}"
+            )
         return time.monotonic() - self.began
 
     def interrupt(self) -> int:

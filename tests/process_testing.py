@@ -37,8 +37,12 @@ REPO = Path(common.__file__).resolve().parents[1]
 SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件 with a licence
 VILLAGE_PENSION = "54430424MEB423186J6002007001000"  # village 即办件
 PDF = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PASSWORDS = {"admin": "Hengdong-2026!", "clerk1": "County-clerk-1", "agent1": "Village-agent-1",
-             "tclerk1": "Township-clerk-1"}
+PASSWORDS = {
+    "admin": "Hengdong-2026!",
+    "clerk1": "County-clerk-1",
+    "agent1": "Village-agent-1",
+    "tclerk1": "Township-clerk-1",
+}
 NAMES = {COUNTY_ID: "county", TOWNSHIP_ID: "township", VILLAGE_ID: "village"}
 
 
@@ -66,8 +70,22 @@ class NodeProcess:
     def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "common.cli", "serve", "-d", str(self.data_dir), "--port", str(self.port)],
-                cwd=REPO, env=node_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    sys.executable,
+                    "-m",
+                    "common.cli",
+                    "serve",
+                    "-d",
+                    str(self.data_dir),
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=REPO,
+                env=node_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     @property
     def alive(self) -> bool:
@@ -103,7 +121,11 @@ class NodeProcess:
             self.kill()
 
     def log_tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
+        return (
+            "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+            if self.log.exists()
+            else ""
+        )
 
 
 @dataclass
@@ -122,31 +144,63 @@ def build_network(base: Path, *, users: bool) -> Layout:
     ports = {node_id: free_port() for node_id in NAMES}
     dirs = {node_id: base / name for node_id, name in NAMES.items()}
     url = {node_id: f"http://127.0.0.1:{port}" for node_id, port in ports.items()}
-    county = init_root(dirs[COUNTY_ID], node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
-                       admin_password=PASSWORDS["admin"], port=ports[COUNTY_ID])
+    county = init_root(
+        dirs[COUNTY_ID],
+        node_id=COUNTY_ID,
+        name="衡东县政务服务中心",
+        admin_username="admin",
+        admin_password=PASSWORDS["admin"],
+        port=ports[COUNTY_ID],
+    )
     system = Actor.node_system(COUNTY_ID)
     with transaction(county.engine) as session:
         publish_sample(session, county, system)
         township_invite = invite_node(session, county, system, TOWNSHIP_ID, "洣水镇便民服务中心")
-        positions = [i for i, m in enumerate(get_published(session, SOLE_TRADER).to_matter().materials)
-                     if m.mandatory]
+        positions = [
+            i
+            for i, m in enumerate(get_published(session, SOLE_TRADER).to_matter().materials)
+            if m.mandatory
+        ]
     county_app = TestClient(create_app(county.settings, node=county))
-    township = init_member(dirs[TOWNSHIP_ID], node_id=TOWNSHIP_ID, parent_url=url[COUNTY_ID],
-                           token=township_invite.token, client=county_app, port=ports[TOWNSHIP_ID])
+    township = init_member(
+        dirs[TOWNSHIP_ID],
+        node_id=TOWNSHIP_ID,
+        parent_url=url[COUNTY_ID],
+        token=township_invite.token,
+        client=county_app,
+        port=ports[TOWNSHIP_ID],
+    )
     township.parent_transport = county_app._transport  # type: ignore[attr-defined]
     township_app = TestClient(create_app(township.settings, node=township))
     with transaction(county.engine) as session:
         village_invite = invite_node(session, county, system, VILLAGE_ID, "示例村代办点")
-    village = init_member(dirs[VILLAGE_ID], node_id=VILLAGE_ID, parent_url=url[TOWNSHIP_ID],
-                          token=village_invite.token, client=township_app, port=ports[VILLAGE_ID])
+    village = init_member(
+        dirs[VILLAGE_ID],
+        node_id=VILLAGE_ID,
+        parent_url=url[TOWNSHIP_ID],
+        token=village_invite.token,
+        client=township_app,
+        port=ports[VILLAGE_ID],
+    )
     village.parent_transport = township_app._transport  # type: ignore[attr-defined]
     with transaction(county.engine) as session:
         accounts = [(VILLAGE_ID, "agent1", Role.VILLAGE_AGENT)]
         if users:
-            accounts += [(COUNTY_ID, "clerk1", Role.COUNTY_WINDOW_CLERK), (TOWNSHIP_ID, "tclerk1", Role.TOWNSHIP_CLERK)]
+            accounts += [
+                (COUNTY_ID, "clerk1", Role.COUNTY_WINDOW_CLERK),
+                (TOWNSHIP_ID, "tclerk1", Role.TOWNSHIP_CLERK),
+            ]
         for node_id, username, role in accounts:
-            provision_user(session, county, system, node_id=node_id, username=username, display_name=username,
-                           role=role, password=PASSWORDS[username])
+            provision_user(
+                session,
+                county,
+                system,
+                node_id=node_id,
+                username=username,
+                display_name=username,
+                role=role,
+                password=PASSWORDS[username],
+            )
     sync_once(township)
     sync_once(village)
     for client in (county_app, township_app):
@@ -174,7 +228,9 @@ def start(processes: list[NodeProcess], *nodes: NodeProcess) -> None:
         node.wait_ready()
 
 
-def wait_for(what: str, check: Callable[[], Any], nodes: list[NodeProcess], timeout: float = 60) -> Any:
+def wait_for(
+    what: str, check: Callable[[], Any], nodes: list[NodeProcess], timeout: float = 60
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -187,20 +243,26 @@ def wait_for(what: str, check: Callable[[], Any], nodes: list[NodeProcess], time
 
 def log_in(node: NodeProcess, username: str) -> httpx.Client:
     client = httpx.Client(base_url=node.url, timeout=30)
-    answer = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]})
+    answer = client.post(
+        "/api/v1/auth/token", json={"username": username, "password": PASSWORDS[username]}
+    )
     assert answer.status_code == 200, answer.text
     client.headers["Authorization"] = f"Bearer {answer.json()['token']}"
     return client
 
 
 def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert response.status_code == status, f"{response.request.method} {response.request.url}: {response.text}"
+    assert response.status_code == status, (
+        f"{response.request.method} {response.request.url}: {response.text}"
+    )
     return response.json()
 
 
 def query(layout: Layout, node_id: str, sql: str, *args: Any) -> list[tuple]:
     """Read a running node's database without taking part in its writes."""
-    connection = sqlite3.connect(f"file:{layout.dirs[node_id] / 'node.db'}?mode=ro", uri=True, timeout=30)
+    connection = sqlite3.connect(
+        f"file:{layout.dirs[node_id] / 'node.db'}?mode=ro", uri=True, timeout=30
+    )
     try:
         return connection.execute(sql, args).fetchall()
     finally:

@@ -158,7 +158,8 @@ def test_no_import_cycles_among_engine_modules():
     assert "common.cases.projection" in graph and "common.app" in graph  # the walk found the engine
     cycles = _cycles(graph)
     described = [
-        "\n".join(f"  {m} -> {sorted(t for t in graph[m] if t in cycle)}" for m in cycle) for cycle in cycles
+        "\n".join(f"  {m} -> {sorted(t for t in graph[m] if t in cycle)}" for m in cycle)
+        for cycle in cycles
     ]
     assert not cycles, "import cycles among common/ modules:\n" + "\n\n".join(described)
 

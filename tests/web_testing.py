@@ -22,14 +22,26 @@ def web_login(client: TestClient, username: str, password: str) -> TestClient:
     client.headers.pop("Authorization", None)
     form = client.get("/login")
     assert form.status_code == 200
-    answer = client.post("/login", data={"username": username, "password": password,
-                                         "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    answer = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
     assert answer.status_code == 303, answer.text
     return client
 
 
-def post_form(client: TestClient, path: str, data: dict[str, Any], *, page: str | None = None,
-              files: Any = None, follow_redirects: bool = False) -> Any:
+def post_form(
+    client: TestClient,
+    path: str,
+    data: dict[str, Any],
+    *,
+    page: str | None = None,
+    files: Any = None,
+    follow_redirects: bool = False,
+) -> Any:
     """POST ``data`` to ``path`` with the CSRF token of ``page`` (default: ``path``)."""
     token = csrf_of(client.get(page or path).text)
-    return client.post(path, data={**data, "csrf_token": token}, files=files, follow_redirects=follow_redirects)
+    return client.post(
+        path, data={**data, "csrf_token": token}, files=files, follow_redirects=follow_redirects
+    )

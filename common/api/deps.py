@@ -61,7 +61,9 @@ def get_current_user(
         return actor_for_token(session, node.node_id, credentials.credentials)
     # A logged-in browser may read (GET: documents, the API's views) with its session
     # cookie; changes through the API need the bearer token, so no CSRF hole opens.
-    cookie = request.cookies.get(session_cookie(node)) if request.method in ("GET", "HEAD") else None
+    cookie = (
+        request.cookies.get(session_cookie(node)) if request.method in ("GET", "HEAD") else None
+    )
     if cookie:
         return actor_for_token(session, node.node_id, cookie)
     raise Unauthorised("auth.missing", "请先登录或提供访问令牌", field="Authorization")

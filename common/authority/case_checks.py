@@ -46,6 +46,7 @@ def tier_rank(tier: str, unknown: int = -1) -> int:
 
 # -- the question being asked ----------------------------------------------------------------
 
+
 @dataclass
 class Ask:
     """One question to the policy: may ``actor`` take ``row`` on ``case`` at ``node``?
@@ -124,7 +125,9 @@ class CaseAction:
         """What the row requires in ``column``, in words (``describe``)."""
         texts = [check.says for check in self.checks if check.column == column and check.says]
         if column == "states" and self.event in ALLOWED_FROM:
-            texts.insert(0, "、".join(STATE_LABELS[s] for s in CaseState if s in ALLOWED_FROM[self.event]))
+            texts.insert(
+                0, "、".join(STATE_LABELS[s] for s in CaseState if s in ALLOWED_FROM[self.event])
+            )
         if column == "department" and self.department is not None:
             texts = [self.department.says]
         return "；".join(dict.fromkeys(texts)) or "—"
@@ -132,12 +135,15 @@ class CaseAction:
 
 # -- the checks: roles, states, department (read from the row) ---------------------------------
 
+
 def _role_refusal(ask: Ask) -> Forbidden:
     role, here = ask.actor.role, ask.row.roles.get(ask.node.tier, ())
     if role is not None and any(role in roles for roles in ask.row.roles.values()):
         return Forbidden("auth.role", f"{ROLE_LABELS[role]}不能在本级节点办理此操作", field="role")
     named = here or tuple(dict.fromkeys(r for roles in ask.row.roles.values() for r in roles))
-    return Forbidden("auth.role", f"此操作仅限{'、'.join(ROLE_LABELS[r] for r in named)}", field="role")
+    return Forbidden(
+        "auth.role", f"此操作仅限{'、'.join(ROLE_LABELS[r] for r in named)}", field="role"
+    )
 
 
 def _role(ask: Ask) -> None:
@@ -173,16 +179,21 @@ def _no_intake_here(ask: Ask) -> None:
 def _not_below_township(ask: Ask) -> None:
     # A village agent files and hands off; it decides nothing but a village 即办件.
     if ask.user:
-        raise Forbidden("case.village_cannot_review", "村级节点不审查、不决定承诺件，请移交乡镇或县级办理",
-                        field="role")
+        raise Forbidden(
+            "case.village_cannot_review",
+            "村级节点不审查、不决定承诺件，请移交乡镇或县级办理",
+            field="role",
+        )
 
 
 # -- custody ---------------------------------------------------------------------------------
 
+
 def deciding_node(session: Session, case_no: str) -> str | None:
     """The node that decided the case: the author of its ``case.decided`` event."""
-    return session.execute(select(Event.author).where(
-        Event.subject == f"case:{case_no}", Event.kind == "case.decided")).scalar()
+    return session.execute(
+        select(Event.author).where(Event.subject == f"case:{case_no}", Event.kind == "case.decided")
+    ).scalar()
 
 
 def _held_here(ask: Ask) -> bool:
@@ -203,13 +214,19 @@ def _offer_target(ask: Ask) -> None:
 def _custodian_or_decider(ask: Ask) -> None:
     # Once the result went home the decider verifies on the case's verification chain.
     if not _held_here(ask) and deciding_node(ask.session, ask.case.case_no) != ask.node.node_id:
-        raise Forbidden("case.not_decider", "告知承诺核查由作出决定的节点办理，本节点不能办理", field="case_no")
+        raise Forbidden(
+            "case.not_decider", "告知承诺核查由作出决定的节点办理，本节点不能办理", field="case_no"
+        )
 
 
 def _licence_issuer(ask: Ask) -> None:
     issuer = ask.licence.issuer_node
     if issuer != ask.node.node_id:
-        raise Forbidden("licence.not_issuer", f"该证照由节点 {issuer} 颁发，只有颁发节点可以撤销", field="licence_id")
+        raise Forbidden(
+            "licence.not_issuer",
+            f"该证照由节点 {issuer} 颁发，只有颁发节点可以撤销",
+            field="licence_id",
+        )
 
 
 def _rectification(ask: Ask) -> None:
@@ -226,34 +243,55 @@ def _responsible_node(ask: Ask) -> None:
     assert task is not None
     if task.responsible_node != ask.node.node_id:
         # One writer per record: only the responsible node appends to the task's chain.
-        raise Forbidden("rectification.not_responsible",
-                        f"整改任务 {task.task_id} 由节点 {task.responsible_node} 办理，本节点不能办理", field="task_id")
+        raise Forbidden(
+            "rectification.not_responsible",
+            f"整改任务 {task.task_id} 由节点 {task.responsible_node} 办理，本节点不能办理",
+            field="task_id",
+        )
 
 
 CUSTODIAN = Check("custody", "本节点持有案件，且没有待接收的移交", _custodian)
 OFFER_TARGET = Check("custody", "移交指向本节点（不是本节点发出的）", _offer_target)
-CUSTODIAN_OR_DECIDER = Check("custody", "本节点持有案件，或作出了决定（结果已送回来源节点）", _custodian_or_decider)
+CUSTODIAN_OR_DECIDER = Check(
+    "custody", "本节点持有案件，或作出了决定（结果已送回来源节点）", _custodian_or_decider
+)
 LICENCE_ISSUER = Check("custody", "本节点颁发了该证照", _licence_issuer)
 RECTIFICATION = Check("custody", "整改任务存在", _rectification)
-RESPONSIBLE_NODE = Check("custody", "本节点是整改责任节点（作出决定的节点，村的为其乡镇）", _responsible_node)
+RESPONSIBLE_NODE = Check(
+    "custody", "本节点是整改责任节点（作出决定的节点，村的为其乡镇）", _responsible_node
+)
 
 
 # -- states of what the action works on ----------------------------------------------------------
 
+
 def review_tasks(session: Session, case_no: str) -> list[CaseTask]:
-    return list(session.execute(select(CaseTask).where(
-        CaseTask.case_no == case_no, CaseTask.kind == "review").order_by(CaseTask.task_id)).scalars())
+    return list(
+        session.execute(
+            select(CaseTask)
+            .where(CaseTask.case_no == case_no, CaseTask.kind == "review")
+            .order_by(CaseTask.task_id)
+        ).scalars()
+    )
 
 
 def case_task(session: Session, case: Case, task_id: str, kind: str) -> CaseTask:
     """An open task of the case, by its full id or the part after the case number."""
     task_id = str(task_id or "")
-    full = task_id if task_id.startswith(case.case_no + "/") else f"{case.case_no}/{task_id.strip('/')}"
+    full = (
+        task_id
+        if task_id.startswith(case.case_no + "/")
+        else f"{case.case_no}/{task_id.strip('/')}"
+    )
     task = session.get(CaseTask, full)
     if task is None or task.case_no != case.case_no:
-        raise NotFound("case.task_not_found", f"案件 {case.case_no} 没有任务 {task_id}", field="task_id")
+        raise NotFound(
+            "case.task_not_found", f"案件 {case.case_no} 没有任务 {task_id}", field="task_id"
+        )
     if task.kind != kind:
-        raise DomainError("case.task_kind", f"任务 {task_id} 不是{TASK_KIND_LABELS[kind]}任务", field="task_id")
+        raise DomainError(
+            "case.task_kind", f"任务 {task_id} 不是{TASK_KIND_LABELS[kind]}任务", field="task_id"
+        )
     if task.state != "open":
         raise Conflict("case.task_done", f"任务 {task_id} 已办结", field="task_id")
     return task
@@ -267,8 +305,15 @@ def _open_task(kind: str) -> Check:
 
 
 def open_procedure(session: Session, case_no: str) -> SpecialProcedure | None:
-    return session.execute(select(SpecialProcedure).where(
-        SpecialProcedure.case_no == case_no, SpecialProcedure.ended_on.is_(None))).scalars().first()
+    return (
+        session.execute(
+            select(SpecialProcedure).where(
+                SpecialProcedure.case_no == case_no, SpecialProcedure.ended_on.is_(None)
+            )
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _no_open_procedure(ask: Ask) -> None:
@@ -280,14 +325,20 @@ def _procedure(ask: Ask) -> None:
     case_no, seq = ask.case.case_no, ask.details.get("seq")
     ask.procedure = ask.session.get(SpecialProcedure, (case_no, seq))
     if ask.procedure is None:
-        raise NotFound("case.special_not_found", f"案件 {case_no} 没有第{seq}个特别程序", field="seq")
+        raise NotFound(
+            "case.special_not_found", f"案件 {case_no} 没有第{seq}个特别程序", field="seq"
+        )
 
 
 def _procedure_open(ask: Ask) -> None:
     procedure = ask.procedure
     assert procedure is not None
     if procedure.ended_on is not None:
-        raise Conflict("case.special_ended", f"第{procedure.seq}个特别程序已于{procedure.ended_on}结束", field="seq")
+        raise Conflict(
+            "case.special_ended",
+            f"第{procedure.seq}个特别程序已于{procedure.ended_on}结束",
+            field="seq",
+        )
 
 
 def _rectification_open(ask: Ask) -> None:
@@ -300,8 +351,11 @@ def _rectification_open(ask: Ask) -> None:
 def _licence_valid(ask: Ask) -> None:
     licence = ask.licence
     if licence.state == "revoked":
-        raise Conflict("licence.already_revoked", f"电子证照 {licence.licence_id} 已于 {licence.revoked_on} 撤销",
-                       field="licence_id")
+        raise Conflict(
+            "licence.already_revoked",
+            f"电子证照 {licence.licence_id} 已于 {licence.revoked_on} 撤销",
+            field="licence_id",
+        )
 
 
 NO_OPEN_PROCEDURE = Check("states", "没有未结束的特别程序", _no_open_procedure)
@@ -312,6 +366,7 @@ LICENCE_VALID = Check("states", "证照未撤销", _licence_valid)
 
 
 # -- levels ----------------------------------------------------------------------------------
+
 
 def escalation_path(session: Session, node: ThisNode, level: str) -> list[str]:
     """Ancestors from the parent up to the first whose tier is ``level`` (the node that
@@ -336,30 +391,40 @@ def _matter_not_above_here(ask: Ask) -> None:
         return
     level = matter.handling_level.value
     if TIER_RANK[level] < TIER_RANK[ask.node.tier]:
-        raise DomainError("case.level_mismatch",
-                          f"“{matter.name}”由{TIER_LABELS[level]}办理，不能在{TIER_LABELS[ask.node.tier]}申请",
-                          field="matter_code")
+        raise DomainError(
+            "case.level_mismatch",
+            f"“{matter.name}”由{TIER_LABELS[level]}办理，不能在{TIER_LABELS[ask.node.tier]}申请",
+            field="matter_code",
+        )
 
 
 def _handled_here(ask: Ask) -> None:
     level = ask.case.handling_level
     if level != ask.node.tier:
-        raise Conflict("case.handoff_required", f"该事项由{TIER_LABELS.get(level, level)}受理办理，须移交后再受理",
-                       field="handling_level")
+        raise Conflict(
+            "case.handoff_required",
+            f"该事项由{TIER_LABELS.get(level, level)}受理办理，须移交后再受理",
+            field="handling_level",
+        )
 
 
 def _at_or_above_level(ask: Ask) -> None:
     level = ask.case.handling_level
     if tier_rank(ask.node.tier) < tier_rank(level, 0):
-        raise Conflict("case.wrong_level", f"该事项由{TIER_LABELS.get(level, level)}办理，本节点不能审批",
-                       field="handling_level")
+        raise Conflict(
+            "case.wrong_level",
+            f"该事项由{TIER_LABELS.get(level, level)}办理，本节点不能审批",
+            field="handling_level",
+        )
 
 
 def _up_to_the_handling_level(ask: Ask) -> None:
     level = ask.case.handling_level
     label = TIER_LABELS.get(level, level)
     if ask.node.tier == level:
-        raise Conflict("handoff.not_needed", f"该事项由{label}办理，本节点即可受理，无需移交", field="to")
+        raise Conflict(
+            "handoff.not_needed", f"该事项由{label}办理，本节点即可受理，无需移交", field="to"
+        )
     if not escalation_path(ask.session, ask.node, level):
         raise Conflict("handoff.no_handler", f"本节点的上级中没有{label}节点，无法移交", field="to")
 
@@ -372,18 +437,25 @@ def _back_to_the_origin(ask: Ask) -> None:
 MATTER_NOT_ABOVE_HERE = Check("level", "事项的办理层级不低于本节点", _matter_not_above_here)
 HANDLED_HERE = Check("level", "本节点是事项的办理层级", _handled_here)
 AT_OR_ABOVE_LEVEL = Check("level", "本节点不低于事项的办理层级", _at_or_above_level)
-UP_TO_THE_HANDLING_LEVEL = Check("level", "事项在本节点之上办理，且上级中有该层级的节点", _up_to_the_handling_level)
+UP_TO_THE_HANDLING_LEVEL = Check(
+    "level", "事项在本节点之上办理，且上级中有该层级的节点", _up_to_the_handling_level
+)
 BACK_TO_THE_ORIGIN = Check("level", "本节点不是来源节点", _back_to_the_origin)
 
 
 # -- departments -----------------------------------------------------------------------------
 
+
 def _case_departments(ask: Ask) -> set[str | None]:
-    tasked = ask.session.execute(select(CaseTask.department).where(CaseTask.case_no == ask.case.case_no)).scalars()
+    tasked = ask.session.execute(
+        select(CaseTask.department).where(CaseTask.case_no == ask.case.case_no)
+    ).scalars()
     return {ask.case.lead_department, *tasked}
 
 
-def _not_taking_part(field: str, message: str = "本部门不参与办理此案件") -> Callable[[Ask], Forbidden]:
+def _not_taking_part(
+    field: str, message: str = "本部门不参与办理此案件"
+) -> Callable[[Ask], Forbidden]:
     return lambda ask: Forbidden("case.not_your_department", message, field=field)
 
 
@@ -393,26 +465,49 @@ def _assert_task(ask: Ask) -> CaseTask:
 
 
 OWN_TASK = Department(
-    "任务所属部门", lambda ask: {_assert_task(ask).department},
-    lambda ask: Forbidden("case.not_your_department",
-                          f"此任务属于{_assert_task(ask).department}，不是本部门的任务", field="task_id"))
-ON_THE_CASE = Department("牵头部门或在本案有任务的部门", _case_departments, _not_taking_part("case_no"))
-ON_THE_CASE_VISITS = Department("牵头部门或在本案有任务的部门", _case_departments,
-                                _not_taking_part("department", "本部门在该案件中没有审查任务"))
+    "任务所属部门",
+    lambda ask: {_assert_task(ask).department},
+    lambda ask: Forbidden(
+        "case.not_your_department",
+        f"此任务属于{_assert_task(ask).department}，不是本部门的任务",
+        field="task_id",
+    ),
+)
+ON_THE_CASE = Department(
+    "牵头部门或在本案有任务的部门", _case_departments, _not_taking_part("case_no")
+)
+ON_THE_CASE_VISITS = Department(
+    "牵头部门或在本案有任务的部门",
+    _case_departments,
+    _not_taking_part("department", "本部门在该案件中没有审查任务"),
+)
 LEAD = Department(
-    "牵头部门", lambda ask: {ask.case.lead_department},
-    lambda ask: Forbidden("case.not_lead_department", f"只有牵头部门（{ask.case.lead_department}）可以作出决定",
-                          field="role"))
+    "牵头部门",
+    lambda ask: {ask.case.lead_department},
+    lambda ask: Forbidden(
+        "case.not_lead_department",
+        f"只有牵头部门（{ask.case.lead_department}）可以作出决定",
+        field="role",
+    ),
+)
 LEAD_RECTIFIES = Department(
-    "牵头部门", lambda ask: {ask.case.lead_department},
-    lambda ask: Forbidden("rectification.department", "只有牵头部门的审批人员可以办理此整改任务", field="department"))
+    "牵头部门",
+    lambda ask: {ask.case.lead_department},
+    lambda ask: Forbidden(
+        "rectification.department", "只有牵头部门的审批人员可以办理此整改任务", field="department"
+    ),
+)
 ISSUER_OR_LEAD = Department(
     "颁发机构或案件的牵头部门",
     lambda ask: {ask.licence.issuer_body, ask.case.lead_department if ask.case_or_no else None},
-    lambda ask: Forbidden("licence.department", "只有颁发该证照的牵头部门审批人员可以撤销", field="department"))
+    lambda ask: Forbidden(
+        "licence.department", "只有颁发该证照的牵头部门审批人员可以撤销", field="department"
+    ),
+)
 
 
 # -- special conditions ----------------------------------------------------------------------
+
 
 def is_on_the_spot(session: Session, case: Case) -> bool:
     """即办件 without review tasks: decided at the window that accepts it."""
@@ -430,31 +525,49 @@ def _filing_agent_at_a_village(ask: Ask) -> None:
 
 
 def _agent_delivers_at_origin(ask: Ask) -> None:
-    if ask.details.get("method") == "agent" and (ask.node.tier != VILLAGE or ask.node.node_id != ask.case.origin_node):
-        raise Forbidden("case.delivery_agent_origin_only", "代办员送达只能由案件来源村的代办员办理", field="method")
+    if ask.details.get("method") == "agent" and (
+        ask.node.tier != VILLAGE or ask.node.node_id != ask.case.origin_node
+    ):
+        raise Forbidden(
+            "case.delivery_agent_origin_only",
+            "代办员送达只能由案件来源村的代办员办理",
+            field="method",
+        )
 
 
 def _reviews_done(ask: Ask) -> None:
     tasks = review_tasks(ask.session, ask.case.case_no)
     pending = [t.department for t in tasks if t.state == "open"]
     if pending:
-        raise Conflict("case.opinions_pending", f"以下部门尚未提出审查意见：{'、'.join(pending)}", field="tasks")
+        raise Conflict(
+            "case.opinions_pending",
+            f"以下部门尚未提出审查意见：{'、'.join(pending)}",
+            field="tasks",
+        )
     if ask.case.case_type == CaseType.REVIEW_APPROVE.value:
         lead = next((t for t in tasks if t.lead), tasks[0] if tasks else None)
         if lead is None:
-            raise Conflict("case.opinions_pending", "一审一核件须先审查（审）后决定（核）", field="tasks")
+            raise Conflict(
+                "case.opinions_pending", "一审一核件须先审查（审）后决定（核）", field="tasks"
+            )
         if lead.done_by == ask.actor.username:
-            raise Forbidden("case.same_reviewer", "一审一核件的审查人与决定人不能是同一人", field="decided_by")
+            raise Forbidden(
+                "case.same_reviewer", "一审一核件的审查人与决定人不能是同一人", field="decided_by"
+            )
 
 
 def _extension_applies(ask: Ask) -> None:
     if ask.case.case_type == CaseType.IMMEDIATE.value or ask.case.deadline is None:
-        raise DomainError("case.extension_not_applicable", "即办件没有办理时限，不能延长", field="days")
+        raise DomainError(
+            "case.extension_not_applicable", "即办件没有办理时限，不能延长", field="days"
+        )
 
 
 def _rated_once(ask: Ask) -> None:
     if ask.session.get(Rating, ask.case.case_no) is not None:
-        raise Conflict("rating.exists", f"案件 {ask.case.case_no} 已评价，不能重复评价", field="case_no")
+        raise Conflict(
+            "rating.exists", f"案件 {ask.case.case_no} 已评价，不能重复评价", field="case_no"
+        )
 
 
 def _call_back_due(ask: Ask) -> None:
@@ -464,17 +577,23 @@ def _call_back_due(ask: Ask) -> None:
         # The resident rated anonymously: calling them back would undo that choice.
         raise Conflict("rectification.anonymous", "匿名评价不进行回访", field="task_id")
     if task.callback_done:
-        raise Conflict("rectification.callback_exists", f"整改任务 {task.task_id} 已记录回访", field="task_id")
+        raise Conflict(
+            "rectification.callback_exists", f"整改任务 {task.task_id} 已记录回访", field="task_id"
+        )
 
 
 def _called_back_first(ask: Ask) -> None:
     task = ask.rectification
     assert task is not None
     if task.callback_required and not task.callback_done:
-        raise Conflict("rating.callback_required", "实名差评须先完成回访，才能办结整改", field="task_id")
+        raise Conflict(
+            "rating.callback_required", "实名差评须先完成回访，才能办结整改", field="task_id"
+        )
 
 
-FILING_AGENT_AT_A_VILLAGE = Check("special", "在村：只有代办该案件的代办员", _filing_agent_at_a_village)
+FILING_AGENT_AT_A_VILLAGE = Check(
+    "special", "在村：只有代办该案件的代办员", _filing_agent_at_a_village
+)
 AGENT_DELIVERS_AT_ORIGIN = Check("special", "代办员送达：只在案件来源村", _agent_delivers_at_origin)
 REVIEWS_DONE = Check("special", "各部门都已提出意见；一审一核：审、核不是同一人", _reviews_done)
 EXTENSION_APPLIES = Check("special", "承诺件，有办理时限", _extension_applies)
@@ -485,11 +604,16 @@ CALLED_BACK_FIRST = Check("special", "实名差评须先回访", _called_back_fi
 
 # -- what an action may be taken on, for allowed_case_actions -------------------------------------
 
+
 def _open_tasks_of(kind: str) -> Callable[[Session, Case], list[tuple[Any, dict[str, Any]]]]:
     def found(session: Session, case: Case) -> list[tuple[Any, dict[str, Any]]]:
-        tasks = session.execute(select(CaseTask.task_id).where(
-            CaseTask.case_no == case.case_no, CaseTask.kind == kind, CaseTask.state == "open")
-            .order_by(CaseTask.task_id)).scalars()
+        tasks = session.execute(
+            select(CaseTask.task_id)
+            .where(
+                CaseTask.case_no == case.case_no, CaseTask.kind == kind, CaseTask.state == "open"
+            )
+            .order_by(CaseTask.task_id)
+        ).scalars()
         return [(task_id, {"task_id": task_id}) for task_id in tasks]
 
     return found
@@ -501,7 +625,9 @@ def _open_procedures(session: Session, case: Case) -> list[tuple[Any, dict[str, 
 
 
 def _its_rectification(session: Session, case: Case) -> list[tuple[Any, dict[str, Any]]]:
-    found = session.execute(select(Rectification.task_id).where(Rectification.case_no == case.case_no)).scalars()
+    found = session.execute(
+        select(Rectification.task_id).where(Rectification.case_no == case.case_no)
+    ).scalars()
     return [(task_id, {"task_id": task_id}) for task_id in found]
 
 

@@ -53,7 +53,9 @@ class AuthorityViolation(EnvelopeError):
     def __init__(self, event: SignedEvent, rule: Rule | None, why: str) -> None:
         code = f"authority.{rule.code}" if rule else "authority.no_rule"
         says = f"{rule.says}：" if rule else ""
-        super().__init__(code, f"{event.kind}（{event.subject}，作者 {event.author}）越权：{says}{why}")
+        super().__init__(
+            code, f"{event.kind}（{event.subject}，作者 {event.author}）越权：{says}{why}"
+        )
         self.rule = rule
         self.event_id = event.id
         self.author = event.author
@@ -62,10 +64,14 @@ class AuthorityViolation(EnvelopeError):
 # -- what the rules read ------------------------------------------------------------------
 
 _NODES_KEY = "onetrip.authority.nodes"  # session.info: node id -> (tier, revoked_version)
-_NODE = select(RegistryNode.tier, RegistryNode.revoked_version).where(RegistryNode.node_id == bindparam("id"))
+_NODE = select(RegistryNode.tier, RegistryNode.revoked_version).where(
+    RegistryNode.node_id == bindparam("id")
+)
 _ROOT = select(RegistryNode.node_id).where(RegistryNode.parent_id.is_(None)).limit(1)
 _CASES = Case.__table__  # type: ignore[attr-defined]
-_CUSTODY = select(_CASES.c.custodian, _CASES.c.pending_offer_to).where(_CASES.c.case_no == bindparam("no"))
+_CUSTODY = select(_CASES.c.custodian, _CASES.c.pending_offer_to).where(
+    _CASES.c.case_no == bindparam("no")
+)
 
 
 def _registry_entry(session: Session, node_id: str) -> tuple[str, int | None] | None:
@@ -83,7 +89,9 @@ def _root_id(session: Session) -> str | None:
     return core(session).execute(_ROOT).scalar()
 
 
-_BATCH_CUSTODY_KEY = "onetrip.authority.custody"  # session.info during a batch: case_no -> (custodian, offered_to)
+_BATCH_CUSTODY_KEY = (
+    "onetrip.authority.custody"  # session.info during a batch: case_no -> (custodian, offered_to)
+)
 
 
 def preload_custody(session: Session, subjects: Iterable[str]) -> None:
@@ -94,9 +102,12 @@ def preload_custody(session: Session, subjects: Iterable[str]) -> None:
     cases = sorted({s.removeprefix("case:") for s in subjects if s.startswith("case:")})
     cache: dict[str, tuple[str | None, str | None] | None] = dict.fromkeys(cases)
     for start in range(0, len(cases), 500):
-        chunk = cases[start:start + 500]
-        rows = core(session).execute(select(_CASES.c.case_no, _CASES.c.custodian, _CASES.c.pending_offer_to)
-                                     .where(_CASES.c.case_no.in_(chunk)))
+        chunk = cases[start : start + 500]
+        rows = core(session).execute(
+            select(_CASES.c.case_no, _CASES.c.custodian, _CASES.c.pending_offer_to).where(
+                _CASES.c.case_no.in_(chunk)
+            )
+        )
         for case_no, custodian, offered_to in rows:
             cache[case_no] = (custodian, offered_to)
     session.info[_BATCH_CUSTODY_KEY] = cache
@@ -145,11 +156,18 @@ def _is_genesis(event: SignedEvent) -> bool:
     """The root's first registry event introduces the root itself (its key is checked
     against the installed anchor by the key resolver)."""
     node = event.body.get("node") if isinstance(event.body, dict) else None
-    return (event.subject == "registry" and event.envelope["sseq"] == 1 and event.kind == "registry.node_added"
-            and isinstance(node, dict) and node.get("id") == event.author and node.get("parent") is None)
+    return (
+        event.subject == "registry"
+        and event.envelope["sseq"] == 1
+        and event.kind == "registry.node_added"
+        and isinstance(node, dict)
+        and node.get("id") == event.author
+        and node.get("parent") is None
+    )
 
 
 # -- the checks ---------------------------------------------------------------------------
+
 
 def _by_root(session: Session, event: SignedEvent) -> str | None:
     if _is_genesis(event):
@@ -162,7 +180,11 @@ def _by_filer(session: Session, event: SignedEvent) -> str | None:
     body, case_no = event.body, _record_key(event)
     if event.envelope["sseq"] != 1:
         return "办件只能建立一次（case.filed 必须是办件的第一个事件）"
-    if not isinstance(body, dict) or body.get("origin_node") != event.author or body.get("case_no") != case_no:
+    if (
+        not isinstance(body, dict)
+        or body.get("origin_node") != event.author
+        or body.get("case_no") != case_no
+    ):
         return "申请节点、办件编号与签名节点不一致"
     if not case_no.startswith(event.author + "-"):
         return f"办件编号 {case_no} 不以签名节点编号开头"
@@ -188,8 +210,11 @@ def _by_offer_target(session: Session, event: SignedEvent) -> str | None:
 
 
 def _by_case_decider(session: Session, event: SignedEvent) -> str | None:
-    decider = session.execute(select(Event.author).where(
-        Event.subject == "case:" + _record_key(event), Event.kind == "case.decided")).scalar()
+    decider = session.execute(
+        select(Event.author).where(
+            Event.subject == "case:" + _record_key(event), Event.kind == "case.decided"
+        )
+    ).scalar()
     if decider is None:
         return "本节点没有该办件的办理决定"
     return None if decider == event.author else f"作出决定的节点是 {decider}"
@@ -197,10 +222,14 @@ def _by_case_decider(session: Session, event: SignedEvent) -> str | None:
 
 def _by_rectifier(session: Session, event: SignedEvent) -> str | None:
     case_no = _record_key(event)
-    responsible = session.execute(select(Rectification.responsible_node).where(
-        Rectification.case_no == case_no)).scalar()
+    responsible = session.execute(
+        select(Rectification.responsible_node).where(Rectification.case_no == case_no)
+    ).scalar()
     if responsible is None:  # the rating that opens it has not arrived yet: hold, not refuse
-        raise IngestRefused("rectification.unrated", f"{event.kind} {event.id} arrives before the rating of {case_no}")
+        raise IngestRefused(
+            "rectification.unrated",
+            f"{event.kind} {event.id} arrives before the rating of {case_no}",
+        )
     return None if responsible == event.author else f"整改责任节点是 {responsible}"
 
 
@@ -215,8 +244,9 @@ def _by_licence_issuer(session: Session, event: SignedEvent) -> str | None:
 
 
 def _by_licence_issuer_only(session: Session, event: SignedEvent) -> str | None:
-    issuer = session.execute(select(Licence.issuer_node).where(
-        Licence.licence_id == _record_key(event))).scalar()
+    issuer = session.execute(
+        select(Licence.issuer_node).where(Licence.licence_id == _record_key(event))
+    ).scalar()
     if issuer is None:
         return "本节点没有该证照的签发记录"
     return None if issuer == event.author else f"颁发节点是 {issuer}"
@@ -234,10 +264,16 @@ def licence_entitlement_problem(session: Session, author: str, body: dict[str, A
     if entry is None:
         return f"颁发节点 {author} 未登记"
     issuer = body.get("issuer") if isinstance(body.get("issuer"), dict) else {}
-    uscc, type_code, cited = str(issuer.get("uscc") or ""), str(body.get("type_code") or ""), body.get("catalogue_version")
+    uscc, type_code, cited = (
+        str(issuer.get("uscc") or ""),
+        str(body.get("type_code") or ""),
+        body.get("catalogue_version"),
+    )
     query = select(LicenceEntitlement.since_version).where(
-        LicenceEntitlement.type_code == type_code, LicenceEntitlement.issuer_uscc == uscc,
-        LicenceEntitlement.handling_level == entry[0])
+        LicenceEntitlement.type_code == type_code,
+        LicenceEntitlement.issuer_uscc == uscc,
+        LicenceEntitlement.handling_level == entry[0],
+    )
     if isinstance(cited, int) and not isinstance(cited, bool):
         query = query.where(LicenceEntitlement.since_version <= cited)
     if session.execute(query.limit(1)).first() is None:
@@ -260,12 +296,17 @@ def _registered(session: Session, event: SignedEvent) -> str | None:
 
 ROOT = Rule("root", "只有根节点（县级）可以写入", _by_root)
 FILER = Rule("filer", "办件只能由建立它的节点（办件编号以其编号开头）建立", _by_filer)
-CUSTODIAN = Rule("custodian", "只有办件当前的办理节点可以写入，移交待接收期间谁都不能写入", _by_custodian)
+CUSTODIAN = Rule(
+    "custodian", "只有办件当前的办理节点可以写入，移交待接收期间谁都不能写入", _by_custodian
+)
 OFFER_TARGET = Rule("offer_target", "只有移交所指向的节点可以接收或拒收", _by_offer_target)
 CASE_DECIDER = Rule("case_decider", "只有作出办理决定的节点可以记录告知承诺核查", _by_case_decider)
 RECTIFIER = Rule("rectifier", "只有差评整改的责任节点可以回访、办结整改", _by_rectifier)
-LICENCE_ISSUER = Rule("licence_issuer", "只有事项目录授权的节点可以颁发该类证照（类型、颁发机构、办理层级一致）",
-                      _by_licence_issuer)
+LICENCE_ISSUER = Rule(
+    "licence_issuer",
+    "只有事项目录授权的节点可以颁发该类证照（类型、颁发机构、办理层级一致）",
+    _by_licence_issuer,
+)
 LICENCE_REVOKER = Rule("licence_revoker", "只有颁发证照的节点可以撤销", _by_licence_issuer_only)
 REGISTERED = Rule("registered_node", "只有已登记且未注销的节点可以写入", _registered)
 
@@ -274,23 +315,49 @@ POLICY: dict[str, dict[str, Rule]] = {
     "registry": {"registry.node_added": ROOT, "registry.node_revoked": ROOT},
     "catalogue": {BATCH_PUBLISHED: ROOT, MATTER_WITHDRAWN: ROOT},
     "calendar": {"calendar.year_published": ROOT},
-    "user": {kind: ROOT for kind in ("user.provisioned", "user.password_changed", "user.role_changed",
-                                     "user.disabled", "user.enabled")},
+    "user": {
+        kind: ROOT
+        for kind in (
+            "user.provisioned",
+            "user.password_changed",
+            "user.role_changed",
+            "user.disabled",
+            "user.enabled",
+        )
+    },
     "case": {
         "case.filed": FILER,
         "handoff.accepted": OFFER_TARGET,
         "handoff.declined": OFFER_TARGET,
-        **{kind: CUSTODIAN for kind in (
-            "handoff.offered",
-            "case.supplement_requested", "case.supplement_received", "case.accepted", "case.refused",
-            "case.opinion_recorded", "case.decided", "case.special_started", "case.special_ended",
-            "case.extension_approved", "case.visit_recorded", "case.delivered", "case.withdrawn",
-            "case.verification_recorded", "case.rated", "case.rectification_opened", "case.callback_recorded",
-            "case.rectification_closed",
-        )},
+        **{
+            kind: CUSTODIAN
+            for kind in (
+                "handoff.offered",
+                "case.supplement_requested",
+                "case.supplement_received",
+                "case.accepted",
+                "case.refused",
+                "case.opinion_recorded",
+                "case.decided",
+                "case.special_started",
+                "case.special_ended",
+                "case.extension_approved",
+                "case.visit_recorded",
+                "case.delivered",
+                "case.withdrawn",
+                "case.verification_recorded",
+                "case.rated",
+                "case.rectification_opened",
+                "case.callback_recorded",
+                "case.rectification_closed",
+            )
+        },
     },
     "verification": {"verification.recorded": CASE_DECIDER},
-    "rectification": {"rectification.callback_recorded": RECTIFIER, "rectification.closed": RECTIFIER},
+    "rectification": {
+        "rectification.callback_recorded": RECTIFIER,
+        "rectification.closed": RECTIFIER,
+    },
     "licence": {"licence.issued": LICENCE_ISSUER, "licence.revoked": LICENCE_REVOKER},
 }
 SINGLE_RECORDS = frozenset({"registry", "catalogue", "calendar"})
@@ -309,7 +376,11 @@ def check_event_authority(session: Session, event: SignedEvent) -> None:
         session.info.pop(_NODES_KEY, None)  # a registry event may add or revoke nodes
     rule = rule_for(event.subject, event.kind)
     if rule is None:
-        raise AuthorityViolation(event, None, f"记录类型 {event.subject.partition(':')[0]} 没有事件 {event.kind} 的权限规则")
+        raise AuthorityViolation(
+            event,
+            None,
+            f"记录类型 {event.subject.partition(':')[0]} 没有事件 {event.kind} 的权限规则",
+        )
     for applied in (REGISTERED, rule):
         why = applied.check(session, event)
         if why is not None:
@@ -319,8 +390,11 @@ def check_event_authority(session: Session, event: SignedEvent) -> None:
 
 def policy_table() -> list[dict[str, str]]:
     """The policy as rows (subject kind, event kind, rule code, what it says): for docs and screens."""
-    return [{"subject": subject, "kind": kind, "rule": rule.code, "says": rule.says}
-            for subject, kinds in POLICY.items() for kind, rule in kinds.items()]
+    return [
+        {"subject": subject, "kind": kind, "rule": rule.code, "says": rule.says}
+        for subject, kinds in POLICY.items()
+        for kind, rule in kinds.items()
+    ]
 
 
 # -- the entitlement projection -----------------------------------------------------------
@@ -337,9 +411,16 @@ def _entitle(session: Session, event: SignedEvent) -> None:
     for matter in event.body["matters"]:
         type_code = matter.get("result_licence_type")
         if type_code:
-            insert_if_absent(session, _ENTITLEMENTS, {
-                "type_code": type_code, "issuer_uscc": matter["implementing_body_code"],
-                "handling_level": matter["handling_level"], "since_version": version})
+            insert_if_absent(
+                session,
+                _ENTITLEMENTS,
+                {
+                    "type_code": type_code,
+                    "issuer_uscc": matter["implementing_body_code"],
+                    "handling_level": matter["handling_level"],
+                    "since_version": version,
+                },
+            )
 
 
 install_authority_check(check_event_authority)

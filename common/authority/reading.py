@@ -55,9 +55,12 @@ def node_area(session: Session, node: ThisNode) -> Any:
     entry = session.get(RegistryNode, node.node_id)
     if entry is not None and entry.parent_id is None:
         return None
-    prefix = node.node_id[:significant_digits(node.node_id)]
-    return or_(Case.origin_node.startswith(prefix), Case.custodian == node.node_id,
-               Case.pending_offer_to == node.node_id)
+    prefix = node.node_id[: significant_digits(node.node_id)]
+    return or_(
+        Case.origin_node.startswith(prefix),
+        Case.custodian == node.node_id,
+        Case.pending_offer_to == node.node_id,
+    )
 
 
 def in_area(session: Session, node: ThisNode, case_no: str) -> bool:
@@ -65,13 +68,18 @@ def in_area(session: Session, node: ThisNode, case_no: str) -> bool:
     area = node_area(session, node)
     if area is None:
         return True
-    return session.execute(select(Case.case_no).where(Case.case_no == case_no, area)).first() is not None
+    return (
+        session.execute(select(Case.case_no).where(Case.case_no == case_no, area)).first()
+        is not None
+    )
 
 
 def department_cases(department: str) -> Select[Any]:
     """The numbers of the cases a department's reviewer may read (for ``IN`` filters)."""
     tasked = select(CaseTask.case_no).where(CaseTask.department == department)
-    return select(Case.case_no).where(or_(Case.lead_department == department, Case.case_no.in_(tasked)))
+    return select(Case.case_no).where(
+        or_(Case.lead_department == department, Case.case_no.in_(tasked))
+    )
 
 
 def may_read_case(session: Session, node: ThisNode, actor: Actor, case: Case | str) -> bool:
@@ -82,8 +90,12 @@ def may_read_case(session: Session, node: ThisNode, actor: Actor, case: Case | s
         return (case if isinstance(case, Case) else session.get(Case, case_no)) is not None
     if not department:
         return False
-    return session.execute(
-        department_cases(department).where(Case.case_no == case_no).limit(1)).first() is not None
+    return (
+        session.execute(
+            department_cases(department).where(Case.case_no == case_no).limit(1)
+        ).first()
+        is not None
+    )
 
 
 def require_case_reader(session: Session, node: ThisNode, actor: Actor, case: Case | str) -> Case:
@@ -106,15 +118,24 @@ def require_blob_reader(session: Session, node: ThisNode, actor: Actor, sha256: 
     department = _department_of(actor)
     if department is None:
         return
-    found = department and session.execute(
-        select(CaseMaterial.case_no).where(CaseMaterial.blob_sha256 == sha256.lower(),
-                                           CaseMaterial.case_no.in_(department_cases(department))).limit(1)
-    ).first()
+    found = (
+        department
+        and session.execute(
+            select(CaseMaterial.case_no)
+            .where(
+                CaseMaterial.blob_sha256 == sha256.lower(),
+                CaseMaterial.case_no.in_(department_cases(department)),
+            )
+            .limit(1)
+        ).first()
+    )
     if not found:
         raise _refused("sha256", "本部门不参与办理使用该文件的案件")
 
 
-def require_licence_reader(session: Session, node: ThisNode, actor: Actor, licence: Licence) -> None:
+def require_licence_reader(
+    session: Session, node: ThisNode, actor: Actor, licence: Licence
+) -> None:
     """A department reviewer reads a licence of a case it may read, or one it issued."""
     department = _department_of(actor)
     if department is None or (department and department == licence.issuer_body):

@@ -19,7 +19,9 @@ router = APIRouter(prefix="/api/v1/blobs", tags=["blobs"])
 
 STAFF_ROLES = tuple(Role)  # every role is a staff role; residents have no accounts
 
-Sha256Path = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="文件内容的SHA-256（小写十六进制）")]
+Sha256Path = Annotated[
+    str, Path(pattern=r"^[0-9a-f]{64}$", description="文件内容的SHA-256（小写十六进制）")
+]
 
 
 class BlobOut(BaseModel):
@@ -29,12 +31,16 @@ class BlobOut(BaseModel):
 
 
 @router.post(
-    "", response_model=BlobOut, status_code=201,
+    "",
+    response_model=BlobOut,
+    status_code=201,
     responses={413: {"description": "文件超过大小上限"}, 415: {"description": "文件类型不被接受"}},
 )
 def upload_blob(
     file: Annotated[UploadFile, File(description="PDF、OFD、JPEG或PNG文件，不超过10MB")],
-    actor: CurrentUser, session: SessionDep, node: NodeDep,
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
 ) -> BlobOut:
     require_role(actor, *STAFF_ROLES)
     # A plain function, so the database work runs in the thread pool, never on the event
@@ -44,9 +50,14 @@ def upload_blob(
     return BlobOut(sha256=row.sha256, size=row.size, media_type=row.media_type)
 
 
-@router.get("/{sha256}", response_class=Response,
-            responses={200: {"content": {t: {} for t in store.ACCEPTED_TYPES}, "description": "文件内容"}})
-def download_blob(sha256: Sha256Path, actor: CurrentUser, session: SessionDep, node: NodeDep) -> Response:
+@router.get(
+    "/{sha256}",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in store.ACCEPTED_TYPES}, "description": "文件内容"}},
+)
+def download_blob(
+    sha256: Sha256Path, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> Response:
     require_role(actor, *STAFF_ROLES)
     require_blob_reader(session, node, actor, sha256)
     content = service.open_blob(session, node, sha256)

@@ -54,9 +54,18 @@ def store_blob(session: Session, node: ThisNode, data: bytes, original_name: str
     digest = store.write_blob(node.settings.blob_dir, data)
     # Another request may be storing the same bytes right now (a scan uploaded twice, or
     # the same file arriving by sync): the first row wins, both requests succeed.
-    insert_if_absent(session, Blob.__table__, {  # type: ignore[attr-defined]
-        "sha256": digest, "size": len(data), "media_type": media_type, "original_name": clean_name(original_name),
-        "received_at": utcnow(), "stored": True})
+    insert_if_absent(
+        session,
+        Blob.__table__,
+        {  # type: ignore[attr-defined]
+            "sha256": digest,
+            "size": len(data),
+            "media_type": media_type,
+            "original_name": clean_name(original_name),
+            "received_at": utcnow(),
+            "stored": True,
+        },
+    )
     row = session.get(Blob, digest)
     assert row is not None
     if not row.stored:  # known by hash before; now the file is here
@@ -96,5 +105,7 @@ def open_blob(session: Session, node: ThisNode, sha256: str) -> BlobContent:
     try:
         data = store.read_blob(node.settings.blob_dir, sha256)
     except FileNotFoundError:
-        raise NotFound("blob.file_missing", "文件记录存在但本节点没有文件内容", field="sha256") from None
+        raise NotFound(
+            "blob.file_missing", "文件记录存在但本节点没有文件内容", field="sha256"
+        ) from None
     return BlobContent(row, data)

@@ -80,7 +80,9 @@ def check_upload(data: bytes, limit: int | None = None) -> str:
     media_type = detect_media_type(data)
     if media_type is None:
         accepted = "、".join(TYPE_LABELS[t] for t in ACCEPTED_TYPES)
-        raise BlobTypeRefused("blob.type_refused", f"只接受{accepted}格式的文件（按文件内容识别）", field="file")
+        raise BlobTypeRefused(
+            "blob.type_refused", f"只接受{accepted}格式的文件（按文件内容识别）", field="file"
+        )
     return media_type
 
 

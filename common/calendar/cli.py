@@ -19,7 +19,10 @@ from common.errors import DomainError
 from common.timeutil import local_today
 from common.users.roles import Actor
 
-calendar_app = typer.Typer(help="工作日历：导入年度节假日安排、查看状态、计算期限", no_args_is_help=True)
+calendar_app = typer.Typer(
+    help="工作日历：导入年度节假日安排、查看状态、计算期限", no_args_is_help=True
+)
+
 
 def _explain(exc: DomainError) -> bool:
     if not isinstance(exc, service.ScheduleRejected):
@@ -49,10 +52,16 @@ def _warn(warnings: list[str]) -> None:
 @calendar_app.command("import")
 def import_file(
     data_dir: DataDir,
-    file: Annotated[Path, typer.Argument(help="CSV（date,kind,name）或JSON文件", exists=True,
-                                         dir_okay=False, readable=True)],
-    source: Annotated[str | None, typer.Option("--source", help="出处，如国务院办公厅通知的标题；"
-                                               "JSON文件可自带 source")] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV（date,kind,name）或JSON文件", exists=True, dir_okay=False, readable=True
+        ),
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="出处，如国务院办公厅通知的标题；JSON文件可自带 source"),
+    ] = None,
 ) -> None:
     """导入并发布一年的法定节假日与调休安排（仅根节点）。"""
     suffix = file.suffix.lower().lstrip(".")
@@ -63,8 +72,10 @@ def import_file(
         actor = Actor.node_system(node.node_id)
         schedule = service.read_year_schedule(file.read_bytes(), suffix, source)
         event = service.import_year_schedule(session, node, actor, schedule, schedule.source)
-    typer.echo(f"已发布{schedule.year}年节假日安排：放假{len(schedule.holidays)}天，"
-               f"调休上班{len(schedule.workdays)}天（日历版本 {event.envelope['sseq']}）")
+    typer.echo(
+        f"已发布{schedule.year}年节假日安排：放假{len(schedule.holidays)}天，"
+        f"调休上班{len(schedule.workdays)}天（日历版本 {event.envelope['sseq']}）"
+    )
 
 
 @calendar_app.command("status")

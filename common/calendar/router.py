@@ -70,7 +70,9 @@ async def schedule_upload(request: Request, source: str | None = None) -> Schedu
         form = await request.form(max_files=1, max_fields=5)
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise DomainError("calendar.file_missing", "请上传CSV或JSON文件（字段名 file）", field="file")
+            raise DomainError(
+                "calendar.file_missing", "请上传CSV或JSON文件（字段名 file）", field="file"
+            )
         content = await upload.read(MAX_UPLOAD_BYTES + 1)
         filename, content_type = upload.filename, upload.content_type or ""
         form_source = form.get("source")
@@ -78,9 +80,13 @@ async def schedule_upload(request: Request, source: str | None = None) -> Schedu
     else:
         content = await request.body()
     if len(content) > MAX_UPLOAD_BYTES:
-        raise DomainError("calendar.file_too_large", "文件过大（上限64KB）", field="file", status=413)
+        raise DomainError(
+            "calendar.file_too_large", "文件过大（上限64KB）", field="file", status=413
+        )
     if not content.strip():
-        raise DomainError("calendar.file_missing", "请上传CSV或JSON文件，或以JSON提交", field="file")
+        raise DomainError(
+            "calendar.file_missing", "请上传CSV或JSON文件，或以JSON提交", field="file"
+        )
     return ScheduleUpload(content, service.schedule_format(filename, content_type, content), source)
 
 
@@ -95,6 +101,11 @@ def publish_year(
     service.check_may_publish(node, actor)
     schedule = service.read_year_schedule(upload.content, upload.fmt, upload.source)
     event = service.import_year_schedule(session, node, actor, schedule, schedule.source)
-    return {"year": schedule.year, "version": event.envelope["sseq"], "event_id": event.id,
-            "holidays": len(schedule.holidays), "workdays": len(schedule.workdays),
-            "source": event.body["source"]}
+    return {
+        "year": schedule.year,
+        "version": event.envelope["sseq"],
+        "event_id": event.id,
+        "holidays": len(schedule.holidays),
+        "workdays": len(schedule.workdays),
+        "source": event.body["source"],
+    }

@@ -65,14 +65,25 @@ def _check_entries(year: int, entries: Iterable[tuple[date, str, str]]) -> list[
     seen: dict[date, str] = {}
     for day, kind, where in entries:
         if day.year != year:
-            problems.append(Problem("schedule.outside_year", where,
-                                    f"日期{day.isoformat()}不在{year}年内"))
+            problems.append(
+                Problem("schedule.outside_year", where, f"日期{day.isoformat()}不在{year}年内")
+            )
         elif day in seen:
-            problems.append(Problem("schedule.duplicate", where,
-                                    f"日期{day.isoformat()}重复出现（已在{seen[day]}列出）"))
+            problems.append(
+                Problem(
+                    "schedule.duplicate",
+                    where,
+                    f"日期{day.isoformat()}重复出现（已在{seen[day]}列出）",
+                )
+            )
         elif kind == "workday" and day.weekday() < 5:
-            problems.append(Problem("schedule.workday_not_weekend", where,
-                                    f"调休上班日{day.isoformat()}不是周六或周日"))
+            problems.append(
+                Problem(
+                    "schedule.workday_not_weekend",
+                    where,
+                    f"调休上班日{day.isoformat()}不是周六或周日",
+                )
+            )
         seen.setdefault(day, where)
     return problems
 
@@ -102,11 +113,17 @@ def _build(year: int | None, rows: list[tuple[Any, Any, Any, str]], source: str)
     for raw_kind, raw_date, name, where in rows:
         kind, day = _kind(raw_kind), _parse_date(raw_date)
         if kind is None:
-            problems.append(Problem("schedule.kind", where,
-                                    f"类型“{raw_kind}”无效，应为 holiday/休 或 workday/班"))
+            problems.append(
+                Problem(
+                    "schedule.kind", where, f"类型“{raw_kind}”无效，应为 holiday/休 或 workday/班"
+                )
+            )
         if day is None:
-            problems.append(Problem("schedule.date", where,
-                                    f"日期“{raw_date}”无效，应为YYYY-MM-DD格式的真实日期"))
+            problems.append(
+                Problem(
+                    "schedule.date", where, f"日期“{raw_date}”无效，应为YYYY-MM-DD格式的真实日期"
+                )
+            )
         if kind is None or day is None:
             continue
         entries.append((day, kind, where))
@@ -129,18 +146,26 @@ def _build(year: int | None, rows: list[tuple[Any, Any, Any, str]], source: str)
     )
 
 
-def parse_year_schedule_csv(text: str, *, year: int | None = None,
-                            source: str = "csv") -> YearSchedule:
+def parse_year_schedule_csv(
+    text: str, *, year: int | None = None, source: str = "csv"
+) -> YearSchedule:
     """Parse ``date,kind[,name]`` rows (header required; 日期/类型/名称 accepted too).
     Without ``year`` the year of the first valid date is the schedule's year."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
     header = [h.strip().lower() for h in next(reader, [])]
-    aliases = {"date": "date", "日期": "date", "kind": "kind", "类型": "kind",
-               "name": "name", "名称": "name"}
+    aliases = {
+        "date": "date",
+        "日期": "date",
+        "kind": "kind",
+        "类型": "kind",
+        "name": "name",
+        "名称": "name",
+    }
     columns = {aliases[h]: i for i, h in enumerate(header) if h in aliases}
     if "date" not in columns or "kind" not in columns:
-        raise ScheduleError([Problem("schedule.header", "第1行",
-                                     "表头应包含 date（日期）和 kind（类型）两列")])
+        raise ScheduleError(
+            [Problem("schedule.header", "第1行", "表头应包含 date（日期）和 kind（类型）两列")]
+        )
 
     rows: list[tuple[Any, Any, Any, str]] = []
     for row in reader:
@@ -152,16 +177,16 @@ def parse_year_schedule_csv(text: str, *, year: int | None = None,
     return _build(year, rows, source)
 
 
-def parse_year_schedule_json(obj: Mapping[str, Any] | str, *,
-                             source: str = "json") -> YearSchedule:
+def parse_year_schedule_json(obj: Mapping[str, Any] | str, *, source: str = "json") -> YearSchedule:
     """Parse ``{"year": ..., "holidays": [...], "workdays": [...]}``; entries are
     ``{"date": "2027-01-01", "name": "元旦"}`` or a bare date string."""
     if isinstance(obj, str):
         try:
             obj = json.loads(obj)
         except json.JSONDecodeError as exc:
-            raise ScheduleError([Problem("schedule.format", f"第{exc.lineno}行",
-                                         "不是有效的JSON")]) from None
+            raise ScheduleError(
+                [Problem("schedule.format", f"第{exc.lineno}行", "不是有效的JSON")]
+            ) from None
     if not isinstance(obj, Mapping):
         raise ScheduleError([Problem("schedule.format", "全部", "应为JSON对象")])
     year = obj.get("year")

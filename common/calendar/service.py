@@ -55,17 +55,19 @@ class ScheduleRejected(DomainError):
 
     def __init__(self, problems: list[Problem]) -> None:
         first = problems[0]
-        super().__init__("calendar.schedule_invalid",
-                         f"节假日安排有{len(problems)}处问题，首个：{first.location} {first.message}",
-                         field=first.location)
+        super().__init__(
+            "calendar.schedule_invalid",
+            f"节假日安排有{len(problems)}处问题，首个：{first.location} {first.message}",
+            field=first.location,
+        )
         self.problems = problems
 
     def as_dict(self) -> dict[str, Any]:
-        return {**super().as_dict(),
-                "problems": [p._asdict() for p in self.problems]}
+        return {**super().as_dict(), "problems": [p._asdict() for p in self.problems]}
 
 
 # -- seeding ----------------------------------------------------------------------
+
 
 def _seed_rows() -> list[dict[str, Any]]:
     """One row per day of every year the package covers, with the holiday's name."""
@@ -82,8 +84,14 @@ def _seed_rows() -> list[dict[str, Any]]:
                 name = chinese.get(constants.holidays[day], constants.holidays[day])
             elif day in constants.workdays:
                 name = f"{chinese.get(constants.workdays[day], constants.workdays[day])}调休上班"
-            rows.append({"day": day, "is_working_day": package.is_working_day(day),
-                         "name": name, "source": SEED_SOURCE})
+            rows.append(
+                {
+                    "day": day,
+                    "is_working_day": package.is_working_day(day),
+                    "name": name,
+                    "source": SEED_SOURCE,
+                }
+            )
             day += _ONE_DAY
     return rows
 
@@ -92,23 +100,34 @@ def seed_calendar_days(session: Session) -> int:
     """Insert the package's days that are missing, correct any that differ (a newer
     package); returns how many rows changed. Idempotent."""
     table = CalendarDay.__table__  # type: ignore[attr-defined]
-    existing = {day: (working, name) for day, working, name in session.execute(
-        select(table.c.day, table.c.is_working_day, table.c.name))}
+    existing = {
+        day: (working, name)
+        for day, working, name in session.execute(
+            select(table.c.day, table.c.is_working_day, table.c.name)
+        )
+    }
     rows = _seed_rows()
     new = [r for r in rows if r["day"] not in existing]
-    changed = [r for r in rows if r["day"] in existing
-               and existing[r["day"]] != (r["is_working_day"], r["name"])]
+    changed = [
+        r
+        for r in rows
+        if r["day"] in existing and existing[r["day"]] != (r["is_working_day"], r["name"])
+    ]
     if new:
         session.execute(insert(table), new)
     for row in changed:  # rare: only after upgrading chinesecalendar
-        session.execute(update(table).where(table.c.day == row["day"])
-                        .values(is_working_day=row["is_working_day"], name=row["name"]))
+        session.execute(
+            update(table)
+            .where(table.c.day == row["day"])
+            .values(is_working_day=row["is_working_day"], name=row["name"])
+        )
     if new or changed:
         _forget(session)
     return len(new) + len(changed)
 
 
 # -- publishing a year --------------------------------------------------------------
+
 
 def check_may_publish(node: ThisNode, actor: Actor) -> None:
     require_role(actor, Role.COUNTY_ADMIN)
@@ -117,31 +136,47 @@ def check_may_publish(node: ThisNode, actor: Actor) -> None:
 
 
 def _year_body(schedule: YearSchedule, source: str) -> dict[str, Any]:
-    return normalise({
-        "year": schedule.year,
-        "holidays": [d.isoformat() for d in schedule.holidays],
-        "workdays": [d.isoformat() for d in schedule.workdays],
-        "names": {d.isoformat(): n for d, n in sorted(schedule.names.items()) if n},
-        "source": source,
-    })
+    return normalise(
+        {
+            "year": schedule.year,
+            "holidays": [d.isoformat() for d in schedule.holidays],
+            "workdays": [d.isoformat() for d in schedule.workdays],
+            "names": {d.isoformat(): n for d, n in sorted(schedule.names.items()) if n},
+            "source": source,
+        }
+    )
 
 
-def import_year_schedule(session: Session, node: ThisNode, actor: Actor,
-                         schedule: YearSchedule, source_text: str) -> SignedEvent:
+def import_year_schedule(
+    session: Session, node: ThisNode, actor: Actor, schedule: YearSchedule, source_text: str
+) -> SignedEvent:
     """Publish one year's official schedule as a root-signed record (county admin)."""
     check_may_publish(node, actor)
     body = _year_body(schedule, (source_text or "").strip())
     if not body["source"] or len(body["source"]) > MAX_SOURCE_CHARS:
-        raise DomainError("calendar.source", "请填写安排的出处（如国务院办公厅通知的标题，300字以内）",
-                          field="source")
+        raise DomainError(
+            "calendar.source",
+            "请填写安排的出处（如国务院办公厅通知的标题，300字以内）",
+            field="source",
+        )
     current = session.execute(
-        select(PublishedYear.source, PublishedYear.holidays, PublishedYear.workdays,
-               PublishedYear.names).where(PublishedYear.year == schedule.year)).first()
-    wanted = (body["source"], schedule_json(body["holidays"]), schedule_json(body["workdays"]),
-              schedule_json(body["names"]))
+        select(
+            PublishedYear.source,
+            PublishedYear.holidays,
+            PublishedYear.workdays,
+            PublishedYear.names,
+        ).where(PublishedYear.year == schedule.year)
+    ).first()
+    wanted = (
+        body["source"],
+        schedule_json(body["holidays"]),
+        schedule_json(body["workdays"]),
+        schedule_json(body["names"]),
+    )
     if current is not None and tuple(current) == wanted:
-        raise Conflict("calendar.unchanged", f"{schedule.year}年的节假日安排与已发布的版本相同",
-                       field="year")
+        raise Conflict(
+            "calendar.unchanged", f"{schedule.year}年的节假日安排与已发布的版本相同", field="year"
+        )
     return node.append(session, CALENDAR_SUBJECT, YEAR_PUBLISHED, body)
 
 
@@ -153,8 +188,9 @@ def schedule_format(filename: str | None, content_type: str | None, content: byt
     if suffix in ("csv", "json"):
         return suffix
     if suffix and suffix != "txt":
-        raise DomainError("calendar.file_type", f"不支持的文件类型 .{suffix}，请上传CSV或JSON文件",
-                          field="file")
+        raise DomainError(
+            "calendar.file_type", f"不支持的文件类型 .{suffix}，请上传CSV或JSON文件", field="file"
+        )
     if content_type and "json" in content_type:
         return "json"
     if content_type and "csv" in content_type:
@@ -169,11 +205,14 @@ def _decode(content: bytes) -> str:
             return content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ScheduleRejected([Problem("schedule.encoding", "全部", "文件编码无法识别，请另存为UTF-8")])
+    raise ScheduleRejected(
+        [Problem("schedule.encoding", "全部", "文件编码无法识别，请另存为UTF-8")]
+    )
 
 
-def read_year_schedule(content: bytes | str | Mapping[str, Any], fmt: str,
-                       source: str | None = None) -> YearSchedule:
+def read_year_schedule(
+    content: bytes | str | Mapping[str, Any], fmt: str, source: str | None = None
+) -> YearSchedule:
     """Parse an upload; ``source`` defaults to a JSON document's own ``"source"``.
 
     Raises ScheduleRejected listing every problem, the missing source among them."""
@@ -185,8 +224,9 @@ def read_year_schedule(content: bytes | str | Mapping[str, Any], fmt: str,
         try:
             content = json.loads(content)
         except json.JSONDecodeError as exc:
-            raise ScheduleRejected([Problem("schedule.format", f"第{exc.lineno}行",
-                                            "不是有效的JSON")]) from None
+            raise ScheduleRejected(
+                [Problem("schedule.format", f"第{exc.lineno}行", "不是有效的JSON")]
+            ) from None
     if fmt == "json" and isinstance(content, Mapping) and not source:
         source = content.get("source") if isinstance(content.get("source"), str) else None
     source = (source or "").strip()
@@ -198,8 +238,13 @@ def read_year_schedule(content: bytes | str | Mapping[str, Any], fmt: str,
     except ScheduleError as exc:
         problems += exc.problems
     if not source or len(source) > MAX_SOURCE_CHARS:
-        problems.append(Problem("calendar.source", "source",
-                                "请填写安排的出处（如国务院办公厅通知的标题，300字以内）"))
+        problems.append(
+            Problem(
+                "calendar.source",
+                "source",
+                "请填写安排的出处（如国务院办公厅通知的标题，300字以内）",
+            )
+        )
     if problems:
         raise ScheduleRejected(problems)
     assert schedule is not None
@@ -207,6 +252,7 @@ def read_year_schedule(content: bytes | str | Mapping[str, Any], fmt: str,
 
 
 # -- the working calendar -----------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Basis:
@@ -219,7 +265,9 @@ class _Basis:
     invalid: tuple[int, ...]  # published years whose record failed validation
 
 
-_CACHE: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], _Basis]] = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], _Basis]] = (
+    weakref.WeakKeyDictionary()
+)
 _CACHE_LOCK = threading.Lock()
 
 
@@ -232,11 +280,21 @@ def _state(session: Session) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     """A cheap fingerprint of both tables (about 0.1 ms): the published rows in full,
     and the seed's first and last day (index lookups; a count would scan 8,000 rows).
     Seed values change only in ``seed_calendar_days``, which forgets the cache itself."""
-    seed = session.execute(select(select(func.min(CalendarDay.day)).scalar_subquery(),
-                                  select(func.max(CalendarDay.day)).scalar_subquery())).one()
-    published = session.execute(select(
-        PublishedYear.year, PublishedYear.version, PublishedYear.source,
-        PublishedYear.holidays, PublishedYear.workdays).order_by(PublishedYear.year)).all()
+    seed = session.execute(
+        select(
+            select(func.min(CalendarDay.day)).scalar_subquery(),
+            select(func.max(CalendarDay.day)).scalar_subquery(),
+        )
+    ).one()
+    published = session.execute(
+        select(
+            PublishedYear.year,
+            PublishedYear.version,
+            PublishedYear.source,
+            PublishedYear.holidays,
+            PublishedYear.workdays,
+        ).order_by(PublishedYear.year)
+    ).all()
     return (tuple(seed), *(tuple(row) for row in published)), [tuple(r) for r in published]
 
 
@@ -251,8 +309,12 @@ def _build(session: Session, published: list[tuple[Any, ...]]) -> _Basis:
     valid, invalid = [], []
     for year, _version, source, holidays, workdays in published:
         try:
-            schedule = YearSchedule(year, tuple(map(date.fromisoformat, json.loads(holidays))),
-                                    tuple(map(date.fromisoformat, json.loads(workdays))), source)
+            schedule = YearSchedule(
+                year,
+                tuple(map(date.fromisoformat, json.loads(holidays))),
+                tuple(map(date.fromisoformat, json.loads(workdays))),
+                source,
+            )
         except (ScheduleError, ValueError, TypeError):
             # Signed by the root but unusable: keep the seed (if any) and say so.
             log.error("calendar record for %s is invalid; ignoring it", year)
@@ -311,15 +373,22 @@ def deadline_report(session: Session, start: date, days: int) -> dict[str, Any]:
     """The ``days``-working-day deadline after ``start``, and whether it is estimated."""
     calendar = working_calendar(session)
     deadline = calendar.add_working_days(start, days)
-    return {"start": start.isoformat(), "days": days, "deadline": deadline.isoformat(),
-            **_fallback(calendar, start, deadline)}
+    return {
+        "start": start.isoformat(),
+        "days": days,
+        "deadline": deadline.isoformat(),
+        **_fallback(calendar, start, deadline),
+    }
 
 
 def span_report(session: Session, start: date, end: date) -> dict[str, Any]:
     calendar = working_calendar(session)
-    return {"start": start.isoformat(), "end": end.isoformat(),
-            "working_days": calendar.working_days_between(start, end),
-            **_fallback(calendar, start, end)}
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "working_days": calendar.working_days_between(start, end),
+        **_fallback(calendar, start, end),
+    }
 
 
 def calendar_days(session: Session, start: date, end: date) -> dict[str, Any]:
@@ -331,23 +400,39 @@ def calendar_days(session: Session, start: date, end: date) -> dict[str, Any]:
     basis = _basis(session)
     calendar = _calendar(basis)
     names: dict[date, str] = {
-        day: name for day, name in session.execute(
+        day: name
+        for day, name in session.execute(
             select(CalendarDay.day, CalendarDay.name).where(
-                CalendarDay.day.between(start, end), CalendarDay.name.is_not(None)))
-        if day.year not in basis.published}
-    for text in session.execute(select(PublishedYear.names).where(
-            PublishedYear.year.in_([y for y in basis.published if start.year <= y <= end.year]))
-            ).scalars():
+                CalendarDay.day.between(start, end), CalendarDay.name.is_not(None)
+            )
+        )
+        if day.year not in basis.published
+    }
+    for text in session.execute(
+        select(PublishedYear.names).where(
+            PublishedYear.year.in_([y for y in basis.published if start.year <= y <= end.year])
+        )
+    ).scalars():
         names.update({date.fromisoformat(d): n for d, n in json.loads(text).items()})
     days, day = [], start
     while day <= end:
-        days.append({"date": day.isoformat(), "weekday": day.isoweekday(),
-                     "is_working_day": calendar.is_working_day(day), "name": names.get(day),
-                     "covered": calendar.is_covered(day.year),
-                     "source": calendar.source_for(day.year)})
+        days.append(
+            {
+                "date": day.isoformat(),
+                "weekday": day.isoweekday(),
+                "is_working_day": calendar.is_working_day(day),
+                "name": names.get(day),
+                "covered": calendar.is_covered(day.year),
+                "source": calendar.source_for(day.year),
+            }
+        )
         day += _ONE_DAY
-    return {"from": start.isoformat(), "to": end.isoformat(), "days": days,
-            **_fallback(calendar, start, end)}
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "days": days,
+        **_fallback(calendar, start, end),
+    }
 
 
 NEXT_YEAR_WARNING_DAYS = 120
@@ -361,9 +446,14 @@ def calendar_status(session: Session, today: date) -> dict[str, Any]:
     years = [today.year]
     if (date(today.year, 12, 31) - today).days < NEXT_YEAR_WARNING_DAYS:
         years.append(today.year + 1)
-    warnings = [f"{year}年节假日安排尚未导入，期限按周一至周五计算"
-                for year in years if year not in basis.covered]
-    warnings += [f"{year}年已发布的节假日安排记录无效，已忽略，请重新导入" for year in basis.invalid]
+    warnings = [
+        f"{year}年节假日安排尚未导入，期限按周一至周五计算"
+        for year in years
+        if year not in basis.covered
+    ]
+    warnings += [
+        f"{year}年已发布的节假日安排记录无效，已忽略，请重新导入" for year in basis.invalid
+    ]
     return {
         "covered_years": sorted(basis.covered),
         "published_years": list(basis.published),

@@ -92,8 +92,9 @@ class WorkingCalendar:
         sources = {**self._sources, schedule.year: schedule.source}
         return WorkingCalendar(overrides, self.covered_years | {schedule.year}, sources)
 
-    def with_year(self, year: int, holidays: Iterable[date], workdays: Iterable[date],
-                  source: str = "manual") -> WorkingCalendar:
+    def with_year(
+        self, year: int, holidays: Iterable[date], workdays: Iterable[date], source: str = "manual"
+    ) -> WorkingCalendar:
         """Shorthand for ``with_schedule``; raises ScheduleError on a bad schedule."""
         return self.with_schedule(YearSchedule(year, tuple(holidays), tuple(workdays), source))
 

@@ -70,7 +70,9 @@ def require_custody(node: ThisNode, case: Case) -> None:
         )
 
 
-def append_case_event(session: Session, node: ThisNode, case: Case, kind: str, body: dict[str, Any]) -> SignedEvent:
+def append_case_event(
+    session: Session, node: ThisNode, case: Case, kind: str, body: dict[str, Any]
+) -> SignedEvent:
     """Check custody and the state machine (for an offer's answer: the open offer),
     then append to the case's chain."""
     if kind in HANDOFF_REPLIES:

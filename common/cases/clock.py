@@ -103,11 +103,16 @@ class ClockView:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "limit_days": self.limit_days, "extension_days": self.extension_days,
-            "days_used": self.days_used, "days_left": self.days_left,
-            "paused_days": self.paused_days, "status": self.status, "status_label": self.status_label,
+            "limit_days": self.limit_days,
+            "extension_days": self.extension_days,
+            "days_used": self.days_used,
+            "days_left": self.days_left,
+            "paused_days": self.paused_days,
+            "status": self.status,
+            "status_label": self.status_label,
             "deadline": self.deadline.isoformat() if self.deadline else None,
-            "wait_calendar_days": self.wait_calendar_days, "wait_working_days": self.wait_working_days,
+            "wait_calendar_days": self.wait_calendar_days,
+            "wait_working_days": self.wait_working_days,
             "fallback_years": list(self.fallback_years),
         }
 
@@ -118,8 +123,12 @@ def clock_input(case_like: Any, procedures: Iterable[Any] = ()) -> ClockInput:
     if isinstance(case_like, ClockInput):
         return case_like
     pauses = tuple(
-        Pause(started_on=as_date(p.started_on), ended_on=as_date(p.ended_on),  # type: ignore[arg-type]
-              paused_days=int(getattr(p, "paused_days", 0) or 0), kind=int(p.kind))
+        Pause(
+            started_on=as_date(p.started_on),
+            ended_on=as_date(p.ended_on),  # type: ignore[arg-type]
+            paused_days=int(getattr(p, "paused_days", 0) or 0),
+            kind=int(p.kind),
+        )
         for p in procedures
     ) or tuple(getattr(case_like, "pauses", ()) or ())
     return ClockInput(
@@ -144,19 +153,32 @@ def paused_working_days(pause: Pause, calendar: WorkingCalendar, until: date) ->
     return max(0, calendar.working_days_between(pause.started_on, until))
 
 
-def clock_status(case_like: Any, calendar: WorkingCalendar, today: date,
-                 procedures: Iterable[Any] = ()) -> ClockView:
+def clock_status(
+    case_like: Any, calendar: WorkingCalendar, today: date, procedures: Iterable[Any] = ()
+) -> ClockView:
     """Where the case's clocks stand on ``today``."""
     case = clock_input(case_like, procedures)
     limit = case.limit_days + case.extension_days
     wait_end = case.delivered_on or today
     wait_calendar = max(0, (wait_end - case.filed_on).days)
     wait_working = max(0, calendar.working_days_between(case.filed_on, wait_end))
-    fallback = calendar.uncovered_years_between(case.filed_on, max(wait_end, case.deadline or wait_end))
+    fallback = calendar.uncovered_years_between(
+        case.filed_on, max(wait_end, case.deadline or wait_end)
+    )
 
     if case.accepted_on is None:
-        return ClockView(limit, case.extension_days, 0, limit, 0, "not_started", case.deadline,
-                         wait_calendar, wait_working, tuple(sorted(fallback)))
+        return ClockView(
+            limit,
+            case.extension_days,
+            0,
+            limit,
+            0,
+            "not_started",
+            case.deadline,
+            wait_calendar,
+            wait_working,
+            tuple(sorted(fallback)),
+        )
 
     end = min(today, case.decided_on) if case.decided_on else today
     counted = max(0, calendar.working_days_between(case.accepted_on, end))
@@ -174,8 +196,18 @@ def clock_status(case_like: Any, calendar: WorkingCalendar, today: date,
         status = "yellow"
     else:  # a 即办件 (limit 0) stays normal on the day of acceptance, red the next
         status = "normal"
-    return ClockView(limit, case.extension_days, used, left, paused, status, case.deadline,
-                     wait_calendar, wait_working, tuple(sorted(fallback)))
+    return ClockView(
+        limit,
+        case.extension_days,
+        used,
+        left,
+        paused,
+        status,
+        case.deadline,
+        wait_calendar,
+        wait_working,
+        tuple(sorted(fallback)),
+    )
 
 
 def deadline_after_pause(deadline: date | str, paused_days: int, calendar: WorkingCalendar) -> date:

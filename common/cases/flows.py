@@ -22,8 +22,9 @@ from common.users.roles import Actor
 ON_THE_SPOT_REASON = "材料齐全，当场办结"
 
 
-def decide_and_send_home(session: Session, node: ThisNode, actor: Actor, case_no: str, decision: str,
-                         reason: str | None) -> SignedEvent:
+def decide_and_send_home(
+    session: Session, node: ThisNode, actor: Actor, case_no: str, decision: str, reason: str | None
+) -> SignedEvent:
     """办结, then the result starts home: a case decided away from the node it was filed
     at is offered back there for delivery (nothing to do when it was decided at home)."""
     event = decide_case(session, node, actor, case_no, decision, reason)
@@ -31,9 +32,16 @@ def decide_and_send_home(session: Session, node: ThisNode, actor: Actor, case_no
     return event
 
 
-def settle_on_the_spot(session: Session, node: ThisNode, actor: Actor, case_no: str, *,
-                       reason: str | None = ON_THE_SPOT_REASON, deliver: str | None = None,
-                       **delivery: Any) -> SignedEvent:
+def settle_on_the_spot(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    *,
+    reason: str | None = ON_THE_SPOT_REASON,
+    deliver: str | None = None,
+    **delivery: Any,
+) -> SignedEvent:
     """即办件 at the window that accepts it: accept, approve and (when ``deliver`` names a
     method) deliver at once. Returns the decision."""
     accept_case(session, node, actor, case_no)

@@ -48,7 +48,9 @@ class Case(SQLModel, table=True):
     applicant_id: str = Field(max_length=18)
     applicant_id_masked: str = Field(max_length=18)
     applicant_phone: str | None = Field(default=None, max_length=20)
-    agent: str | None = Field(default=None, max_length=64)  # 代办员 username, when filed by an agent
+    agent: str | None = Field(
+        default=None, max_length=64
+    )  # 代办员 username, when filed by an agent
 
     filed_at: str = Field(max_length=40)  # event `at` (UTC)
     filed_on: str = Field(max_length=10)  # Asia/Shanghai date
@@ -149,7 +151,9 @@ class SpecialProcedure(SQLModel, table=True):
     case_no: str = Field(primary_key=True, max_length=40)
     seq: int = Field(primary_key=True)
     kind: int
-    subkind: str = Field(max_length=20)  # extension | hearing | test | appraisal | expert_review | inspection | other
+    subkind: str = Field(
+        max_length=20
+    )  # extension | hearing | test | appraisal | expert_review | inspection | other
     reason: str = Field(max_length=500)
     started_on: str = Field(max_length=10)
     ended_on: str | None = Field(default=None, max_length=10)

@@ -58,8 +58,11 @@ def update_case(session: Session, case_no: str, values: dict[str, Any]) -> None:
     columns = tuple(sorted(values))
     statement = _SET_CASE.get(columns)
     if statement is None:
-        statement = _SET_CASE[columns] = (update(_CASES).where(_CASES.c.case_no == bindparam("_case_no"))
-                                          .values({name: bindparam(name) for name in columns}))
+        statement = _SET_CASE[columns] = (
+            update(_CASES)
+            .where(_CASES.c.case_no == bindparam("_case_no"))
+            .values({name: bindparam(name) for name in columns})
+        )
     connection.execute(statement, {"_case_no": case_no, **values})
 
 
@@ -74,7 +77,11 @@ def set_case(session: Session, case_no: str, **values: Any) -> None:
         session.execute(update(Case).where(Case.case_no == case_no).values(**values))
         return
     update_case(session, case_no, values)
-    loaded = session.identity_map.get(session.identity_key(Case, case_no)) if session.identity_map else None
+    loaded = (
+        session.identity_map.get(session.identity_key(Case, case_no))
+        if session.identity_map
+        else None
+    )
     if loaded is not None:
         session.expire(loaded, list(values))
 
@@ -109,4 +116,3 @@ def case_handler(kind: str) -> Callable[[CaseHandler], CaseHandler]:
         return handler
 
     return register
-

@@ -46,7 +46,9 @@ def state_label(state: str) -> str:
 
 
 def _rows(session: Session, model: Any, case_no: str, order: Any) -> list[Any]:
-    return list(session.execute(select(model).where(model.case_no == case_no).order_by(order)).scalars())
+    return list(
+        session.execute(select(model).where(model.case_no == case_no).order_by(order)).scalars()
+    )
 
 
 def _clock(session: Session, case: Case, today: date) -> dict[str, Any]:
@@ -60,15 +62,27 @@ def _clock(session: Session, case: Case, today: date) -> dict[str, Any]:
 def case_summary(case: Case) -> dict[str, Any]:
     """One line of a list: no unmasked identifiers."""
     return {
-        "case_no": case.case_no, "state": case.state, "state_label": state_label(case.state),
-        "matter_code": case.matter_code, "matter_name": case.matter_name, "case_type": case.case_type,
-        "handling_level": case.handling_level, "window": case.window,
-        "applicant_kind": case.applicant_kind, "applicant_name": case.applicant_name,
-        "applicant_id_masked": case.applicant_id_masked, "agent": case.agent,
-        "origin_node": case.origin_node, "custodian": case.custodian,
-        "filed_on": case.filed_on, "accepted_on": case.accepted_on, "deadline": case.deadline,
-        "notices": case.notices, "notice_breaches": case.notice_breaches,
-        "visits": case.visits, "over_visit_limit": case.over_visit_limit,
+        "case_no": case.case_no,
+        "state": case.state,
+        "state_label": state_label(case.state),
+        "matter_code": case.matter_code,
+        "matter_name": case.matter_name,
+        "case_type": case.case_type,
+        "handling_level": case.handling_level,
+        "window": case.window,
+        "applicant_kind": case.applicant_kind,
+        "applicant_name": case.applicant_name,
+        "applicant_id_masked": case.applicant_id_masked,
+        "agent": case.agent,
+        "origin_node": case.origin_node,
+        "custodian": case.custodian,
+        "filed_on": case.filed_on,
+        "accepted_on": case.accepted_on,
+        "deadline": case.deadline,
+        "notices": case.notices,
+        "notice_breaches": case.notice_breaches,
+        "visits": case.visits,
+        "over_visit_limit": case.over_visit_limit,
     }
 
 
@@ -77,9 +91,15 @@ def notice_view(notice: CaseNotice) -> dict[str, Any]:
     notice gave none, as every notice written before reasons existed), and the note."""
     missing: list[str] = json.loads(notice.missing)
     reasons: dict[str, str] = json.loads(notice.reasons) if notice.reasons else {}
-    return {"notice_no": notice.notice_no, "missing": missing,
-            "items": [{"name": name, "reason": reasons.get(name)} for name in missing], "note": notice.note,
-            "issued_on": notice.issued_on, "breach": notice.breach, "issued_by": notice.issued_by}
+    return {
+        "notice_no": notice.notice_no,
+        "missing": missing,
+        "items": [{"name": name, "reason": reasons.get(name)} for name in missing],
+        "note": notice.note,
+        "issued_on": notice.issued_on,
+        "breach": notice.breach,
+        "issued_by": notice.issued_by,
+    }
 
 
 def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str, Any]:
@@ -94,54 +114,110 @@ def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str
         **case_summary(case),
         "version": case.version,
         "matter": {
-            "code": case.matter_code, "name": case.matter_name, "catalogue_version": case.catalogue_version,
-            "case_type": case.case_type, "case_type_label": CASE_TYPE_LABELS.get(case.case_type, case.case_type),
-            "handling_level": case.handling_level, "window": case.window,
-            "lead_department": case.lead_department, "required_visits": case.required_visits,
+            "code": case.matter_code,
+            "name": case.matter_name,
+            "catalogue_version": case.catalogue_version,
+            "case_type": case.case_type,
+            "case_type_label": CASE_TYPE_LABELS.get(case.case_type, case.case_type),
+            "handling_level": case.handling_level,
+            "window": case.window,
+            "lead_department": case.lead_department,
+            "required_visits": case.required_visits,
         },
         "applicant": {
-            "kind": case.applicant_kind, "kind_label": APPLICANT_KIND_LABELS.get(case.applicant_kind, ""),
-            "name": case.applicant_name, "id_masked": case.applicant_id_masked, "phone": case.applicant_phone,
+            "kind": case.applicant_kind,
+            "kind_label": APPLICANT_KIND_LABELS.get(case.applicant_kind, ""),
+            "name": case.applicant_name,
+            "id_masked": case.applicant_id_masked,
+            "phone": case.applicant_phone,
         },
         "commitment": case.commitment,
         "dates": {
-            "filed_at": case.filed_at, "filed_on": case.filed_on, "accepted_on": case.accepted_on,
-            "deadline": case.deadline, "decided_on": case.decided_on, "delivered_on": case.delivered_on,
+            "filed_at": case.filed_at,
+            "filed_on": case.filed_on,
+            "accepted_on": case.accepted_on,
+            "deadline": case.deadline,
+            "decided_on": case.decided_on,
+            "delivered_on": case.delivered_on,
         },
-        "limit_days": case.limit_days, "extension_days": case.extension_days,
+        "limit_days": case.limit_days,
+        "extension_days": case.extension_days,
         "closed_reason": case.closed_reason,
         "materials": [
-            {"position": m.position, "name": m.name, "mandatory": m.mandatory, "provided": m.provided,
-             "blob_sha256": m.blob_sha256, "licence_ref": m.licence_ref, "promised": m.promised}
+            {
+                "position": m.position,
+                "name": m.name,
+                "mandatory": m.mandatory,
+                "provided": m.provided,
+                "blob_sha256": m.blob_sha256,
+                "licence_ref": m.licence_ref,
+                "promised": m.promised,
+            }
             for m in materials
         ],
-        "materials_required": case.materials_required, "materials_saved": case.materials_saved,
+        "materials_required": case.materials_required,
+        "materials_saved": case.materials_saved,
         "notice_list": [notice_view(n) for n in notices],
         "visit_list": [
-            {"seq": v.seq, "who": v.who, "place": v.place, "purpose": v.purpose, "visited_on": v.visited_on,
-             "counts": v.counts}
+            {
+                "seq": v.seq,
+                "who": v.who,
+                "place": v.place,
+                "purpose": v.purpose,
+                "visited_on": v.visited_on,
+                "counts": v.counts,
+            }
             for v in visits
         ],
-        "trips": {"count": case.visits, "limit": case.required_visits, "over_limit": case.over_visit_limit,
-                  "reason": case.over_limit_reason},
+        "trips": {
+            "count": case.visits,
+            "limit": case.required_visits,
+            "over_limit": case.over_visit_limit,
+            "reason": case.over_limit_reason,
+        },
         "tasks": [
-            {"task_id": t.task_id, "kind": t.kind, "department": t.department, "lead": t.lead, "state": t.state,
-             "opinion": t.opinion, "comment": t.comment, "done_by": t.done_by, "opened_on": t.opened_on,
-             "due_on": t.due_on, "done_on": t.done_on}
+            {
+                "task_id": t.task_id,
+                "kind": t.kind,
+                "department": t.department,
+                "lead": t.lead,
+                "state": t.state,
+                "opinion": t.opinion,
+                "comment": t.comment,
+                "done_by": t.done_by,
+                "opened_on": t.opened_on,
+                "due_on": t.due_on,
+                "done_on": t.done_on,
+            }
             for t in tasks
         ],
-        "decision": {"decision": case.decision, "reason": case.decision_reason, "decided_on": case.decided_on,
-                     "licence_id": case.licence_id, "result_revoked": case.result_revoked},
-        "delivery": {"method": case.delivery_method, "tracking_no": case.tracking_no,
-                     "delivered_on": case.delivered_on},
+        "decision": {
+            "decision": case.decision,
+            "reason": case.decision_reason,
+            "decided_on": case.decided_on,
+            "licence_id": case.licence_id,
+            "result_revoked": case.result_revoked,
+        },
+        "delivery": {
+            "method": case.delivery_method,
+            "tracking_no": case.tracking_no,
+            "delivered_on": case.delivered_on,
+        },
         "rating": case.rating,
         "clock": _clock(session, case, day),
     }
 
 
 def list_cases(
-    session: Session, *, origin: str | None = None, state: str | None = None, window: str | None = None,
-    custodian: str | None = None, department: str | None = None, limit: int = 100, offset: int = 0,
+    session: Session,
+    *,
+    origin: str | None = None,
+    state: str | None = None,
+    window: str | None = None,
+    custodian: str | None = None,
+    department: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
 ) -> list[Case]:
     """Cases, newest first; ``department`` keeps those a reviewer of that department may
     read (``common.authority.reading``: it leads the case or has a task on it)."""
@@ -152,7 +228,9 @@ def list_cases(
         try:
             CaseState(state)
         except ValueError:
-            raise DomainError("case.state_unknown", f"未知的案件状态“{state}”", field="state") from None
+            raise DomainError(
+                "case.state_unknown", f"未知的案件状态“{state}”", field="state"
+            ) from None
         query = query.where(Case.state == state)
     if window:
         query = query.where(Case.window == window)
@@ -180,14 +258,25 @@ def public_progress(session: Session, case_no: str, id_last4: str, today: date) 
     and for wrong digits so the answer does not tell which case numbers exist."""
     case = session.get(Case, case_no)
     expected = case.applicant_id[-4:].upper() if case else "\0\0\0\0"
-    if not hmac.compare_digest(expected.encode(), id_last4.strip().upper().encode()) or case is None:
-        raise NotFound("case.not_found", "没有找到该办件，请核对办件编号和证件号码后四位", field="case_no")
+    if (
+        not hmac.compare_digest(expected.encode(), id_last4.strip().upper().encode())
+        or case is None
+    ):
+        raise NotFound(
+            "case.not_found", "没有找到该办件，请核对办件编号和证件号码后四位", field="case_no"
+        )
     clock = _clock(session, case, today)
     return {
-        "case_no": case.case_no, "state_label": state_label(case.state), "matter_name": case.matter_name,
-        "filed_on": case.filed_on, "accepted_on": case.accepted_on, "deadline": case.deadline,
-        "decided_on": case.decided_on, "delivered_on": case.delivered_on,
-        "deadline_status": clock["status"], "deadline_status_label": clock["status_label"],
+        "case_no": case.case_no,
+        "state_label": state_label(case.state),
+        "matter_name": case.matter_name,
+        "filed_on": case.filed_on,
+        "accepted_on": case.accepted_on,
+        "deadline": case.deadline,
+        "decided_on": case.decided_on,
+        "delivered_on": case.delivered_on,
+        "deadline_status": clock["status"],
+        "deadline_status_label": clock["status_label"],
         "days_left": clock["days_left"] if case.accepted_on and not case.decided_on else None,
         "result_revoked": bool(case.result_revoked),
     }
@@ -195,9 +284,18 @@ def public_progress(session: Session, case_no: str, id_last4: str, today: date) 
 
 # -- the staff's lists (a node's area, its acceptance queue) ---------------------------------
 
-def area_cases(session: Session, node: ThisNode, *, state: str | None = None, window: str | None = None,
-               origin: str | None = None, number: str | None = None,
-               department: str | None = None, limit: int = MAX_LISTED) -> list[Case]:
+
+def area_cases(
+    session: Session,
+    node: ThisNode,
+    *,
+    state: str | None = None,
+    window: str | None = None,
+    origin: str | None = None,
+    number: str | None = None,
+    department: str | None = None,
+    limit: int = MAX_LISTED,
+) -> list[Case]:
     """Cases of this node's area (``reading.node_area``) matching the filters, open ones
     first; ``department`` keeps those a reviewer of it may read (``department_cases``)."""
     query = select(Case)
@@ -222,8 +320,11 @@ def area_cases(session: Session, node: ThisNode, *, state: str | None = None, wi
 def acceptance_queue(session: Session, node: ThisNode, window: str | None = None) -> list[Case]:
     """Cases this node holds that wait for acceptance or materials, oldest first
     (a township's queue has every window; the county's is one window at a time)."""
-    query = select(Case).where(Case.custodian == node.node_id, Case.pending_offer_to.is_(None),
-                               Case.state.in_(QUEUE_STATES))
+    query = select(Case).where(
+        Case.custodian == node.node_id,
+        Case.pending_offer_to.is_(None),
+        Case.state.in_(QUEUE_STATES),
+    )
     if window:
         query = query.where(Case.window == window)
     return list(session.execute(query.order_by(Case.filed_at, Case.case_no)).scalars())
@@ -231,16 +332,27 @@ def acceptance_queue(session: Session, node: ThisNode, window: str | None = None
 
 def queue_counts(session: Session, node: ThisNode) -> dict[str, int]:
     rows = session.execute(
-        select(Case.window, func.count()).where(
-            Case.custodian == node.node_id, Case.pending_offer_to.is_(None), Case.state.in_(QUEUE_STATES))
-        .group_by(Case.window)).all()
+        select(Case.window, func.count())
+        .where(
+            Case.custodian == node.node_id,
+            Case.pending_offer_to.is_(None),
+            Case.state.in_(QUEUE_STATES),
+        )
+        .group_by(Case.window)
+    ).all()
     return {window: int(count) for window, count in rows}
 
 
 def area_origins(session: Session, node: ThisNode) -> list[tuple[str, str]]:
     """(node id, name) of the villages (and townships) under this node, for the filter."""
-    prefix = node.node_id[:significant_digits(node.node_id)]
-    rows = session.execute(select(RegistryNode).where(
-        RegistryNode.node_id.startswith(prefix), RegistryNode.node_id != node.node_id,
-        RegistryNode.revoked_version.is_(None)).order_by(RegistryNode.node_id)).scalars()
+    prefix = node.node_id[: significant_digits(node.node_id)]
+    rows = session.execute(
+        select(RegistryNode)
+        .where(
+            RegistryNode.node_id.startswith(prefix),
+            RegistryNode.node_id != node.node_id,
+            RegistryNode.revoked_version.is_(None),
+        )
+        .order_by(RegistryNode.node_id)
+    ).scalars()
     return [(row.node_id, row.name) for row in rows]

@@ -47,11 +47,19 @@ ALLOWED_FROM: dict[str, frozenset[CaseState]] = {
     "case.special_ended": frozenset({CaseState.SPECIAL}),
     "case.extension_approved": frozenset({CaseState.ACCEPTED, CaseState.SPECIAL}),
     "case.visit_recorded": frozenset(
-        {CaseState.FILED, CaseState.SUPPLEMENT, CaseState.ACCEPTED, CaseState.SPECIAL,
-         CaseState.APPROVED, CaseState.REJECTED}
+        {
+            CaseState.FILED,
+            CaseState.SUPPLEMENT,
+            CaseState.ACCEPTED,
+            CaseState.SPECIAL,
+            CaseState.APPROVED,
+            CaseState.REJECTED,
+        }
     ),
     "case.delivered": frozenset({CaseState.APPROVED, CaseState.REJECTED}),
-    "case.withdrawn": frozenset({CaseState.FILED, CaseState.SUPPLEMENT, CaseState.ACCEPTED, CaseState.SPECIAL}),
+    "case.withdrawn": frozenset(
+        {CaseState.FILED, CaseState.SUPPLEMENT, CaseState.ACCEPTED, CaseState.SPECIAL}
+    ),
     "case.verification_recorded": frozenset({CaseState.APPROVED, CaseState.DELIVERED}),
     "case.rated": frozenset({CaseState.DELIVERED}),
     "case.rectification_opened": frozenset({CaseState.DELIVERED}),

@@ -24,7 +24,9 @@ from common.catalog.schema import Matter
 from common.cli_support import DataDir, node_session
 from common.errors import DomainError
 
-catalogue_app = typer.Typer(help="事项目录：导入、发布、导出、统计“最多跑一次”比例", no_args_is_help=True)
+catalogue_app = typer.Typer(
+    help="事项目录：导入、发布、导出、统计“最多跑一次”比例", no_args_is_help=True
+)
 console = Console()
 
 MAX_PROBLEMS_SHOWN = 200
@@ -47,8 +49,12 @@ def _show_problems(error: CatalogueImportError) -> None:
     for header in ("工作表", "行", "列", "问题"):
         table.add_column(header)
     for problem in error.problems[:MAX_PROBLEMS_SHOWN]:
-        table.add_row(escape(problem.sheet), "" if problem.row is None else str(problem.row),
-                      escape(problem.column or ""), escape(problem.message_zh))
+        table.add_row(
+            escape(problem.sheet),
+            "" if problem.row is None else str(problem.row),
+            escape(problem.column or ""),
+            escape(problem.message_zh),
+        )
     console.print(table)
     if len(error.problems) > MAX_PROBLEMS_SHOWN:
         console.print(f"……另有{len(error.problems) - MAX_PROBLEMS_SHOWN}处问题未列出")
@@ -78,8 +84,10 @@ def _read_with_progress(file: Path) -> list[Matter]:
 
 
 def _print_event(event_body: dict, version: int) -> None:
-    console.print(f"已发布第{event_body['batch_no']}批“{escape(event_body['name'])}”（{event_body['published_on']}）："
-                  f"{len(event_body['matters'])}个事项，目录版本 {version}")
+    console.print(
+        f"已发布第{event_body['batch_no']}批“{escape(event_body['name'])}”（{event_body['published_on']}）："
+        f"{len(event_body['matters'])}个事项，目录版本 {version}"
+    )
 
 
 @catalogue_app.command("import")
@@ -87,22 +95,33 @@ def import_cmd(
     file: Annotated[Path, typer.Argument(help=".xlsx / .csv / .json 事项文件")],
     data_dir: DataDir,
     publish_sample_batches: Annotated[
-        bool, typer.Option("--publish-sample-batches", help="导入后按随附样例的批次发布")] = False,
-    replace: Annotated[bool, typer.Option("--replace/--no-replace", help="是否覆盖已有草稿")] = True,
+        bool, typer.Option("--publish-sample-batches", help="导入后按随附样例的批次发布")
+    ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace/--no-replace", help="是否覆盖已有草稿")
+    ] = True,
 ) -> None:
     """Import a catalogue file as drafts (all or nothing)."""
     matters = _read_with_progress(file)
     with node_session(data_dir, explain=_explain) as (node, session, actor):
         summary = service.import_drafts(session, node, actor, matters, replace_existing=replace)
-        console.print(f"已导入{summary.total}个事项草稿：新增{len(summary.created)}，"
-                      f"更新{len(summary.updated)}，未变{len(summary.unchanged)}")
+        console.print(
+            f"已导入{summary.total}个事项草稿：新增{len(summary.created)}，"
+            f"更新{len(summary.updated)}，未变{len(summary.unchanged)}"
+        )
         if publish_sample_batches:
             from common.catalog.sample import load_sample_matters
 
             _, batches = load_sample_matters()
             for batch in batches:
-                event = service.publish_batch(session, node, actor, name=batch.name,
-                                              published_on=batch.published_on, codes=batch.codes)
+                event = service.publish_batch(
+                    session,
+                    node,
+                    actor,
+                    name=batch.name,
+                    published_on=batch.published_on,
+                    codes=batch.codes,
+                )
                 _print_event(event.body, event.envelope["sseq"])
 
 
@@ -120,8 +139,12 @@ def publish_cmd(
     data_dir: DataDir,
     name: Annotated[str, typer.Option("--name", help="批次名称，如 第一批“最多跑一次”事项")],
     on: Annotated[str, typer.Option("--date", help="公布日期 YYYY-MM-DD")],
-    codes_file: Annotated[Path | None, typer.Option("--codes-file", help="实施编码清单，每行一个")] = None,
-    all_drafts: Annotated[bool, typer.Option("--all-drafts", help="发布所有新增或有改动的草稿")] = False,
+    codes_file: Annotated[
+        Path | None, typer.Option("--codes-file", help="实施编码清单，每行一个")
+    ] = None,
+    all_drafts: Annotated[
+        bool, typer.Option("--all-drafts", help="发布所有新增或有改动的草稿")
+    ] = False,
 ) -> None:
     """Publish drafts as the next batch (one county-signed event)."""
     if (codes_file is None) == (not all_drafts):
@@ -132,7 +155,9 @@ def publish_cmd(
         _fail(f"日期格式应为 YYYY-MM-DD：{on}")
     with node_session(data_dir, explain=_explain) as (node, session, actor):
         codes = _read_codes(codes_file) if codes_file else service.unpublished_draft_codes(session)
-        event = service.publish_batch(session, node, actor, name=name, published_on=published_on, codes=codes)
+        event = service.publish_batch(
+            session, node, actor, name=name, published_on=published_on, codes=codes
+        )
         _print_event(event.body, event.envelope["sseq"])
 
 
@@ -140,14 +165,20 @@ def publish_cmd(
 def export_cmd(
     file: Annotated[Path, typer.Argument(help="输出文件，按扩展名选择 .xlsx / .csv / .json")],
     data_dir: DataDir,
-    source: Annotated[str, typer.Option("--source", help="published（已发布）或 drafts（草稿）")] = "published",
+    source: Annotated[
+        str, typer.Option("--source", help="published（已发布）或 drafts（草稿）")
+    ] = "published",
 ) -> None:
     """Export the published catalogue (or the drafts) to a file."""
     if source not in ("published", "drafts"):
         _fail("--source 只能是 published 或 drafts")
     with node_session(data_dir, explain=_explain) as (_node, session, _actor):
         format_of(file.name)  # refuse a wrong extension before the work
-        matters = service.export_published(session) if source == "published" else service.export_drafts(session)
+        matters = (
+            service.export_published(session)
+            if source == "published"
+            else service.export_drafts(session)
+        )
         write_catalogue_file(file, matters)
     console.print(f"已导出{len(matters)}个事项到 {escape(str(file))}")
 
@@ -160,13 +191,27 @@ def share_cmd(data_dir: DataDir) -> None:
         version = service.catalogue_version(session)
     table = Table(title=f"“最多跑一次”事项比例（目录版本 {version}）")
     for header in ("批次", "名称", "公布日期", "事项数", "最多跑一次", "比例"):
-        table.add_column(header, justify="right" if header in ("事项数", "最多跑一次", "比例") else "left")
+        table.add_column(
+            header, justify="right" if header in ("事项数", "最多跑一次", "比例") else "left"
+        )
     for batch in share["batches"]:
-        table.add_row(str(batch["batch_no"]), escape(batch["name"]), batch["published_on"], str(batch["matters"]),
-                      str(batch["one_trip"]), f"{batch['share']}%")
+        table.add_row(
+            str(batch["batch_no"]),
+            escape(batch["name"]),
+            batch["published_on"],
+            str(batch["matters"]),
+            str(batch["one_trip"]),
+            f"{batch['share']}%",
+        )
     overall = share["overall"]
-    table.add_row("", "[bold]现行目录合计[/bold]", "", str(overall["matters"]), str(overall["one_trip"]),
-                  f"[bold]{overall['share']}%[/bold]")
+    table.add_row(
+        "",
+        "[bold]现行目录合计[/bold]",
+        "",
+        str(overall["matters"]),
+        str(overall["one_trip"]),
+        f"[bold]{overall['share']}%[/bold]",
+    )
     console.print(table)
 
 

@@ -32,8 +32,15 @@ from common.catalog.schema import Matter
 from common.errors import DomainError
 
 __all__ = [
-    "FORMATS", "MEDIA_TYPES", "CatalogueImportError", "ImportProblem", "format_of",
-    "read_catalogue", "read_catalogue_file", "write_catalogue", "write_catalogue_file",
+    "FORMATS",
+    "MEDIA_TYPES",
+    "CatalogueImportError",
+    "ImportProblem",
+    "format_of",
+    "read_catalogue",
+    "read_catalogue_file",
+    "write_catalogue",
+    "write_catalogue_file",
 ]
 
 FORMATS = ("xlsx", "csv", "json")
@@ -49,7 +56,9 @@ def format_of(filename: str) -> str:
     """The format named by a file's extension; refuses others with a 4xx answer."""
     suffix = Path(filename).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
-        raise DomainError("catalogue.file_format", "只支持 .xlsx、.csv、.json 格式的事项文件", field="file")
+        raise DomainError(
+            "catalogue.file_format", "只支持 .xlsx、.csv、.json 格式的事项文件", field="file"
+        )
     return suffix
 
 
@@ -90,10 +99,14 @@ def read_json(data: bytes, progress: Progress | None = None) -> list[Matter]:
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CatalogueImportError([ImportProblem(JSON_SHEET, None, None, f"不是有效的JSON：{exc}")]) from None
+        raise CatalogueImportError(
+            [ImportProblem(JSON_SHEET, None, None, f"不是有效的JSON：{exc}")]
+        ) from None
     items = document.get("matters") if isinstance(document, dict) else document
     if not isinstance(items, list):
-        raise CatalogueImportError([ImportProblem(JSON_SHEET, None, None, "应为 {\"matters\": [...]} 或事项数组")])
+        raise CatalogueImportError(
+            [ImportProblem(JSON_SHEET, None, None, '应为 {"matters": [...]} 或事项数组')]
+        )
     problems: list[ImportProblem] = []
     records: list[RawRecord] = []
     for number, item in enumerate(items, start=1):

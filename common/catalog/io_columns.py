@@ -27,17 +27,44 @@ from common.labels import (
 
 # Other spellings people use in county spreadsheets (label -> code).
 ALIASES: dict[str, dict[str, str]] = {
-    "exercise_level": {"国家": "1", "省": "2", "设区的市级": "3", "市": "3", "县": "4", "县（市、区）级": "4",
-                       "乡镇": "5", "乡级": "5", "镇级": "5", "乡镇（街道）级": "5", "村": "6",
-                       "村（社区）级": "6"},
-    "service_objects": {"企业": "2", "事业法人": "3", "事业单位": "3", "社会组织": "4",
-                        "机关法人": "5", "其他": "6"},
+    "exercise_level": {
+        "国家": "1",
+        "省": "2",
+        "设区的市级": "3",
+        "市": "3",
+        "县": "4",
+        "县（市、区）级": "4",
+        "乡镇": "5",
+        "乡级": "5",
+        "镇级": "5",
+        "乡镇（街道）级": "5",
+        "村": "6",
+        "村（社区）级": "6",
+    },
+    "service_objects": {
+        "企业": "2",
+        "事业法人": "3",
+        "事业单位": "3",
+        "社会组织": "4",
+        "机关法人": "5",
+        "其他": "6",
+    },
     "case_type": {"一审一核": "2A", "其他件": "9"},
-    "handling_level": {"村": "village", "村（社区）": "village", "乡镇": "township",
-                       "乡镇（街道）": "township", "县": "county"},
+    "handling_level": {
+        "村": "village",
+        "村（社区）": "village",
+        "乡镇": "township",
+        "乡镇（街道）": "township",
+        "县": "county",
+    },
     "delivery_method": {"即办件": "on_the_spot", "快递送达": "window_courier"},
-    "window": {"投资项目": "investment", "不动产登记": "real_estate", "商事登记": "business",
-               "社会事务": "social", "综合便民": "convenience"},
+    "window": {
+        "投资项目": "investment",
+        "不动产登记": "real_estate",
+        "商事登记": "business",
+        "社会事务": "social",
+        "综合便民": "convenience",
+    },
 }
 YES = {"是", "y", "yes", "true", "1", "√", "有"}
 NO = {"否", "n", "no", "false", "0", "×", "无"}

@@ -41,17 +41,25 @@ from common.catalog.io_validate import (
 from common.catalog.schema import Matter
 
 CSV_SHEET = "CSV"
-ITEM_COLUMNS = (("materials", MATERIALS_JSON_HEADER, "项材料"), ("fees", FEES_JSON_HEADER, "项收费"))
+ITEM_COLUMNS = (
+    ("materials", MATERIALS_JSON_HEADER, "项材料"),
+    ("fees", FEES_JSON_HEADER, "项收费"),
+)
 
 
 def write_csv(matters: list[Matter]) -> bytes:
     out = StringIO()
     writer = csv.writer(out)
-    writer.writerow([col.header for col in MATTER_COLUMNS] + [MATERIALS_JSON_HEADER, FEES_JSON_HEADER])
+    writer.writerow(
+        [col.header for col in MATTER_COLUMNS] + [MATERIALS_JSON_HEADER, FEES_JSON_HEADER]
+    )
     for matter in matters:
         items = [
-            json.dumps([i.model_dump(mode="json") for i in getattr(matter, name)], ensure_ascii=False)
-            if getattr(matter, name) else ""
+            json.dumps(
+                [i.model_dump(mode="json") for i in getattr(matter, name)], ensure_ascii=False
+            )
+            if getattr(matter, name)
+            else ""
             for name, _, _ in ITEM_COLUMNS
         ]
         writer.writerow([_text(v) for v in matter_cells(matter)] + items)
@@ -68,14 +76,18 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise CatalogueImportError([ImportProblem(CSV_SHEET, None, None, "无法识别文件编码，请保存为UTF-8编码的CSV")])
+    raise CatalogueImportError(
+        [ImportProblem(CSV_SHEET, None, None, "无法识别文件编码，请保存为UTF-8编码的CSV")]
+    )
 
 
 def read_csv(data: bytes, progress: Progress | None = None) -> list[Matter]:
     try:
         rows = list(csv.reader(StringIO(_decode(data), newline="")))
     except csv.Error as exc:
-        raise CatalogueImportError([ImportProblem(CSV_SHEET, None, None, f"CSV格式错误：{exc}")]) from None
+        raise CatalogueImportError(
+            [ImportProblem(CSV_SHEET, None, None, f"CSV格式错误：{exc}")]
+        ) from None
     if not rows:
         raise CatalogueImportError([ImportProblem(CSV_SHEET, 1, None, "文件为空")])
     headers, problems = rows[0], []
@@ -96,15 +108,25 @@ def read_csv(data: bytes, progress: Progress | None = None) -> list[Matter]:
         record = read_cells(cells, index, MATTER_COLUMNS, source, problems)
         for name, header, label in ITEM_COLUMNS:
             position = item_index.get(norm_key(header))
-            text = cell_text(cells[position]) if position is not None and position < len(cells) else None
+            text = (
+                cell_text(cells[position])
+                if position is not None and position < len(cells)
+                else None
+            )
             _read_items(record, name, header, label, text, problems)
         records.append(record)
     check_duplicates(records, problems)
     return build_matters(records, problems, progress)
 
 
-def _read_items(record: RawRecord, name: str, header: str, label: str, text: str | None,
-                problems: list[ImportProblem]) -> None:
+def _read_items(
+    record: RawRecord,
+    name: str,
+    header: str,
+    label: str,
+    text: str | None,
+    problems: list[ImportProblem],
+) -> None:
     if text is None:
         return
     try:
@@ -112,12 +134,21 @@ def _read_items(record: RawRecord, name: str, header: str, label: str, text: str
         if not isinstance(items, list):
             raise ValueError  # noqa: TRY004 - caught just below with the JSON errors: one message for both
     except ValueError:
-        problems.append(ImportProblem(CSV_SHEET, record.source.row, header, "应为JSON数组，例如 [{\"name\": \"身份证\"}]"))
+        problems.append(
+            ImportProblem(
+                CSV_SHEET, record.source.row, header, '应为JSON数组，例如 [{"name": "身份证"}]'
+            )
+        )
         record.bad.add(name)
         return
     for number, item in enumerate(items, start=1):
-        source = Source(CSV_SHEET, record.source.row, fallback=header, item_label=f"第{number}{label}的",
-                        labels=ITEM_LABELS[name])
+        source = Source(
+            CSV_SHEET,
+            record.source.row,
+            fallback=header,
+            item_label=f"第{number}{label}的",
+            labels=ITEM_LABELS[name],
+        )
         sub = RawRecord(source, data=_nfc(item) if isinstance(item, dict) else item)
         getattr(record, name).append(sub)
 

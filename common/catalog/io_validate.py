@@ -45,7 +45,12 @@ class ImportProblem:
     message_zh: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"sheet": self.sheet, "row": self.row, "column": self.column, "message": self.message_zh}
+        return {
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "message": self.message_zh,
+        }
 
     def __str__(self) -> str:
         where = self.sheet
@@ -63,7 +68,9 @@ class CatalogueImportError(DomainError):
 
     def __init__(self, problems: list[ImportProblem]) -> None:
         super().__init__(
-            "catalogue.import_invalid", f"导入文件有{len(problems)}处问题，未导入任何事项", field="file"
+            "catalogue.import_invalid",
+            f"导入文件有{len(problems)}处问题，未导入任何事项",
+            field="file",
         )
         self.problems = problems
 
@@ -114,7 +121,10 @@ class RawRecord:
 
 
 def read_cells(
-    cells: list[Any], index: dict[str, int], columns: tuple[Col, ...], source: Source,
+    cells: list[Any],
+    index: dict[str, int],
+    columns: tuple[Col, ...],
+    source: Source,
     problems: list[ImportProblem],
 ) -> RawRecord:
     record = RawRecord(source)
@@ -216,7 +226,9 @@ def _locate(record: RawRecord, err: Mapping[str, Any]) -> ImportProblem | None:
     return record.source.problem(str(head), message)
 
 
-def check_duplicates(records: list[RawRecord], problems: list[ImportProblem]) -> dict[str, RawRecord]:
+def check_duplicates(
+    records: list[RawRecord], problems: list[ImportProblem]
+) -> dict[str, RawRecord]:
     """Index records by implementation code; a repeated code is a problem on the later row."""
     by_code: dict[str, RawRecord] = {}
     for record in records:
@@ -226,7 +238,9 @@ def check_duplicates(records: list[RawRecord], problems: list[ImportProblem]) ->
         first = by_code.get(code)
         if first is not None:
             where = f"第{first.source.row}行" if first.source.row is not None else "前面"
-            problems.append(record.source.problem("implementation_code", f"实施编码{code}与{where}重复"))
+            problems.append(
+                record.source.problem("implementation_code", f"实施编码{code}与{where}重复")
+            )
         else:
             by_code[code] = record
     return by_code
@@ -253,7 +267,9 @@ def build_matters(
 
 def sort_problems(problems: list[ImportProblem]) -> list[ImportProblem]:
     def key(problem: ImportProblem) -> tuple[int, int]:
-        rank = SHEET_ORDER.index(problem.sheet) if problem.sheet in SHEET_ORDER else len(SHEET_ORDER)
+        rank = (
+            SHEET_ORDER.index(problem.sheet) if problem.sheet in SHEET_ORDER else len(SHEET_ORDER)
+        )
         return rank, problem.row or 0
 
     return sorted(problems, key=key)  # stable: columns keep their left-to-right order

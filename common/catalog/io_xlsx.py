@@ -45,15 +45,26 @@ from common.catalog.schema import Fee, Material, Matter
 
 GUIDE_SHEET = "填写说明"
 CODE_COLUMN = Col(CODE_HEADER, "implementation_code", "code")
-WIDE = {"事项名称": 32, "设定依据": 40, "受理条件": 40, "办理流程": 40, "材料名称": 32, "收费依据": 32}
+WIDE = {
+    "事项名称": 32,
+    "设定依据": 40,
+    "受理条件": 40,
+    "办理流程": 40,
+    "材料名称": 32,
+    "收费依据": 32,
+}
 KIND_NOTES = {
-    "text": "文本", "code": "文本（按文本格式填写，保留前导零）", "int": "整数",
-    "bool": "是 / 否", "departments": "多个部门用“、”分隔（牵头部门除外）",
+    "text": "文本",
+    "code": "文本（按文本格式填写，保留前导零）",
+    "int": "整数",
+    "bool": "是 / 否",
+    "departments": "多个部门用“、”分隔（牵头部门除外）",
     "amount": "金额，单位元，最多两位小数",
 }
 
 
 # -- export ------------------------------------------------------------------------
+
 
 def write_xlsx(matters: list[Matter]) -> bytes:
     workbook = Workbook()
@@ -62,15 +73,25 @@ def write_xlsx(matters: list[Matter]) -> bytes:
     sheet.title = MATTER_SHEET
     _write(sheet, MATTER_COLUMNS, (matter_cells(m) for m in matters))
     materials = workbook.create_sheet(MATERIAL_SHEET)
-    _write(materials, (CODE_COLUMN, *MATERIAL_COLUMNS), (
-        [m.implementation_code, *sub_cells(MATERIAL_COLUMNS, item.model_dump(mode="json"))]
-        for m in matters for item in m.materials
-    ))
+    _write(
+        materials,
+        (CODE_COLUMN, *MATERIAL_COLUMNS),
+        (
+            [m.implementation_code, *sub_cells(MATERIAL_COLUMNS, item.model_dump(mode="json"))]
+            for m in matters
+            for item in m.materials
+        ),
+    )
     fees = workbook.create_sheet(FEE_SHEET)
-    _write(fees, (CODE_COLUMN, *FEE_COLUMNS), (
-        [m.implementation_code, *sub_cells(FEE_COLUMNS, item.model_dump(mode="json"))]
-        for m in matters for item in m.fees
-    ))
+    _write(
+        fees,
+        (CODE_COLUMN, *FEE_COLUMNS),
+        (
+            [m.implementation_code, *sub_cells(FEE_COLUMNS, item.model_dump(mode="json"))]
+            for m in matters
+            for item in m.fees
+        ),
+    )
     _write_guide(workbook.create_sheet(GUIDE_SHEET))
     out = BytesIO()
     workbook.save(out)
@@ -82,7 +103,9 @@ def _write(sheet: Worksheet, columns: tuple[Col, ...], rows: Iterator[list[Any]]
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
-    text_columns = [i for i, col in enumerate(columns, start=1) if col.kind in ("code", "amount", "text")]
+    text_columns = [
+        i for i, col in enumerate(columns, start=1) if col.kind in ("code", "amount", "text")
+    ]
     for row in rows:
         sheet.append(row)
         row_no = sheet.max_row
@@ -110,7 +133,11 @@ def _write_guide(sheet: Worksheet) -> None:
     for sheet_name, columns in ((MATERIAL_SHEET, MATERIAL_COLUMNS), (FEE_SHEET, FEE_COLUMNS)):
         sheet.append([sheet_name, CODE_HEADER, "必填；须为“事项”表中已有的实施编码"])
         for col in columns:
-            note = f"{col.bool_labels[0]} / {col.bool_labels[1]}" if col.kind == "bool" else KIND_NOTES[col.kind]
+            note = (
+                f"{col.bool_labels[0]} / {col.bool_labels[1]}"
+                if col.kind == "bool"
+                else KIND_NOTES[col.kind]
+            )
             sheet.append([sheet_name, col.header, note])
     sheet.column_dimensions["B"].width = 18
     sheet.column_dimensions["C"].width = 80
@@ -118,18 +145,25 @@ def _write_guide(sheet: Worksheet) -> None:
 
 # -- import ------------------------------------------------------------------------
 
+
 def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
     try:
         workbook = load_workbook(BytesIO(data), data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise CatalogueImportError([ImportProblem("", None, None, "无法读取该文件，请上传Excel工作簿（.xlsx）")]) from None
+        raise CatalogueImportError(
+            [ImportProblem("", None, None, "无法读取该文件，请上传Excel工作簿（.xlsx）")]
+        ) from None
     if MATTER_SHEET not in workbook.sheetnames:
         raise CatalogueImportError([ImportProblem(MATTER_SHEET, None, None, "缺少“事项”工作表")])
     problems: list[ImportProblem] = []
     sheets: dict[str, tuple[dict[str, int], list[tuple[int, list[Any]]]]] = {}
     for name, columns, required in (
         (MATTER_SHEET, MATTER_COLUMNS, required_fields()),
-        (MATERIAL_SHEET, (CODE_COLUMN, *MATERIAL_COLUMNS), {"implementation_code", *required_fields(Material)}),
+        (
+            MATERIAL_SHEET,
+            (CODE_COLUMN, *MATERIAL_COLUMNS),
+            {"implementation_code", *required_fields(Material)},
+        ),
         (FEE_SHEET, (CODE_COLUMN, *FEE_COLUMNS), {"implementation_code", *required_fields(Fee)}),
     ):
         if name not in workbook.sheetnames:
@@ -146,23 +180,32 @@ def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
 
     index, rows = sheets[MATTER_SHEET]
     headers = {col.field: col.header for col in MATTER_COLUMNS}
-    records = [read_cells(cells, index, MATTER_COLUMNS, Source(MATTER_SHEET, row_no, headers), problems)
-               for row_no, cells in rows]
+    records = [
+        read_cells(cells, index, MATTER_COLUMNS, Source(MATTER_SHEET, row_no, headers), problems)
+        for row_no, cells in rows
+    ]
     by_code = check_duplicates(records, problems)
     for name, columns, attribute in (
-        (MATERIAL_SHEET, MATERIAL_COLUMNS, "materials"), (FEE_SHEET, FEE_COLUMNS, "fees"),
+        (MATERIAL_SHEET, MATERIAL_COLUMNS, "materials"),
+        (FEE_SHEET, FEE_COLUMNS, "fees"),
     ):
         index, rows = sheets[name]
         headers = {col.field: col.header for col in (CODE_COLUMN, *columns)}
         for row_no, cells in rows:
             source = Source(name, row_no, headers)
-            code = cell_text(cells[index["implementation_code"]]) if index["implementation_code"] < len(cells) else None
+            code = (
+                cell_text(cells[index["implementation_code"]])
+                if index["implementation_code"] < len(cells)
+                else None
+            )
             if code is None:
                 problems.append(source.problem("implementation_code", "必填，不能为空"))
                 continue
             owner = by_code.get(code)
             if owner is None:
-                problems.append(source.problem("implementation_code", f"“事项”表中没有实施编码为{code}的事项"))
+                problems.append(
+                    source.problem("implementation_code", f"“事项”表中没有实施编码为{code}的事项")
+                )
                 continue
             getattr(owner, attribute).append(read_cells(cells, index, columns, source, problems))
     return build_matters(records, problems, progress)
@@ -179,4 +222,3 @@ def _rows(sheet: Worksheet) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
         elif any(cell_text(v) is not None for v in values):
             rows.append((row_no, values))
     return headers, rows
-

@@ -67,7 +67,9 @@ def _batch_published(session: Session, event: SignedEvent) -> None:
     # A code published again replaces its earlier version (chunks keep the IN list short).
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
-        session.execute(delete(PublishedMatter).where(PublishedMatter.implementation_code.in_(chunk)))
+        session.execute(
+            delete(PublishedMatter).where(PublishedMatter.implementation_code.in_(chunk))
+        )
     if matters:
         session.execute(
             insert(PublishedMatter), [_published_row(m, body["batch_no"], version) for m in matters]

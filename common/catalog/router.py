@@ -40,13 +40,21 @@ class WithdrawRequest(BaseModel):
 
 def _summary(row: PublishedMatter | MatterDraft) -> dict[str, Any]:
     result: dict[str, Any] = {
-        "implementation_code": row.implementation_code, "basic_code": row.basic_code, "name": row.name,
-        "window": row.window, "window_label": WINDOW_LABELS.get(row.window, row.window),
+        "implementation_code": row.implementation_code,
+        "basic_code": row.basic_code,
+        "name": row.name,
+        "window": row.window,
+        "window_label": WINDOW_LABELS.get(row.window, row.window),
     }
     if isinstance(row, PublishedMatter):
-        result.update(handling_level=row.handling_level, case_type=row.case_type,
-                      required_visits=row.required_visits, one_trip=row.required_visits <= 1,
-                      batch_no=row.batch_no, version=row.version)
+        result.update(
+            handling_level=row.handling_level,
+            case_type=row.case_type,
+            required_visits=row.required_visits,
+            one_trip=row.required_visits <= 1,
+            batch_no=row.batch_no,
+            version=row.version,
+        )
     else:
         result.update(imported_at=row.imported_at_utc.isoformat(), updated_by=row.updated_by)
     return result
@@ -54,7 +62,9 @@ def _summary(row: PublishedMatter | MatterDraft) -> dict[str, Any]:
 
 @router.post("/import")
 def import_file(
-    session: SessionDep, node: NodeDep, user: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
     file: Annotated[UploadFile, File(description=".xlsx / .csv / .json")],
     replace_existing: Annotated[bool, Form()] = True,
 ) -> dict[str, Any]:
@@ -62,7 +72,9 @@ def import_file(
     fmt = format_of(file.filename or "")
     data = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise DomainError("catalogue.file_too_large", "文件过大（上限20MB）", field="file", status=413)
+        raise DomainError(
+            "catalogue.file_too_large", "文件过大（上限20MB）", field="file", status=413
+        )
     matters = read_catalogue(data, fmt)
     summary = service.import_drafts(session, node, user, matters, replace_existing=replace_existing)
     return summary.as_dict()
@@ -70,50 +82,83 @@ def import_file(
 
 @router.get("/drafts")
 def drafts(
-    session: SessionDep, user: CurrentUser,
-    window: str | None = None, q: Annotated[str | None, Query(max_length=100)] = None,
+    session: SessionDep,
+    user: CurrentUser,
+    window: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[dict[str, Any]]:
     require_role(user, Role.COUNTY_ADMIN)
     return [_summary(row) for row in service.list_drafts(session, window=window, q=q)]
 
 
 @router.post("/batches")
-def publish(session: SessionDep, node: NodeDep, user: CurrentUser, request: PublishRequest) -> dict[str, Any]:
-    event = service.publish_batch(session, node, user, name=request.name,
-                                  published_on=request.published_on, codes=request.codes)
+def publish(
+    session: SessionDep, node: NodeDep, user: CurrentUser, request: PublishRequest
+) -> dict[str, Any]:
+    event = service.publish_batch(
+        session,
+        node,
+        user,
+        name=request.name,
+        published_on=request.published_on,
+        codes=request.codes,
+    )
     body = event.body
-    return {"batch_no": body["batch_no"], "name": body["name"], "published_on": body["published_on"],
-            "version": event.envelope["sseq"], "event_id": event.id, "matters": len(body["matters"])}
+    return {
+        "batch_no": body["batch_no"],
+        "name": body["name"],
+        "published_on": body["published_on"],
+        "version": event.envelope["sseq"],
+        "event_id": event.id,
+        "matters": len(body["matters"]),
+    }
 
 
 @router.get("/batches")
 def batches(session: SessionDep) -> list[dict[str, Any]]:
     return [
-        {"batch_no": b.batch_no, "name": b.name, "published_on": b.published_on, "version": b.version,
-         "published_at": b.published_at, "matters": b.matter_count, "one_trip": b.one_trip_count,
-         "share": service.share_text(b.one_trip_count, b.matter_count)}
+        {
+            "batch_no": b.batch_no,
+            "name": b.name,
+            "published_on": b.published_on,
+            "version": b.version,
+            "published_at": b.published_at,
+            "matters": b.matter_count,
+            "one_trip": b.one_trip_count,
+            "share": service.share_text(b.one_trip_count, b.matter_count),
+        }
         for b in service.list_batches(session)
     ]
 
 
 @router.get("/matters")
 def matters(
-    session: SessionDep, window: str | None = None, q: Annotated[str | None, Query(max_length=100)] = None,
+    session: SessionDep,
+    window: str | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> dict[str, Any]:
     rows = service.list_published(session, window=window, q=q)
-    return {"version": service.catalogue_version(session), "matters": [_summary(row) for row in rows]}
+    return {
+        "version": service.catalogue_version(session),
+        "matters": [_summary(row) for row in rows],
+    }
 
 
 @router.get("/matters/{code}")
 def matter(session: SessionDep, code: str) -> dict[str, Any]:
     row = service.get_published(session, code)
-    return {**_summary(row), "withdrawn": row.withdrawn, "withdrawn_reason": row.withdrawn_reason,
-            "matter": row.to_matter().model_dump(mode="json")}
+    return {
+        **_summary(row),
+        "withdrawn": row.withdrawn,
+        "withdrawn_reason": row.withdrawn_reason,
+        "matter": row.to_matter().model_dump(mode="json"),
+    }
 
 
 @router.post("/matters/{code}/withdraw")
-def withdraw(session: SessionDep, node: NodeDep, user: CurrentUser, code: str,
-             request: WithdrawRequest) -> dict[str, Any]:
+def withdraw(
+    session: SessionDep, node: NodeDep, user: CurrentUser, code: str, request: WithdrawRequest
+) -> dict[str, Any]:
     event = service.withdraw_matter(session, node, user, code, request.reason)
     return {"implementation_code": code, "version": event.envelope["sseq"], "event_id": event.id}
 
@@ -125,7 +170,10 @@ def share(session: SessionDep) -> dict[str, Any]:
 
 @router.get("/export")
 def export(
-    request: Request, session: SessionDep, node: NodeDep, credentials: OptionalCredentials,
+    request: Request,
+    session: SessionDep,
+    node: NodeDep,
+    credentials: OptionalCredentials,
     format: Literal["xlsx", "csv", "json"] = "xlsx",
     source: Literal["published", "drafts"] = "published",
 ) -> Response:
@@ -137,6 +185,7 @@ def export(
     version = service.catalogue_version(session)
     filename = f"catalogue-{source}-v{version}.{format}"
     return Response(
-        content=write_catalogue(items, format), media_type=MEDIA_TYPES[format],
+        content=write_catalogue(items, format),
+        media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

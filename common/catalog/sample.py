@@ -58,15 +58,24 @@ def load_sample_matters() -> tuple[list[Matter], list[SampleBatch]]:
     return matters, [_batch(entry) for entry in batches]
 
 
-def publish_sample(session: Session, node: ThisNode, actor: Actor, codes: Iterable[str] | None = None) -> None:
+def publish_sample(
+    session: Session, node: ThisNode, actor: Actor, codes: Iterable[str] | None = None
+) -> None:
     """Import the sample's matters as drafts and publish its batches, in ``session``;
     ``codes`` keeps only those matters (a quick test needs two, not the whole sample)."""
     from common.catalog.service import import_drafts, publish_batch
 
     matters, batches = load_sample_matters()
     wanted = None if codes is None else set(codes)
-    import_drafts(session, node, actor, [m for m in matters if wanted is None or m.implementation_code in wanted])
+    import_drafts(
+        session,
+        node,
+        actor,
+        [m for m in matters if wanted is None or m.implementation_code in wanted],
+    )
     for batch in batches:
         chosen = [c for c in batch.codes if wanted is None or c in wanted]
         if chosen:
-            publish_batch(session, node, actor, name=batch.name, published_on=batch.published_on, codes=chosen)
+            publish_batch(
+                session, node, actor, name=batch.name, published_on=batch.published_on, codes=chosen
+            )

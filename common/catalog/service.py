@@ -47,8 +47,12 @@ class ImportSummary:
     unchanged: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"total": self.total, "created": len(self.created), "updated": len(self.updated),
-                "unchanged": len(self.unchanged)}
+        return {
+            "total": self.total,
+            "created": len(self.created),
+            "updated": len(self.updated),
+            "unchanged": len(self.unchanged),
+        }
 
 
 def _require_admin_on_root(node: ThisNode, actor: Actor) -> None:
@@ -73,18 +77,31 @@ def _matter_data(matter: Matter) -> dict[str, Any]:
 
 # -- actions -----------------------------------------------------------------------
 
+
 def import_drafts(
-    session: Session, node: ThisNode, actor: Actor, matters: list[Matter], *, replace_existing: bool = True
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    matters: list[Matter],
+    *,
+    replace_existing: bool = True,
 ) -> ImportSummary:
     """Store matters as drafts (all or nothing); existing drafts are replaced if allowed."""
     _require_admin_on_root(node, actor)
     codes = [m.implementation_code for m in matters]
     if repeated := _duplicates(codes):
-        raise DomainError("catalogue.duplicate_codes", f"实施编码重复：{_codes_text(repeated)}", field="implementation_code")
+        raise DomainError(
+            "catalogue.duplicate_codes",
+            f"实施编码重复：{_codes_text(repeated)}",
+            field="implementation_code",
+        )
     existing = {d.implementation_code: d for d in _drafts_by_code(session, codes)}
     if existing and not replace_existing:
-        raise Conflict("catalogue.draft_exists", f"以下事项已有草稿：{_codes_text(sorted(existing))}",
-                       field="implementation_code")
+        raise Conflict(
+            "catalogue.draft_exists",
+            f"以下事项已有草稿：{_codes_text(sorted(existing))}",
+            field="implementation_code",
+        )
     summary = ImportSummary(total=len(matters))
     now = utcnow()
     for matter in matters:
@@ -96,7 +113,11 @@ def import_drafts(
             continue
         (summary.created if draft is None else summary.updated).append(code)
         draft = draft or MatterDraft(implementation_code=code)
-        draft.basic_code, draft.name, draft.window = matter.basic_code, matter.name, matter.window.value
+        draft.basic_code, draft.name, draft.window = (
+            matter.basic_code,
+            matter.name,
+            matter.window.value,
+        )
         draft.data, draft.imported_at, draft.updated_by = data, now, actor.username
         session.add(draft)
     session.flush()
@@ -104,7 +125,13 @@ def import_drafts(
 
 
 def publish_batch(
-    session: Session, node: ThisNode, actor: Actor, *, name: str, published_on: date, codes: list[str]
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    *,
+    name: str,
+    published_on: date,
+    codes: list[str],
 ) -> SignedEvent:
     """Publish drafts as the next batch: one root-signed event with the full matter data."""
     _require_admin_on_root(node, actor)
@@ -116,19 +143,28 @@ def publish_batch(
     if not codes:
         raise DomainError("catalogue.batch_empty", "批次中至少要有一个事项", field="codes")
     if repeated := _duplicates(codes):
-        raise DomainError("catalogue.duplicate_codes", f"实施编码重复：{_codes_text(repeated)}", field="codes")
+        raise DomainError(
+            "catalogue.duplicate_codes", f"实施编码重复：{_codes_text(repeated)}", field="codes"
+        )
     drafts = {d.implementation_code: d for d in _drafts_by_code(session, codes)}
     if unknown := [c for c in codes if c not in drafts]:
-        raise NotFound("catalogue.unknown_codes", f"没有这些事项的草稿：{_codes_text(unknown)}", field="codes")
+        raise NotFound(
+            "catalogue.unknown_codes", f"没有这些事项的草稿：{_codes_text(unknown)}", field="codes"
+        )
     published = {p.implementation_code: p for p in _published_by_code(session, codes)}
     unchanged = [
-        c for c in codes
-        if c in published and not published[c].withdrawn
+        c
+        for c in codes
+        if c in published
+        and not published[c].withdrawn
         and json.loads(published[c].data) == json.loads(drafts[c].data)
     ]
     if unchanged:
-        raise Conflict("catalogue.already_published", f"以下事项已发布且内容未改变：{_codes_text(unchanged)}",
-                       field="codes")
+        raise Conflict(
+            "catalogue.already_published",
+            f"以下事项已发布且内容未改变：{_codes_text(unchanged)}",
+            field="codes",
+        )
     # Hold this node's writer lock (PostgreSQL) before reading the last batch number, so
     # two concurrent publications cannot both take it; append_event takes it again.
     lock_writer(session, node.node_id)
@@ -140,28 +176,43 @@ def publish_batch(
         "matters": [json.loads(drafts[c].data) for c in codes],
     }
     if len(canonical_json(normalise(body))) > MAX_BATCH_BYTES:
-        raise DomainError("catalogue.batch_too_large",
-                          f"批次数据超过{MAX_BATCH_BYTES // (1024 * 1024)}MB，请分成几批发布", field="codes")
+        raise DomainError(
+            "catalogue.batch_too_large",
+            f"批次数据超过{MAX_BATCH_BYTES // (1024 * 1024)}MB，请分成几批发布",
+            field="codes",
+        )
     return node.append(session, CATALOGUE_SUBJECT, BATCH_PUBLISHED, body)
 
 
-def withdraw_matter(session: Session, node: ThisNode, actor: Actor, code: str, reason: str) -> SignedEvent:
+def withdraw_matter(
+    session: Session, node: ThisNode, actor: Actor, code: str, reason: str
+) -> SignedEvent:
     """Take a published matter out of the catalogue (it stays in history)."""
     _require_admin_on_root(node, actor)
     row = session.get(PublishedMatter, code)
     if row is None:
-        raise NotFound("catalogue.not_published", f"事项 {code} 未发布", field="implementation_code")
+        raise NotFound(
+            "catalogue.not_published", f"事项 {code} 未发布", field="implementation_code"
+        )
     if row.withdrawn:
-        raise Conflict("catalogue.already_withdrawn", f"事项 {code} 已撤销", field="implementation_code")
+        raise Conflict(
+            "catalogue.already_withdrawn", f"事项 {code} 已撤销", field="implementation_code"
+        )
     reason = reason.strip()
     if not reason:
         raise DomainError("catalogue.reason_missing", "请填写撤销原因", field="reason")
     if len(reason) > 300:
         raise DomainError("catalogue.reason_long", "撤销原因不得超过300个字", field="reason")
-    return node.append(session, CATALOGUE_SUBJECT, MATTER_WITHDRAWN, {"implementation_code": code, "reason": reason})
+    return node.append(
+        session,
+        CATALOGUE_SUBJECT,
+        MATTER_WITHDRAWN,
+        {"implementation_code": code, "reason": reason},
+    )
 
 
 # -- queries -----------------------------------------------------------------------
+
 
 def _chunks(codes: list[str], size: int = 500) -> list[list[str]]:
     return [codes[i : i + size] for i in range(0, len(codes), size)]
@@ -170,15 +221,22 @@ def _chunks(codes: list[str], size: int = 500) -> list[list[str]]:
 def _drafts_by_code(session: Session, codes: list[str]) -> list[MatterDraft]:
     rows: list[MatterDraft] = []
     for chunk in _chunks(codes):
-        rows.extend(session.execute(select(MatterDraft).where(MatterDraft.implementation_code.in_(chunk))).scalars())
+        rows.extend(
+            session.execute(
+                select(MatterDraft).where(MatterDraft.implementation_code.in_(chunk))
+            ).scalars()
+        )
     return rows
 
 
 def _published_by_code(session: Session, codes: list[str]) -> list[PublishedMatter]:
     rows: list[PublishedMatter] = []
     for chunk in _chunks(codes):
-        rows.extend(session.execute(
-            select(PublishedMatter).where(PublishedMatter.implementation_code.in_(chunk))).scalars())
+        rows.extend(
+            session.execute(
+                select(PublishedMatter).where(PublishedMatter.implementation_code.in_(chunk))
+            ).scalars()
+        )
     return rows
 
 
@@ -188,12 +246,16 @@ def window_code(window: str) -> str:
         if norm_key(window) in (code, norm_key(label), norm_key(label.removesuffix("窗口"))):
             return code
     choices = "、".join(w.value for w in IntegratedWindow)
-    raise DomainError("catalogue.window_unknown", f"未知的综合窗口“{window}”，可选：{choices}", field="window")
+    raise DomainError(
+        "catalogue.window_unknown", f"未知的综合窗口“{window}”，可选：{choices}", field="window"
+    )
 
 
 def unpublished_draft_codes(session: Session) -> list[str]:
     """Drafts that are new or changed since publication (what "publish all" means)."""
-    published = {p.implementation_code: p for p in session.execute(select(PublishedMatter)).scalars()}
+    published = {
+        p.implementation_code: p for p in session.execute(select(PublishedMatter)).scalars()
+    }
     codes = []
     for draft in list_drafts(session):
         row = published.get(draft.implementation_code)
@@ -202,19 +264,30 @@ def unpublished_draft_codes(session: Session) -> list[str]:
     return codes
 
 
-def list_drafts(session: Session, *, window: str | None = None, q: str | None = None) -> list[MatterDraft]:
+def list_drafts(
+    session: Session, *, window: str | None = None, q: str | None = None
+) -> list[MatterDraft]:
     query = select(MatterDraft).order_by(MatterDraft.implementation_code)
     if window:
         query = query.where(MatterDraft.window == window_code(window))
     if q and q.strip():
         like = f"%{q.strip()}%"
-        query = query.where(or_(MatterDraft.name.like(like), MatterDraft.implementation_code.like(like),
-                                MatterDraft.basic_code.like(like)))
+        query = query.where(
+            or_(
+                MatterDraft.name.like(like),
+                MatterDraft.implementation_code.like(like),
+                MatterDraft.basic_code.like(like),
+            )
+        )
     return list(session.execute(query).scalars())
 
 
 def list_published(
-    session: Session, *, window: str | None = None, q: str | None = None, include_withdrawn: bool = False
+    session: Session,
+    *,
+    window: str | None = None,
+    q: str | None = None,
+    include_withdrawn: bool = False,
 ) -> list[PublishedMatter]:
     query = select(PublishedMatter).order_by(PublishedMatter.implementation_code)
     if not include_withdrawn:
@@ -223,15 +296,24 @@ def list_published(
         query = query.where(PublishedMatter.window == window_code(window))
     if q and q.strip():
         like = f"%{q.strip()}%"
-        query = query.where(or_(PublishedMatter.name.like(like), PublishedMatter.implementation_code.like(like),
-                                PublishedMatter.basic_code.like(like)))
+        query = query.where(
+            or_(
+                PublishedMatter.name.like(like),
+                PublishedMatter.implementation_code.like(like),
+                PublishedMatter.basic_code.like(like),
+            )
+        )
     return list(session.execute(query).scalars())
 
 
 def get_published(session: Session, code: str) -> PublishedMatter:
     row = session.get(PublishedMatter, code)
     if row is None:
-        raise NotFound("catalogue.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="implementation_code")
+        raise NotFound(
+            "catalogue.matter_unknown",
+            f"没有实施编码为 {code} 的已发布事项",
+            field="implementation_code",
+        )
     return row
 
 
@@ -249,11 +331,21 @@ def published_matter(session: Session, code: str) -> tuple[Matter, bool]:
     Core select plus a parse cached by the stored JSON text, so an unchanged matter is
     validated once per process. The Matter returned is shared: callers must not mutate it.
     """
-    row = core(session).execute(
-        select(_PUBLISHED.c.data, _PUBLISHED.c.withdrawn).where(_PUBLISHED.c.implementation_code == code)
-    ).first()
+    row = (
+        core(session)
+        .execute(
+            select(_PUBLISHED.c.data, _PUBLISHED.c.withdrawn).where(
+                _PUBLISHED.c.implementation_code == code
+            )
+        )
+        .first()
+    )
     if row is None:
-        raise NotFound("catalogue.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="implementation_code")
+        raise NotFound(
+            "catalogue.matter_unknown",
+            f"没有实施编码为 {code} 的已发布事项",
+            field="implementation_code",
+        )
     return _parse_matter(row[0]), bool(row[1])
 
 
@@ -281,15 +373,27 @@ def one_trip_share(session: Session) -> dict[str, Any]:
     the matters as it published them.
     """
     matters, one_trip = session.execute(
-        select(func.count(), func.coalesce(func.sum(case((PublishedMatter.required_visits <= 1, 1), else_=0)), 0))
-        .where(PublishedMatter.withdrawn.is_(False))
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((PublishedMatter.required_visits <= 1, 1), else_=0)), 0),
+        ).where(PublishedMatter.withdrawn.is_(False))
     ).one()
     result: dict[str, Any] = {
-        "overall": {"matters": matters, "one_trip": one_trip, "share": share_text(one_trip, matters)},
+        "overall": {
+            "matters": matters,
+            "one_trip": one_trip,
+            "share": share_text(one_trip, matters),
+        },
         "batches": [
-            {"batch_no": b.batch_no, "name": b.name, "published_on": b.published_on, "version": b.version,
-             "matters": b.matter_count, "one_trip": b.one_trip_count,
-             "share": share_text(b.one_trip_count, b.matter_count)}
+            {
+                "batch_no": b.batch_no,
+                "name": b.name,
+                "published_on": b.published_on,
+                "version": b.version,
+                "matters": b.matter_count,
+                "one_trip": b.one_trip_count,
+                "share": share_text(b.one_trip_count, b.matter_count),
+            }
             for b in list_batches(session)
         ],
     }
@@ -299,11 +403,18 @@ def one_trip_share(session: Session) -> dict[str, Any]:
     draft_codes = set(session.execute(select(MatterDraft.implementation_code)).scalars())
     if draft_codes:
         published_codes = set(
-            session.execute(select(PublishedMatter.implementation_code).where(PublishedMatter.withdrawn.is_(False))).scalars()
+            session.execute(
+                select(PublishedMatter.implementation_code).where(
+                    PublishedMatter.withdrawn.is_(False)
+                )
+            ).scalars()
         )
         total = len(draft_codes | published_codes)
-        result["all_matters"] = {"matters": total, "one_trip_published": one_trip,
-                                 "share": share_text(one_trip, total)}
+        result["all_matters"] = {
+            "matters": total,
+            "one_trip_published": one_trip,
+            "share": share_text(one_trip, total),
+        }
     return result
 
 

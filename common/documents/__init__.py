@@ -39,14 +39,28 @@ from common.node import ThisNode
 from common.users.roles import Actor
 
 __all__ = [
-    "CASE_DOCUMENTS", "DocumentFont", "acceptance_notice", "available_case_documents", "case_document",
-    "case_document_url", "delivery_receipt", "document_font", "guide_url", "licence_document",
-    "licence_document_url", "one_time_notice", "refusal_notice", "service_guide", "special_procedure_notice",
+    "CASE_DOCUMENTS",
+    "DocumentFont",
+    "acceptance_notice",
+    "available_case_documents",
+    "case_document",
+    "case_document_url",
+    "delivery_receipt",
+    "document_font",
+    "guide_url",
+    "licence_document",
+    "licence_document_url",
+    "one_time_notice",
+    "refusal_notice",
+    "service_guide",
+    "special_procedure_notice",
 ]
 
 
 class _CaseRenderer(Protocol):
-    def __call__(self, session: Session, node: ThisNode, case_no: str, *args: Any, **kwargs: Any) -> bytes: ...
+    def __call__(
+        self, session: Session, node: ThisNode, case_no: str, *args: Any, **kwargs: Any
+    ) -> bytes: ...
 
 
 # kind (the URL's file name) -> (Chinese title, renderer)
@@ -59,22 +73,42 @@ CASE_DOCUMENTS: dict[str, tuple[str, _CaseRenderer]] = {
 }
 
 
-def case_document(session: Session, node: ThisNode, case_no: str, kind: str, *, seq: int | None = None,
-                  expected_end: date | None = None, actor: Actor | None = None) -> bytes:
+def case_document(
+    session: Session,
+    node: ThisNode,
+    case_no: str,
+    kind: str,
+    *,
+    seq: int | None = None,
+    expected_end: date | None = None,
+    actor: Actor | None = None,
+) -> bytes:
     """Any case document by ``kind``; ``seq`` picks a notice or special procedure (default:
     the latest), ``expected_end`` goes on a special-procedure notice."""
     if kind not in CASE_DOCUMENTS:
-        raise NotFound("document.kind_unknown", f"文书种类“{kind}”不存在，可选：{'、'.join(CASE_DOCUMENTS)}",
-                       field="kind")
+        raise NotFound(
+            "document.kind_unknown",
+            f"文书种类“{kind}”不存在，可选：{'、'.join(CASE_DOCUMENTS)}",
+            field="kind",
+        )
     if seq is not None and kind not in ("notice", "special-procedure"):
-        raise DomainError("document.seq_not_applicable", "只有一次性告知书和特别程序告知书可以指定序号", field="seq")
+        raise DomainError(
+            "document.seq_not_applicable",
+            "只有一次性告知书和特别程序告知书可以指定序号",
+            field="seq",
+        )
     if expected_end is not None and kind != "special-procedure":
-        raise DomainError("document.expected_end_not_applicable", "只有特别程序告知书有预计结束日期",
-                          field="expected_end")
+        raise DomainError(
+            "document.expected_end_not_applicable",
+            "只有特别程序告知书有预计结束日期",
+            field="expected_end",
+        )
     if kind == "notice":
         return one_time_notice(session, node, case_no, seq, actor=actor)
     if kind == "special-procedure":
-        return special_procedure_notice(session, node, case_no, seq, expected_end=expected_end, actor=actor)
+        return special_procedure_notice(
+            session, node, case_no, seq, expected_end=expected_end, actor=actor
+        )
     return CASE_DOCUMENTS[kind][1](session, node, case_no, actor=actor)
 
 
@@ -88,7 +122,9 @@ def available_case_documents(session: Session, case_no: str) -> list[str]:
         kinds.append("refusal")
     if case.notices:
         kinds.append("notice")
-    if session.execute(select(SpecialProcedure.seq).where(SpecialProcedure.case_no == case_no).limit(1)).first():
+    if session.execute(
+        select(SpecialProcedure.seq).where(SpecialProcedure.case_no == case_no).limit(1)
+    ).first():
         kinds.append("special-procedure")
     if case.state in (CaseState.APPROVED, CaseState.REJECTED, CaseState.DELIVERED):
         kinds.append("delivery-receipt")

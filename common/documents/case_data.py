@@ -63,7 +63,9 @@ def require_reader(session: Session, node: ThisNode, actor: Actor, case: Case) -
     require_case_reader(session, node, actor, case)
 
 
-def case_context(session: Session, node: ThisNode, case_no: str, actor: Actor | None = None) -> CaseContext:
+def case_context(
+    session: Session, node: ThisNode, case_no: str, actor: Actor | None = None
+) -> CaseContext:
     case = load_case(session, case_no)
     if actor is not None:
         require_reader(session, node, actor, case)
@@ -76,8 +78,10 @@ def case_context(session: Session, node: ThisNode, case_no: str, actor: Actor | 
 def event_body(session: Session, node: ThisNode, case_no: str, kind: str) -> dict[str, Any] | None:
     """The body of the case's latest event of ``kind``, or None."""
     raw = session.execute(
-        select(Event.raw).where(Event.subject == case_subject(case_no), Event.kind == kind)
-        .order_by(Event.sseq.desc()).limit(1)
+        select(Event.raw)
+        .where(Event.subject == case_subject(case_no), Event.kind == kind)
+        .order_by(Event.sseq.desc())
+        .limit(1)
     ).scalar()
     return parse_event(node.network_id, raw).body if raw is not None else None
 
@@ -85,5 +89,8 @@ def event_body(session: Session, node: ThisNode, case_no: str, kind: str) -> dic
 def not_applicable(case: Case, document: str, why: str) -> Conflict:
     """409: the case's state does not call for this document (field ``kind``)."""
     label = STATE_LABELS.get(CaseState(case.state), case.state)
-    return Conflict("document.not_applicable",
-                    f"案件 {case.case_no} 当前状态为“{label}”，{why}，不能出具{document}", field="kind")
+    return Conflict(
+        "document.not_applicable",
+        f"案件 {case.case_no} 当前状态为“{label}”，{why}，不能出具{document}",
+        field="kind",
+    )

@@ -108,8 +108,10 @@ def document_font(settings: Any | None = None) -> DocumentFont:
             if FALLBACK_CID_FONT not in pdfmetrics.getRegisteredFontNames():
                 pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CID_FONT))
             font = DocumentFont(FALLBACK_CID_FONT, False, FALLBACK_CID_FONT)
-            log.warning("no usable Chinese TrueType font configured or found; documents use the non-embedded CID font %s",
-                        FALLBACK_CID_FONT)
+            log.warning(
+                "no usable Chinese TrueType font configured or found; documents use the non-embedded CID font %s",
+                FALLBACK_CID_FONT,
+            )
         else:
             log.info("documents use the embedded font %s", font.source)
         _chosen[key] = font

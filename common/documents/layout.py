@@ -54,7 +54,9 @@ def chinese_date(value: str | date | None) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def document_number(mark: str, on: str | date | None, case_no: str, suffix: str | int | None = None) -> str:
+def document_number(
+    mark: str, on: str | date | None, case_no: str, suffix: str | int | None = None
+) -> str:
     """文号 derived from the case number: ``受字〔2026〕430424000000-20261127-0001号``.
 
     The year is the document's own; ``suffix`` tells apart several documents of one
@@ -89,7 +91,9 @@ def make_styles(font: DocumentFont) -> Styles:
 
     return Styles(
         font=font,
-        office=style("office", 15, alignment=TA_CENTER, textColor=colors.HexColor("#b00000"), spaceAfter=2),
+        office=style(
+            "office", 15, alignment=TA_CENTER, textColor=colors.HexColor("#b00000"), spaceAfter=2
+        ),
         title=style("title", 20, alignment=TA_CENTER, spaceBefore=4, spaceAfter=6, leading=28),
         number=style("number", 11, alignment=TA_CENTER, spaceAfter=10),
         addressee=style("addressee", 12, alignment=TA_LEFT, spaceAfter=4),
@@ -139,7 +143,9 @@ class Document:
         data = [[self.cell(label, head=True), self.cell(value)] for label, value in rows]
         self.story.append(self._table(data, [label_width, FRAME_WIDTH - label_width], header=False))
 
-    def table(self, head: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> None:
+    def table(
+        self, head: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]
+    ) -> None:
         """A table with a header row repeated on every page; ``widths`` are fractions."""
         data = [[self.cell(h, head=True) for h in head]]
         data += [[self.cell(v) for v in row] for row in rows]
@@ -155,7 +161,10 @@ class Document:
 
     # -- helpers ---------------------------------------------------------------------
     def cell(self, value: Any, *, head: bool = False) -> Paragraph:
-        text = "<br/>".join(esc(line) for line in str("" if value is None else value).splitlines()) or ""
+        text = (
+            "<br/>".join(esc(line) for line in str("" if value is None else value).splitlines())
+            or ""
+        )
         return Paragraph(text, self.styles.cell_head if head else self.styles.cell)
 
     def _table(self, data: list[list[Paragraph]], widths: list[float], *, header: bool) -> Table:
@@ -188,8 +197,17 @@ class Document:
             canvas.restoreState()
 
         doc = SimpleDocTemplate(
-            buffer, pagesize=A4, leftMargin=LEFT, rightMargin=RIGHT, topMargin=TOP, bottomMargin=BOTTOM,
-            title=title, author=author, creator="onetrip", subject=title, lang="zh-CN",
+            buffer,
+            pagesize=A4,
+            leftMargin=LEFT,
+            rightMargin=RIGHT,
+            topMargin=TOP,
+            bottomMargin=BOTTOM,
+            title=title,
+            author=author,
+            creator="onetrip",
+            subject=title,
+            lang="zh-CN",
         )
         with _build_lock:  # reportlab keeps per-document font state in shared font objects
             doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)

@@ -22,8 +22,10 @@ from common.licences.service import get_licence, licence_qr_payload
 from common.node import ThisNode
 
 TRUST_LABELS = {"A": "A级（由发证机关签发并签章）", "B": "B级", "C": "C级", "D": "D级"}
-VERIFY_HINT = ("本证照为电子证照的打印件。二维码内容为发证节点签名的证照信息（证件号码已脱敏），"
-               "可在任一政务服务节点“电子证照核验”处扫码或粘贴核验，离线亦可验证真伪。")
+VERIFY_HINT = (
+    "本证照为电子证照的打印件。二维码内容为发证节点签名的证照信息（证件号码已脱敏），"
+    "可在任一政务服务节点“电子证照核验”处扫码或粘贴核验，离线亦可验证真伪。"
+)
 
 
 def _validity(licence: Licence) -> str:
@@ -34,10 +36,15 @@ def _validity(licence: Licence) -> str:
 def _qr_and_seal(doc: Document, qr: QrCode, issuer: str, on: str) -> Table:
     """The QR code on the left; the hint, the issuer (seal) and the date on the right."""
     s = doc.styles
-    right = [Paragraph(esc(VERIFY_HINT), s.note), Spacer(1, 18 * mm),
-             Paragraph(f"{esc(issuer)}（印章）<br/>{esc(chinese_date(on))}", s.sign)]
+    right = [
+        Paragraph(esc(VERIFY_HINT), s.note),
+        Spacer(1, 18 * mm),
+        Paragraph(f"{esc(issuer)}（印章）<br/>{esc(chinese_date(on))}", s.sign),
+    ]
     table = Table([[qr, right]], colWidths=[qr.size + 4 * mm, FRAME_WIDTH - qr.size - 4 * mm])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)]))
+    table.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM"), ("LEFTPADDING", (0, 0), (0, 0), 0)])
+    )
     return table
 
 
@@ -49,23 +56,45 @@ def licence_document(session: Session, node: ThisNode, licence_id: str) -> bytes
     doc = Document(node.settings)
     doc.header("电子证照", licence.name, f"证照标识：{licence.licence_id}")
     if licence.state == "revoked":
-        doc.add(Paragraph(esc(f"【已撤销】本证照已于{chinese_date(licence.revoked_on)}被发证机关撤销："
-                              f"{licence.revoked_reason or ''}"), doc.styles.heading))
-    doc.fields([
-        ("证照标识", f"{licence.licence_id}\n（GB/T 36904，证照类型代码 {licence.type_code}）"),
-        ("持证主体", licence.holder_name),
-        ("主体类型", APPLICANT_KIND_LABELS.get(licence.holder_kind, licence.holder_kind)),
-        ("证件号码", licence.holder_id_masked),
-        ("许可事项", data.get("matter_name") or data.get("result_name") or licence.name),
-        ("发证机关", f"{licence.issuer_body}\n统一社会信用代码：{licence.issuer_uscc}"),
-        ("签发节点", f"{node_name(session, licence.issuer_node)}（{licence.issuer_node}）"),
-        ("发证日期", chinese_date(data.get("decided_on") or licence.valid_from)),
-        ("有效期限", _validity(licence)),
-        ("办件编号", licence.case_no or "—"),
-        ("可信级别", TRUST_LABELS.get(data.get("trust_level", ""), data.get("trust_level") or "—")),
-    ], label_width=28 * mm)
+        doc.add(
+            Paragraph(
+                esc(
+                    f"【已撤销】本证照已于{chinese_date(licence.revoked_on)}被发证机关撤销："
+                    f"{licence.revoked_reason or ''}"
+                ),
+                doc.styles.heading,
+            )
+        )
+    doc.fields(
+        [
+            ("证照标识", f"{licence.licence_id}\n（GB/T 36904，证照类型代码 {licence.type_code}）"),
+            ("持证主体", licence.holder_name),
+            ("主体类型", APPLICANT_KIND_LABELS.get(licence.holder_kind, licence.holder_kind)),
+            ("证件号码", licence.holder_id_masked),
+            ("许可事项", data.get("matter_name") or data.get("result_name") or licence.name),
+            ("发证机关", f"{licence.issuer_body}\n统一社会信用代码：{licence.issuer_uscc}"),
+            ("签发节点", f"{node_name(session, licence.issuer_node)}（{licence.issuer_node}）"),
+            ("发证日期", chinese_date(data.get("decided_on") or licence.valid_from)),
+            ("有效期限", _validity(licence)),
+            ("办件编号", licence.case_no or "—"),
+            (
+                "可信级别",
+                TRUST_LABELS.get(data.get("trust_level", ""), data.get("trust_level") or "—"),
+            ),
+        ],
+        label_width=28 * mm,
+    )
     doc.space(5)
-    doc.add(_qr_and_seal(doc, QrCode(payload, size=70 * mm), licence.issuer_body,
-                         data.get("decided_on") or licence.valid_from))
-    return doc.render(title=f"{licence.name} {licence.licence_id}", author=licence.issuer_body,
-                      footer=f"证照标识 {licence.licence_id}")
+    doc.add(
+        _qr_and_seal(
+            doc,
+            QrCode(payload, size=70 * mm),
+            licence.issuer_body,
+            data.get("decided_on") or licence.valid_from,
+        )
+    )
+    return doc.render(
+        title=f"{licence.name} {licence.licence_id}",
+        author=licence.issuer_body,
+        footer=f"证照标识 {licence.licence_id}",
+    )

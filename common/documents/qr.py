@@ -22,7 +22,9 @@ class QrCode(Flowable):
 
     def __init__(self, payload: str, size: float = 60 * mm, max_size: float = 150 * mm) -> None:
         super().__init__()
-        self.qr = segno.make(payload, micro=False)  # smallest version at L, error level boosted within it
+        self.qr = segno.make(
+            payload, micro=False
+        )  # smallest version at L, error level boosted within it
         modules = self.qr.symbol_size(border=QUIET_ZONE)[0]
         self.size = min(max(size, modules * MIN_MODULE_MM * mm), max_size)
         self.module = self.size / modules

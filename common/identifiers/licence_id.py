@@ -42,8 +42,14 @@ class LicenceIdParts:
 
     def __str__(self) -> str:
         return ".".join(
-            (ROOT_OID, self.type_code, self.issuer_uscc, self.serial,
-             f"{self.version:03d}", self.check)
+            (
+                ROOT_OID,
+                self.type_code,
+                self.issuer_uscc,
+                self.serial,
+                f"{self.version:03d}",
+                self.check,
+            )
         )
 
 
@@ -65,7 +71,9 @@ def _issuer(value: str) -> str:
     try:
         return validate_uscc(value)
     except IdentifierError as exc:
-        raise IdentifierError("licence.issuer", f"电子证照标识中的颁发机构代码无效：{exc.message}") from exc
+        raise IdentifierError(
+            "licence.issuer", f"电子证照标识中的颁发机构代码无效：{exc.message}"
+        ) from exc
 
 
 def make_licence_id(type_code: str, issuer_uscc: str, serial: str, version: int = 1) -> str:
@@ -87,10 +95,11 @@ def parse_licence_id(value: str) -> LicenceIdParts:
     text = _normalise(value)
     if not text.startswith(ROOT_OID + "."):
         raise IdentifierError("licence.root", f"电子证照标识应以{ROOT_OID}开头")
-    fields = text[len(ROOT_OID) + 1:].split(".")
+    fields = text[len(ROOT_OID) + 1 :].split(".")
     if len(fields) != 5:
         raise IdentifierError(
-            "licence.format", "电子证照标识应为：根代码.证照类型代码.颁发机构代码.流水号.版本号.校验位"
+            "licence.format",
+            "电子证照标识应为：根代码.证照类型代码.颁发机构代码.流水号.版本号.校验位",
         )
     type_code, issuer, serial, version, check = fields
     type_code = _alnum_field(type_code, "licence.type_code", "证照类型代码")

@@ -28,8 +28,12 @@ def keep_registry(session: Session, node: ThisNode, registry: list[str]) -> int:
     for raw in registry:
         try:
             outcome = ingest_event(
-                session, node.network_id, raw.encode("utf-8"), resolver,
-                author_chain_complete=lambda author: False, source=parent,
+                session,
+                node.network_id,
+                raw.encode("utf-8"),
+                resolver,
+                author_chain_complete=lambda author: False,
+                source=parent,
             )
         except EnvelopeError as exc:
             raise InitError(f"registry event refused: {exc.message}") from exc
@@ -50,5 +54,7 @@ def _parent_in(registry: list[str], node_id: str) -> str | None:
 def check_fits_under(own_id: str, node_id: str) -> None:
     if not is_under(node_id, own_id):
         raise DomainError(
-            "enrol.not_under_parent", f"节点 {node_id} 不属于本节点 {own_id} 的辖区", field="node_id"
+            "enrol.not_under_parent",
+            f"节点 {node_id} 不属于本节点 {own_id} 的辖区",
+            field="node_id",
         )

@@ -73,7 +73,9 @@ def generate_key_file(path: Path) -> Ed25519PrivateKey:
 def load_key_file(path: Path, node_id: str) -> NodeKey:
     mode = path.stat().st_mode & 0o777
     if mode & 0o077:
-        raise PermissionError(f"key file {path} is readable by others (mode {mode:o}); chmod 600 it")
+        raise PermissionError(
+            f"key file {path} is readable by others (mode {mode:o}); chmod 600 it"
+        )
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 key")  # noqa: TRY004 - a bad file, not a caller's type error

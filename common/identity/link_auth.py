@@ -32,19 +32,27 @@ HEADER_SIG = "X-Onetrip-Signature"
 HEADER_SERVER_TIME = "X-Onetrip-Server-Time"
 
 
-def _request_bytes(network_id: str, node_id: str, method: str, path: str, body: bytes, at: int, nonce: str) -> bytes:
+def _request_bytes(
+    network_id: str, node_id: str, method: str, path: str, body: bytes, at: int, nonce: str
+) -> bytes:
     digest = hashlib.sha256(body).hexdigest()
     return "\n".join(
         ["onetrip-request/v1", network_id, node_id, method.upper(), path, digest, str(at), nonce]
     ).encode("utf-8")
 
 
-def sign_request(key: NodeKey, network_id: str, method: str, path: str, body: bytes,
-                 clock_offset: float = 0.0) -> dict[str, str]:
+def sign_request(
+    key: NodeKey, network_id: str, method: str, path: str, body: bytes, clock_offset: float = 0.0
+) -> dict[str, str]:
     at = int(time.time() + clock_offset)
     nonce = secrets.token_urlsafe(18)
     signature = key.sign(_request_bytes(network_id, key.node_id, method, path, body, at, nonce))
-    return {HEADER_NODE: key.node_id, HEADER_TIME: str(at), HEADER_NONCE: nonce, HEADER_SIG: b64u(signature)}
+    return {
+        HEADER_NODE: key.node_id,
+        HEADER_TIME: str(at),
+        HEADER_NONCE: nonce,
+        HEADER_SIG: b64u(signature),
+    }
 
 
 @dataclass(frozen=True)
@@ -55,12 +63,21 @@ class VerifiedPeer:
 
 class ClockSkew(Unauthorised):
     def __init__(self, server_time: int) -> None:
-        super().__init__("link.clock_skew", "请求时间与服务器时间相差过大，请校正时钟", field=HEADER_TIME)
+        super().__init__(
+            "link.clock_skew", "请求时间与服务器时间相差过大，请校正时钟", field=HEADER_TIME
+        )
         self.server_time = server_time
 
 
-def verify_request(session: Session, own_id: str, network_id: str, method: str, path: str,
-                   body: bytes, headers: dict[str, str]) -> VerifiedPeer:
+def verify_request(
+    session: Session,
+    own_id: str,
+    network_id: str,
+    method: str,
+    path: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> VerifiedPeer:
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
         node_id = lowered[HEADER_NODE.lower()]
@@ -79,9 +96,13 @@ def verify_request(session: Session, own_id: str, network_id: str, method: str, 
     is_child = peer.parent_id == own_id
     is_parent = own is not None and own.parent_id == node_id
     if not (is_child or is_parent):
-        raise Unauthorised("link.not_neighbour", f"节点 {node_id} 不是本节点的直接上下级", field=HEADER_NODE)
+        raise Unauthorised(
+            "link.not_neighbour", f"节点 {node_id} 不是本节点的直接上下级", field=HEADER_NODE
+        )
     keys = session.execute(
-        select(RegistryKey).where(RegistryKey.node_id == node_id, RegistryKey.revoked_version.is_(None))
+        select(RegistryKey).where(
+            RegistryKey.node_id == node_id, RegistryKey.revoked_version.is_(None)
+        )
     ).scalars()
     message = _request_bytes(network_id, node_id, method, path, body, at, nonce)
     for key in keys:
@@ -106,4 +127,6 @@ def _remember_nonce(session: Session, node_id: str, nonce: str) -> None:
             session.add(SeenNonce(nonce=nonce, node_id=node_id, seen_at=utcnow()))
             session.flush()
     except IntegrityError:
-        raise Unauthorised("link.replay", "重复的请求（随机数已使用）", field=HEADER_NONCE) from None
+        raise Unauthorised(
+            "link.replay", "重复的请求（随机数已使用）", field=HEADER_NONCE
+        ) from None

@@ -20,9 +20,13 @@ def clock_offset(node: ThisNode) -> float:
     return _OFFSETS.get(node.node_id, 0.0)
 
 
-def post_to_parent(node: ThisNode, path: str, payload: Any, *, timeout: float = 30) -> httpx.Response:
+def post_to_parent(
+    node: ThisNode, path: str, payload: Any, *, timeout: float = 30
+) -> httpx.Response:
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-    return request_parent(node, "POST", path, body, content_type="application/json", timeout=timeout)
+    return request_parent(
+        node, "POST", path, body, content_type="application/json", timeout=timeout
+    )
 
 
 def signed_target(path: str, query: str | None) -> str:
@@ -30,8 +34,15 @@ def signed_target(path: str, query: str | None) -> str:
     return path + ("?" + query if query else "")
 
 
-def request_parent(node: ThisNode, method: str, path: str, body: bytes = b"", *,
-                   content_type: str = "application/octet-stream", timeout: float = 30) -> httpx.Response:
+def request_parent(
+    node: ThisNode,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    content_type: str = "application/octet-stream",
+    timeout: float = 30,
+) -> httpx.Response:
     """A signed request to the parent; a skewed clock is corrected once from its answer."""
     if not node.settings.parent_url:
         raise RuntimeError("this node has no parent URL")
@@ -40,7 +51,9 @@ def request_parent(node: ThisNode, method: str, path: str, body: bytes = b"", *,
     target = signed_target(parts.path, parts.query)
     with httpx.Client(timeout=timeout, transport=node.parent_transport) as client:
         for _attempt in range(2):
-            headers = sign_request(node.key, node.network_id, method, target, body, clock_offset(node))
+            headers = sign_request(
+                node.key, node.network_id, method, target, body, clock_offset(node)
+            )
             if body:
                 headers["Content-Type"] = content_type
             response = client.request(method, url, content=body, headers=headers)

@@ -23,14 +23,20 @@ def _node_added(session: Session, event: SignedEvent) -> None:
     version = event.envelope["sseq"]
     session.execute(
         insert(RegistryNode).values(
-            node_id=node["id"], name=node["name"], tier=node["tier"],
-            parent_id=node["parent"], added_version=version,
+            node_id=node["id"],
+            name=node["name"],
+            tier=node["tier"],
+            parent_id=node["parent"],
+            added_version=version,
         )
     )
     session.execute(
         insert(RegistryKey).values(
-            node_id=node["id"], kid=key["kid"], public_key=key["public_key"],
-            fingerprint=fingerprint_of(unb64u(key["public_key"])), valid_from_version=version,
+            node_id=node["id"],
+            kid=key["kid"],
+            public_key=key["public_key"],
+            fingerprint=fingerprint_of(unb64u(key["public_key"])),
+            valid_from_version=version,
         )
     )
 

@@ -28,12 +28,20 @@ def get_node_entry(session: Session, node_id: str) -> RegistryNode | None:
 
 
 def root_entry(session: Session) -> RegistryNode | None:
-    return session.execute(select(RegistryNode).where(RegistryNode.parent_id.is_(None))).scalars().first()
+    return (
+        session.execute(select(RegistryNode).where(RegistryNode.parent_id.is_(None)))
+        .scalars()
+        .first()
+    )
 
 
 def children_of(session: Session, node_id: str) -> list[RegistryNode]:
     return list(
-        session.execute(select(RegistryNode).where(RegistryNode.parent_id == node_id).order_by(RegistryNode.node_id)).scalars()
+        session.execute(
+            select(RegistryNode)
+            .where(RegistryNode.parent_id == node_id)
+            .order_by(RegistryNode.node_id)
+        ).scalars()
     )
 
 
@@ -69,9 +77,13 @@ class RegistryKeyResolver:
             return self._root_key(session, event)
         key = session.get(RegistryKey, (env["author"], env["kid"]))
         if key is None:
-            raise EnvelopeError("event.unknown_key", f"no registered key {env['kid']} for node {env['author']}")
+            raise EnvelopeError(
+                "event.unknown_key", f"no registered key {env['kid']} for node {env['author']}"
+            )
         if key.revoked_version is not None and not self.allow_revoked:
-            raise EnvelopeError("event.revoked_key", f"key {env['kid']} of node {env['author']} is revoked")
+            raise EnvelopeError(
+                "event.revoked_key", f"key {env['kid']} of node {env['author']} is revoked"
+            )
         return load_public_key(key.public_key)
 
     def _root_key(self, session: Session, event: SignedEvent):  # type: ignore[no-untyped-def]
@@ -80,23 +92,38 @@ class RegistryKeyResolver:
             # Genesis: the root introduces itself; trust it only if the key is the anchor.
             public_key = event.body["key"]["public_key"]
             if fingerprint_of(unb64u(public_key)) != self.root_fingerprint:
-                raise EnvelopeError("event.root_untrusted", "registry genesis key is not the installed root key")
+                raise EnvelopeError(
+                    "event.root_untrusted", "registry genesis key is not the installed root key"
+                )
             return load_public_key(public_key)
-        key = session.execute(
-            select(RegistryKey).where(RegistryKey.fingerprint == self.root_fingerprint)
-        ).scalars().first()
+        key = (
+            session.execute(
+                select(RegistryKey).where(RegistryKey.fingerprint == self.root_fingerprint)
+            )
+            .scalars()
+            .first()
+        )
         if key is None or key.node_id != env["author"] or key.kid != env["kid"]:
             raise EnvelopeError("event.not_root", "registry events must be signed by the root key")
         return load_public_key(key.public_key)
 
 
 def registered_nodes_view(session: Session) -> list[dict]:
-    keys = {k.node_id: k for k in session.execute(select(RegistryKey).where(RegistryKey.revoked_version.is_(None))).scalars()}
+    keys = {
+        k.node_id: k
+        for k in session.execute(
+            select(RegistryKey).where(RegistryKey.revoked_version.is_(None))
+        ).scalars()
+    }
     nodes = session.execute(select(RegistryNode).order_by(RegistryNode.node_id)).scalars()
     return [
         {
-            "node_id": n.node_id, "name": n.name, "tier": n.tier, "parent_id": n.parent_id,
-            "added_version": n.added_version, "revoked_version": n.revoked_version,
+            "node_id": n.node_id,
+            "name": n.name,
+            "tier": n.tier,
+            "parent_id": n.parent_id,
+            "added_version": n.added_version,
+            "revoked_version": n.revoked_version,
             "kid": keys[n.node_id].kid if n.node_id in keys else None,
             "public_key": keys[n.node_id].public_key if n.node_id in keys else None,
         }

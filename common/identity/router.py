@@ -44,27 +44,45 @@ def enrol(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -
     """A new node asks to join; a non-root node checks and relays it to its parent."""
     payload = EnrolRequest.model_validate_json(body)
     if HEADER_SIG in request.headers:
-        peer = verify_request(session, node.node_id, node.network_id, "POST", signed_target(request.url.path, request.url.query), body,
-                              dict(request.headers))
+        peer = verify_request(
+            session,
+            node.node_id,
+            node.network_id,
+            "POST",
+            signed_target(request.url.path, request.url.query),
+            body,
+            dict(request.headers),
+        )
         if not peer.is_child or not payload.via or payload.via[-1] != peer.node_id:
             raise Forbidden("enrol.relay", "转发注册请求的节点与请求不符", field="via")
     elif payload.via:
         raise Forbidden("enrol.relay", "转发的注册请求必须由下级节点签名", field="via")
     if node.is_root:
         service.accept_enrolment(
-            session, node, node_id=payload.node_id, public_key=payload.public_key,
-            token=payload.token, via=payload.via,
+            session,
+            node,
+            node_id=payload.node_id,
+            public_key=payload.public_key,
+            token=payload.token,
+            via=payload.via,
         )
         session.flush()
-        return EnrolResponse(node_id=payload.node_id, registry_version=registry_version(session),
-                             registry=[raw.decode("utf-8") for raw in registry_events(session)])
+        return EnrolResponse(
+            node_id=payload.node_id,
+            registry_version=registry_version(session),
+            registry=[raw.decode("utf-8") for raw in registry_events(session)],
+        )
     check_fits_under(node.node_id, payload.node_id)
     relayed = payload.model_copy(update={"via": [*payload.via, node.node_id]})
     response = post_to_parent(node, "/api/v1/enrol", relayed.model_dump())
     if response.status_code != 200:
         detail = _error_detail(response)
-        raise DomainError(detail.get("code", "enrol.upstream"), detail.get("message", "上级节点拒绝注册"),
-                          field=detail.get("field"), status=response.status_code if response.status_code < 500 else 502)
+        raise DomainError(
+            detail.get("code", "enrol.upstream"),
+            detail.get("message", "上级节点拒绝注册"),
+            field=detail.get("field"),
+            status=response.status_code if response.status_code < 500 else 502,
+        )
     result = EnrolResponse.model_validate(response.json())
     # Keep what passes through: this node learns the new registry version at once.
     keep_registry(session, node, result.registry)
@@ -90,8 +108,14 @@ class InviteRequest(BaseModel):
 @router.post("/nodes/invite")
 def invite(payload: InviteRequest, node: NodeDep, session: SessionDep, actor: CurrentUser) -> dict:
     invitation = service.invite_node(
-        session, node, actor, payload.node_id, payload.name, tier=payload.tier,
-        parent_id=payload.parent_id, valid_hours=payload.valid_hours,
+        session,
+        node,
+        actor,
+        payload.node_id,
+        payload.name,
+        tier=payload.tier,
+        parent_id=payload.parent_id,
+        valid_hours=payload.valid_hours,
     )
     return invitation.__dict__
 
@@ -101,7 +125,9 @@ class RevokeRequest(BaseModel):
 
 
 @router.post("/nodes/{node_id}/revoke")
-def revoke(node_id: str, payload: RevokeRequest, node: NodeDep, session: SessionDep, actor: CurrentUser) -> dict:
+def revoke(
+    node_id: str, payload: RevokeRequest, node: NodeDep, session: SessionDep, actor: CurrentUser
+) -> dict:
     event = service.revoke_node(session, node, actor, node_id, payload.reason)
     return {"node_id": node_id, "registry_version": event.envelope["sseq"]}
 
@@ -113,4 +139,7 @@ def registry(session: SessionDep) -> dict:
 
 @router.get("/registry/events")
 def registry_signed_events(session: SessionDep) -> dict:
-    return {"version": registry_version(session), "events": [raw.decode("utf-8") for raw in registry_events(session)]}
+    return {
+        "version": registry_version(session),
+        "events": [raw.decode("utf-8") for raw in registry_events(session)],
+    }

@@ -99,13 +99,21 @@ def invite_node(
     if parent_id is None:
         parent = _nearest_registered_ancestor(session, node_id)
         if parent is None:
-            raise DomainError("node.no_parent", "找不到该区划代码的上级节点，请先登记上级节点", field="node_id")
+            raise DomainError(
+                "node.no_parent", "找不到该区划代码的上级节点，请先登记上级节点", field="node_id"
+            )
     else:
         parent = get_node_entry(session, parent_id)
         if parent is None or parent.revoked_version is not None:
-            raise NotFound("node.parent_unknown", f"上级节点 {parent_id} 未登记或已注销", field="parent_id")
+            raise NotFound(
+                "node.parent_unknown", f"上级节点 {parent_id} 未登记或已注销", field="parent_id"
+            )
         if not is_under(node_id, parent.node_id):
-            raise DomainError("node.not_under_parent", f"节点 {node_id} 不属于上级节点 {parent.node_id} 的辖区", field="node_id")
+            raise DomainError(
+                "node.not_under_parent",
+                f"节点 {node_id} 不属于上级节点 {parent.node_id} 的辖区",
+                field="node_id",
+            )
     tier = tier or default_tier(node_id)
     if tier not in TIERS:
         raise DomainError("node.tier", f"未知层级 {tier}", field="tier")
@@ -120,15 +128,25 @@ def invite_node(
     )
     session.add(
         EnrolmentToken(
-            token_hash=_hash_token(secret), node_id=node_id, name=name.strip(), tier=tier,
-            parent_id=parent.node_id, created_by=actor.username, created_at=now, expires_at=expires,
+            token_hash=_hash_token(secret),
+            node_id=node_id,
+            name=name.strip(),
+            tier=tier,
+            parent_id=parent.node_id,
+            created_by=actor.username,
+            created_at=now,
+            expires_at=expires,
         )
     )
     session.flush()
     # The token carries the root fingerprint: the new node's anchor of trust.
     return Invitation(
-        token=f"{secret}.{node.key.fingerprint}", node_id=node_id, name=name.strip(), tier=tier,
-        parent_id=parent.node_id, expires_at=expires.isoformat(),
+        token=f"{secret}.{node.key.fingerprint}",
+        node_id=node_id,
+        name=name.strip(),
+        tier=tier,
+        parent_id=parent.node_id,
+        expires_at=expires.isoformat(),
     )
 
 
@@ -160,7 +178,9 @@ def accept_enrolment(
     if record.expires_at <= utcnow():
         raise Forbidden("enrol.token_expired", "注册令牌已过期", field="token")
     if record.node_id != node_id:
-        raise Forbidden("enrol.token_node", f"该令牌是为节点 {record.node_id} 签发的", field="node_id")
+        raise Forbidden(
+            "enrol.token_node", f"该令牌是为节点 {record.node_id} 签发的", field="node_id"
+        )
     expected_first_hop = None if record.parent_id == node.node_id else record.parent_id
     first_hop = via[0] if via else None
     if first_hop != expected_first_hop:
@@ -174,7 +194,9 @@ def accept_enrolment(
         if len(raw_key) != 32:
             raise ValueError
     except ValueError:
-        raise DomainError("enrol.public_key", "公钥格式不正确（应为Ed25519原始公钥）", field="public_key") from None
+        raise DomainError(
+            "enrol.public_key", "公钥格式不正确（应为Ed25519原始公钥）", field="public_key"
+        ) from None
     parent = get_node_entry(session, record.parent_id)
     if parent is None or parent.revoked_version is not None:
         raise Forbidden("enrol.parent_revoked", "上级节点已注销", field="parent")
@@ -185,13 +207,20 @@ def accept_enrolment(
         REGISTRY_SUBJECT,
         "registry.node_added",
         {
-            "node": {"id": node_id, "name": record.name, "tier": record.tier, "parent": record.parent_id},
+            "node": {
+                "id": node_id,
+                "name": record.name,
+                "tier": record.tier,
+                "parent": record.parent_id,
+            },
             "key": {"kid": kid_of(raw_key), "public_key": public_key},
         },
     )
 
 
-def revoke_node(session: Session, node: ThisNode, actor: Actor, node_id: str, reason: str) -> SignedEvent:
+def revoke_node(
+    session: Session, node: ThisNode, actor: Actor, node_id: str, reason: str
+) -> SignedEvent:
     """Revoke a node and its keys: its new records are refused everywhere."""
     require_role(actor, Role.COUNTY_ADMIN)
     _require_root(node)
@@ -204,7 +233,12 @@ def revoke_node(session: Session, node: ThisNode, actor: Actor, node_id: str, re
         raise Conflict("node.revoked", f"节点 {node_id} 已注销", field="node_id")
     if not reason.strip():
         raise DomainError("node.reason_missing", "请填写注销原因", field="reason")
-    return node.append(session, REGISTRY_SUBJECT, "registry.node_revoked", {"node_id": node_id, "reason": reason.strip()})
+    return node.append(
+        session,
+        REGISTRY_SUBJECT,
+        "registry.node_revoked",
+        {"node_id": node_id, "reason": reason.strip()},
+    )
 
 
 def registered_nodes(session: Session) -> list[RegistryNode]:

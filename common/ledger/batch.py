@@ -38,9 +38,23 @@ _CHUNK = 500  # ids / keys per IN (...) list
 _INSERT_RETURNING = EVENTS.insert().returning(EVENTS.c.lseq, sort_by_parameter_order=True)
 
 
-_COLUMNS = ("id", "author", "kid", "aseq", "aprev", "subject", "sseq", "sprev", "kind", "at", "raw", "received_at")
-_SQLITE_INSERT = (f"INSERT INTO {EVENTS.name} ({', '.join(_COLUMNS)}) "
-                  f"VALUES ({', '.join('?' for _ in _COLUMNS)})")
+_COLUMNS = (
+    "id",
+    "author",
+    "kid",
+    "aseq",
+    "aprev",
+    "subject",
+    "sseq",
+    "sprev",
+    "kind",
+    "at",
+    "raw",
+    "received_at",
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO {EVENTS.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
+)
 _TOP_LSEQ = select(func.coalesce(func.max(EVENTS.c.lseq), 0))
 
 
@@ -58,19 +72,39 @@ def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> list[i
         return []
     if connection.dialect.name != "sqlite":
         return [row[0] for row in connection.execute(_INSERT_RETURNING, rows)]
-    convert = EVENTS.c.received_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    convert = EVENTS.c.received_at.type.dialect_impl(connection.dialect).bind_processor(
+        connection.dialect
+    )
     stamp = convert or (lambda value: value)
     before = int(connection.execute(_TOP_LSEQ).scalar())
-    connection.exec_driver_sql(_SQLITE_INSERT, [
-        (r["id"], r["author"], r["kid"], r["aseq"], r["aprev"], r["subject"], r["sseq"], r["sprev"], r["kind"],
-         r["at"], r["raw"], stamp(r["received_at"])) for r in rows])
+    connection.exec_driver_sql(
+        _SQLITE_INSERT,
+        [
+            (
+                r["id"],
+                r["author"],
+                r["kid"],
+                r["aseq"],
+                r["aprev"],
+                r["subject"],
+                r["sseq"],
+                r["sprev"],
+                r["kind"],
+                r["at"],
+                r["raw"],
+                stamp(r["received_at"]),
+            )
+            for r in rows
+        ],
+    )
     if int(connection.execute(_TOP_LSEQ).scalar()) == before + len(rows):
         return list(range(before + 1, before + len(rows) + 1))
     ids = [row["id"] for row in rows]
     lseq_of: dict[str, int] = {}
     for start in range(0, len(ids), _CHUNK):
-        found = connection.execute(select(EVENTS.c.id, EVENTS.c.lseq)
-                                   .where(EVENTS.c.id.in_(ids[start:start + _CHUNK])))
+        found = connection.execute(
+            select(EVENTS.c.id, EVENTS.c.lseq).where(EVENTS.c.id.in_(ids[start : start + _CHUNK]))
+        )
         lseq_of.update((event_id, lseq) for event_id, lseq in found)
     return [lseq_of[event_id] for event_id in ids]
 
@@ -81,8 +115,11 @@ def split_fresh(session: Session, events: Sequence[SignedEvent]) -> tuple[list[S
     ids = sorted({event.id for event in events})
     held: set[str] = set()
     for start in range(0, len(ids), _CHUNK):
-        held.update(connection.execute(select(EVENTS.c.id).where(EVENTS.c.id.in_(ids[start:start + _CHUNK])))
-                    .scalars())
+        held.update(
+            connection.execute(
+                select(EVENTS.c.id).where(EVENTS.c.id.in_(ids[start : start + _CHUNK]))
+            ).scalars()
+        )
     fresh: list[SignedEvent] = []
     seen: set[str] = set()
     for event in events:
@@ -93,34 +130,53 @@ def split_fresh(session: Session, events: Sequence[SignedEvent]) -> tuple[list[S
     return fresh, len(events) - len(fresh)
 
 
-def _heads(connection: Connection, key_column: Any, seq_column: Any, keys: set[str]) -> dict[str, tuple[int, str]]:
+def _heads(
+    connection: Connection, key_column: Any, seq_column: Any, keys: set[str]
+) -> dict[str, tuple[int, str]]:
     """{chain key: (highest seq held, its event id)} for these chains, in one query per chunk."""
     inner = EVENTS.alias("head")
-    top = (select(func.max(inner.c[seq_column.name])).where(inner.c[key_column.name] == key_column)
-           .scalar_subquery())
+    top = (
+        select(func.max(inner.c[seq_column.name]))
+        .where(inner.c[key_column.name] == key_column)
+        .scalar_subquery()
+    )
     heads: dict[str, tuple[int, str]] = {}
     ordered = sorted(keys)
     for start in range(0, len(ordered), _CHUNK):
-        rows = connection.execute(select(key_column, seq_column, EVENTS.c.id)
-                                  .where(key_column.in_(ordered[start:start + _CHUNK]), seq_column == top))
+        rows = connection.execute(
+            select(key_column, seq_column, EVENTS.c.id).where(
+                key_column.in_(ordered[start : start + _CHUNK]), seq_column == top
+            )
+        )
         heads.update({key: (seq, event_id) for key, seq, event_id in rows})
     return heads
 
 
-def chains_extend(session: Session, events: Sequence[SignedEvent],
-                  author_chain_complete: Callable[[str], bool]) -> bool:
+def chains_extend(
+    session: Session, events: Sequence[SignedEvent], author_chain_complete: Callable[[str], bool]
+) -> bool:
     """True when, in batch order, every event takes the next free position of its chains
     exactly as ``ingest_event`` would store it: its ``prev`` is the held head (or it is
     the first), and a gap only in an author chain this node need not hold completely.
     False when any event needs ``ingest_event``'s exact answer (fork, gap, or a position
     below the head, which a partial chain may or may not hold)."""
     connection = core(session)
-    authors = _heads(connection, EVENTS.c.author, EVENTS.c.aseq, {e.envelope["author"] for e in events})
-    subjects = _heads(connection, EVENTS.c.subject, EVENTS.c.sseq, {e.envelope["subject"] for e in events})
+    authors = _heads(
+        connection, EVENTS.c.author, EVENTS.c.aseq, {e.envelope["author"] for e in events}
+    )
+    subjects = _heads(
+        connection, EVENTS.c.subject, EVENTS.c.sseq, {e.envelope["subject"] for e in events}
+    )
     for event in events:
         env = event.envelope
         for heads, key, seq, prev, gap_free in (
-            (authors, env["author"], env["aseq"], env["aprev"], author_chain_complete(env["author"])),
+            (
+                authors,
+                env["author"],
+                env["aseq"],
+                env["aprev"],
+                author_chain_complete(env["author"]),
+            ),
             (subjects, env["subject"], env["sseq"], env["sprev"], True),
         ):
             head_seq, head_id = heads.get(key, (0, None))
@@ -144,11 +200,22 @@ def store_checked(session: Session, events: Sequence[SignedEvent], source: str |
     rows = []
     for event in events:
         env = event.envelope
-        rows.append({
-            "id": event.id, "author": env["author"], "kid": env["kid"], "aseq": env["aseq"],
-            "aprev": env["aprev"], "subject": env["subject"], "sseq": env["sseq"], "sprev": env["sprev"],
-            "kind": env["kind"], "at": env["at"], "raw": event.raw, "received_at": now,
-        })
+        rows.append(
+            {
+                "id": event.id,
+                "author": env["author"],
+                "kid": env["kid"],
+                "aseq": env["aseq"],
+                "aprev": env["aprev"],
+                "subject": env["subject"],
+                "sseq": env["sseq"],
+                "sprev": env["sprev"],
+                "kind": env["kind"],
+                "at": env["at"],
+                "raw": event.raw,
+                "received_at": now,
+            }
+        )
     lseqs = _insert_events(core(session), rows)
     with buffered_writes(session):
         for event, lseq in zip(events, lseqs, strict=True):

@@ -109,7 +109,9 @@ def _not_plain(text: str) -> Any:
 
 
 _OUTSIDE_BMP = re.compile(rb"[\xf0-\xff]")  # lead bytes of 4-byte UTF-8 sequences
-_LOADS = json.JSONDecoder(parse_float=_not_plain, parse_int=_plain_int, parse_constant=_not_plain).decode
+_LOADS = json.JSONDecoder(
+    parse_float=_not_plain, parse_int=_plain_int, parse_constant=_not_plain
+).decode
 
 
 def loads_if_canonical(raw: bytes) -> Any | None:
@@ -129,12 +131,12 @@ def loads_if_canonical(raw: bytes) -> Any | None:
         value = _LOADS(text)
     except (UnicodeDecodeError, ValueError, _NotPlain):
         return None
-    if not raw.isascii() and (b"\\" in raw or _OUTSIDE_BMP.search(raw)
-                              or not unicodedata.is_normalized("NFC", text)):
+    if not raw.isascii() and (
+        b"\\" in raw or _OUTSIDE_BMP.search(raw) or not unicodedata.is_normalized("NFC", text)
+    ):
         return None
     try:
         same = _dumps(value) == raw
     except (UnicodeEncodeError, ValueError, TypeError):  # orjson.JSONEncodeError is a TypeError
         return None
     return value if same else None
-

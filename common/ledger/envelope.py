@@ -29,8 +29,19 @@ from common.ledger.canonical import (
 ENVELOPE_VERSION = 1
 ALGORITHMS = ("ed25519",)
 FIELDS = (
-    "v", "alg", "author", "kid", "aseq", "aprev", "subject", "sseq", "sprev",
-    "kind", "at", "body", "sig",
+    "v",
+    "alg",
+    "author",
+    "kid",
+    "aseq",
+    "aprev",
+    "subject",
+    "sseq",
+    "sprev",
+    "kind",
+    "at",
+    "body",
+    "sig",
 )
 
 
@@ -126,7 +137,11 @@ def sign_event(
 def _assemble(members: dict[str, bytes]) -> bytes:
     """JCS of an object whose members are already canonical. The envelope's keys are
     ASCII, so sorting them as str equals RFC 8785's UTF-16 code-unit order."""
-    return b"{" + b",".join(b'"' + key.encode("ascii") + b'":' + members[key] for key in sorted(members)) + b"}"
+    return (
+        b"{"
+        + b",".join(b'"' + key.encode("ascii") + b'":' + members[key] for key in sorted(members))
+        + b"}"
+    )
 
 
 def parse_event(network_id: str, raw: bytes) -> SignedEvent:
@@ -147,7 +162,11 @@ def parse_event(network_id: str, raw: bytes) -> SignedEvent:
     if envelope["alg"] not in ALGORITHMS:
         raise EnvelopeError("event.alg", f"unsupported algorithm {envelope['alg']!r}")
     for name in ("aseq", "sseq"):
-        if not isinstance(envelope[name], int) or isinstance(envelope[name], bool) or envelope[name] < 1:
+        if (
+            not isinstance(envelope[name], int)
+            or isinstance(envelope[name], bool)
+            or envelope[name] < 1
+        ):
             raise EnvelopeError("event.seq", f"{name} must be a positive integer")
     for name in ("author", "kid", "subject", "kind", "at", "sig"):
         if not isinstance(envelope[name], str) or not envelope[name]:
@@ -177,7 +196,13 @@ def signed_bytes(network_id: str, event: SignedEvent) -> bytes:
     member = b',"sig":"' + sig.encode("utf-8", "replace") + b'"'
     at = event.raw.rfind(member)
     end = at + len(member)
-    if at > 0 and sig.isascii() and '"' not in sig and "\\" not in sig and event.raw[end:end + 1] in (b",", b"}"):
+    if (
+        at > 0
+        and sig.isascii()
+        and '"' not in sig
+        and "\\" not in sig
+        and event.raw[end : end + 1] in (b",", b"}")
+    ):
         return domain_prefix(network_id) + event.raw[:at] + event.raw[end:]
     return signing_input(network_id, {k: v for k, v in event.envelope.items() if k != "sig"})
 

@@ -59,7 +59,9 @@ def install_authority_check(check: AuthorityCheck) -> None:
 
 def apply_event(session: Session, event: SignedEvent) -> None:
     if not _AUTHORITY:
-        raise RuntimeError("no authority policy installed: load the domains (common.domains.load_projections)")
+        raise RuntimeError(
+            "no authority policy installed: load the domains (common.domains.load_projections)"
+        )
     _AUTHORITY[0](session, event)
     for projection in _PROJECTIONS.values():
         handler = projection.handlers.get(event.kind)

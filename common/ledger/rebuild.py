@@ -31,7 +31,9 @@ PROGRESS_EVERY = 250
 class RebuildError(RuntimeError):
     """A stored event cannot be replayed; names it so that ``verify`` can be run."""
 
-    def __init__(self, lseq: int, event_id: str, problem: str, code: str = "projection.rebuild_failed") -> None:
+    def __init__(
+        self, lseq: int, event_id: str, problem: str, code: str = "projection.rebuild_failed"
+    ) -> None:
         super().__init__(f"事件 lseq={lseq} id={event_id} 无法重放：{problem}")
         self.lseq = lseq
         self.event_id = event_id
@@ -79,7 +81,10 @@ def rebuild_projections(session: Session, *, progress: Progress | None = None) -
     last = 0
     while True:
         rows = session.execute(
-            select(Event.lseq, Event.id, Event.raw).where(Event.lseq > last).order_by(Event.lseq).limit(BATCH)
+            select(Event.lseq, Event.id, Event.raw)
+            .where(Event.lseq > last)
+            .order_by(Event.lseq)
+            .limit(BATCH)
         ).all()
         if not rows:
             break
@@ -108,8 +113,13 @@ def console_progress() -> Iterator[Progress]:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
-    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-              console=Console(stderr=True))
+    bar = Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    )
     tasks: dict[str, Any] = {}
 
     def update(stage: str, done: int, total: int) -> None:

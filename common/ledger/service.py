@@ -57,20 +57,26 @@ class ChainHead:
 # Hot path (every append and every ingest): SQLAlchemy Core on the table, not the ORM.
 EVENTS = Event.__table__  # type: ignore[attr-defined]
 _AUTHOR_HEAD = (
-    select(EVENTS.c.aseq, EVENTS.c.id).where(EVENTS.c.author == bindparam("key"))
-    .order_by(EVENTS.c.aseq.desc()).limit(1)
+    select(EVENTS.c.aseq, EVENTS.c.id)
+    .where(EVENTS.c.author == bindparam("key"))
+    .order_by(EVENTS.c.aseq.desc())
+    .limit(1)
 )
 _SUBJECT_HEAD = (
-    select(EVENTS.c.sseq, EVENTS.c.id).where(EVENTS.c.subject == bindparam("key"))
-    .order_by(EVENTS.c.sseq.desc()).limit(1)
+    select(EVENTS.c.sseq, EVENTS.c.id)
+    .where(EVENTS.c.subject == bindparam("key"))
+    .order_by(EVENTS.c.sseq.desc())
+    .limit(1)
 )
 _INSERT_EVENT = insert(EVENTS)
 _HAS_EVENT = select(EVENTS.c.lseq).where(EVENTS.c.id == bindparam("id"))
 # A chain position and its predecessor in one statement: {seq: id} for seq-1 and seq.
 _AUTHOR_AT = select(EVENTS.c.aseq, EVENTS.c.id).where(
-    EVENTS.c.author == bindparam("key"), EVENTS.c.aseq.between(bindparam("prev"), bindparam("seq")))
+    EVENTS.c.author == bindparam("key"), EVENTS.c.aseq.between(bindparam("prev"), bindparam("seq"))
+)
 _SUBJECT_AT = select(EVENTS.c.sseq, EVENTS.c.id).where(
-    EVENTS.c.subject == bindparam("key"), EVENTS.c.sseq.between(bindparam("prev"), bindparam("seq")))
+    EVENTS.c.subject == bindparam("key"), EVENTS.c.sseq.between(bindparam("prev"), bindparam("seq"))
+)
 
 
 def _author_head(session: Session, author: str) -> ChainHead:
@@ -98,9 +104,18 @@ def _store(session: Session, event: SignedEvent, source: str | None = None) -> i
     result = core(session).execute(
         _INSERT_EVENT,
         {
-            "id": event.id, "author": env["author"], "kid": env["kid"], "aseq": env["aseq"],
-            "aprev": env["aprev"], "subject": env["subject"], "sseq": env["sseq"], "sprev": env["sprev"],
-            "kind": env["kind"], "at": env["at"], "raw": event.raw, "received_at": utcnow(),
+            "id": event.id,
+            "author": env["author"],
+            "kid": env["kid"],
+            "aseq": env["aseq"],
+            "aprev": env["aprev"],
+            "subject": env["subject"],
+            "sseq": env["sseq"],
+            "sprev": env["sprev"],
+            "kind": env["kind"],
+            "at": env["at"],
+            "raw": event.raw,
+            "received_at": utcnow(),
         },
     )
     lseq = int(result.inserted_primary_key[0])
@@ -150,12 +165,22 @@ class IngestOutcome:
         return self.status == "stored"
 
 
-def quarantine(session: Session, event_id: str, raw: bytes, code: str, reason: str,
-               conflicts_with: str | None = None) -> None:
+def quarantine(
+    session: Session,
+    event_id: str,
+    raw: bytes,
+    code: str,
+    reason: str,
+    conflicts_with: str | None = None,
+) -> None:
     session.execute(
         insert(QuarantinedEvent).values(
-            event_id=event_id, reason_code=code, reason=reason[:500],
-            conflicts_with=conflicts_with, raw=raw, detected_at=utcnow(),
+            event_id=event_id,
+            reason_code=code,
+            reason=reason[:500],
+            conflicts_with=conflicts_with,
+            raw=raw,
+            detected_at=utcnow(),
         )
     )
 
@@ -203,7 +228,9 @@ def ingest_event(
         prev = held.get(seq - 1)
         if prev is None:
             if gap_free:
-                raise IngestRefused("event.gap", f"{seq_name}={seq} of {key} arrives before its predecessor")
+                raise IngestRefused(
+                    "event.gap", f"{seq_name}={seq} of {key} arrives before its predecessor"
+                )
         elif prev != env[prev_name]:
             reason = f"{prev_name} does not match the held predecessor {prev}"
             quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=prev)

@@ -53,8 +53,10 @@ class Verification:
     def __init__(self, network_id: str, events: Sequence[SignedEvent], keys: Sequence[Any]) -> None:
         global _POOL
         try:
-            jobs = [(key, unb64u(event.envelope["sig"]), signed_bytes(network_id, event))
-                    for event, key in zip(events, keys, strict=True)]
+            jobs = [
+                (key, unb64u(event.envelope["sig"]), signed_bytes(network_id, event))
+                for event, key in zip(events, keys, strict=True)
+            ]
         except ValueError:
             jobs = []
             self._result: bool | None = False

@@ -109,8 +109,10 @@ class VerifyReport:
     def summary(self) -> str:
         if self.ok:
             return f"账本校验通过：{self.events_checked} 个事件"
-        lines = [f"账本校验失败：检查了 {self.events_checked} 个事件"
-                 + (f"，{self.problem_count} 个事件有问题" if self.problem_count else "，事件均完好")]
+        lines = [
+            f"账本校验失败：检查了 {self.events_checked} 个事件"
+            + (f"，{self.problem_count} 个事件有问题" if self.problem_count else "，事件均完好")
+        ]
         if self.first_broken is not None:
             lines.append(f"第一个损坏的事件：{self.first_broken.describe()}")
         if self.projection_problem is not None:
@@ -138,7 +140,9 @@ class _Walk:
         self.session = session
         self.network_id = node.network_id
         self.own_id = node.node_id
-        self.resolver = RegistryKeyResolver(node.settings.root_fingerprint or "", allow_revoked=True)
+        self.resolver = RegistryKeyResolver(
+            node.settings.root_fingerprint or "", allow_revoked=True
+        )
         self.keys: dict[tuple[str, str], Ed25519PublicKey] = {}
         self.complete: dict[str, bool] = {}
         self.authors: dict[str, _Head] = {}
@@ -170,7 +174,9 @@ class _Walk:
             verify_signature(self.network_id, event, self._key(event))
         except EnvelopeError as exc:
             if exc.code == "event.signature":
-                return problem(exc.code, f"作者 {event.author} 的签名不符；按存储的字节计算，编号为 {event.id}")
+                return problem(
+                    exc.code, f"作者 {event.author} 的签名不符；按存储的字节计算，编号为 {event.id}"
+                )
             return problem(exc.code, exc.message)
         except (KeyError, TypeError, ValueError) as exc:  # a registry body without a usable key
             return problem("event.signature", f"无法取得签名密钥：{exc}")
@@ -178,8 +184,10 @@ class _Walk:
             return problem("event.id_mismatch", f"按字节计算的编号为 {event.id}")
         for name in COLUMNS:
             if getattr(row, name) != event.envelope[name]:
-                return problem("event.column_mismatch",
-                               f"列 {name} 为 {getattr(row, name)!r}，事件中为 {event.envelope[name]!r}")
+                return problem(
+                    "event.column_mismatch",
+                    f"列 {name} 为 {getattr(row, name)!r}，事件中为 {event.envelope[name]!r}",
+                )
         return None
 
     def _key(self, event: SignedEvent) -> Ed25519PublicKey:
@@ -191,36 +199,71 @@ class _Walk:
         return self.keys[cache_key]
 
     def _check_chains(self, lseq: int, event_id: str, values: dict[str, Any]) -> Problem | None:
-        subject_problem = self._follow(self.subjects, "主体", values["subject"], values["sseq"],
-                                       values["sprev"], "sseq", lseq, event_id)
+        subject_problem = self._follow(
+            self.subjects,
+            "主体",
+            values["subject"],
+            values["sseq"],
+            values["sprev"],
+            "sseq",
+            lseq,
+            event_id,
+        )
         author = values["author"]
         if author not in self.complete:
             self.complete[author] = in_subtree(self.session, self.own_id, author)
         if not self.complete[author]:
-            self.partial.setdefault(author, []).append((values["aseq"], event_id, values["aprev"], lseq))
+            self.partial.setdefault(author, []).append(
+                (values["aseq"], event_id, values["aprev"], lseq)
+            )
             return subject_problem
-        author_problem = self._follow(self.authors, "作者", author, values["aseq"], values["aprev"],
-                                      "aseq", lseq, event_id)
+        author_problem = self._follow(
+            self.authors, "作者", author, values["aseq"], values["aprev"], "aseq", lseq, event_id
+        )
         return author_problem or subject_problem
 
     @staticmethod
-    def _follow(heads: dict[str, _Head], label: str, key: str, seq: int, prev: str | None,
-                seq_name: str, lseq: int, event_id: str) -> Problem | None:
+    def _follow(
+        heads: dict[str, _Head],
+        label: str,
+        key: str,
+        seq: int,
+        prev: str | None,
+        seq_name: str,
+        lseq: int,
+        event_id: str,
+    ) -> Problem | None:
         """Extend a gap-free chain by one event (they arrive in chain order: ingest
         refuses an event of such a chain before its predecessor)."""
         head = heads.get(key)
         expected = head.seq + 1 if head else 1
         problem = None
         if seq > expected:
-            missing = f"{seq_name}={expected}" if seq == expected + 1 else f"{seq_name}={expected}…{seq - 1}"
-            problem = Problem("chain.gap", f"{label} {key} 的链缺少 {missing}（本事件 {seq_name}={seq}）",
-                              lseq, event_id)
+            missing = (
+                f"{seq_name}={expected}"
+                if seq == expected + 1
+                else f"{seq_name}={expected}…{seq - 1}"
+            )
+            problem = Problem(
+                "chain.gap",
+                f"{label} {key} 的链缺少 {missing}（本事件 {seq_name}={seq}）",
+                lseq,
+                event_id,
+            )
         elif seq < expected:
-            problem = Problem("chain.order", f"{label} {key} 的 {seq_name}={seq} 出现在 {seq_name}={expected - 1} 之后",
-                              lseq, event_id)
+            problem = Problem(
+                "chain.order",
+                f"{label} {key} 的 {seq_name}={seq} 出现在 {seq_name}={expected - 1} 之后",
+                lseq,
+                event_id,
+            )
         elif head is not None and prev != head.id:
-            problem = Problem("chain.prev_mismatch",
-                              f"{label} {key} 的前一事件应为 {head.id}，本事件记为 {prev}", lseq, event_id)
+            problem = Problem(
+                "chain.prev_mismatch",
+                f"{label} {key} 的前一事件应为 {head.id}，本事件记为 {prev}",
+                lseq,
+                event_id,
+            )
         if head is None or seq > head.seq:
             heads[key] = _Head(seq, event_id)
         return problem
@@ -231,12 +274,19 @@ class _Walk:
             held.sort()
             for (seq_a, id_a, _prev_a, _lseq_a), (seq_b, id_b, prev_b, lseq_b) in pairwise(held):
                 if seq_b == seq_a + 1 and prev_b != id_a:
-                    self.found.append(Problem(
-                        "chain.prev_mismatch",
-                        f"作者 {author} 的前一事件应为 {id_a}，本事件记为 {prev_b}", lseq_b, id_b))
+                    self.found.append(
+                        Problem(
+                            "chain.prev_mismatch",
+                            f"作者 {author} 的前一事件应为 {id_a}，本事件记为 {prev_b}",
+                            lseq_b,
+                            id_b,
+                        )
+                    )
 
 
-def verify_node(session: Session, node: ThisNode, *, progress: Progress | None = None) -> VerifyReport:
+def verify_node(
+    session: Session, node: ThisNode, *, progress: Progress | None = None
+) -> VerifyReport:
     """Check every event, chain and projection of the node's database; writes nothing.
 
     Runs in the caller's transaction; the projection rebuild happens inside a savepoint
@@ -249,7 +299,9 @@ def verify_node(session: Session, node: ThisNode, *, progress: Progress | None =
     while True:
         rows = session.execute(
             select(Event.lseq, Event.id, Event.raw, *(getattr(Event, n) for n in COLUMNS))
-            .where(Event.lseq > last).order_by(Event.lseq).limit(BATCH)
+            .where(Event.lseq > last)
+            .order_by(Event.lseq)
+            .limit(BATCH)
         ).all()
         if not rows:
             break
@@ -293,7 +345,9 @@ def check_projections(session: Session, *, progress: Progress | None = None) -> 
     return first_difference(live, rebuilt)
 
 
-def first_difference(live: dict[str, list[tuple]], rebuilt: dict[str, list[tuple]]) -> Problem | None:
+def first_difference(
+    live: dict[str, list[tuple]], rebuilt: dict[str, list[tuple]]
+) -> Problem | None:
     """The first table (in registration order) and row where live and rebuilt differ."""
     for table in projection_tables():
         have, want = live.get(table.name, []), rebuilt.get(table.name, [])
@@ -321,7 +375,8 @@ def _describe_row_difference(table: Table, have: list[tuple], want: list[tuple])
             return f"表 {table.name} 缺少行 {shown}（按账本应存在）"
         changed = [
             f"列 {names[i]} 现为 {_short(row_have[i])}，按账本应为 {_short(row_want[i])}"
-            for i in range(len(names)) if row_have[i] != row_want[i]
+            for i in range(len(names))
+            if row_have[i] != row_want[i]
         ]
         return f"表 {table.name} 的行 {shown}：" + "；".join(changed)
     return f"表 {table.name} 的行数不同（现有 {len(have)}，按账本 {len(want)}）"

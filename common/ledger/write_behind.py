@@ -21,8 +21,12 @@ from sqlmodel import Session
 
 from common.db import core
 
-_WRITE_BEHIND_KEY = "onetrip.ledger.write_behind"  # session.info while store_checked applies a batch
-_TABLES_OF: dict[int, tuple[Any, frozenset[str] | None]] = {}  # id(statement) -> (statement, table names)
+_WRITE_BEHIND_KEY = (
+    "onetrip.ledger.write_behind"  # session.info while store_checked applies a batch
+)
+_TABLES_OF: dict[
+    int, tuple[Any, frozenset[str] | None]
+] = {}  # id(statement) -> (statement, table names)
 _UPDATES: dict[tuple[str, str, tuple[str, ...]], Any] = {}
 
 
@@ -34,8 +38,11 @@ def _tables_of(statement: Any) -> frozenset[str] | None:
         return cached[1]
     names: frozenset[str] | None = None
     if isinstance(statement, ClauseElement):
-        found = frozenset(element.name for element in visitors.iterate(statement)
-                          if isinstance(element, TableClause))
+        found = frozenset(
+            element.name
+            for element in visitors.iterate(statement)
+            if isinstance(element, TableClause)
+        )
         names = found or None
     if len(_TABLES_OF) > 512:
         _TABLES_OF.clear()
@@ -64,7 +71,9 @@ class WriteBehind:
     def __init__(self, connection: Connection) -> None:
         self.connection = connection
         self.inserts: dict[str, list[tuple[Any, dict[str, Any]]]] = {}
-        self.rows: dict[tuple[str, Any], dict[str, Any]] = {}  # pending INSERT params by (table, key)
+        self.rows: dict[
+            tuple[str, Any], dict[str, Any]
+        ] = {}  # pending INSERT params by (table, key)
         self.updates: dict[tuple[str, Any], tuple[Table, str, dict[str, Any]]] = {}
         self.tables: set[str] = set()
         self.flushing = False
@@ -129,7 +138,9 @@ class WriteBehind:
                 for statement, group_rows in groups.values():
                     self.connection.execute(statement, group_rows)
                     self.statements += 1
-            by_columns: dict[tuple[str, str, tuple[str, ...]], tuple[Table, list[dict[str, Any]]]] = {}
+            by_columns: dict[
+                tuple[str, str, tuple[str, ...]], tuple[Table, list[dict[str, Any]]]
+            ] = {}
             for (_, key), (table, key_column, values) in updates.items():
                 columns = tuple(sorted(values))
                 group_key = (table.name, key_column, columns)
@@ -142,8 +153,10 @@ class WriteBehind:
                 statement = _UPDATES.get((name, key_column, columns))
                 if statement is None or statement.table is not table:
                     statement = _UPDATES[(name, key_column, columns)] = (
-                        update(table).where(table.c[key_column] == bindparam("_wb_key"))
-                        .values({column: bindparam(column) for column in columns}))
+                        update(table)
+                        .where(table.c[key_column] == bindparam("_wb_key"))
+                        .values({column: bindparam(column) for column in columns})
+                    )
                 self.connection.execute(statement, params_list)
                 self.statements += 1
         finally:

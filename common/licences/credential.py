@@ -46,24 +46,39 @@ def licence_credential(body: dict[str, Any], catalogue_version: int) -> dict[str
     holder, issuer = body["holder"], body["issuer"]
     name = holder["name"] if holder["kind"] == "enterprise" else mask_person_name(holder["name"])
     return {
-        "licence_id": body["licence_id"], "type_code": body["type_code"], "name": body["name"],
-        "holder": {"kind": holder["kind"], "name": name, "id_number": mask_identifier(holder["id_number"])},
+        "licence_id": body["licence_id"],
+        "type_code": body["type_code"],
+        "name": body["name"],
+        "holder": {
+            "kind": holder["kind"],
+            "name": name,
+            "id_number": mask_identifier(holder["id_number"]),
+        },
         "issuer": {key: issuer[key] for key in _ISSUER_FIELDS},
-        "valid_from": body["valid_from"], "valid_to": body["valid_to"], "catalogue_version": catalogue_version,
+        "valid_from": body["valid_from"],
+        "valid_to": body["valid_to"],
+        "catalogue_version": catalogue_version,
     }
 
 
 def credential_signing_input(network_id: str, credential: dict[str, Any]) -> bytes:
     """The bytes the credential signature covers (domain-separated from events)."""
-    return PREFIX + CREDENTIAL_DOMAIN + network_id.encode("utf-8") + b"\x00" + canonical_json(normalise(credential))
+    return (
+        PREFIX
+        + CREDENTIAL_DOMAIN
+        + network_id.encode("utf-8")
+        + b"\x00"
+        + canonical_json(normalise(credential))
+    )
 
 
 def sign_credential(signer: Signer, network_id: str, credential: dict[str, Any]) -> str:
     return b64u(signer.sign(credential_signing_input(network_id, credential)))
 
 
-def credential_signature_ok(network_id: str, credential: dict[str, Any], sig: str,
-                            public_key: Ed25519PublicKey) -> bool:
+def credential_signature_ok(
+    network_id: str, credential: dict[str, Any], sig: str, public_key: Ed25519PublicKey
+) -> bool:
     try:
         public_key.verify(unb64u(sig), credential_signing_input(network_id, credential))
     except (InvalidSignature, CanonicalError, ValueError, binascii.Error):
@@ -94,14 +109,23 @@ def parse_credential_payload(text: str) -> CredentialPayload | None:
         value = json.loads(raw.decode("utf-8"))
         if canonical_json(normalise(value)) != raw:
             return None
-    except (binascii.Error, ValueError, CanonicalError):  # UnicodeDecodeError, JSONDecodeError are ValueErrors
+    except (
+        binascii.Error,
+        ValueError,
+        CanonicalError,
+    ):  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         return None
     if not isinstance(value, dict) or set(value) != _PAYLOAD_KEYS:
         return None
     credential = value["c"]
-    if not (_well_formed(credential) and all(isinstance(value[k], str) and value[k] for k in ("a", "k", "s"))):
+    if not (
+        _well_formed(credential)
+        and all(isinstance(value[k], str) and value[k] for k in ("a", "k", "s"))
+    ):
         return None
-    return CredentialPayload(credential=credential, author=value["a"], kid=value["k"], sig=value["s"])
+    return CredentialPayload(
+        credential=credential, author=value["a"], kid=value["k"], sig=value["s"]
+    )
 
 
 def _strings(value: Any, keys: tuple[str, ...]) -> bool:
@@ -112,6 +136,10 @@ def _well_formed(credential: Any) -> bool:
     if not _strings(credential, _TEXT_FIELDS):
         return False
     version = credential.get("catalogue_version")
-    return (_strings(credential.get("holder"), _HOLDER_FIELDS) and _strings(credential.get("issuer"), _ISSUER_FIELDS)
-            and (credential.get("valid_to") is None or isinstance(credential["valid_to"], str))
-            and isinstance(version, int) and not isinstance(version, bool))
+    return (
+        _strings(credential.get("holder"), _HOLDER_FIELDS)
+        and _strings(credential.get("issuer"), _ISSUER_FIELDS)
+        and (credential.get("valid_to") is None or isinstance(credential["valid_to"], str))
+        and isinstance(version, int)
+        and not isinstance(version, bool)
+    )

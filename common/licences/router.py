@@ -27,7 +27,9 @@ from common.users.roles import Actor
 
 router = APIRouter(prefix="/api/v1", tags=["licences"])
 
-LicenceIdPath = Annotated[str, Path(min_length=1, max_length=120, description="电子证照标识（GB/T 36904）")]
+LicenceIdPath = Annotated[
+    str, Path(min_length=1, max_length=120, description="电子证照标识（GB/T 36904）")
+]
 
 
 class LicenceOut(BaseModel):
@@ -53,29 +55,45 @@ class LicenceOut(BaseModel):
     @classmethod
     def of(cls, licence: Licence) -> LicenceOut:
         return cls(
-            licence_id=licence.licence_id, type_code=licence.type_code, name=licence.name,
-            holder_kind=licence.holder_kind, holder_name=licence.holder_name,
-            holder_id_masked=licence.holder_id_masked, issuer_node=licence.issuer_node,
-            issuer_body=licence.issuer_body, issuer_uscc=licence.issuer_uscc, valid_from=licence.valid_from,
-            valid_to=licence.valid_to, data=json.loads(licence.data), case_no=licence.case_no,
-            issued_event_id=licence.issued_event_id, state=licence.state,
+            licence_id=licence.licence_id,
+            type_code=licence.type_code,
+            name=licence.name,
+            holder_kind=licence.holder_kind,
+            holder_name=licence.holder_name,
+            holder_id_masked=licence.holder_id_masked,
+            issuer_node=licence.issuer_node,
+            issuer_body=licence.issuer_body,
+            issuer_uscc=licence.issuer_uscc,
+            valid_from=licence.valid_from,
+            valid_to=licence.valid_to,
+            data=json.loads(licence.data),
+            case_no=licence.case_no,
+            issued_event_id=licence.issued_event_id,
+            state=licence.state,
             state_label="有效" if licence.state == "valid" else "已撤销",
-            revoked_reason=licence.revoked_reason, revoked_on=licence.revoked_on,
+            revoked_reason=licence.revoked_reason,
+            revoked_on=licence.revoked_on,
         )
 
 
 class RevokeRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="撤销原因")
-    case_no: str | None = Field(default=None, max_length=40, description="引起撤销的案件编号（默认为颁证案件）")
+    case_no: str | None = Field(
+        default=None, max_length=40, description="引起撤销的案件编号（默认为颁证案件）"
+    )
 
 
 class QrOut(BaseModel):
     licence_id: str
-    payload: str = Field(description="OT2: 加颁发节点签名的证照公开信息（base64url，证件号码脱敏），可离线验证")
+    payload: str = Field(
+        description="OT2: 加颁发节点签名的证照公开信息（base64url，证件号码脱敏），可离线验证"
+    )
 
 
 class VerifyRequest(BaseModel):
-    payload: str = Field(min_length=1, max_length=8192, description="电子证照二维码内容（OT2:…，或旧版 OT1:…）")
+    payload: str = Field(
+        min_length=1, max_length=8192, description="电子证照二维码内容（OT2:…，或旧版 OT1:…）"
+    )
 
 
 class VerificationOut(BaseModel):
@@ -113,29 +131,48 @@ def _readable(session: Session, node: ThisNode, actor: Actor, licence_id: str) -
 
 
 @router.get("/licences/{licence_id}", response_model=LicenceOut)
-def read_licence(licence_id: LicenceIdPath, actor: CurrentUser, session: SessionDep, node: NodeDep) -> LicenceOut:
+def read_licence(
+    licence_id: LicenceIdPath, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> LicenceOut:
     return LicenceOut.of(_readable(session, node, actor, licence_id))
 
 
 @router.get("/licences/{licence_id}/qr", response_model=QrOut)
-def licence_qr(licence_id: LicenceIdPath, actor: CurrentUser, session: SessionDep, node: NodeDep) -> QrOut:
+def licence_qr(
+    licence_id: LicenceIdPath, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> QrOut:
     licence = _readable(session, node, actor, licence_id)
-    return QrOut(licence_id=licence.licence_id, payload=service.licence_qr_payload(session, licence.licence_id))
+    return QrOut(
+        licence_id=licence.licence_id,
+        payload=service.licence_qr_payload(session, licence.licence_id),
+    )
 
 
 @router.post("/licences/{licence_id}/revoke", response_model=LicenceOut)
 def revoke_licence(
-    licence_id: LicenceIdPath, body: RevokeRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+    licence_id: LicenceIdPath,
+    body: RevokeRequest,
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
 ) -> LicenceOut:
     service.revoke_licence(session, node, actor, licence_id, body.reason, body.case_no)
     return LicenceOut.of(service.get_licence(session, licence_id))
 
 
 @router.get("/public/licences/{licence_id}/verify", response_model=VerificationOut, tags=["public"])
-def verify_licence_by_id(licence_id: LicenceIdPath, session: SessionDep, node: NodeDep) -> VerificationOut:
-    return VerificationOut.of(service.verify_licence(session, licence_id, network_id=node.network_id))
+def verify_licence_by_id(
+    licence_id: LicenceIdPath, session: SessionDep, node: NodeDep
+) -> VerificationOut:
+    return VerificationOut.of(
+        service.verify_licence(session, licence_id, network_id=node.network_id)
+    )
 
 
 @router.post("/public/licences/verify", response_model=VerificationOut, tags=["public"])
-def verify_licence_payload(body: VerifyRequest, session: SessionDep, node: NodeDep) -> VerificationOut:
-    return VerificationOut.of(service.verify_qr_payload(session, body.payload, network_id=node.network_id))
+def verify_licence_payload(
+    body: VerifyRequest, session: SessionDep, node: NodeDep
+) -> VerificationOut:
+    return VerificationOut.of(
+        service.verify_qr_payload(session, body.payload, network_id=node.network_id)
+    )

@@ -40,8 +40,16 @@ from common.timeutil import local_today
 from common.users.roles import Actor, Role, require_role
 
 __all__ = [
-    "VerificationResult", "find_valid_licence", "get_licence", "issue_licence", "licence_qr_payload",
-    "licence_valid_for", "licence_validity_years", "revoke_licence", "verify_licence", "verify_qr_payload",
+    "VerificationResult",
+    "find_valid_licence",
+    "get_licence",
+    "issue_licence",
+    "licence_qr_payload",
+    "licence_valid_for",
+    "licence_validity_years",
+    "revoke_licence",
+    "verify_licence",
+    "verify_qr_payload",
 ]
 
 # Years of validity per licence type (GB/T 36904 type code); a type not listed is
@@ -51,8 +59,11 @@ LICENCE_VALIDITY_YEARS: dict[str, int] = {"SPJYXKZ": 5}
 SERIAL_DIGITS = 6  # serial = {year}{n:06d}, per issuer and type
 # Those who take decisions; only they may cause a licence to be issued.
 DECIDING_ROLES = (
-    Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER,
-    Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER,
+    Role.VILLAGE_AGENT,
+    Role.TOWNSHIP_CLERK,
+    Role.TOWNSHIP_APPROVER,
+    Role.COUNTY_WINDOW_CLERK,
+    Role.DEPARTMENT_REVIEWER,
 )
 MAX_REASON = 500
 
@@ -98,16 +109,22 @@ def issue_licence(session: Session, node: ThisNode, actor: Actor, case: Case) ->
     require_role(actor, *DECIDING_ROLES)
     require_custody(node, case)
     if case.state not in (CaseState.ACCEPTED, CaseState.APPROVED):
-        raise Conflict("licence.case_state", f"案件 {case.case_no} 尚未准予，不能颁发证照", field="case_no")
+        raise Conflict(
+            "licence.case_state", f"案件 {case.case_no} 尚未准予，不能颁发证照", field="case_no"
+        )
     matter = get_published(session, case.matter_code).to_matter()
     type_code = matter.result_licence_type
     if not type_code:
-        raise DomainError("licence.no_type", f"事项“{matter.name}”没有电子证照结果", field="matter_code")
+        raise DomainError(
+            "licence.no_type", f"事项“{matter.name}”没有电子证照结果", field="matter_code"
+        )
     lock_writer(session, node.node_id)  # the serial read and the append must not interleave
     issued = date.fromisoformat(today_on(node))  # the decision day, where people are
     serial = _next_serial(session, matter.implementing_body_code, type_code, issued.year)
     try:
-        licence_id = make_licence_id(type_code, issuer_uscc=matter.implementing_body_code, serial=serial, version=1)
+        licence_id = make_licence_id(
+            type_code, issuer_uscc=matter.implementing_body_code, serial=serial, version=1
+        )
     except IdentifierError as exc:
         raise DomainError(exc.code, exc.message, field="result_licence_type") from exc
     name = matter.result_name or matter.name
@@ -115,8 +132,16 @@ def issue_licence(session: Session, node: ThisNode, actor: Actor, case: Case) ->
         "licence_id": licence_id,
         "type_code": type_code,
         "name": name,
-        "holder": {"kind": case.applicant_kind, "name": case.applicant_name, "id_number": case.applicant_id},
-        "issuer": {"node": node.node_id, "body": matter.implementing_body, "uscc": matter.implementing_body_code},
+        "holder": {
+            "kind": case.applicant_kind,
+            "name": case.applicant_name,
+            "id_number": case.applicant_id,
+        },
+        "issuer": {
+            "node": node.node_id,
+            "body": matter.implementing_body,
+            "uscc": matter.implementing_body_code,
+        },
         "valid_from": issued.isoformat(),
         "valid_to": _valid_to(issued, licence_validity_years(node, type_code)),
         "data": {
@@ -161,7 +186,12 @@ def _may_revoke(session: Session, node: ThisNode, actor: Actor, licence: Licence
 
 
 def revoke_licence(
-    session: Session, node: ThisNode, actor: Actor, licence_id: str, reason: str, case_no: str | None = None
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    licence_id: str,
+    reason: str,
+    case_no: str | None = None,
 ) -> str:
     """Revoke a licence this node issued; returns the licence.revoked event id."""
     licence = get_licence(session, licence_id)
@@ -170,7 +200,9 @@ def revoke_licence(
     if not reason:
         raise DomainError("licence.reason_required", "请填写撤销原因", field="reason")
     if len(reason) > MAX_REASON:
-        raise DomainError("licence.reason_too_long", f"撤销原因不能超过{MAX_REASON}字", field="reason")
+        raise DomainError(
+            "licence.reason_too_long", f"撤销原因不能超过{MAX_REASON}字", field="reason"
+        )
     body = {
         "licence_id": licence.licence_id,
         "reason": reason,
@@ -188,7 +220,9 @@ def _day(on: date | str | None) -> str:
     return on if isinstance(on, str) else on.isoformat()
 
 
-def find_valid_licence(session: Session, *, holder_id: str, type_code: str, on: date | str | None = None) -> str | None:
+def find_valid_licence(
+    session: Session, *, holder_id: str, type_code: str, on: date | str | None = None
+) -> str | None:
     """无证明: the id of a valid, unrevoked, unexpired licence of this holder and type, or None."""
     day = _day(on)
     holder = (holder_id or "").strip().upper()
@@ -209,7 +243,12 @@ def find_valid_licence(session: Session, *, holder_id: str, type_code: str, on: 
 
 
 def licence_valid_for(
-    session: Session, licence_id: str, *, holder_id: str, type_code: str, on: date | str | None = None
+    session: Session,
+    licence_id: str,
+    *,
+    holder_id: str,
+    type_code: str,
+    on: date | str | None = None,
 ) -> bool:
     """无证明 with a reference: is this particular licence the holder's, of the type, valid on ``on``?
 
@@ -245,5 +284,7 @@ def licence_qr_payload(session: Session, licence_id: str) -> str:
     envelope = json.loads(raw)  # stored bytes: canonical and verified at append or ingest
     body = envelope["body"]
     if isinstance(body.get("credential"), dict) and isinstance(body.get("credential_sig"), str):
-        return credential_payload(body["credential"], envelope["author"], envelope["kid"], body["credential_sig"])
+        return credential_payload(
+            body["credential"], envelope["author"], envelope["kid"], body["credential_sig"]
+        )
     return QR_PREFIX + b64u(raw)

@@ -127,12 +127,19 @@ def verify_licence(
         return _invalid(f"电子证照标识无效：{exc.message}", result)
     raw = issued_event_raw(session, licence_id)
     if raw is None:
-        return _invalid("未找到该电子证照的签发记录", VerificationResult(status="invalid", licence_id=licence_id))
+        return _invalid(
+            "未找到该电子证照的签发记录",
+            VerificationResult(status="invalid", licence_id=licence_id),
+        )
     return _verify_raw(session, raw, network_id, today, expected_id=licence_id)
 
 
 def verify_qr_payload(
-    session: Session, payload: str, *, network_id: str = DEFAULT_NETWORK_ID, today: date | None = None
+    session: Session,
+    payload: str,
+    *,
+    network_id: str = DEFAULT_NETWORK_ID,
+    today: date | None = None,
 ) -> VerificationResult:
     """Verify a QR payload with the registry alone (no licences table needed): an
     ``OT2:`` credential, or the ``OT1:`` signed event of a licence printed before."""
@@ -140,11 +147,11 @@ def verify_qr_payload(
     if len(text) > MAX_QR_PAYLOAD:
         return _invalid("不是本系统的电子证照二维码")
     if text.startswith(CREDENTIAL_QR_PREFIX):
-        return _verify_credential(session, text[len(CREDENTIAL_QR_PREFIX):], network_id, today)
+        return _verify_credential(session, text[len(CREDENTIAL_QR_PREFIX) :], network_id, today)
     if not text.startswith(QR_PREFIX):
         return _invalid("不是本系统的电子证照二维码")
     try:
-        raw = unb64u(text[len(QR_PREFIX):])
+        raw = unb64u(text[len(QR_PREFIX) :])
     except (binascii.Error, ValueError):
         return _invalid("二维码内容无法解码，可能已损坏")
     return _verify_raw(session, raw, network_id, today)
@@ -179,14 +186,27 @@ def _event_claim(event: SignedEvent, network_id: str) -> _Claim:
             return False
         return True
 
-    return _Claim(author=event.author, kid=event.envelope["kid"], licence=event.body, masked=False,
-                  event_id=event.id, signature_ok=signature_ok, held=lambda session: _held(session, event.id))
+    return _Claim(
+        author=event.author,
+        kid=event.envelope["kid"],
+        licence=event.body,
+        masked=False,
+        event_id=event.id,
+        signature_ok=signature_ok,
+        held=lambda session: _held(session, event.id),
+    )
 
 
 def _credential_claim(decoded: CredentialPayload, network_id: str) -> _Claim:
     return _Claim(
-        author=decoded.author, kid=decoded.kid, licence=decoded.credential, masked=True, event_id=None,
-        signature_ok=lambda key: credential_signature_ok(network_id, decoded.credential, decoded.sig, key),
+        author=decoded.author,
+        kid=decoded.kid,
+        licence=decoded.credential,
+        masked=True,
+        event_id=None,
+        signature_ok=lambda key: credential_signature_ok(
+            network_id, decoded.credential, decoded.sig, key
+        ),
         held=lambda session: _holds_credential(session, decoded, network_id),
     )
 
@@ -227,7 +247,11 @@ def _well_formed(event: SignedEvent) -> bool:
 
 
 def _verify_raw(
-    session: Session, raw: bytes, network_id: str, today: date | None, expected_id: str | None = None
+    session: Session,
+    raw: bytes,
+    network_id: str,
+    today: date | None,
+    expected_id: str | None = None,
 ) -> VerificationResult:
     """The ``OT1:`` path and the look-up by identifier: the signed ``licence.issued`` bytes."""
     result = VerificationResult(status="valid", licence_id=expected_id)
@@ -245,7 +269,9 @@ def _verify_raw(
     return _verify_claim(session, _event_claim(event, network_id), result, network_id, today)
 
 
-def _verify_credential(session: Session, text: str, network_id: str, today: date | None) -> VerificationResult:
+def _verify_credential(
+    session: Session, text: str, network_id: str, today: date | None
+) -> VerificationResult:
     """The ``OT2:`` path: a signed credential (``common.licences.credential``)."""
     decoded = parse_credential_payload(text)
     if decoded is None:
@@ -283,8 +309,10 @@ def _identifier_consistent(licence: dict[str, Any], result: VerificationResult) 
         parts = parse_licence_id(licence_id)
         canonical = str(parts) == licence_id
         reason = "电子证照标识不是规范形式"
-        if canonical and (parts.type_code, parts.issuer_uscc) != (licence.get("type_code"),
-                                                                   licence["issuer"].get("uscc")):
+        if canonical and (parts.type_code, parts.issuer_uscc) != (
+            licence.get("type_code"),
+            licence["issuer"].get("uscc"),
+        ):
             canonical, reason = False, "电子证照标识与证照所载类型或颁发机构不一致"
     except IdentifierError as exc:
         canonical, reason = False, f"电子证照标识无效：{exc.message}"
@@ -312,7 +340,10 @@ def _signed_by_issuer(session: Session, claim: _Claim, result: VerificationResul
     key = session.get(RegistryKey, (author, claim.kid))
     if key is None or not claim.signature_ok(load_public_key(key.public_key)):
         result.checks["signature"] = False
-        _invalid("注册表中没有该签名密钥" if key is None else "电子签名验证失败，证照内容可能被篡改", result)
+        _invalid(
+            "注册表中没有该签名密钥" if key is None else "电子签名验证失败，证照内容可能被篡改",
+            result,
+        )
         return False
     result.checks["signature"] = True
     revoked_at = entry.revoked_version or key.revoked_version
@@ -322,9 +353,14 @@ def _signed_by_issuer(session: Session, claim: _Claim, result: VerificationResul
         held = claim.held(session)
         result.checks["signed_before_key_revocation"] = held
         if not held:
-            _invalid("颁发节点的密钥已被撤销，本节点没有该证照在撤销前的签发记录，无法确认其真实性", result)
+            _invalid(
+                "颁发节点的密钥已被撤销，本节点没有该证照在撤销前的签发记录，无法确认其真实性",
+                result,
+            )
             return False
-        result.notes.append(f"颁发节点已在注册表第{revoked_at}版撤销；本证照签发于撤销之前，作为历史记录仍可验证")
+        result.notes.append(
+            f"颁发节点已在注册表第{revoked_at}版撤销；本证照签发于撤销之前，作为历史记录仍可验证"
+        )
     return True
 
 
@@ -342,15 +378,23 @@ def _holds_credential(session: Session, decoded: CredentialPayload, network_id: 
     except EnvelopeError:
         return False
     body = event.body
-    return (event.author == decoded.author and isinstance(body, dict)
-            and body.get("credential") == decoded.credential and body.get("credential_sig") == decoded.sig)
+    return (
+        event.author == decoded.author
+        and isinstance(body, dict)
+        and body.get("credential") == decoded.credential
+        and body.get("credential_sig") == decoded.sig
+    )
 
 
-def _check_revocation(session: Session, claim: _Claim, network_id: str, result: VerificationResult) -> None:
+def _check_revocation(
+    session: Session, claim: _Claim, network_id: str, result: VerificationResult
+) -> None:
     if not claim.held(session):
         result.notes.append("本节点未保存该证照的签发记录，撤销状态以颁发节点为准")
     rows = session.execute(
-        select(Event.raw).where(Event.subject == claim.subject, Event.kind == LICENCE_REVOKED).order_by(Event.sseq)
+        select(Event.raw)
+        .where(Event.subject == claim.subject, Event.kind == LICENCE_REVOKED)
+        .order_by(Event.sseq)
     ).scalars()
     for raw in rows:
         try:
@@ -363,7 +407,9 @@ def _check_revocation(session: Session, claim: _Claim, network_id: str, result: 
         result.status = "revoked"
         result.revoked_on = revocation.body.get("revoked_on")
         result.revoked_reason = revocation.body.get("reason")
-        result.reasons.append(f"该证照已于 {result.revoked_on} 被颁发机关撤销：{result.revoked_reason}")
+        result.reasons.append(
+            f"该证照已于 {result.revoked_on} 被颁发机关撤销：{result.revoked_reason}"
+        )
         return
     result.checks["not_revoked"] = True
 

@@ -59,8 +59,12 @@ def _rated(session: Session, event: SignedEvent, case_no: str) -> None:
     level = body["level"]
     session.execute(
         insert(Rating).values(
-            case_no=case_no, level=level, label=RATING_LABELS.get(level, str(level)),
-            comment=body.get("comment") or "", real_name=bool(body["real_name"]), rated_on=body["rated_on"],
+            case_no=case_no,
+            level=level,
+            label=RATING_LABELS.get(level, str(level)),
+            comment=body.get("comment") or "",
+            real_name=bool(body["real_name"]),
+            rated_on=body["rated_on"],
         )
     )
     session.execute(update(Case).where(Case.case_no == case_no).values(rating=level))
@@ -68,11 +72,15 @@ def _rated(session: Session, event: SignedEvent, case_no: str) -> None:
     if task:
         session.execute(
             insert(Rectification).values(
-                task_id=task["task_id"], case_no=case_no,
+                task_id=task["task_id"],
+                case_no=case_no,
                 # A rating recorded before responsible nodes existed was worked by its rater.
                 responsible_node=task.get("responsible_node") or event.author,
-                opened_on=body["rated_on"], due_on=task["due_on"],
-                state="open", callback_required=bool(body["real_name"]), callback_done=False,
+                opened_on=body["rated_on"],
+                due_on=task["due_on"],
+                state="open",
+                callback_required=bool(body["real_name"]),
+                callback_done=False,
             )
         )
 
@@ -80,28 +88,47 @@ def _rated(session: Session, event: SignedEvent, case_no: str) -> None:
 def _open_task(session: Session, event: SignedEvent) -> Any:
     """The task this event works on, after checking author, task id and state."""
     case_no = event.subject.removeprefix(RECTIFICATION_SUBJECT_PREFIX)
-    task = core(session).execute(select(_RECTIFICATIONS).where(_RECTIFICATIONS.c.case_no == case_no)).first()
+    task = (
+        core(session)
+        .execute(select(_RECTIFICATIONS).where(_RECTIFICATIONS.c.case_no == case_no))
+        .first()
+    )
     if task is None:
-        raise IngestRefused("rectification.unrated", f"{event.kind} {event.id} arrives before the rating of {case_no}")
+        raise IngestRefused(
+            "rectification.unrated",
+            f"{event.kind} {event.id} arrives before the rating of {case_no}",
+        )
     # Written by the task's responsible node: the authority policy's rule.
     if event.body.get("task_id") != task.task_id:
-        raise RectificationViolation(event, f"names task {event.body.get('task_id')}, the case's is {task.task_id}")
+        raise RectificationViolation(
+            event, f"names task {event.body.get('task_id')}, the case's is {task.task_id}"
+        )
     if task.state != "open":
         raise RectificationViolation(event, f"task {task.task_id} is already closed")
     return task
 
 
 def _set(session: Session, task_id: str, **values: Any) -> None:
-    core(session).execute(update(_RECTIFICATIONS).where(_RECTIFICATIONS.c.task_id == task_id).values(**values))
+    core(session).execute(
+        update(_RECTIFICATIONS).where(_RECTIFICATIONS.c.task_id == task_id).values(**values)
+    )
 
 
 @ratings_projection.on("rectification.callback_recorded")
 def _callback_recorded(session: Session, event: SignedEvent) -> None:
     task, body = _open_task(session, event), event.body
     if not task.callback_required or task.callback_done:
-        raise RectificationViolation(event, "no call-back is due (anonymous rating, or already called back)")
-    _set(session, task.task_id, callback_done=True, callback_note=body["note"], callback_by=body["by"],
-         callback_on=body["on"])
+        raise RectificationViolation(
+            event, "no call-back is due (anonymous rating, or already called back)"
+        )
+    _set(
+        session,
+        task.task_id,
+        callback_done=True,
+        callback_note=body["note"],
+        callback_by=body["by"],
+        callback_on=body["on"],
+    )
 
 
 @ratings_projection.on("rectification.closed")
@@ -109,4 +136,11 @@ def _closed(session: Session, event: SignedEvent) -> None:
     task, body = _open_task(session, event), event.body
     if task.callback_required and not task.callback_done:
         raise RectificationViolation(event, "a real-name bad rating is closed before its call-back")
-    _set(session, task.task_id, state="closed", closed_on=body["on"], closed_by=body["by"], result=body["result"])
+    _set(
+        session,
+        task.task_id,
+        state="closed",
+        closed_on=body["on"],
+        closed_by=body["by"],
+        result=body["result"],
+    )

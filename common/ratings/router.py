@@ -26,7 +26,9 @@ CaseNoPath = Annotated[str, Path(min_length=1, max_length=40, description="案�
 
 
 class RatingRequest(BaseModel):
-    level: int = Field(ge=1, le=5, description="1 非常满意、2 满意、3 基本满意、4 不满意、5 非常不满意")
+    level: int = Field(
+        ge=1, le=5, description="1 非常满意、2 满意、3 基本满意、4 不满意、5 非常不满意"
+    )
     comment: str = Field(default="", max_length=500)
     real_name: bool = Field(default=False, description="实名评价（差评须回访）")
 
@@ -51,12 +53,21 @@ class RectificationOut(BaseModel):
     @classmethod
     def of(cls, task: Rectification, today: str) -> RectificationOut:
         return cls(
-            task_id=task.task_id, case_no=task.case_no, responsible_node=task.responsible_node,
-            opened_on=task.opened_on, due_on=task.due_on,
-            state=task.state, overdue=task.state == "open" and task.due_on < today,
-            callback_required=task.callback_required, callback_done=task.callback_done,
-            callback_note=task.callback_note, callback_by=task.callback_by, callback_on=task.callback_on,
-            closed_on=task.closed_on, closed_by=task.closed_by, result=task.result,
+            task_id=task.task_id,
+            case_no=task.case_no,
+            responsible_node=task.responsible_node,
+            opened_on=task.opened_on,
+            due_on=task.due_on,
+            state=task.state,
+            overdue=task.state == "open" and task.due_on < today,
+            callback_required=task.callback_required,
+            callback_done=task.callback_done,
+            callback_note=task.callback_note,
+            callback_by=task.callback_by,
+            callback_on=task.callback_on,
+            closed_on=task.closed_on,
+            closed_by=task.closed_by,
+            result=task.result,
         )
 
 
@@ -73,8 +84,13 @@ class RatingOut(BaseModel):
     @classmethod
     def of(cls, rating: Rating, task: Rectification | None, today: str) -> RatingOut:
         return cls(
-            case_no=rating.case_no, level=rating.level, label=rating.label, comment=rating.comment,
-            real_name=rating.real_name, rated_on=rating.rated_on, bad=rating.level >= 4,
+            case_no=rating.case_no,
+            level=rating.level,
+            label=rating.label,
+            comment=rating.comment,
+            real_name=rating.real_name,
+            rated_on=rating.rated_on,
+            bad=rating.level >= 4,
             rectification=RectificationOut.of(task, today) if task else None,
         )
 
@@ -96,36 +112,49 @@ def _rating_out(session: SessionDep, node: NodeDep, case_no: str) -> RatingOut:
 
 
 @router.post("/cases/{case_no}/rating", response_model=RatingOut, status_code=201)
-def rate_case(case_no: CaseNoPath, body: RatingRequest, actor: CurrentUser, session: SessionDep,
-              node: NodeDep) -> RatingOut:
+def rate_case(
+    case_no: CaseNoPath, body: RatingRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> RatingOut:
     service.rate_case(session, node, actor, case_no, body.level, body.comment, body.real_name)
     return _rating_out(session, node, case_no)
 
 
 @router.get("/cases/{case_no}/rating", response_model=RatingOut)
-def read_rating(case_no: CaseNoPath, actor: CurrentUser, session: SessionDep, node: NodeDep) -> RatingOut:
+def read_rating(
+    case_no: CaseNoPath, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> RatingOut:
     require_case_reader(session, node, actor, case_no)
     return _rating_out(session, node, case_no)
 
 
 @router.post("/rectifications/callback", response_model=RectificationOut)
-def record_callback(body: CallbackRequest, actor: CurrentUser, session: SessionDep, node: NodeDep) -> RectificationOut:
+def record_callback(
+    body: CallbackRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> RectificationOut:
     service.record_callback(session, node, actor, body.task_id, body.note)
     return RectificationOut.of(service.get_rectification(session, body.task_id), today_on(node))
 
 
 @router.post("/rectifications/close", response_model=RectificationOut)
-def close_rectification(body: CloseRequest, actor: CurrentUser, session: SessionDep, node: NodeDep) -> RectificationOut:
+def close_rectification(
+    body: CloseRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> RectificationOut:
     service.close_rectification(session, node, actor, body.task_id, body.result)
     return RectificationOut.of(service.get_rectification(session, body.task_id), today_on(node))
 
 
 @router.get("/rectifications", response_model=list[RectificationOut])
 def list_rectifications(
-    actor: CurrentUser, session: SessionDep, node: NodeDep,
-    state: Annotated[Literal["open", "closed"] | None, Query(description="open 待整改 / closed 已办结")] = None,
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
+    state: Annotated[
+        Literal["open", "closed"] | None, Query(description="open 待整改 / closed 已办结")
+    ] = None,
     due_by: Annotated[date | None, Query(description="只列出截止日期不晚于该日的任务")] = None,
 ) -> list[RectificationOut]:
     today = today_on(node)
-    tasks = service.list_rectifications(session, actor, state=state, due_by=due_by.isoformat() if due_by else None)
+    tasks = service.list_rectifications(
+        session, actor, state=state, due_by=due_by.isoformat() if due_by else None
+    )
     return [RectificationOut.of(task, today) for task in tasks]

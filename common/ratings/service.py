@@ -61,18 +61,28 @@ def rectification_task_id(case_no: str) -> str:
 def responsible_node(session: Session, case: Case) -> str:
     """The node that works a bad rating of ``case``: its decider, or a village
     decider's township (registry parent). Read from the signed ``case.decided``."""
-    decider = session.execute(
-        select(Event.author).where(Event.subject == case_subject(case.case_no), Event.kind == "case.decided")
-        .order_by(Event.sseq.desc())
-    ).scalars().first()
+    decider = (
+        session.execute(
+            select(Event.author)
+            .where(Event.subject == case_subject(case.case_no), Event.kind == "case.decided")
+            .order_by(Event.sseq.desc())
+        )
+        .scalars()
+        .first()
+    )
     if decider is None:  # delivery needs a decision; a case without one cannot be rated
-        raise Conflict("rating.undecided", f"案件 {case.case_no} 尚未作出决定，不能评价", field="case_no")
+        raise Conflict(
+            "rating.undecided", f"案件 {case.case_no} 尚未作出决定，不能评价", field="case_no"
+        )
     registered = session.get(RegistryNode, decider)
     if registered is None or registered.tier != "village":
         return decider
     if not registered.parent_id:
-        raise Conflict("rating.no_township", f"村级节点 {decider} 没有上级乡镇节点，无法办理差评整改",
-                       field="case_no")
+        raise Conflict(
+            "rating.no_township",
+            f"村级节点 {decider} 没有上级乡镇节点，无法办理差评整改",
+            field="case_no",
+        )
     return registered.parent_id
 
 
@@ -81,18 +91,27 @@ def _text(value: str | None, code: str, field: str, label: str, *, required: boo
     if required and not text:
         raise DomainError(code, f"请填写{label}", field=field)
     if len(text) > MAX_TEXT:
-        raise DomainError(f"{code.split('.')[0]}.too_long", f"{label}不能超过{MAX_TEXT}字", field=field)
+        raise DomainError(
+            f"{code.split('.')[0]}.too_long", f"{label}不能超过{MAX_TEXT}字", field=field
+        )
     return text
 
 
 def _level(level: Any) -> int:
     if isinstance(level, bool) or not isinstance(level, int) or level not in RATING_LABELS:
-        raise DomainError("rating.level", "评价等级应为1（非常满意）至5（非常不满意）", field="level")
+        raise DomainError(
+            "rating.level", "评价等级应为1（非常满意）至5（非常不满意）", field="level"
+        )
     return level
 
 
 def rate_case(
-    session: Session, node: ThisNode, actor: Actor, case_no: str, level: int, comment: str = "",
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    level: int,
+    comment: str = "",
     real_name: bool = False,
 ) -> SignedEvent:
     """Record the resident's rating of a delivered case; a bad one opens a rectification."""
@@ -105,10 +124,16 @@ def rate_case(
     rectification = None
     if level in BAD_LEVELS:
         due = add_working_days(session, date.fromisoformat(rated_on), rectification_days(node))
-        rectification = {"task_id": rectification_task_id(case.case_no), "due_on": due.isoformat(),
-                         "responsible_node": responsible_node(session, case)}
+        rectification = {
+            "task_id": rectification_task_id(case.case_no),
+            "due_on": due.isoformat(),
+            "responsible_node": responsible_node(session, case),
+        }
     body = {
-        "level": level, "comment": comment, "real_name": bool(real_name), "rated_on": rated_on,
+        "level": level,
+        "comment": comment,
+        "real_name": bool(real_name),
+        "rated_on": rated_on,
         "rectification": rectification,
     }
     return append_case_event(session, node, case, "case.rated", body)
@@ -128,7 +153,9 @@ def get_rectification(session: Session, task_id: str) -> Rectification:
     return task
 
 
-def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str, action: str) -> Rectification:
+def _open_task(
+    session: Session, node: ThisNode, actor: Actor, task_id: str, action: str
+) -> Rectification:
     """The task, once the policy lets ``actor`` take ``action`` on it (the responsible
     node, the lead department, still open, the call-back done or due)."""
     # Serialise this node's writers before the policy reads the task's state (two call-backs at once).
@@ -137,13 +164,17 @@ def _open_task(session: Session, node: ThisNode, actor: Actor, task_id: str, act
     return get_rectification(session, task_id)
 
 
-def _append(session: Session, node: ThisNode, task: Rectification, kind: str, body: dict[str, Any]) -> SignedEvent:
+def _append(
+    session: Session, node: ThisNode, task: Rectification, kind: str, body: dict[str, Any]
+) -> SignedEvent:
     event = node.append(session, rectification_subject(task.case_no), kind, body)
     session.expire(task)  # the projection changed underneath the ORM object
     return event
 
 
-def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str, note: str) -> SignedEvent:
+def record_callback(
+    session: Session, node: ThisNode, actor: Actor, task_id: str, note: str
+) -> SignedEvent:
     """回访: record the call-back to the resident who gave a bad rating."""
     task = _open_task(session, node, actor, task_id, "record_callback")
     note = _text(note, "rectification.note_required", "note", "回访情况", required=True)
@@ -151,7 +182,9 @@ def record_callback(session: Session, node: ThisNode, actor: Actor, task_id: str
     return _append(session, node, task, "rectification.callback_recorded", body)
 
 
-def close_rectification(session: Session, node: ThisNode, actor: Actor, task_id: str, result: str) -> SignedEvent:
+def close_rectification(
+    session: Session, node: ThisNode, actor: Actor, task_id: str, result: str
+) -> SignedEvent:
     """Close a rectification with its result; a real-name bad rating needs its call-back first."""
     task = _open_task(session, node, actor, task_id, "close_rectification")
     result = _text(result, "rectification.result_required", "result", "整改结果", required=True)
@@ -159,14 +192,18 @@ def close_rectification(session: Session, node: ThisNode, actor: Actor, task_id:
     return _append(session, node, task, "rectification.closed", body)
 
 
-def rectifications_due(session: Session, today: date | str, responsible_node: str | None = None) -> list[Rectification]:
+def rectifications_due(
+    session: Session, today: date | str, responsible_node: str | None = None
+) -> list[Rectification]:
     """Open rectifications whose deadline is today or already past (for reminders),
     optionally only those one node must work."""
     day = today if isinstance(today, str) else today.isoformat()
     query = select(Rectification).where(Rectification.state == "open", Rectification.due_on <= day)
     if responsible_node is not None:
         query = query.where(Rectification.responsible_node == responsible_node)
-    return list(session.execute(query.order_by(Rectification.due_on, Rectification.task_id)).scalars())
+    return list(
+        session.execute(query.order_by(Rectification.due_on, Rectification.task_id)).scalars()
+    )
 
 
 def list_rectifications(
@@ -175,7 +212,9 @@ def list_rectifications(
     """Rectifications an actor may see. Administrators, auditors and county window
     clerks see all this node holds; township staff those their node works or whose case
     it holds; a department reviewer those of its lead department its node works."""
-    require_role(actor, *RECTIFYING_ROLES, Role.AUDITOR, Role.TOWNSHIP_CLERK, Role.COUNTY_WINDOW_CLERK)
+    require_role(
+        actor, *RECTIFYING_ROLES, Role.AUDITOR, Role.TOWNSHIP_CLERK, Role.COUNTY_WINDOW_CLERK
+    )
     query = select(Rectification).order_by(Rectification.due_on, Rectification.task_id)
     if state:
         query = query.where(Rectification.state == state)
@@ -187,6 +226,7 @@ def list_rectifications(
         )
     elif actor.role == Role.DEPARTMENT_REVIEWER:
         query = query.join(Case, Case.case_no == Rectification.case_no).where(
-            Case.lead_department == actor.department, Rectification.responsible_node == actor.node_id
+            Case.lead_department == actor.department,
+            Rectification.responsible_node == actor.node_id,
         )
     return list(session.execute(query).scalars())

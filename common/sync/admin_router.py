@@ -121,7 +121,13 @@ def _envelope_ref(event_id: str, raw: bytes) -> dict[str, Any]:
         return ref
     if not isinstance(envelope, dict):
         return ref
-    for name, kind in (("author", str), ("aseq", int), ("kind", str), ("subject", str), ("sseq", int)):
+    for name, kind in (
+        ("author", str),
+        ("aseq", int),
+        ("kind", str),
+        ("subject", str),
+        ("sseq", int),
+    ):
         value = envelope.get(name)
         if isinstance(value, kind) and not isinstance(value, bool):
             ref[name] = mask_text(value) if isinstance(value, str) else value
@@ -129,32 +135,70 @@ def _envelope_ref(event_id: str, raw: bytes) -> dict[str, Any]:
 
 
 def dead_letters(session: Session, limit: int, offset: int) -> list[DeadLetterOut]:
-    rows = session.execute(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit).offset(offset)).scalars()
-    return [DeadLetterOut(**_envelope_ref(row.event_id, row.raw), id=row.id or 0, code=row.code,
-                          reason=mask_text(row.reason), from_peer=row.from_peer,
-                          received_at=iso_utc(row.received_at))
-            for row in rows]
+    rows = session.execute(
+        select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit).offset(offset)
+    ).scalars()
+    return [
+        DeadLetterOut(
+            **_envelope_ref(row.event_id, row.raw),
+            id=row.id or 0,
+            code=row.code,
+            reason=mask_text(row.reason),
+            from_peer=row.from_peer,
+            received_at=iso_utc(row.received_at),
+        )
+        for row in rows
+    ]
 
 
 def held_events(session: Session, limit: int, offset: int) -> list[HeldOut]:
-    rows = session.execute(select(HeldEvent).order_by(HeldEvent.held_at, HeldEvent.event_id)
-                           .limit(limit).offset(offset)).scalars()
-    return [HeldOut(**_envelope_ref(row.event_id, row.raw), waiting_for=mask_text(row.waiting_for),
-                    from_peer=row.from_peer, held_since=iso_utc(row.held_at))
-            for row in rows]
+    rows = session.execute(
+        select(HeldEvent)
+        .order_by(HeldEvent.held_at, HeldEvent.event_id)
+        .limit(limit)
+        .offset(offset)
+    ).scalars()
+    return [
+        HeldOut(
+            **_envelope_ref(row.event_id, row.raw),
+            waiting_for=mask_text(row.waiting_for),
+            from_peer=row.from_peer,
+            held_since=iso_utc(row.held_at),
+        )
+        for row in rows
+    ]
 
 
 def rejects(session: Session, limit: int, offset: int) -> list[RejectOut]:
-    rows = list(session.execute(select(SyncReject).order_by(SyncReject.id.desc()).limit(limit)
-                                .offset(offset)).scalars())
-    ours = {e.id: e for e in session.execute(
-        select(Event).where(Event.id.in_([r.event_id for r in rows]))).scalars()} if rows else {}
+    rows = list(
+        session.execute(
+            select(SyncReject).order_by(SyncReject.id.desc()).limit(limit).offset(offset)
+        ).scalars()
+    )
+    ours = (
+        {
+            e.id: e
+            for e in session.execute(
+                select(Event).where(Event.id.in_([r.event_id for r in rows]))
+            ).scalars()
+        }
+        if rows
+        else {}
+    )
     answers = []
     for row in rows:
         event = ours.get(row.event_id)
         ref = _envelope_ref(row.event_id, event.raw) if event else {"event_id": row.event_id}
-        answers.append(RejectOut(**ref, id=row.id or 0, peer=row.peer, code=row.code,
-                                 reason=mask_text(row.reason), reported_at=iso_utc(row.reported_at)))
+        answers.append(
+            RejectOut(
+                **ref,
+                id=row.id or 0,
+                peer=row.peer,
+                code=row.code,
+                reason=mask_text(row.reason),
+                reported_at=iso_utc(row.reported_at),
+            )
+        )
     return answers
 
 
@@ -164,18 +208,34 @@ def _count(session: Session, model: Any) -> int:
 
 def _link_state(node: ThisNode, scheduler: Any) -> LinkState:
     if scheduler is None:
-        return LinkState(enabled=False, interval_seconds=node.settings.sync_interval_seconds, last_success=None,
-                         last_error=None, failures=0, retry_in_seconds=0.0, last_round=None)
+        return LinkState(
+            enabled=False,
+            interval_seconds=node.settings.sync_interval_seconds,
+            last_success=None,
+            last_error=None,
+            failures=0,
+            retry_in_seconds=0.0,
+            last_round=None,
+        )
     report = scheduler.last_report
     success: datetime | None = scheduler.last_success
     return LinkState(
-        enabled=True, interval_seconds=scheduler.interval,
-        last_success=iso_utc(success) if success else None, last_error=scheduler.last_error,
+        enabled=True,
+        interval_seconds=scheduler.interval,
+        last_success=iso_utc(success) if success else None,
+        last_error=scheduler.last_error,
         failures=scheduler.backoff.failures,
         retry_in_seconds=round(max(0.0, scheduler.not_before - time.monotonic()), 3),
-        last_round=LastRound(pushed=report.pushed, pulled=report.pulled, blobs_up=report.blobs_up,
-                             blobs_down=report.blobs_down, rejected=len(report.rejected), held=report.held)
-        if report else None,
+        last_round=LastRound(
+            pushed=report.pushed,
+            pulled=report.pulled,
+            blobs_up=report.blobs_up,
+            blobs_down=report.blobs_down,
+            rejected=len(report.rejected),
+            held=report.held,
+        )
+        if report
+        else None,
     )
 
 
@@ -187,42 +247,65 @@ def link_status(session: Session, node: ThisNode, scheduler: Any) -> StatusOut:
     for peer, relation in neighbours:
         # Read the cursor without creating it: looking must not write.
         position = session.get(SyncCursor, peer) or SyncCursor(peer=peer)
-        waiting = session.execute(select(func.count()).select_from(OutboxEntry).where(
-            OutboxEntry.peer == peer, OutboxEntry.seq > position.sent_acked)).scalar_one()
-        rows.append(NeighbourOut(node_id=peer, relation=relation, backlog=int(waiting),
-                                 sent_acked=position.sent_acked, received=position.received))
+        waiting = session.execute(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.peer == peer, OutboxEntry.seq > position.sent_acked)
+        ).scalar_one()
+        rows.append(
+            NeighbourOut(
+                node_id=peer,
+                relation=relation,
+                backlog=int(waiting),
+                sent_acked=position.sent_acked,
+                received=position.received,
+            )
+        )
     return StatusOut(
-        node_id=node.node_id, tier=node.tier, parent_id=parent, parent_url=node.settings.parent_url,
-        sync=_link_state(node, scheduler), clock_offset_ms=int(clock_offset(node) * 1000), neighbours=rows,
-        held=_count(session, HeldEvent), dead_letters=_count(session, DeadLetter), rejects=_count(session, SyncReject),
+        node_id=node.node_id,
+        tier=node.tier,
+        parent_id=parent,
+        parent_url=node.settings.parent_url,
+        sync=_link_state(node, scheduler),
+        clock_offset_ms=int(clock_offset(node) * 1000),
+        neighbours=rows,
+        held=_count(session, HeldEvent),
+        dead_letters=_count(session, DeadLetter),
+        rejects=_count(session, SyncReject),
     )
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterOut])
-def list_dead_letters(actor: CurrentUser, session: SessionDep, limit: Limit = 100,
-                      offset: Offset = 0) -> list[DeadLetterOut]:
+def list_dead_letters(
+    actor: CurrentUser, session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[DeadLetterOut]:
     """拒收的事件（死信）：签名无效、密钥未知或已注销、格式错误；不会重试。newest first."""
     require_role(actor, *OVERSEERS)
     return dead_letters(session, limit, offset)
 
 
 @router.get("/held", response_model=list[HeldOut])
-def list_held(actor: CurrentUser, session: SessionDep, limit: Limit = 100, offset: Offset = 0) -> list[HeldOut]:
+def list_held(
+    actor: CurrentUser, session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[HeldOut]:
     """暂存的事件：先于前一个事件（或其材料文件）到达，缺口补齐后自动入账。oldest first."""
     require_role(actor, *OVERSEERS)
     return held_events(session, limit, offset)
 
 
 @router.get("/rejects", response_model=list[RejectOut])
-def list_rejects(actor: CurrentUser, session: SessionDep, limit: Limit = 100,
-                 offset: Offset = 0) -> list[RejectOut]:
+def list_rejects(
+    actor: CurrentUser, session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[RejectOut]:
     """上级节点拒收的本节点事件及理由。newest first."""
     require_role(actor, *OVERSEERS)
     return rejects(session, limit, offset)
 
 
 @router.get("/status", response_model=StatusOut)
-def sync_status(request: Request, actor: CurrentUser, session: SessionDep, node: NodeDep) -> StatusOut:
+def sync_status(
+    request: Request, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> StatusOut:
     """本节点的同步状态：上级、最近一次同步、退避、各相邻节点的待发送数、暂存数。"""
     require_role(actor, *STAFF)
     return link_status(session, node, getattr(request.app.state, "sync", None))

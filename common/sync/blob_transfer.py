@@ -75,12 +75,14 @@ def receive_chunk(session: Session, node: ThisNode, sha256: str, offset: int, ch
 
 def read_chunk(node: ThisNode, sha256: str, offset: int, length: int = CHUNK_BYTES) -> bytes:
     data = store.read_blob(node.settings.blob_dir, check_hash_text(sha256))
-    return data[offset:offset + length]
+    return data[offset : offset + length]
 
 
 def pack_blobs(files: list[tuple[str, bytes]]) -> bytes:
     """A bundle: for each file its hex SHA-256, its length (4 bytes, big-endian) and its bytes."""
-    return b"".join(sha256.encode("ascii") + len(data).to_bytes(4, "big") + data for sha256, data in files)
+    return b"".join(
+        sha256.encode("ascii") + len(data).to_bytes(4, "big") + data for sha256, data in files
+    )
 
 
 def unpack_blobs(body: bytes) -> list[tuple[str, bytes]]:
@@ -89,11 +91,11 @@ def unpack_blobs(body: bytes) -> list[tuple[str, bytes]]:
     while at < len(body):
         if at + _FRAME > len(body):
             raise DomainError("blob.bundle", "文件包格式错误", field="body")
-        sha256 = check_hash_text(body[at:at + 64].decode("ascii", "replace"))
-        size = int.from_bytes(body[at + 64:at + _FRAME], "big")
+        sha256 = check_hash_text(body[at : at + 64].decode("ascii", "replace"))
+        size = int.from_bytes(body[at + 64 : at + _FRAME], "big")
         if size > SMALL_BLOB_BYTES or at + _FRAME + size > len(body):
             raise DomainError("blob.bundle", "文件包格式错误", field="body")
-        files.append((sha256, body[at + _FRAME:at + _FRAME + size]))
+        files.append((sha256, body[at + _FRAME : at + _FRAME + size]))
         at += _FRAME + size
     return files
 

@@ -59,7 +59,9 @@ def _check(response: httpx.Response, what: str) -> dict[str, Any]:
             detail = response.json()
         except ValueError:
             detail = {"message": response.text[:200]}
-        raise SyncError(f"{what} refused ({response.status_code}): {detail.get('code')} {detail.get('message')}")
+        raise SyncError(
+            f"{what} refused ({response.status_code}): {detail.get('code')} {detail.get('message')}"
+        )
     return response.json()
 
 
@@ -89,8 +91,12 @@ def _push_all(node: ThisNode, parent: str, report: SyncReport) -> None:
         with transaction(node.engine) as session:
             after = cursor(session, parent).sent_acked
             batch = read_batch(session, parent, after)
-            telemetry = own_report(node.node_id, backlog(session, parent), held_count(session),
-                                   int(clock_offset(node) * 1000))
+            telemetry = own_report(
+                node.node_id,
+                backlog(session, parent),
+                held_count(session),
+                int(clock_offset(node) * 1000),
+            )
             relayed = relayed_reports(session)
         if not batch.events and not first:
             return
@@ -99,21 +105,43 @@ def _push_all(node: ThisNode, parent: str, report: SyncReport) -> None:
         for raw in batch.events:
             hashes |= referenced_blobs(parse_event(node.network_id, raw).body)
         report.blobs_up += _upload_blobs(node, hashes)
-        answer = _check(post_to_parent(node, "/api/v1/sync/push", {
-            "after": after, "last_seq": batch.last_seq, "events": [raw.decode("utf-8") for raw in batch.events],
-            "report": telemetry, "relayed": relayed,
-        }), "push")
+        answer = _check(
+            post_to_parent(
+                node,
+                "/api/v1/sync/push",
+                {
+                    "after": after,
+                    "last_seq": batch.last_seq,
+                    "events": [raw.decode("utf-8") for raw in batch.events],
+                    "report": telemetry,
+                    "relayed": relayed,
+                },
+            ),
+            "push",
+        )
         with transaction(node.engine) as session:
             acknowledge(session, parent, int(answer["ack"]))
             if answer.get("resend_subtree"):  # the parent was restored from a backup
                 requeued = requeue_own_for_parent(session, node.node_id, parent)
-                log.warning("the parent lost what it had acknowledged; sending this subtree's events again",
-                            extra={"peer": parent, "code": "sync.resend_subtree"})
+                log.warning(
+                    "the parent lost what it had acknowledged; sending this subtree's events again",
+                    extra={"peer": parent, "code": "sync.resend_subtree"},
+                )
                 batch = replace(batch, more=batch.more or requeued > 0)
             for reject in answer["result"].get("rejected", []):
-                session.add(SyncReject(peer=parent, event_id=reject["event_id"], code=reject["code"],
-                                       reason=reject["reason"], reported_at=utcnow()))
-                log.warning("parent refused an event", extra={"event_id": reject["event_id"], "code": reject["code"]})
+                session.add(
+                    SyncReject(
+                        peer=parent,
+                        event_id=reject["event_id"],
+                        code=reject["code"],
+                        reason=reject["reason"],
+                        reported_at=utcnow(),
+                    )
+                )
+                log.warning(
+                    "parent refused an event",
+                    extra={"event_id": reject["event_id"], "code": reject["code"]},
+                )
         report.pushed += len(batch.events)
         report.rejected += answer["result"].get("rejected", [])
         if not batch.more:
@@ -123,15 +151,18 @@ def _push_all(node: ThisNode, parent: str, report: SyncReport) -> None:
 def _upload_blobs(node: ThisNode, hashes: set[str]) -> int:
     if not hashes:
         return 0
-    missing = _check(post_to_parent(node, "/api/v1/sync/blobs/missing", {"hashes": sorted(hashes)}),
-                     "blob check")["missing"]
+    missing = _check(
+        post_to_parent(node, "/api/v1/sync/blobs/missing", {"hashes": sorted(hashes)}), "blob check"
+    )["missing"]
     large = _upload_bundles(node, missing)
     for sha256 in large:
         offset = 0
         while True:
             chunk = blob_transfer.read_chunk(node, sha256, offset)
-            answer = _check(request_parent(node, "POST", f"/api/v1/sync/blobs/{sha256}?offset={offset}", chunk),
-                            "blob upload")
+            answer = _check(
+                request_parent(node, "POST", f"/api/v1/sync/blobs/{sha256}?offset={offset}", chunk),
+                "blob upload",
+            )
             if answer["complete"]:
                 break
             # The parent says how much it holds: resume from there (an interrupted upload
@@ -161,7 +192,10 @@ def _upload_bundles(node: ThisNode, missing: list[str]) -> list[str]:
 
 
 def _send_bundle(node: ThisNode, files: list[tuple[str, bytes]]) -> None:
-    _check(request_parent(node, "POST", "/api/v1/sync/blobs", blob_transfer.pack_blobs(files)), "blob upload")
+    _check(
+        request_parent(node, "POST", "/api/v1/sync/blobs", blob_transfer.pack_blobs(files)),
+        "blob upload",
+    )
 
 
 def _pull_all(node: ThisNode, parent: str, report: SyncReport) -> None:
@@ -238,10 +272,11 @@ def _download_bundles(node: ThisNode, missing: list[str]) -> set[str]:
     return stored
 
 
-def _run_after_pull(session: Session, node: ThisNode, raws: list[bytes], result: BatchResult) -> None:
+def _run_after_pull(
+    session: Session, node: ThisNode, raws: list[bytes], result: BatchResult
+) -> None:
     if not _AFTER_PULL or not raws:
         return
     subjects = {parse_event(node.network_id, raw).subject for raw in raws}
     for hook in _AFTER_PULL:
         hook(session, node, subjects)
-

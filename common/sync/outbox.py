@@ -32,7 +32,9 @@ MAX_BATCH_BYTES = 4 * 1024 * 1024
 _OUTBOX = OutboxEntry.__table__  # type: ignore[attr-defined]
 _CURSORS = SyncCursor.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
-_PRUNE = delete(_OUTBOX).where(_OUTBOX.c.peer == bindparam("peer"), _OUTBOX.c.seq < bindparam("seq"))
+_PRUNE = delete(_OUTBOX).where(
+    _OUTBOX.c.peer == bindparam("peer"), _OUTBOX.c.seq < bindparam("seq")
+)
 # The next seq goes above both the outbox's highest row and what the neighbour has
 # acknowledged (they differ only after this node was restored from a backup).
 _TOPS = union_all(
@@ -54,7 +56,9 @@ def install_routing(engine: Engine, node_id: str) -> None:
     after_store(_route_stored_event)
 
 
-def _route_stored_event(session: Session, event: SignedEvent, lseq: int, source: str | None) -> None:
+def _route_stored_event(
+    session: Session, event: SignedEvent, lseq: int, source: str | None
+) -> None:
     bind = session.get_bind()
     own_id = _OWNERS.get(bind.engine if isinstance(bind, Connection) else bind)
     if own_id is None:
@@ -123,15 +127,25 @@ class Batch:
     more: bool
 
 
-def read_batch(session: Session, peer: str, after: int, *, max_events: int = MAX_BATCH_EVENTS,
-               max_bytes: int = MAX_BATCH_BYTES) -> Batch:
-    rows = core(session).execute(
-        select(_OUTBOX.c.seq, _EVENTS.c.raw)
-        .join(_EVENTS, _EVENTS.c.lseq == _OUTBOX.c.lseq)
-        .where(_OUTBOX.c.peer == peer, _OUTBOX.c.seq > after)
-        .order_by(_OUTBOX.c.seq)
-        .limit(max_events + 1)
-    ).all()
+def read_batch(
+    session: Session,
+    peer: str,
+    after: int,
+    *,
+    max_events: int = MAX_BATCH_EVENTS,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> Batch:
+    rows = (
+        core(session)
+        .execute(
+            select(_OUTBOX.c.seq, _EVENTS.c.raw)
+            .join(_EVENTS, _EVENTS.c.lseq == _OUTBOX.c.lseq)
+            .where(_OUTBOX.c.peer == peer, _OUTBOX.c.seq > after)
+            .order_by(_OUTBOX.c.seq)
+            .limit(max_events + 1)
+        )
+        .all()
+    )
     events: list[bytes] = []
     size = 0
     last = after
@@ -162,9 +176,15 @@ def acknowledge(session: Session, peer: str, seq: int) -> None:
 
 def backlog(session: Session, peer: str) -> int:
     acked = cursor(session, peer).sent_acked
-    return int(core(session).execute(
-        select(func.count()).select_from(_OUTBOX).where(_OUTBOX.c.peer == peer, _OUTBOX.c.seq > acked)
-    ).scalar())
+    return int(
+        core(session)
+        .execute(
+            select(func.count())
+            .select_from(_OUTBOX)
+            .where(_OUTBOX.c.peer == peer, _OUTBOX.c.seq > acked)
+        )
+        .scalar()
+    )
 
 
 def backfill_child(session: Session, own_id: str, child: str, *, own_chains: bool = False) -> int:
@@ -175,19 +195,33 @@ def backfill_child(session: Session, own_id: str, child: str, *, own_chains: boo
     row = cursor(session, child)
     if row.backfilled and not own_chains:
         return 0
-    enqueued = {lseq for (lseq,) in core(session).execute(select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == child))}
-    count = _queue_again(session, child, enqueued, lambda subject, author: (
-        _child_needs(session, child, subject) or (own_chains and in_subtree(session, child, author))))
+    enqueued = {
+        lseq
+        for (lseq,) in core(session).execute(select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == child))
+    }
+    count = _queue_again(
+        session,
+        child,
+        enqueued,
+        lambda subject, author: (
+            _child_needs(session, child, subject)
+            or (own_chains and in_subtree(session, child, author))
+        ),
+    )
     row.backfilled = True
     session.add(row)
     return count
 
 
-def _queue_again(session: Session, peer: str, skip: set[int], wanted: Callable[[str, str], bool]) -> int:
+def _queue_again(
+    session: Session, peer: str, skip: set[int], wanted: Callable[[str, str], bool]
+) -> int:
     """Queue for ``peer``, in local order, every stored event not in ``skip`` for which
     ``wanted(subject, author)`` holds; how many. One pass over the ledger."""
     count = 0
-    rows = core(session).execute(select(_EVENTS.c.lseq, _EVENTS.c.subject, _EVENTS.c.author).order_by(_EVENTS.c.lseq))
+    rows = core(session).execute(
+        select(_EVENTS.c.lseq, _EVENTS.c.subject, _EVENTS.c.author).order_by(_EVENTS.c.lseq)
+    )
     for lseq, subject, author in rows:
         if lseq not in skip and wanted(subject, author):
             enqueue(session, peer, lseq)
@@ -210,8 +244,10 @@ def reconcile_pull(session: Session, own_id: str, child: str, after: int) -> int
     row = cursor(session, child)
     if after >= row.sent_acked:
         return 0
-    log.warning("a child asked for what it had acknowledged (restored from a backup?); sending again",
-                extra={"peer": child, "code": "sync.child_rewound"})
+    log.warning(
+        "a child asked for what it had acknowledged (restored from a backup?); sending again",
+        extra={"peer": child, "code": "sync.child_rewound"},
+    )
     core(session).execute(update(_CURSORS).where(_CURSORS.c.peer == child).values(sent_acked=after))
     session.expire(row)
     return backfill_child(session, own_id, child, own_chains=True)
@@ -235,9 +271,15 @@ def requeue_own_for_parent(session: Session, own_id: str, parent: str) -> int:
     """Queue for the parent, again, every event written in this node's subtree that is not
     waiting already: the parent lost what it had acknowledged and skips by id what it has."""
     acked = cursor(session, parent).sent_acked
-    waiting = {lseq for (lseq,) in core(session).execute(
-        select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == parent, _OUTBOX.c.seq > acked))}
-    return _queue_again(session, parent, waiting, lambda _subject, author: in_subtree(session, own_id, author))
+    waiting = {
+        lseq
+        for (lseq,) in core(session).execute(
+            select(_OUTBOX.c.lseq).where(_OUTBOX.c.peer == parent, _OUTBOX.c.seq > acked)
+        )
+    }
+    return _queue_again(
+        session, parent, waiting, lambda _subject, author: in_subtree(session, own_id, author)
+    )
 
 
 def _child_needs(session: Session, child: str, subject: str) -> bool:

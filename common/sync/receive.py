@@ -52,8 +52,14 @@ class BatchResult:
     released: int = 0  # held events applied because this batch closed their gap
 
     def as_dict(self) -> dict[str, Any]:
-        return {"stored": self.stored, "duplicates": self.duplicates, "held": self.held,
-                "quarantined": self.quarantined, "released": self.released, "rejected": self.rejected}
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "held": self.held,
+            "quarantined": self.quarantined,
+            "released": self.released,
+            "rejected": self.rejected,
+        }
 
 
 def event_blobs(event: SignedEvent) -> set[str]:
@@ -84,8 +90,11 @@ def referenced_blobs(body: Any) -> set[str]:
 def _missing_blobs(session: Session, hashes: set[str]) -> set[str]:
     if not hashes:
         return set()
-    rows = core(session).execute(select(_BLOBS.c.sha256).where(_BLOBS.c.sha256.in_(sorted(hashes)),
-                                                              _BLOBS.c.stored.is_(True)))
+    rows = core(session).execute(
+        select(_BLOBS.c.sha256).where(
+            _BLOBS.c.sha256.in_(sorted(hashes)), _BLOBS.c.stored.is_(True)
+        )
+    )
     return hashes - {row[0] for row in rows}
 
 
@@ -177,7 +186,9 @@ class BatchReceiver:
             return False
         if self.held and fresh:
             # An event held back by an earlier batch may have come again, now with its gap closed.
-            core(session).execute(delete(_HELD).where(_HELD.c.event_id.in_([event.id for event in fresh])))
+            core(session).execute(
+                delete(_HELD).where(_HELD.c.event_id.in_([event.id for event in fresh]))
+            )
         self.result.stored += len(fresh)
         self.result.duplicates += duplicates
         return True
@@ -239,31 +250,66 @@ class BatchReceiver:
 
     def _ingest(self, event: SignedEvent, raw: bytes, source: str) -> IngestOutcome:
         with self.session.begin_nested():
-            return ingest_event(self.session, self.node.network_id, raw, self.resolver,
-                                author_chain_complete=self.complete, source=source, event=event)
+            return ingest_event(
+                self.session,
+                self.node.network_id,
+                raw,
+                self.resolver,
+                author_chain_complete=self.complete,
+                source=source,
+                event=event,
+            )
 
     def _hold(self, event_id: str, raw: bytes, waiting_for: str, peer: str) -> str:
         connection = core(self.session)
-        if not connection.execute(select(_HELD.c.event_id).where(_HELD.c.event_id == event_id)).first():
-            connection.execute(insert(_HELD), {"event_id": event_id, "raw": raw, "waiting_for": waiting_for[:200],
-                                               "from_peer": peer, "held_at": utcnow()})
+        if not connection.execute(
+            select(_HELD.c.event_id).where(_HELD.c.event_id == event_id)
+        ).first():
+            connection.execute(
+                insert(_HELD),
+                {
+                    "event_id": event_id,
+                    "raw": raw,
+                    "waiting_for": waiting_for[:200],
+                    "from_peer": peer,
+                    "held_at": utcnow(),
+                },
+            )
         self.result.held += 1
         return "held"
 
-    def _dead_letter(self, raw: bytes, event_id: str, exc: EnvelopeError, peer: str | None = None) -> None:
+    def _dead_letter(
+        self, raw: bytes, event_id: str, exc: EnvelopeError, peer: str | None = None
+    ) -> None:
         peer = peer or self.peer
-        self.session.add(DeadLetter(event_id=event_id, code=exc.code, reason=exc.message[:500], from_peer=peer,
-                                    raw=raw, received_at=utcnow()))
-        self.result.rejected.append({"event_id": event_id, "code": exc.code, "reason": exc.message[:500]})
+        self.session.add(
+            DeadLetter(
+                event_id=event_id,
+                code=exc.code,
+                reason=exc.message[:500],
+                from_peer=peer,
+                raw=raw,
+                received_at=utcnow(),
+            )
+        )
+        self.result.rejected.append(
+            {"event_id": event_id, "code": exc.code, "reason": exc.message[:500]}
+        )
 
     def release_held(self) -> int:
         """Apply held events whose gap has closed, until no more can be applied."""
         session, released, progress = self.session, 0, True
         while progress:
             progress = False
-            for event_id, raw, peer in core(session).execute(
-                select(_HELD.c.event_id, _HELD.c.raw, _HELD.c.from_peer).order_by(_HELD.c.held_at)
-            ).all():
+            for event_id, raw, peer in (
+                core(session)
+                .execute(
+                    select(_HELD.c.event_id, _HELD.c.raw, _HELD.c.from_peer).order_by(
+                        _HELD.c.held_at
+                    )
+                )
+                .all()
+            ):
                 event = parse_event(self.node.network_id, raw)
                 if _missing_blobs(session, referenced_blobs(event.body)):
                     continue

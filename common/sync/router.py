@@ -38,12 +38,21 @@ BUNDLE_MORE_HEADER = "X-Onetrip-Bundle-More"
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
-def _child(request: Request, body: bytes, node: NodeDep, session: SessionDep, *, writes: bool = True) -> VerifiedPeer:
+def _child(
+    request: Request, body: bytes, node: NodeDep, session: SessionDep, *, writes: bool = True
+) -> VerifiedPeer:
     """The verified direct child. A request that writes then waits for any other sync write
     on this node (PostgreSQL; SQLite's write lock does it already): two rounds from a
     child, or the same files offered twice, never interleave."""
-    peer = verify_request(session, node.node_id, node.network_id, request.method, signed_target(request.url.path, request.url.query), body,
-                          dict(request.headers))
+    peer = verify_request(
+        session,
+        node.node_id,
+        node.network_id,
+        request.method,
+        signed_target(request.url.path, request.url.query),
+        body,
+        dict(request.headers),
+    )
     if not peer.is_child:
         raise Forbidden("sync.not_child", "只有下级节点可以向本节点同步", field="X-Onetrip-Node")
     if writes:
@@ -65,14 +74,20 @@ def push(request: Request, body: RawBody, node: NodeDep, session: SessionDep) ->
     payload = PushRequest.model_validate_json(body)
     resend = child_pushes_lost(session, peer.node_id, payload.after)
     if resend:
-        log.warning("a child's acknowledged pushes are missing here (restored from a backup?); asked to resend",
-                    extra={"peer": peer.node_id, "code": "sync.pushes_lost"})
+        log.warning(
+            "a child's acknowledged pushes are missing here (restored from a backup?); asked to resend",
+            extra={"peer": peer.node_id, "code": "sync.pushes_lost"},
+        )
     result = receive_batch(session, node, peer.node_id, [e.encode("utf-8") for e in payload.events])
     record_push(session, peer.node_id, payload.last_seq)
     report = {**payload.report, "node_id": peer.node_id}
     record_reports(session, node.node_id, payload.relayed, direct=report)
-    return {"ack": payload.last_seq, "result": result.as_dict(), "server_time": int(time.time()),
-            "resend_subtree": resend}
+    return {
+        "ack": payload.last_seq,
+        "result": result.as_dict(),
+        "server_time": int(time.time()),
+        "resend_subtree": resend,
+    }
 
 
 class PullRequest(BaseModel):
@@ -88,8 +103,12 @@ def pull(request: Request, body: RawBody, node: NodeDep, session: SessionDep) ->
     reconcile_pull(session, node.node_id, peer.node_id, payload.after)
     acknowledge(session, peer.node_id, payload.after)
     batch = read_batch(session, peer.node_id, payload.after, max_events=payload.max_events)
-    return {"events": [raw.decode("utf-8") for raw in batch.events], "last_seq": batch.last_seq,
-            "more": batch.more, "server_time": int(time.time())}
+    return {
+        "events": [raw.decode("utf-8") for raw in batch.events],
+        "last_seq": batch.last_seq,
+        "more": batch.more,
+        "server_time": int(time.time()),
+    }
 
 
 class MissingRequest(BaseModel):
@@ -111,34 +130,52 @@ def blob_bundle_upload(request: Request, body: RawBody, node: NodeDep, session: 
 
 
 @router.post("/sync/blobs/bundle")
-def blob_bundle_download(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> Response:
+def blob_bundle_download(
+    request: Request, body: RawBody, node: NodeDep, session: SessionDep
+) -> Response:
     """The small files a child asks for that this node holds, several to a response
     (``blob_transfer.bundle_of``); ``X-Onetrip-Bundle-More`` says the size limit cut it."""
     _child(request, body, node, session, writes=False)
     payload = MissingRequest.model_validate_json(body)
     packed, more = blob_transfer.bundle_of(node, session, payload.hashes)
-    return Response(packed, media_type="application/octet-stream",
-                    headers={BUNDLE_MORE_HEADER: "1" if more else "0"})
+    return Response(
+        packed,
+        media_type="application/octet-stream",
+        headers={BUNDLE_MORE_HEADER: "1" if more else "0"},
+    )
 
 
 @router.post("/sync/blobs/{sha256}")
-def blob_upload(sha256: str, request: Request, body: RawBody, node: NodeDep, session: SessionDep,
-                offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+def blob_upload(
+    sha256: str,
+    request: Request,
+    body: RawBody,
+    node: NodeDep,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
     _child(request, body, node, session)
     return blob_transfer.receive_chunk(session, node, sha256, offset, body)
 
 
 @router.get("/sync/blobs/{sha256}")
-def blob_download(sha256: str, request: Request, node: NodeDep, session: SessionDep,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> Response:
+def blob_download(
+    sha256: str,
+    request: Request,
+    node: NodeDep,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
     _child(request, b"", node, session, writes=False)
-    return Response(blob_transfer.read_chunk(node, sha256, offset), media_type="application/octet-stream")
+    return Response(
+        blob_transfer.read_chunk(node, sha256, offset), media_type="application/octet-stream"
+    )
 
 
 @router.get("/nodes/health")
 def nodes_health(session: SessionDep, actor: CurrentUser) -> list[dict]:
     """Every node with its last contact, backlog, version and clock; silent ones flagged."""
-    require_role(actor, Role.COUNTY_ADMIN, Role.AUDITOR, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK)
+    require_role(
+        actor, Role.COUNTY_ADMIN, Role.AUDITOR, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK
+    )
     return health_overview(session)
-
-

@@ -40,13 +40,20 @@ ALL = "*"
 _INTEREST = SubjectInterest.__table__  # type: ignore[attr-defined]
 _NODES = RegistryNode.__table__  # type: ignore[attr-defined]
 _EVENTS = Event.__table__  # type: ignore[attr-defined]
-_REGISTRY_HEAD = (select(_EVENTS.c.sseq, _EVENTS.c.id).where(_EVENTS.c.subject == "registry")
-                  .order_by(_EVENTS.c.sseq.desc()).limit(1))
+_REGISTRY_HEAD = (
+    select(_EVENTS.c.sseq, _EVENTS.c.id)
+    .where(_EVENTS.c.subject == "registry")
+    .order_by(_EVENTS.c.sseq.desc())
+    .limit(1)
+)
 _INSERT_INTEREST = insert(_INTEREST)
-_HAS_INTEREST = select(_INTEREST.c.node_id).where(_INTEREST.c.subject == bindparam("subject"),
-                                                 _INTEREST.c.node_id == bindparam("node_id"))
+_HAS_INTEREST = select(_INTEREST.c.node_id).where(
+    _INTEREST.c.subject == bindparam("subject"), _INTEREST.c.node_id == bindparam("node_id")
+)
 _INTEREST_OF = select(_INTEREST.c.node_id).where(_INTEREST.c.subject == bindparam("subject"))
-_INTEREST_KEY = "onetrip.sync.interest"  # session.info: {subject: {node ids}} while a batch is received
+_INTEREST_KEY = (
+    "onetrip.sync.interest"  # session.info: {subject: {node ids}} while a batch is received
+)
 _TREE_KEY = "onetrip.sync.tree"  # session.info: the tree, while a batch is received
 
 interest_projection = register_projection(Projection("routing", tables=[_INTEREST]))
@@ -59,7 +66,10 @@ def _add_interest(session: Session, subject: str, node_id: str | None) -> None:
     if known is not None:
         exists = node_id in known
     else:
-        exists = core(session).execute(_HAS_INTEREST, {"subject": subject, "node_id": node_id}).first() is not None
+        exists = (
+            core(session).execute(_HAS_INTEREST, {"subject": subject, "node_id": node_id}).first()
+            is not None
+        )
     if exists:
         return
     buffer = write_behind(session) if known is not None else None
@@ -75,9 +85,12 @@ def preload_interest(session: Session, subjects: Iterable[str]) -> None:
     """Remember the interest of these subjects for the rest of the batch (one query);
     ``end_batch_caches`` forgets it."""
     cache = session.info.setdefault(_INTEREST_KEY, {})
-    wanted = sorted({s for s in subjects if s not in BROADCAST_SUBJECTS and not s.startswith("user:")} - set(cache))
+    wanted = sorted(
+        {s for s in subjects if s not in BROADCAST_SUBJECTS and not s.startswith("user:")}
+        - set(cache)
+    )
     for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+        chunk = wanted[start : start + 500]
         for subject in chunk:
             cache[subject] = set()
         for subject, node_id in core(session).execute(
@@ -184,7 +197,9 @@ def tree(session: Session) -> Tree:
     parent: dict[str, str | None] = {}
     children: dict[str, list[str]] = {}
     for node_id, parent_id, revoked in connection.execute(
-        select(_NODES.c.node_id, _NODES.c.parent_id, _NODES.c.revoked_version).order_by(_NODES.c.node_id)
+        select(_NODES.c.node_id, _NODES.c.parent_id, _NODES.c.revoked_version).order_by(
+            _NODES.c.node_id
+        )
     ):
         parent[node_id] = parent_id
         if parent_id is not None and revoked is None:

@@ -24,8 +24,13 @@ _KICKS: dict[int, SyncScheduler] = {}
 class Backoff:
     """Delay before the next attempt: base·2^failures, capped, with ±jitter."""
 
-    def __init__(self, base: float = 2.0, cap: float = 300.0, jitter: float = 0.25,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        base: float = 2.0,
+        cap: float = 300.0,
+        jitter: float = 0.25,
+        rng: random.Random | None = None,
+    ) -> None:
         self.base, self.cap, self.jitter = base, cap, jitter
         self.failures = 0
         self.rng = rng or random.Random()
@@ -57,8 +62,15 @@ class SyncScheduler:
         self._scheduler = BackgroundScheduler(timezone="UTC")
 
     def start(self) -> None:
-        self._scheduler.add_job(self.run, "interval", seconds=self.interval, id="sync", max_instances=1,
-                                coalesce=True, next_run_time=utcnow())
+        self._scheduler.add_job(
+            self.run,
+            "interval",
+            seconds=self.interval,
+            id="sync",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+        )
         self._scheduler.start()
         _KICKS[id(self.node.engine)] = self
         after_store(_kick_on_local_write)
@@ -70,8 +82,14 @@ class SyncScheduler:
     def kick(self) -> None:
         """Sync soon (a local write happened), unless the link is backing off."""
         if self.backoff.failures == 0 and self._scheduler.running:
-            self._scheduler.add_job(self.run, "date", run_date=utcnow() + timedelta(milliseconds=50),
-                                    id="sync-now", replace_existing=True, misfire_grace_time=30)
+            self._scheduler.add_job(
+                self.run,
+                "date",
+                run_date=utcnow() + timedelta(milliseconds=50),
+                id="sync-now",
+                replace_existing=True,
+                misfire_grace_time=30,
+            )
 
     def run(self) -> SyncReport | None:
         if time.monotonic() < self.not_before or not self._lock.acquire(blocking=False):
@@ -83,7 +101,9 @@ class SyncScheduler:
             self.not_before = time.monotonic() + delay
             self.last_error = str(exc)[:300]
             code = "sync.failed" if isinstance(exc, (SyncError, OSError)) else "sync.error"
-            log.warning("sync failed; retrying later", extra={"node_id": self.node.node_id, "code": code})
+            log.warning(
+                "sync failed; retrying later", extra={"node_id": self.node.node_id, "code": code}
+            )
             return None
         finally:
             self._lock.release()

@@ -23,15 +23,20 @@ def authority_violations(session: Session) -> dict[str, dict[str, Any]]:
     author: how many, and the latest one's rule and event id. A node flags its
     children's violations in the reports it passes up, so the root sees every one."""
     found: dict[str, dict[str, Any]] = {}
-    rows = session.execute(select(DeadLetter.event_id, DeadLetter.code, DeadLetter.raw, DeadLetter.received_at)
-                           .where(DeadLetter.code.like(AUTHORITY_CODES)).order_by(DeadLetter.id))
+    rows = session.execute(
+        select(DeadLetter.event_id, DeadLetter.code, DeadLetter.raw, DeadLetter.received_at)
+        .where(DeadLetter.code.like(AUTHORITY_CODES))
+        .order_by(DeadLetter.id)
+    )
     for event_id, code, raw, received_at in rows:
         try:
             author = str(json.loads(raw)["author"])[:12]
         except (ValueError, KeyError, TypeError):
             continue
         entry = found.setdefault(author, {"count": 0})
-        entry.update(count=entry["count"] + 1, rule=code, event_id=event_id, at=iso_utc(received_at))
+        entry.update(
+            count=entry["count"] + 1, rule=code, event_id=event_id, at=iso_utc(received_at)
+        )
     return found
 
 
@@ -48,12 +53,22 @@ def _merged(relayed: dict[str, Any] | None, local: dict[str, Any] | None) -> dic
 
 
 def own_report(node_id: str, backlog: int, held: int, clock_offset_ms: int = 0) -> dict[str, Any]:
-    return {"node_id": node_id, "backlog": backlog, "held": held, "version": __version__,
-            "clock_offset_ms": clock_offset_ms}
+    return {
+        "node_id": node_id,
+        "backlog": backlog,
+        "held": held,
+        "version": __version__,
+        "clock_offset_ms": clock_offset_ms,
+    }
 
 
-def record_reports(session: Session, reporter: str, reports: list[dict[str, Any]], *,
-                   direct: dict[str, Any] | None = None) -> None:
+def record_reports(
+    session: Session,
+    reporter: str,
+    reports: list[dict[str, Any]],
+    *,
+    direct: dict[str, Any] | None = None,
+) -> None:
     """Store the child's own report (``direct``, contact now) and those it relays."""
     now = utcnow()
     for report in reports:
@@ -78,8 +93,10 @@ def _upsert(session: Session, node_id: str, reporter: str, contact, report: dict
     row.held = int(report.get("held", 0))
     row.version = str(report.get("version", ""))[:40]
     row.clock_offset_ms = int(report.get("clock_offset_ms", 0))
-    row.detail = json.dumps({k: v for k, v in report.items() if k in ("errors", "rejects", "violations")},
-                            ensure_ascii=False)
+    row.detail = json.dumps(
+        {k: v for k, v in report.items() if k in ("errors", "rejects", "violations")},
+        ensure_ascii=False,
+    )
     session.add(row)
 
 
@@ -88,8 +105,14 @@ def relayed_reports(session: Session) -> list[dict[str, Any]]:
     violations = authority_violations(session)
     reports = []
     for r in session.execute(select(NodeHealth)).scalars():
-        report = {"node_id": r.node_id, "last_contact": iso_utc(r.last_contact), "backlog": r.backlog,
-                  "held": r.held, "version": r.version, "clock_offset_ms": r.clock_offset_ms}
+        report = {
+            "node_id": r.node_id,
+            "last_contact": iso_utc(r.last_contact),
+            "backlog": r.backlog,
+            "held": r.held,
+            "version": r.version,
+            "clock_offset_ms": r.clock_offset_ms,
+        }
         flagged = _merged(_violations_of(r), violations.get(r.node_id))
         if flagged:
             report["violations"] = flagged
@@ -97,7 +120,9 @@ def relayed_reports(session: Session) -> list[dict[str, Any]]:
     return reports
 
 
-def health_overview(session: Session, *, silent_after: timedelta = SILENT_AFTER) -> list[dict[str, Any]]:
+def health_overview(
+    session: Session, *, silent_after: timedelta = SILENT_AFTER
+) -> list[dict[str, Any]]:
     """Every registered node with its last known state; silent ones flagged."""
     now = utcnow()
     health = {r.node_id: r for r in session.execute(select(NodeHealth)).scalars()}
@@ -106,13 +131,20 @@ def health_overview(session: Session, *, silent_after: timedelta = SILENT_AFTER)
     for entry in session.execute(select(RegistryNode).order_by(RegistryNode.node_id)).scalars():
         h = health.get(entry.node_id)
         silent = h is None or now - h.last_contact > silent_after
-        rows.append({
-            "node_id": entry.node_id, "name": entry.name, "tier": entry.tier, "parent_id": entry.parent_id,
-            "revoked": entry.revoked_version is not None,
-            "last_contact": iso_utc(h.last_contact) if h else None,
-            "backlog": h.backlog if h else None, "held": h.held if h else None,
-            "version": h.version if h else None, "clock_offset_ms": h.clock_offset_ms if h else None,
-            "silent": silent and entry.parent_id is not None,
-            "violations": _merged(_violations_of(h), violations.get(entry.node_id)),
-        })
+        rows.append(
+            {
+                "node_id": entry.node_id,
+                "name": entry.name,
+                "tier": entry.tier,
+                "parent_id": entry.parent_id,
+                "revoked": entry.revoked_version is not None,
+                "last_contact": iso_utc(h.last_contact) if h else None,
+                "backlog": h.backlog if h else None,
+                "held": h.held if h else None,
+                "version": h.version if h else None,
+                "clock_offset_ms": h.clock_offset_ms if h else None,
+                "silent": silent and entry.parent_id is not None,
+                "violations": _merged(_violations_of(h), violations.get(entry.node_id)),
+            }
+        )
     return rows

@@ -16,9 +16,13 @@ from common.cli_support import DataDir, node_session
 from common.users import service
 from common.users.roles import ROLE_LABELS, Actor, Role
 
-users_app = typer.Typer(help="用户管理：开设账号、查看、签发访问令牌、重设密码", no_args_is_help=True)
+users_app = typer.Typer(
+    help="用户管理：开设账号、查看、签发访问令牌、重设密码", no_args_is_help=True
+)
 
-Username = Annotated[str, typer.Option("--username", help="用户名（3至32位小写字母、数字或 _ . -）")]
+Username = Annotated[
+    str, typer.Option("--username", help="用户名（3至32位小写字母、数字或 _ . -）")
+]
 NodeIdOption = Annotated[str | None, typer.Option("--node-id", help="用户所属节点编号，默认本节点")]
 PasswordOption = Annotated[str | None, typer.Option("--password", help="不填则交互输入（不回显）")]
 
@@ -36,7 +40,9 @@ def add(
     display_name: Annotated[str, typer.Option("--display-name", help="姓名")],
     role: Annotated[Role, typer.Option("--role", help="角色")],
     node_id: NodeIdOption = None,
-    department: Annotated[str | None, typer.Option("--department", help="所属部门（部门审批人员必填）")] = None,
+    department: Annotated[
+        str | None, typer.Option("--department", help="所属部门（部门审批人员必填）")
+    ] = None,
     password: PasswordOption = None,
 ) -> None:
     """开设用户账号（仅根节点）。"""
@@ -44,8 +50,15 @@ def add(
     with node_session(data_dir) as (node, session, _system):
         target = node_id or node.node_id
         event = service.provision_user(
-            session, node, Actor.node_system(node.node_id), node_id=target, username=username,
-            display_name=display_name, role=role, department=department, password=secret,
+            session,
+            node,
+            Actor.node_system(node.node_id),
+            node_id=target,
+            username=username,
+            display_name=display_name,
+            role=role,
+            department=department,
+            password=secret,
         )
     typer.echo(f"已开设用户 {event.body['username']}（{ROLE_LABELS[role]}）于节点 {target}")
 
@@ -59,8 +72,14 @@ def list_(
     with node_session(data_dir) as (_node, session, _system):
         users = service.list_users(session, node_id)
         rows = [
-            (u.node_id, u.username, u.display_name, ROLE_LABELS.get(u.role, u.role),  # type: ignore[call-overload]
-             u.department or "", "启用" if u.active else "停用")
+            (
+                u.node_id,
+                u.username,
+                u.display_name,
+                ROLE_LABELS.get(u.role, u.role),  # type: ignore[call-overload]
+                u.department or "",
+                "启用" if u.active else "停用",
+            )
             for u in users
         ]
     if not rows:
@@ -74,7 +93,9 @@ def token(
     data_dir: DataDir,
     username: Username,
     label: Annotated[str, typer.Option("--label", help="令牌用途，如设备或程序名称")] = "cli",
-    ttl_days: Annotated[int | None, typer.Option("--ttl-days", min=1, help="有效天数，不填则长期有效")] = None,
+    ttl_days: Annotated[
+        int | None, typer.Option("--ttl-days", min=1, help="有效天数，不填则长期有效")
+    ] = None,
 ) -> None:
     """为本节点的用户签发访问令牌（只显示这一次）。"""
     with node_session(data_dir) as (node, session, _system):
@@ -94,6 +115,11 @@ def passwd(
     with node_session(data_dir) as (node, session, _system):
         target = node_id or node.node_id
         service.change_password(
-            session, node, Actor.node_system(node.node_id), node_id=target, username=username, password=secret,
+            session,
+            node,
+            Actor.node_system(node.node_id),
+            node_id=target,
+            username=username,
+            password=secret,
         )
     typer.echo(f"已重设节点 {target} 用户 {username.strip().lower()} 的密码")

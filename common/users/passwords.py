@@ -60,7 +60,9 @@ def check_password_policy(password: str, username: str) -> None:
     if len(password) > MAX_LENGTH:
         raise DomainError("password.too_long", f"密码不能超过{MAX_LENGTH}个字符", field="password")
     if password.isdigit():
-        raise DomainError("password.all_digits", "密码不能全部是数字，请加入字母或符号", field="password")
+        raise DomainError(
+            "password.all_digits", "密码不能全部是数字，请加入字母或符号", field="password"
+        )
     if password.strip().lower() == username.strip().lower():
         raise DomainError("password.is_username", "密码不能与用户名相同", field="password")
     if password != password.strip():

@@ -37,9 +37,15 @@ def _provisioned(session: Session, event: SignedEvent) -> None:
     body, version = event.body, event.envelope["sseq"]
     session.execute(
         insert(User).values(
-            node_id=body["node_id"], username=body["username"], display_name=body["display_name"],
-            role=body["role"], department=body.get("department"), password_hash=body["password_hash"],
-            active=True, version=version, password_version=version,
+            node_id=body["node_id"],
+            username=body["username"],
+            display_name=body["display_name"],
+            role=body["role"],
+            department=body.get("department"),
+            password_hash=body["password_hash"],
+            active=True,
+            version=version,
+            password_version=version,
         )
     )
 

@@ -75,4 +75,6 @@ def require_role_here(tier: str, actor: Actor, *roles: Role) -> None:
     if actor.system or actor.role is None:
         return
     if tier not in ROLE_TIERS.get(actor.role, set()):
-        raise Forbidden("auth.role", f"{ROLE_LABELS[actor.role]}不能在本级节点办理此操作", field="role")
+        raise Forbidden(
+            "auth.role", f"{ROLE_LABELS[actor.role]}不能在本级节点办理此操作", field="role"
+        )

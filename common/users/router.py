@@ -54,8 +54,14 @@ class UserOut(BaseModel):
         # StrEnum keys hash like their strings; an unknown (newer) role shows as is.
         label = ROLE_LABELS.get(user.role, user.role)  # type: ignore[call-overload]
         return cls(
-            node_id=user.node_id, username=user.username, display_name=user.display_name, role=user.role,
-            role_label=label, department=user.department, active=user.active, version=user.version,
+            node_id=user.node_id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            role_label=label,
+            department=user.department,
+            active=user.active,
+            version=user.version,
         )
 
 
@@ -70,7 +76,9 @@ class ProvisionRequest(BaseModel):
 
 class PasswordRequest(BaseModel):
     password: str = Field(min_length=1, max_length=256)
-    current_password: str | None = Field(default=None, max_length=256, description="修改本人密码时必填")
+    current_password: str | None = Field(
+        default=None, max_length=256, description="修改本人密码时必填"
+    )
 
 
 class ActiveRequest(BaseModel):
@@ -94,18 +102,24 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 @router.post("/auth/token", response_model=TokenResponse)
 def log_in(body: LoginRequest, session: SessionDep, node: NodeDep) -> TokenResponse:
     try:
-        actor = service.authenticate_password(session, node.node_id, body.username, body.password, node=node)
+        actor = service.authenticate_password(
+            session, node.node_id, body.username, body.password, node=node
+        )
     except Unauthorised:
         session.commit()  # keep the failure count: the lockout depends on it
         raise
-    token = service.issue_api_token(session, node.node_id, actor.username, body.label, LOGIN_TOKEN_TTL_DAYS)
+    token = service.issue_api_token(
+        session, node.node_id, actor.username, body.label, LOGIN_TOKEN_TTL_DAYS
+    )
     user = service.get_user(session, node.node_id, actor.username)
     assert actor.role is not None
     return TokenResponse(token=token, role=actor.role, display_name=user.display_name)
 
 
 @router.post("/auth/revoke", response_model=Done)
-def log_out(_actor: CurrentUser, credentials: Credentials, session: SessionDep, node: NodeDep) -> Done:
+def log_out(
+    _actor: CurrentUser, credentials: Credentials, session: SessionDep, node: NodeDep
+) -> Done:
     assert credentials is not None  # CurrentUser already refused a missing token
     service.revoke_api_token(session, node.node_id, credentials.credentials)
     return Done()
@@ -118,7 +132,8 @@ def me(actor: CurrentUser, session: SessionDep) -> UserOut:
 
 @router.get("/users", response_model=list[UserOut])
 def list_users(
-    actor: CurrentUser, session: SessionDep,
+    actor: CurrentUser,
+    session: SessionDep,
     node_id: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
 ) -> list[UserOut]:
     require_role(actor, Role.COUNTY_ADMIN, Role.AUDITOR)
@@ -126,41 +141,75 @@ def list_users(
 
 
 @router.post("/users", response_model=UserOut, status_code=201)
-def provision_user(body: ProvisionRequest, actor: CurrentUser, session: SessionDep, node: NodeDep) -> UserOut:
+def provision_user(
+    body: ProvisionRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> UserOut:
     event = service.provision_user(
-        session, node, actor, node_id=body.node_id, username=body.username, display_name=body.display_name,
-        role=body.role, department=body.department, password=body.password,
+        session,
+        node,
+        actor,
+        node_id=body.node_id,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        department=body.department,
+        password=body.password,
     )
     return UserOut.of(service.get_user(session, body.node_id, event.body["username"]))
 
 
 @router.post("/users/{node_id}/{username}/password", response_model=Done)
 def change_password(
-    node_id: NodeIdPath, username: UsernamePath, body: PasswordRequest,
-    actor: CurrentUser, session: SessionDep, node: NodeDep,
+    node_id: NodeIdPath,
+    username: UsernamePath,
+    body: PasswordRequest,
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
 ) -> Done:
     event = service.change_password(
-        session, node, actor, node_id=node_id, username=username,
-        password=body.password, current_password=body.current_password,
+        session,
+        node,
+        actor,
+        node_id=node_id,
+        username=username,
+        password=body.password,
+        current_password=body.current_password,
     )
     return Done(version=event.envelope["sseq"])
 
 
 @router.post("/users/{node_id}/{username}/active", response_model=UserOut)
 def set_active(
-    node_id: NodeIdPath, username: UsernamePath, body: ActiveRequest,
-    actor: CurrentUser, session: SessionDep, node: NodeDep,
+    node_id: NodeIdPath,
+    username: UsernamePath,
+    body: ActiveRequest,
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
 ) -> UserOut:
-    service.set_user_active(session, node, actor, node_id=node_id, username=username, active=body.active)
+    service.set_user_active(
+        session, node, actor, node_id=node_id, username=username, active=body.active
+    )
     return UserOut.of(service.get_user(session, node_id, username))
 
 
 @router.post("/users/{node_id}/{username}/role", response_model=UserOut)
 def change_role(
-    node_id: NodeIdPath, username: UsernamePath, body: RoleRequest,
-    actor: CurrentUser, session: SessionDep, node: NodeDep,
+    node_id: NodeIdPath,
+    username: UsernamePath,
+    body: RoleRequest,
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
 ) -> UserOut:
     service.change_role(
-        session, node, actor, node_id=node_id, username=username, role=body.role, department=body.department
+        session,
+        node,
+        actor,
+        node_id=node_id,
+        username=username,
+        role=body.role,
+        department=body.department,
     )
     return UserOut.of(service.get_user(session, node_id, username))

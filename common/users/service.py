@@ -51,7 +51,9 @@ def normalise_username(raw: str) -> str:
 def _clean_text(raw: str | None, field: str, label: str, *, min_len: int, max_len: int) -> str:
     text = unicodedata.normalize("NFC", (raw or "").strip())
     if not min_len <= len(text) <= max_len:
-        raise DomainError(f"users.{field}_length", f"{label}应为{min_len}至{max_len}个字符", field=field)
+        raise DomainError(
+            f"users.{field}_length", f"{label}应为{min_len}至{max_len}个字符", field=field
+        )
     return text
 
 
@@ -64,7 +66,9 @@ def _parse_role(value: str | Role) -> Role:
 
 def _require_root(node: ThisNode) -> None:
     if not node.is_root:
-        raise Forbidden("users.not_root", "用户信息由根节点（县级）统一维护，请联系县管理员", field="node")
+        raise Forbidden(
+            "users.not_root", "用户信息由根节点（县级）统一维护，请联系县管理员", field="node"
+        )
 
 
 def _get_user(session: Session, node_id: str, username: str) -> User:
@@ -88,16 +92,28 @@ def _check_role_fits(
         )
     if role is Role.DEPARTMENT_REVIEWER:
         if department is None or not department.strip():
-            raise DomainError("users.department_required", "部门审批人员必须填写所属部门", field="department")
+            raise DomainError(
+                "users.department_required", "部门审批人员必须填写所属部门", field="department"
+            )
         return _clean_text(department, "department", "所属部门", min_len=2, max_len=100)
     if department is not None and department.strip():
-        raise DomainError("users.department_unexpected", "只有部门审批人员需要填写所属部门", field="department")
+        raise DomainError(
+            "users.department_unexpected", "只有部门审批人员需要填写所属部门", field="department"
+        )
     return None
 
 
 def provision_user(
-    session: Session, node: ThisNode, actor: Actor, *, node_id: str, username: str,
-    display_name: str, role: str | Role, department: str | None = None, password: str,
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    *,
+    node_id: str,
+    username: str,
+    display_name: str,
+    role: str | Role,
+    department: str | None = None,
+    password: str,
 ) -> SignedEvent:
     """Create a user for any registered node (county administrator, on the root)."""
     require_role(actor, Role.COUNTY_ADMIN)
@@ -105,8 +121,16 @@ def provision_user(
 
 
 def _provision(
-    session: Session, node: ThisNode, node_id: str, username: str, display_name: str,
-    role: str | Role, department: str | None, password: str, *, check_tier: bool = True,
+    session: Session,
+    node: ThisNode,
+    node_id: str,
+    username: str,
+    display_name: str,
+    role: str | Role,
+    department: str | None,
+    password: str,
+    *,
+    check_tier: bool = True,
 ) -> SignedEvent:
     _require_root(node)
     username = normalise_username(username)
@@ -117,8 +141,12 @@ def _provision(
         raise Conflict("users.exists", f"节点 {node_id} 已有用户 {username}", field="username")
     check_password_policy(password, username)
     body = {
-        "node_id": node_id, "username": username, "display_name": display_name,
-        "role": parsed.value, "department": department, "password_hash": hash_password(password),
+        "node_id": node_id,
+        "username": username,
+        "display_name": display_name,
+        "role": parsed.value,
+        "department": department,
+        "password_hash": hash_password(password),
     }
     return node.append(session, user_subject(node_id, username), "user.provisioned", body)
 
@@ -132,17 +160,32 @@ def create_root_admin(
     city above the county must work), so the tier check is skipped here only.
     """
     return _provision(
-        session, node, node.node_id, username, display_name, Role.COUNTY_ADMIN, None, password,
+        session,
+        node,
+        node.node_id,
+        username,
+        display_name,
+        Role.COUNTY_ADMIN,
+        None,
+        password,
         check_tier=False,
     )
 
 
 def change_password(
-    session: Session, node: ThisNode, actor: Actor, *, node_id: str, username: str,
-    password: str, current_password: str | None = None,
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    *,
+    node_id: str,
+    username: str,
+    password: str,
+    current_password: str | None = None,
 ) -> SignedEvent:
     """Set a new password: a user for themself (with the current one), or an admin for anyone."""
-    own = not actor.system and actor.node_id == node_id and actor.username == username.strip().lower()
+    own = (
+        not actor.system and actor.node_id == node_id and actor.username == username.strip().lower()
+    )
     if not own:
         require_role(actor, Role.COUNTY_ADMIN)
     _require_root(node)
@@ -174,8 +217,14 @@ def set_user_active(
 
 
 def change_role(
-    session: Session, node: ThisNode, actor: Actor, *, node_id: str, username: str,
-    role: str | Role, department: str | None = None,
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    *,
+    node_id: str,
+    username: str,
+    role: str | Role,
+    department: str | None = None,
 ) -> SignedEvent:
     """Give a user another role (and department) that fits their node's tier."""
     require_role(actor, Role.COUNTY_ADMIN)
@@ -188,7 +237,12 @@ def change_role(
     department = _check_role_fits(session, node_id, parsed, department)
     if user.role == parsed.value and user.department == department:
         raise Conflict("users.role_unchanged", "角色和部门没有变化", field="role")
-    body = {"node_id": node_id, "username": user.username, "role": parsed.value, "department": department}
+    body = {
+        "node_id": node_id,
+        "username": user.username,
+        "role": parsed.value,
+        "department": department,
+    }
     return node.append(session, user_subject(node_id, user.username), "user.role_changed", body)
 
 
@@ -240,7 +294,9 @@ def _record_failure(session: Session, node_id: str, name: str, now: datetime) ->
 
 def _locked() -> LoginLocked:
     minutes = int(LOCK_DURATION.total_seconds() // 60)
-    return LoginLocked("auth.locked", f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试", field="username")
+    return LoginLocked(
+        "auth.locked", f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试", field="username"
+    )
 
 
 def authenticate_password(
@@ -270,13 +326,23 @@ def authenticate_password(
     if not user.active:
         raise Unauthorised("auth.disabled", "该账号已停用，请联系县管理员", field="username")
     if check.new_hash and node is not None and node.is_root:
-        body = {"node_id": node_id, "username": name, "password_hash": check.new_hash, "rehash": True}
+        body = {
+            "node_id": node_id,
+            "username": name,
+            "password_hash": check.new_hash,
+            "rehash": True,
+        }
         node.append(session, user_subject(node_id, name), "user.password_changed", body)
     return _actor_of(user)
 
 
 def _actor_of(user: User) -> Actor:
-    return Actor(username=user.username, node_id=user.node_id, role=Role(user.role), department=user.department)
+    return Actor(
+        username=user.username,
+        node_id=user.node_id,
+        role=Role(user.role),
+        department=user.department,
+    )
 
 
 def _token_hash(secret: str) -> str:
@@ -296,9 +362,13 @@ def issue_api_token(
     now = utcnow()
     session.add(
         ApiToken(
-            token_hash=_token_hash(secret), node_id=node_id, username=user.username,
-            label=unicodedata.normalize("NFC", label.strip())[:100], password_version=user.password_version,
-            created_at=now, expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
+            token_hash=_token_hash(secret),
+            node_id=node_id,
+            username=user.username,
+            label=unicodedata.normalize("NFC", label.strip())[:100],
+            password_version=user.password_version,
+            created_at=now,
+            expires_at=now + timedelta(days=ttl_days) if ttl_days else None,
         )
     )
     session.flush()
@@ -309,7 +379,7 @@ def _find_token(session: Session, node_id: str, token: str) -> ApiToken:
     invalid = Unauthorised("auth.token_invalid", "访问令牌无效，请重新登录", field="Authorization")
     if not token.startswith(TOKEN_PREFIX):
         raise invalid
-    record = session.get(ApiToken, _token_hash(token[len(TOKEN_PREFIX):]))
+    record = session.get(ApiToken, _token_hash(token[len(TOKEN_PREFIX) :]))
     if record is None or record.node_id != node_id or record.revoked_at is not None:
         raise invalid
     return record
@@ -322,7 +392,9 @@ def actor_for_token(session: Session, node_id: str, token: str) -> Actor:
     now = utcnow()
     expires = record.expires_at
     if expires is not None and expires <= now:
-        raise Unauthorised("auth.token_expired", "访问令牌已过期，请重新登录", field="Authorization")
+        raise Unauthorised(
+            "auth.token_expired", "访问令牌已过期，请重新登录", field="Authorization"
+        )
     user = session.get(User, (node_id, record.username))
     if user is None or user.password_version != record.password_version:
         raise Unauthorised("auth.token_invalid", "访问令牌无效，请重新登录", field="Authorization")

@@ -22,15 +22,26 @@ if TYPE_CHECKING:
 # Navigation by role: (label, path). The first entry is the user's home screen.
 NAV: dict[Role, list[tuple[str, str]]] = {
     Role.VILLAGE_AGENT: [("代办受理", "/agent/matters"), ("我的办件", "/agent/cases")],
-    Role.TOWNSHIP_CLERK: [("转交收件箱", "/staff/inbox"), ("窗口受理", "/staff/queue"),
-                          ("辖区办件", "/staff/cases")],
+    Role.TOWNSHIP_CLERK: [
+        ("转交收件箱", "/staff/inbox"),
+        ("窗口受理", "/staff/queue"),
+        ("辖区办件", "/staff/cases"),
+    ],
     Role.TOWNSHIP_APPROVER: [("审批任务", "/staff/tasks"), ("辖区办件", "/staff/cases")],
-    Role.COUNTY_WINDOW_CLERK: [("窗口受理", "/staff/queue"), ("转交收件箱", "/staff/inbox"),
-                               ("全部办件", "/staff/cases")],
+    Role.COUNTY_WINDOW_CLERK: [
+        ("窗口受理", "/staff/queue"),
+        ("转交收件箱", "/staff/inbox"),
+        ("全部办件", "/staff/cases"),
+    ],
     Role.DEPARTMENT_REVIEWER: [("审批任务", "/staff/tasks")],
-    Role.COUNTY_ADMIN: [("节点运行", "/admin/health"), ("事项目录", "/admin/catalogue"),
-                        ("工作日历", "/admin/calendar"), ("节点管理", "/admin/nodes"),
-                        ("用户管理", "/admin/users"), ("全部办件", "/staff/cases")],
+    Role.COUNTY_ADMIN: [
+        ("节点运行", "/admin/health"),
+        ("事项目录", "/admin/catalogue"),
+        ("工作日历", "/admin/calendar"),
+        ("节点管理", "/admin/nodes"),
+        ("用户管理", "/admin/users"),
+        ("全部办件", "/staff/cases"),
+    ],
     Role.AUDITOR: [("全部办件", "/staff/cases"), ("节点运行", "/admin/health")],
 }
 PUBLIC_NAV = [("办事指南", "/guides"), ("办件查询", "/progress"), ("证照核验", "/verify")]
@@ -46,7 +57,9 @@ def node_heading(node: ThisNode, session: Session | None = None) -> str:
     if session is None:
         with Session(node.engine) as own:
             return node_heading(node, own)
-    name = session.execute(select(RegistryNode.name).where(RegistryNode.node_id == node.node_id)).scalar()
+    name = session.execute(
+        select(RegistryNode.name).where(RegistryNode.node_id == node.node_id)
+    ).scalar()
     try:
         tier_label = load_tier(node.tier).label
     except LookupError:
@@ -73,13 +86,20 @@ def sync_banner(page: Page) -> Banner | None:
         return None
     cursor = page.session.get(SyncCursor, parent)
     acked = cursor.sent_acked if cursor else 0
-    waiting = int(page.session.execute(select(func.count()).select_from(OutboxEntry).where(
-        OutboxEntry.peer == parent, OutboxEntry.seq > acked)).scalar_one())
+    waiting = int(
+        page.session.execute(
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.peer == parent, OutboxEntry.seq > acked)
+        ).scalar_one()
+    )
     scheduler = getattr(page.request.app.state, "sync", None)
     last = getattr(scheduler, "last_success", None) if scheduler else None
     failing = bool(scheduler and scheduler.backoff.failures)
     interval = node.settings.sync_interval_seconds
-    online = bool(last and not failing and utcnow() - last <= timedelta(seconds=max(3 * interval, 60)))
+    online = bool(
+        last and not failing and utcnow() - last <= timedelta(seconds=max(3 * interval, 60))
+    )
     if scheduler is None:
         detail = "本节点未启用自动同步"
     elif failing:

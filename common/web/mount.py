@@ -36,6 +36,9 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     if not wants_html(request):
         return await http_exception_handler(request, exc)
     messages = {404: "找不到这个页面，请检查地址", 405: "不支持这种访问方式"}
-    error = DomainError(f"http.{exc.status_code}", messages.get(exc.status_code, str(exc.detail)),
-                        status=exc.status_code)
+    error = DomainError(
+        f"http.{exc.status_code}",
+        messages.get(exc.status_code, str(exc.detail)),
+        status=exc.status_code,
+    )
     return html_error(request, error)

@@ -39,7 +39,9 @@ class LoginRequired(Exception):
 
 class CsrfFailed(Forbidden):
     def __init__(self) -> None:
-        super().__init__("web.csrf", "表单已过期或来源不明，请刷新页面后重新提交", field="csrf_token")
+        super().__init__(
+            "web.csrf", "表单已过期或来源不明，请刷新页面后重新提交", field="csrf_token"
+        )
 
 
 @dataclass
@@ -68,23 +70,37 @@ class Page:
         values = layout_context(self)
         values.update(context)
         values.setdefault("flash", unquote(flash) if flash else None)
-        response = templates.TemplateResponse(self.request, template, values, status_code=status_code)
+        response = templates.TemplateResponse(
+            self.request, template, values, status_code=status_code
+        )
         if flash:
             response.delete_cookie(web_session.flash_cookie(self.node), path="/")
         if not self.session_token:
-            web_session.set_cookie(response, self.request, web_session.login_csrf_cookie(self.node),
-                                   self.csrf_token, max_age=None)
+            web_session.set_cookie(
+                response,
+                self.request,
+                web_session.login_csrf_cookie(self.node),
+                self.csrf_token,
+                max_age=None,
+            )
         return response
 
     def redirect(self, url: str, notice: str | None = None) -> RedirectResponse:
         """303 to ``url`` (Post/Redirect/Get); ``notice`` is shown once on the next page."""
         response = RedirectResponse(url, status_code=303)
         if notice:
-            web_session.set_cookie(response, self.request, web_session.flash_cookie(self.node),
-                                   quote(notice), max_age=60)
+            web_session.set_cookie(
+                response,
+                self.request,
+                web_session.flash_cookie(self.node),
+                quote(notice),
+                max_age=60,
+            )
         return response
 
-    def attempt(self, action: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T | None, DomainError | None]:
+    def attempt(
+        self, action: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> tuple[T | None, DomainError | None]:
         """Run an action function in a savepoint: on a refusal nothing it wrote stays,
         and the refusal comes back to be shown on the form (the request still commits
         whatever happened before, e.g. a failed-login count)."""
@@ -96,11 +112,18 @@ class Page:
 
     def form_error(self, template: str, error: DomainError, **context: Any) -> HTMLResponse:
         """The form again, with the refusal shown next to the field it names."""
-        return self.render(template, status_code=error.status_code, error=error,
-                           errors={error.field or "_": error.message}, **context)
+        return self.render(
+            template,
+            status_code=error.status_code,
+            error=error,
+            errors={error.field or "_": error.message},
+            **context,
+        )
 
 
-def _token_actor(request: Request, session: Session, node: ThisNode) -> tuple[Actor | None, str | None]:
+def _token_actor(
+    request: Request, session: Session, node: ThisNode
+) -> tuple[Actor | None, str | None]:
     from common.users.service import actor_for_token
 
     token = request.cookies.get(session_cookie(node))
@@ -142,7 +165,9 @@ def _check_csrf(request: Request, page: Page) -> None:
 # holding the lock, until the timeout.
 def public_page(request: Request, session: SessionDep, node: NodeDep, form: PostedForm) -> Page:
     actor, token = _token_actor(request, session, node)
-    page = Page(request=request, session=session, node=node, actor=actor, session_token=token, form=form)
+    page = Page(
+        request=request, session=session, node=node, actor=actor, session_token=token, form=form
+    )
     _check_csrf(request, page)
     return page
 
@@ -152,7 +177,9 @@ def staff_page(request: Request, session: SessionDep, node: NodeDep, form: Poste
     if actor is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target if request.method == "GET" else "/")
-    page = Page(request=request, session=session, node=node, actor=actor, session_token=token, form=form)
+    page = Page(
+        request=request, session=session, node=node, actor=actor, session_token=token, form=form
+    )
     _check_csrf(request, page)
     return page
 
@@ -181,8 +208,16 @@ def redirect_to_login(request: Request, exc: LoginRequired) -> Response:
 
 def html_error(request: Request, error: DomainError) -> HTMLResponse:
     """A refusal outside any form (unknown case, wrong role, stale form) as a page."""
-    context = {"error": error, "nav": [], "actor": None, "node_label": "", "banner": None, "flash": None,
-               "csrf_token": "", "page_title": "无法完成操作"}
+    context = {
+        "error": error,
+        "nav": [],
+        "actor": None,
+        "node_label": "",
+        "banner": None,
+        "flash": None,
+        "csrf_token": "",
+        "page_title": "无法完成操作",
+    }
     # No database here: this runs on the event loop. The heading is the one the last page
     # rendered (layout_context keeps it), or the node id before any page was shown.
     node = request.app.state.node

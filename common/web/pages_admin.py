@@ -56,18 +56,24 @@ def _upload_bytes(file: UploadFile | None, limit: int, label: str, code: str) ->
         raise DomainError(f"{code}.file_missing", "请选择要导入的文件", field="file")
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise DomainError(f"{code}.file_too_large", f"文件过大（上限{label}）", field="file", status=413)
+        raise DomainError(
+            f"{code}.file_too_large", f"文件过大（上限{label}）", field="file", status=413
+        )
     return data, file.filename
 
 
 # -- node health -------------------------------------------------------------------
 
+
 @router.get("/admin/health")
 def health(page: Overseer) -> Response:
     nodes = q.node_overview(page.session, page.node)
     return page.render(
-        "admin/health.html", page_title="节点运行状况", nodes=nodes,
-        silent=sum(1 for n in nodes if n.state == "silent"), tier_label=q.tier_label,
+        "admin/health.html",
+        page_title="节点运行状况",
+        nodes=nodes,
+        silent=sum(1 for n in nodes if n.state == "silent"),
+        tier_label=q.tier_label,
         counts=q.local_problem_counts(page.session),
         dead_letters=dead_letters(page.session, LISTED_PROBLEMS, 0),
         held=held_events(page.session, LISTED_PROBLEMS, 0),
@@ -77,23 +83,33 @@ def health(page: Overseer) -> Response:
 
 # -- catalogue -------------------------------------------------------------------------
 
+
 def _catalogue(page: Page, search: str = "", **context: Any) -> dict[str, Any]:
     session = page.session
     published = catalogue_service.list_published(session, q=search or None)
     values: dict[str, Any] = {
-        "page_title": "事项目录", "q": search, "counts": q.catalogue_counts(session),
+        "page_title": "事项目录",
+        "q": search,
+        "counts": q.catalogue_counts(session),
         "drafts": q.unpublished_drafts(session, search or None),
-        "published": published[:q.SHOWN_PUBLISHED], "published_total": len(published),
+        "published": published[: q.SHOWN_PUBLISHED],
+        "published_total": len(published),
         "share": catalogue_service.one_trip_share(session),
-        "version": catalogue_service.catalogue_version(session), "window_labels": WINDOW_LABELS,
-        "batch_name": "", "published_on": _today(page).isoformat(), "chosen": None, "problems": [],
+        "version": catalogue_service.catalogue_version(session),
+        "window_labels": WINDOW_LABELS,
+        "batch_name": "",
+        "published_on": _today(page).isoformat(),
+        "chosen": None,
+        "problems": [],
     }
     values.update(context)
     return values
 
 
 @router.get("/admin/catalogue")
-def catalogue(page: Admin, search: Annotated[str, Query(alias="q", max_length=100)] = "") -> Response:
+def catalogue(
+    page: Admin, search: Annotated[str, Query(alias="q", max_length=100)] = ""
+) -> Response:
     return page.render("admin/catalogue.html", **_catalogue(page, search.strip()))
 
 
@@ -112,15 +128,25 @@ def import_catalogue(
     summary = None
     if error is None:
         assert matters is not None
-        summary, error = page.attempt(catalogue_service.import_drafts, page.session, page.node, page.actor,
-                                      matters, replace_existing=replace_existing)
+        summary, error = page.attempt(
+            catalogue_service.import_drafts,
+            page.session,
+            page.node,
+            page.actor,
+            matters,
+            replace_existing=replace_existing,
+        )
     if error is not None:
         problems = error.problems if isinstance(error, CatalogueImportError) else []
         return page.form_error("admin/catalogue.html", error, **_catalogue(page, problems=problems))
     assert summary is not None
-    return page.redirect("/admin/catalogue", notice=(
-        f"已导入{summary.total}个事项：新增{len(summary.created)}个，更新{len(summary.updated)}个，"
-        f"未变{len(summary.unchanged)}个。草稿尚未发布。"))
+    return page.redirect(
+        "/admin/catalogue",
+        notice=(
+            f"已导入{summary.total}个事项：新增{len(summary.created)}个，更新{len(summary.updated)}个，"
+            f"未变{len(summary.unchanged)}个。草稿尚未发布。"
+        ),
+    )
 
 
 def _parse_day(text: str, field: str, label: str) -> date:
@@ -132,8 +158,9 @@ def _parse_day(text: str, field: str, label: str) -> date:
 
 def _publish(page: Page, name: str, published_on: str, codes: list[str]) -> Any:
     day = _parse_day(published_on, "published_on", "公布日期")
-    return catalogue_service.publish_batch(page.session, page.node, page.actor, name=name,
-                                           published_on=day, codes=codes)
+    return catalogue_service.publish_batch(
+        page.session, page.node, page.actor, name=name, published_on=day, codes=codes
+    )
 
 
 @router.post("/admin/catalogue/publish")
@@ -145,19 +172,31 @@ def publish_catalogue(
 ) -> Response:
     event, error = page.attempt(_publish, page, name, published_on, codes)
     if error is not None:
-        return page.form_error("admin/catalogue.html", error, **_catalogue(
-            page, batch_name=name, published_on=published_on, chosen=set(codes)))
+        return page.form_error(
+            "admin/catalogue.html",
+            error,
+            **_catalogue(page, batch_name=name, published_on=published_on, chosen=set(codes)),
+        )
     assert event is not None
     body = event.body
-    return page.redirect("/admin/catalogue", notice=(
-        f"已发布第{body['batch_no']}批“{body['name']}”，共{len(body['matters'])}个事项"
-        f"（目录版本 {event.envelope['sseq']}）"))
+    return page.redirect(
+        "/admin/catalogue",
+        notice=(
+            f"已发布第{body['batch_no']}批“{body['name']}”，共{len(body['matters'])}个事项"
+            f"（目录版本 {event.envelope['sseq']}）"
+        ),
+    )
 
 
 def _withdraw_context(page: Page, code: str, **context: Any) -> dict[str, Any]:
     matter = catalogue_service.get_published(page.session, code)
-    return {"page_title": f"撤销事项 {matter.name}", "matter": matter, "window_labels": WINDOW_LABELS,
-            "reason": "", **context}
+    return {
+        "page_title": f"撤销事项 {matter.name}",
+        "matter": matter,
+        "window_labels": WINDOW_LABELS,
+        "reason": "",
+        **context,
+    }
 
 
 @router.get("/admin/catalogue/matters/{code}/withdraw")
@@ -166,27 +205,42 @@ def withdraw_form(page: Admin, code: MatterCode) -> Response:
 
 
 @router.post("/admin/catalogue/matters/{code}/withdraw")
-def withdraw_matter(page: Admin, code: MatterCode, reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    event, error = page.attempt(catalogue_service.withdraw_matter, page.session, page.node, page.actor, code,
-                                reason)
+def withdraw_matter(
+    page: Admin, code: MatterCode, reason: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    event, error = page.attempt(
+        catalogue_service.withdraw_matter, page.session, page.node, page.actor, code, reason
+    )
     if error is not None:
-        return page.form_error("admin/matter_withdraw.html", error,
-                               **_withdraw_context(page, code, reason=reason))
+        return page.form_error(
+            "admin/matter_withdraw.html", error, **_withdraw_context(page, code, reason=reason)
+        )
     assert event is not None
     name = catalogue_service.get_published(page.session, code).name
-    return page.redirect("/admin/catalogue", notice=(
-        f"已撤销事项“{name}”（{code}，目录版本 {event.envelope['sseq']}）；"
-        "各节点同步后不再受理该事项的新申请"))
+    return page.redirect(
+        "/admin/catalogue",
+        notice=(
+            f"已撤销事项“{name}”（{code}，目录版本 {event.envelope['sseq']}）；"
+            "各节点同步后不再受理该事项的新申请"
+        ),
+    )
 
 
 # -- calendar --------------------------------------------------------------------------
 
+
 def _calendar(page: Page, **context: Any) -> dict[str, Any]:
     today = _today(page)
     values: dict[str, Any] = {
-        "page_title": "工作日历", "status": calendar_service.calendar_status(page.session, today),
-        "years": q.calendar_years(page.session, today), "problems": [], "source": "",
-        "day": "", "kind": "holiday", "day_name": "", "day_source": "",
+        "page_title": "工作日历",
+        "status": calendar_service.calendar_status(page.session, today),
+        "years": q.calendar_years(page.session, today),
+        "problems": [],
+        "source": "",
+        "day": "",
+        "kind": "holiday",
+        "day_name": "",
+        "day_source": "",
     }
     values.update(context)
     return values
@@ -202,8 +256,9 @@ def _publish_year_file(page: Page, file: UploadFile | None, source: str) -> Any:
     data, filename = _upload_bytes(file, CALENDAR_MAX_BYTES, "64KB", "calendar")
     fmt = calendar_service.schedule_format(filename, file.content_type if file else None, data)
     schedule = calendar_service.read_year_schedule(data, fmt, source.strip() or None)
-    event = calendar_service.import_year_schedule(page.session, page.node, page.actor,
-                                                  schedule, schedule.source)
+    event = calendar_service.import_year_schedule(
+        page.session, page.node, page.actor, schedule, schedule.source
+    )
     return schedule, event
 
 
@@ -221,49 +276,78 @@ def _schedule_errors(error: DomainError) -> tuple[list[Any], dict[str, str]]:
 
 @router.post("/admin/calendar/import")
 def import_calendar(
-    page: Admin, file: Annotated[UploadFile | None, File()] = None, source: Text = "",
+    page: Admin,
+    file: Annotated[UploadFile | None, File()] = None,
+    source: Text = "",
 ) -> Response:
     result, error = page.attempt(_publish_year_file, page, file, source)
     if error is not None:
         problems, errors = _schedule_errors(error)
-        return page.render("admin/calendar.html", status_code=error.status_code, error=error,
-                           **_calendar(page, problems=problems, errors=errors, source=source))
+        return page.render(
+            "admin/calendar.html",
+            status_code=error.status_code,
+            error=error,
+            **_calendar(page, problems=problems, errors=errors, source=source),
+        )
     schedule, event = result
-    return page.redirect("/admin/calendar", notice=(
-        f"已发布{schedule.year}年节假日安排：放假{len(schedule.holidays)}天，"
-        f"调休上班{len(schedule.workdays)}天（日历版本 {event.envelope['sseq']}）"))
+    return page.redirect(
+        "/admin/calendar",
+        notice=(
+            f"已发布{schedule.year}年节假日安排：放假{len(schedule.holidays)}天，"
+            f"调休上班{len(schedule.workdays)}天（日历版本 {event.envelope['sseq']}）"
+        ),
+    )
 
 
 def _publish_day(page: Page, day: str, kind: str, name: str, source: str) -> Any:
     calendar_service.check_may_publish(page.node, page.actor)
     parsed = _parse_day(day, "day", "日期")
     schedule = q.year_schedule_with_day(page.session, parsed, kind, name, source)
-    calendar_service.import_year_schedule(page.session, page.node, page.actor,
-                                          schedule, source)
+    calendar_service.import_year_schedule(page.session, page.node, page.actor, schedule, source)
     return parsed
 
 
 @router.post("/admin/calendar/day")
 def add_calendar_day(
-    page: Admin, day: Annotated[str, Form(max_length=20)] = "", kind: Annotated[str, Form(max_length=20)] = "",
-    name: Annotated[str, Form(max_length=60)] = "", day_source: Text = "",
+    page: Admin,
+    day: Annotated[str, Form(max_length=20)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "",
+    name: Annotated[str, Form(max_length=60)] = "",
+    day_source: Text = "",
 ) -> Response:
     parsed, error = page.attempt(_publish_day, page, day, kind, name, day_source)
     if error is not None:
         where = {"source": "day_source", "year": "day"}.get(error.field or "", error.field or "day")
-        return page.render("admin/calendar.html", status_code=error.status_code, error=error, **_calendar(
-            page, errors={where: error.message}, day=day, kind=kind, day_name=name, day_source=day_source))
+        return page.render(
+            "admin/calendar.html",
+            status_code=error.status_code,
+            error=error,
+            **_calendar(
+                page,
+                errors={where: error.message},
+                day=day,
+                kind=kind,
+                day_name=name,
+                day_source=day_source,
+            ),
+        )
     label = "放假" if kind == "holiday" else "调休上班"
-    return page.redirect("/admin/calendar", notice=f"已将{parsed}设为{label}，{parsed.year}年安排已重新发布")
+    return page.redirect(
+        "/admin/calendar", notice=f"已将{parsed}设为{label}，{parsed.year}年安排已重新发布"
+    )
 
 
 # -- nodes -------------------------------------------------------------------------------
 
+
 def _nodes(page: Page, **context: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "page_title": "节点管理", "nodes": q.registry_rows(page.session),
-        "invitations": q.pending_invitations(page.session, utcnow()), "tier_label": q.tier_label,
-        "parents": q.node_choices(page.session), "tiers": [(t, q.tier_label(t)) for t in identity_service.TIERS],
+        "page_title": "节点管理",
+        "nodes": q.registry_rows(page.session),
+        "invitations": q.pending_invitations(page.session, utcnow()),
+        "tier_label": q.tier_label,
+        "parents": q.node_choices(page.session),
+        "tiers": [(t, q.tier_label(t)) for t in identity_service.TIERS],
         "form": {"node_id": "", "name": "", "tier": "", "parent_id": "", "valid_hours": ""},
     }
     values.update(context)
@@ -275,37 +359,65 @@ def nodes(page: Admin) -> Response:
     return page.render("admin/nodes.html", **_nodes(page))
 
 
-def _invite(page: Page, node_id: str, name: str, tier: str, parent_id: str, valid_hours: str) -> Any:
+def _invite(
+    page: Page, node_id: str, name: str, tier: str, parent_id: str, valid_hours: str
+) -> Any:
     hours = None
     if valid_hours.strip():
         if not valid_hours.strip().isdigit() or not 1 <= int(valid_hours) <= 24 * 30:
             raise DomainError("node.valid_hours", "有效期应为1至720小时", field="valid_hours")
         hours = int(valid_hours)
-    return identity_service.invite_node(page.session, page.node, page.actor, node_id.strip(), name,
-                                        tier=tier or None, parent_id=parent_id.strip() or None,
-                                        valid_hours=hours)
+    return identity_service.invite_node(
+        page.session,
+        page.node,
+        page.actor,
+        node_id.strip(),
+        name,
+        tier=tier or None,
+        parent_id=parent_id.strip() or None,
+        valid_hours=hours,
+    )
 
 
 @router.post("/admin/nodes/invite")
 def invite_node(
-    page: Admin, node_id: Annotated[str, Form(max_length=20)] = "", name: Annotated[str, Form(max_length=100)] = "",
-    tier: Annotated[str, Form(max_length=20)] = "", parent_id: Annotated[str, Form(max_length=20)] = "",
+    page: Admin,
+    node_id: Annotated[str, Form(max_length=20)] = "",
+    name: Annotated[str, Form(max_length=100)] = "",
+    tier: Annotated[str, Form(max_length=20)] = "",
+    parent_id: Annotated[str, Form(max_length=20)] = "",
     valid_hours: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     invitation, error = page.attempt(_invite, page, node_id, name, tier, parent_id, valid_hours)
     if error is not None:
-        form = {"node_id": node_id, "name": name, "tier": tier, "parent_id": parent_id, "valid_hours": valid_hours}
+        form = {
+            "node_id": node_id,
+            "name": name,
+            "tier": tier,
+            "parent_id": parent_id,
+            "valid_hours": valid_hours,
+        }
         return page.form_error("admin/nodes.html", error, **_nodes(page, form=form))
     assert invitation is not None
     # Shown once, here: only the token's hash is kept, so it is never on a page again.
-    parent_url = (str(page.request.base_url).rstrip("/") if invitation.parent_id == page.node.node_id
-                  else "<上级节点地址>")
-    command = (f"onetrip init -d <数据目录> --tier {invitation.tier} --node-id {invitation.node_id} "
-               f"--parent {parent_url} --token {invitation.token}")
+    parent_url = (
+        str(page.request.base_url).rstrip("/")
+        if invitation.parent_id == page.node.node_id
+        else "<上级节点地址>"
+    )
+    command = (
+        f"onetrip init -d <数据目录> --tier {invitation.tier} --node-id {invitation.node_id} "
+        f"--parent {parent_url} --token {invitation.token}"
+    )
     parent = get_node_entry(page.session, invitation.parent_id)
-    response = page.render("admin/node_invited.html", page_title="节点注册令牌", invitation=invitation,
-                           command=command, parent_name=parent.name if parent else "",
-                           tier_label=q.tier_label)
+    response = page.render(
+        "admin/node_invited.html",
+        page_title="节点注册令牌",
+        invitation=invitation,
+        command=command,
+        parent_name=parent.name if parent else "",
+        tier_label=q.tier_label,
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -314,8 +426,13 @@ def _revoke_context(page: Page, node_id: str, **context: Any) -> dict[str, Any]:
     entry = get_node_entry(page.session, node_id)
     if entry is None:
         raise NotFound("node.unknown", f"节点 {node_id} 未登记", field="node_id")
-    return {"page_title": f"注销节点 {entry.name}", "entry": entry, "tier_label": q.tier_label,
-            "reason": "", **context}
+    return {
+        "page_title": f"注销节点 {entry.name}",
+        "entry": entry,
+        "tier_label": q.tier_label,
+        "reason": "",
+        **context,
+    }
 
 
 @router.get("/admin/nodes/{node_id}/revoke")
@@ -325,10 +442,16 @@ def revoke_form(page: Admin, node_id: NodeId) -> Response:
 
 @router.post("/admin/nodes/{node_id}/revoke")
 def revoke_node(page: Admin, node_id: NodeId, reason: Text = "") -> Response:
-    _, error = page.attempt(identity_service.revoke_node, page.session, page.node, page.actor, node_id, reason)
+    _, error = page.attempt(
+        identity_service.revoke_node, page.session, page.node, page.actor, node_id, reason
+    )
     if error is not None:
-        return page.form_error("admin/node_revoke.html", error, **_revoke_context(page, node_id, reason=reason))
-    return page.redirect("/admin/nodes", notice=f"已注销节点 {node_id}，它此后写入的记录将被各节点拒收")
+        return page.form_error(
+            "admin/node_revoke.html", error, **_revoke_context(page, node_id, reason=reason)
+        )
+    return page.redirect(
+        "/admin/nodes", notice=f"已注销节点 {node_id}，它此后写入的记录将被各节点拒收"
+    )
 
 
 # -- users -------------------------------------------------------------------------------
@@ -341,9 +464,14 @@ def _users(page: Page, node_filter: str, **context: Any) -> dict[str, Any]:
     choices = q.node_choices(session)
     names = {n.node_id: n.name for n in q.active_nodes(session)}
     values: dict[str, Any] = {
-        "page_title": "用户管理", "node_filter": node_filter, "node_choices": choices, "node_names": names,
-        "users": users_service.list_users(session, node_filter or None), "roles": q.role_choices(),
-        "label_of_role": q.role_label, "form": {**EMPTY_USER, "node_id": node_filter or page.node.node_id},
+        "page_title": "用户管理",
+        "node_filter": node_filter,
+        "node_choices": choices,
+        "node_names": names,
+        "users": users_service.list_users(session, node_filter or None),
+        "roles": q.role_choices(),
+        "label_of_role": q.role_label,
+        "form": {**EMPTY_USER, "node_id": node_filter or page.node.node_id},
     }
     values.update(context)
     return values
@@ -356,21 +484,40 @@ def users(page: Admin, node_id: Annotated[str, Query(max_length=12)] = "") -> Re
 
 @router.post("/admin/users")
 def provision_user(
-    page: Admin, node_id: Annotated[str, Form(max_length=20)] = "",
-    username: Annotated[str, Form(max_length=64)] = "", display_name: Annotated[str, Form(max_length=100)] = "",
-    role: Annotated[str, Form(max_length=40)] = "", department: Annotated[str, Form(max_length=100)] = "",
+    page: Admin,
+    node_id: Annotated[str, Form(max_length=20)] = "",
+    username: Annotated[str, Form(max_length=64)] = "",
+    display_name: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=40)] = "",
+    department: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    event, error = page.attempt(users_service.provision_user, page.session, page.node, page.actor,
-                                node_id=node_id, username=username, display_name=display_name, role=role,
-                                department=department or None, password=password)
+    event, error = page.attempt(
+        users_service.provision_user,
+        page.session,
+        page.node,
+        page.actor,
+        node_id=node_id,
+        username=username,
+        display_name=display_name,
+        role=role,
+        department=department or None,
+        password=password,
+    )
     if error is not None:
-        form = {"node_id": node_id, "username": username, "display_name": display_name, "role": role,
-                "department": department}
+        form = {
+            "node_id": node_id,
+            "username": username,
+            "display_name": display_name,
+            "role": role,
+            "department": department,
+        }
         return page.form_error("admin/users.html", error, **_users(page, "", form=form))
     assert event is not None
-    return page.redirect(f"/admin/users?node_id={node_id}",
-                         notice=f"已开通用户 {event.body['username']}，账号将随同步送达该节点")
+    return page.redirect(
+        f"/admin/users?node_id={node_id}",
+        notice=f"已开通用户 {event.body['username']}，账号将随同步送达该节点",
+    )
 
 
 def _user_context(page: Page, node_id: str, username: str, **context: Any) -> dict[str, Any]:
@@ -378,10 +525,18 @@ def _user_context(page: Page, node_id: str, username: str, **context: Any) -> di
     entry = get_node_entry(page.session, node_id)
     assert page.actor is not None
     own = page.actor.node_id == node_id and page.actor.username == user.username
-    return {"page_title": f"用户 {user.username}", "user": user, "own": own, "roles": q.role_choices(),
-            "label_of_role": q.role_label, "node_name": entry.name if entry else node_id,
-            "node_tier": q.tier_label(entry.tier if entry else None),
-            "role": user.role, "department": user.department or "", **context}
+    return {
+        "page_title": f"用户 {user.username}",
+        "user": user,
+        "own": own,
+        "roles": q.role_choices(),
+        "label_of_role": q.role_label,
+        "node_name": entry.name if entry else node_id,
+        "node_tier": q.tier_label(entry.tier if entry else None),
+        "role": user.role,
+        "department": user.department or "",
+        **context,
+    }
 
 
 @router.get("/admin/users/{node_id}/{username}")
@@ -395,47 +550,87 @@ def _user_path(node_id: str, username: str) -> str:
 
 @router.post("/admin/users/{node_id}/{username}/role")
 def change_role(
-    page: Admin, node_id: NodeId, username: Username, role: Annotated[str, Form(max_length=40)] = "",
+    page: Admin,
+    node_id: NodeId,
+    username: Username,
+    role: Annotated[str, Form(max_length=40)] = "",
     department: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    _, error = page.attempt(users_service.change_role, page.session, page.node, page.actor, node_id=node_id,
-                            username=username, role=role, department=department or None)
+    _, error = page.attempt(
+        users_service.change_role,
+        page.session,
+        page.node,
+        page.actor,
+        node_id=node_id,
+        username=username,
+        role=role,
+        department=department or None,
+    )
     if error is not None:
-        return page.form_error("admin/user.html", error, **_user_context(
-            page, node_id, username, role=role, department=department))
-    return page.redirect(_user_path(node_id, username), notice=f"已将 {username} 的角色改为{q.role_label(role)}")
+        return page.form_error(
+            "admin/user.html",
+            error,
+            **_user_context(page, node_id, username, role=role, department=department),
+        )
+    return page.redirect(
+        _user_path(node_id, username), notice=f"已将 {username} 的角色改为{q.role_label(role)}"
+    )
 
 
-def _reset_password(page: Page, node_id: str, username: str, password: str, confirm: str,
-                    current: str) -> Any:
+def _reset_password(
+    page: Page, node_id: str, username: str, password: str, confirm: str, current: str
+) -> Any:
     if password != confirm:
         raise DomainError("password.mismatch", "两次输入的新密码不一致", field="password_confirm")
-    return users_service.change_password(page.session, page.node, page.actor, node_id=node_id,
-                                         username=username, password=password, current_password=current or None)
+    return users_service.change_password(
+        page.session,
+        page.node,
+        page.actor,
+        node_id=node_id,
+        username=username,
+        password=password,
+        current_password=current or None,
+    )
 
 
 @router.post("/admin/users/{node_id}/{username}/password")
 def reset_password(
-    page: Admin, node_id: NodeId, username: Username, password: Annotated[str, Form(max_length=256)] = "",
+    page: Admin,
+    node_id: NodeId,
+    username: Username,
+    password: Annotated[str, Form(max_length=256)] = "",
     password_confirm: Annotated[str, Form(max_length=256)] = "",
     current_password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    _, error = page.attempt(_reset_password, page, node_id, username, password, password_confirm,
-                            current_password)
+    _, error = page.attempt(
+        _reset_password, page, node_id, username, password, password_confirm, current_password
+    )
     if error is not None:
         return page.form_error("admin/user.html", error, **_user_context(page, node_id, username))
-    return page.redirect(_user_path(node_id, username),
-                         notice=f"已重置 {username} 的密码；该用户原有的登录将失效")
+    return page.redirect(
+        _user_path(node_id, username), notice=f"已重置 {username} 的密码；该用户原有的登录将失效"
+    )
 
 
 @router.post("/admin/users/{node_id}/{username}/active")
 def set_active(
-    page: Admin, node_id: NodeId, username: Username, active: Annotated[str, Form(max_length=10)] = "",
+    page: Admin,
+    node_id: NodeId,
+    username: Username,
+    active: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     enable = active == "true"
-    _, error = page.attempt(users_service.set_user_active, page.session, page.node, page.actor,
-                            node_id=node_id, username=username, active=enable)
+    _, error = page.attempt(
+        users_service.set_user_active,
+        page.session,
+        page.node,
+        page.actor,
+        node_id=node_id,
+        username=username,
+        active=enable,
+    )
     if error is not None:
         return page.form_error("admin/user.html", error, **_user_context(page, node_id, username))
-    return page.redirect(_user_path(node_id, username),
-                         notice=f"已{'启用' if enable else '停用'}用户 {username}")
+    return page.redirect(
+        _user_path(node_id, username), notice=f"已{'启用' if enable else '停用'}用户 {username}"
+    )

@@ -59,9 +59,14 @@ DELIVERY_CHOICES = [
     ("electronic", "电子送达"),
 ]
 # Fields the action functions name -> the form fields of the intake page.
-APPLICANT_FIELDS = {"applicant": "applicant_name", "applicant.kind": "applicant_kind",
-                    "applicant.name": "applicant_name", "applicant.id_number": "applicant_id",
-                    "applicant.phone": "applicant_phone", "commitment": "commitment"}
+APPLICANT_FIELDS = {
+    "applicant": "applicant_name",
+    "applicant.kind": "applicant_kind",
+    "applicant.name": "applicant_name",
+    "applicant.id_number": "applicant_id",
+    "applicant.phone": "applicant_phone",
+    "commitment": "commitment",
+}
 
 
 def screens() -> APIRouter:
@@ -94,7 +99,9 @@ def _upload(page: Page, name: str) -> tuple[bytes, str] | None:
     return (data, upload.filename) if data else None
 
 
-def _store_scan(session: Session, node: ThisNode, upload: tuple[bytes, str], label: str, field: str) -> str:
+def _store_scan(
+    session: Session, node: ThisNode, upload: tuple[bytes, str], label: str, field: str
+) -> str:
     try:
         return store_blob(session, node, upload[0], upload[1]).sha256
     except DomainError as error:
@@ -112,6 +119,7 @@ def _case_here(page: Page, case_no: str) -> Case:
 
 # -- finding a matter -----------------------------------------------------------------
 
+
 @router.get("/agent/matters")
 def matters(
     page: AgentPage,
@@ -123,39 +131,72 @@ def matters(
     window = window_text if window_text in {w.value for w in IntegratedWindow} else ""
     hits = q.find_matters(page.session, q=q_text.strip(), window=window or None, objects=objects)
     windows = [(w.value, q.WINDOW_LABELS[w.value]) for w in IntegratedWindow]
-    return page.render("agent/matters.html", page_title="代办受理：查找事项", hits=hits, q=q_text.strip(),
-                       window=window, objects=objects, windows=windows,
-                       object_groups=[(k, v[0]) for k, v in q.OBJECT_GROUPS.items()])
+    return page.render(
+        "agent/matters.html",
+        page_title="代办受理：查找事项",
+        hits=hits,
+        q=q_text.strip(),
+        window=window,
+        objects=objects,
+        windows=windows,
+        object_groups=[(k, v[0]) for k, v in q.OBJECT_GROUPS.items()],
+    )
 
 
 @router.get("/agent/matters/{code}")
 def matter_guide(code: MatterCode, page: AgentPage) -> Response:
     matter, withdrawn = published_matter(page.session, code)
-    return page.render("agent/guide.html", page_title=f"办事指南：{matter.name}", matter=matter,
-                       withdrawn=withdrawn, labels=q.guide_of(matter), material_hint=q.material_hint,
-                       guide_pdf=f"/api/v1/catalogue/matters/{code}/guide.pdf")
+    return page.render(
+        "agent/guide.html",
+        page_title=f"办事指南：{matter.name}",
+        matter=matter,
+        withdrawn=withdrawn,
+        labels=q.guide_of(matter),
+        material_hint=q.material_hint,
+        guide_pdf=f"/api/v1/catalogue/matters/{code}/guide.pdf",
+    )
 
 
 # -- the intake wizard ------------------------------------------------------------------
 
-def _file_form(page: Page, matter: Matter, *, status_code: int = 200, error: DomainError | None = None,
-               errors: dict[str, str] | None = None) -> Response:
+
+def _file_form(
+    page: Page,
+    matter: Matter,
+    *,
+    status_code: int = 200,
+    error: DomainError | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
     if page.request.method == "GET":
         values.setdefault("present", "1")
-    return page.render("agent/file.html", status_code=status_code, page_title=f"代办申请：{matter.name}",
-                       matter=matter, labels=q.guide_of(matter), kinds=q.applicant_kinds(matter), values=values,
-                       material_hint=q.material_hint, error=error, errors=errors or {},
-                       handled_here=matter.handling_level.value == "village",
-                       handoff_targets=_handoff_choices(page, matter.handling_level.value),
-                       immediate=matter.case_type == CaseType.IMMEDIATE)
+    return page.render(
+        "agent/file.html",
+        status_code=status_code,
+        page_title=f"代办申请：{matter.name}",
+        matter=matter,
+        labels=q.guide_of(matter),
+        kinds=q.applicant_kinds(matter),
+        values=values,
+        material_hint=q.material_hint,
+        error=error,
+        errors=errors or {},
+        handled_here=matter.handling_level.value == "village",
+        handoff_targets=_handoff_choices(page, matter.handling_level.value),
+        immediate=matter.case_type == CaseType.IMMEDIATE,
+    )
 
 
 @router.get("/agent/file/{code}")
 def file_form(code: MatterCode, page: AgentPage) -> Response:
     matter, withdrawn = published_matter(page.session, code)
     if withdrawn:
-        raise DomainError("case.matter_withdrawn", f"事项“{matter.name}”已从目录撤销，不能申请", field="matter_code")
+        raise DomainError(
+            "case.matter_withdrawn",
+            f"事项“{matter.name}”已从目录撤销，不能申请",
+            field="matter_code",
+        )
     return _file_form(page, matter)
 
 
@@ -167,17 +208,21 @@ def _materials_of_form(page: Page, matter: Matter) -> list[dict[str, Any]]:
         upload = _upload(page, field)
         if upload is None:
             if page.form.get(f"m{position}_ok"):
-                raise DomainError("agent.scan_missing", f"已勾选收取“{item.name}”，请上传它的扫描件", field=field)
+                raise DomainError(
+                    "agent.scan_missing", f"已勾选收取“{item.name}”，请上传它的扫描件", field=field
+                )
             continue
         sha = _store_scan(page.session, page.node, upload, item.name, field)
         inputs.append({"position": position, "blob_sha256": sha})
     return inputs
 
 
-def _material_field(error_field: str | None, inputs: list[dict[str, Any]], prefix: str) -> str | None:
+def _material_field(
+    error_field: str | None, inputs: list[dict[str, Any]], prefix: str
+) -> str | None:
     """``materials[k].blob_sha256`` (k-th input) -> the file input of that material."""
     if error_field and error_field.startswith("materials["):
-        index = int(error_field[len("materials["):].split("]", 1)[0])
+        index = int(error_field[len("materials[") :].split("]", 1)[0])
         if 0 <= index < len(inputs):
             return f"{prefix}{inputs[index]['position']}_file"
     return None
@@ -201,14 +246,25 @@ def _file_for_resident(page: Page, matter: Matter) -> Case:
     inputs = _materials_of_form(page, matter)
     present = bool(page.form.get("present"))
     place = q.node_names(page.session).get(page.node.node_id, "村代办点")
-    visit = ({"who": "applicant", "place": place, "purpose": "提交申请"} if present
-             else {"who": "agent", "place": place, "purpose": "上门代办（申请人未到场）"})
+    visit = (
+        {"who": "applicant", "place": place, "purpose": "提交申请"}
+        if present
+        else {"who": "agent", "place": place, "purpose": "上门代办（申请人未到场）"}
+    )
     try:
         return file_case(
-            page.session, page.node, actor, matter_code=matter.implementation_code,
-            applicant={"kind": _text(page, "applicant_kind", 20) or "person", "name": _text(page, "applicant_name"),
-                       "id_number": _text(page, "applicant_id", 40), "phone": _text(page, "applicant_phone", 40)},
-            materials=inputs, commitment=bool(page.form.get("commitment")) and matter.commitment_allowed,
+            page.session,
+            page.node,
+            actor,
+            matter_code=matter.implementation_code,
+            applicant={
+                "kind": _text(page, "applicant_kind", 20) or "person",
+                "name": _text(page, "applicant_name"),
+                "id_number": _text(page, "applicant_id", 40),
+                "phone": _text(page, "applicant_phone", 40),
+            },
+            materials=inputs,
+            commitment=bool(page.form.get("commitment")) and matter.commitment_allowed,
             visit=visit,
         )
     except DomainError as error:
@@ -221,23 +277,33 @@ def file_submit(code: MatterCode, page: AgentPage) -> Response:
     matter, _ = published_matter(page.session, code)
     case, error = page.attempt(_file_for_resident, page, matter)
     if error is not None:
-        return _file_form(page, matter, status_code=error.status_code, error=error,
-                          errors={error.field or "_": error.message})
+        return _file_form(
+            page,
+            matter,
+            status_code=error.status_code,
+            error=error,
+            errors={error.field or "_": error.message},
+        )
     assert case is not None
     url = f"/agent/cases/{case.case_no}"
     missing = q.missing_materials(page.session, case.case_no, matter)
     if missing:
         names = "、".join(m["name"] for m in missing)
-        return page.redirect(url, notice=f"已登记办件 {case.case_no}，但材料不齐（缺{names}），请出具一次性告知书")
+        return page.redirect(
+            url, notice=f"已登记办件 {case.case_no}，但材料不齐（缺{names}），请出具一次性告知书"
+        )
     then = _text(page, "then", 20)
     if then == "handoff":
         return _hand_off(page, case.case_no, filed=True)
     if then == "on_the_spot":
         method = "window" if page.form.get("present") else "agent"
-        _, refusal = page.attempt(settle_on_the_spot, page.session, page.node, _actor(page), case.case_no,
-                                  deliver=method)
+        _, refusal = page.attempt(
+            settle_on_the_spot, page.session, page.node, _actor(page), case.case_no, deliver=method
+        )
         if refusal is not None:
-            return page.redirect(url, notice=f"已登记办件 {case.case_no}，未能当场办结：{refusal.message}")
+            return page.redirect(
+                url, notice=f"已登记办件 {case.case_no}，未能当场办结：{refusal.message}"
+            )
         return page.redirect(url, notice=f"办件 {case.case_no} 已当场办结并送达，请申请人评价")
     return page.redirect(url, notice=f"已登记办件 {case.case_no}")
 
@@ -252,10 +318,14 @@ def _handoff_choices(page: Page, level: str) -> list[tuple[str, str]]:
 
 def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
     target = _text(page, "handoff_to", 12) or None
-    event, refusal = page.attempt(offer_handoff, page.session, page.node, _actor(page), case_no, to=target)
+    event, refusal = page.attempt(
+        offer_handoff, page.session, page.node, _actor(page), case_no, to=target
+    )
     prefix = f"已登记办件 {case_no}，" if filed else ""
     if refusal is not None:
-        return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}未能转交：{refusal.message}")
+        return page.redirect(
+            f"/agent/cases/{case_no}", notice=f"{prefix}未能转交：{refusal.message}"
+        )
     assert event is not None
     target = q.node_names(page.session).get(event.body["to"], event.body["to"])
     return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}已转交{target}，待其接收办理")
@@ -263,17 +333,31 @@ def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
 
 # -- my cases ---------------------------------------------------------------------------
 
+
 @router.get("/agent/cases")
-def cases(page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all)$")] = "mine") -> Response:
-    rows = q.my_cases(page.session, page.node, _actor(page).username, mine=scope == "mine",
-                      today=_today(page.node))
+def cases(
+    page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all)$")] = "mine"
+) -> Response:
+    rows = q.my_cases(
+        page.session,
+        page.node,
+        _actor(page).username,
+        mine=scope == "mine",
+        today=_today(page.node),
+    )
     return page.render("agent/cases.html", page_title="我的办件", rows=rows, scope=scope)
 
 
 # The case page's forms and the policy's actions they take. Acceptance is one of two
 # forms: a 即办件 is accepted and settled on the spot, anything else just accepted.
-OFFERS = {"handoff": "offer_handoff", "notice": "request_supplement", "supplement": "receive_supplement",
-          "deliver": "deliver_case", "rate": "rate_case", "withdraw": "withdraw_case"}
+OFFERS = {
+    "handoff": "offer_handoff",
+    "notice": "request_supplement",
+    "supplement": "receive_supplement",
+    "deliver": "deliver_case",
+    "rate": "rate_case",
+    "withdraw": "withdraw_case",
+}
 
 
 def _offers(session: Session, case: Case, node: ThisNode, actor: Actor) -> dict[str, bool]:
@@ -289,12 +373,21 @@ def _offers(session: Session, case: Case, node: ThisNode, actor: Actor) -> dict[
 def _documents(session: Session, case_no: str) -> list[dict[str, str]]:
     from common.documents import CASE_DOCUMENTS, available_case_documents, case_document_url
 
-    return [{"kind": kind, "title": CASE_DOCUMENTS[kind][0], "url": case_document_url(case_no, kind)}
-            for kind in available_case_documents(session, case_no)]
+    return [
+        {"kind": kind, "title": CASE_DOCUMENTS[kind][0], "url": case_document_url(case_no, kind)}
+        for kind in available_case_documents(session, case_no)
+    ]
 
 
-def _case_page(page: Page, case_no: str, *, status_code: int = 200, error: DomainError | None = None,
-               errors: dict[str, str] | None = None, form: str = "") -> Response:
+def _case_page(
+    page: Page,
+    case_no: str,
+    *,
+    status_code: int = 200,
+    error: DomainError | None = None,
+    errors: dict[str, str] | None = None,
+    form: str = "",
+) -> Response:
     session, node = page.session, page.node
     case = _case_here(page, case_no)
     view = get_case_view(session, case_no, _today(node))
@@ -304,25 +397,55 @@ def _case_page(page: Page, case_no: str, *, status_code: int = 200, error: Domai
     except NotFound:
         matter = None
     try:
-        custody = [{**step, "node": names.get(step["node"], step["node"])} for step in custody_chain(session, case_no)]
+        custody = [
+            {**step, "node": names.get(step["node"], step["node"])}
+            for step in custody_chain(session, case_no)
+        ]
     except DomainError:
         custody = []
     notices = view["notice_list"]
     latest = notices[-1] if notices else None
     positions = q.material_positions(session, case_no)
-    to_bring = [{"name": item["name"], "position": positions.get(item["name"]), "reason": item["reason"],
-                 "bring": next((q.material_hint(m) for m in (matter.materials if matter else [])
-                                if m.name == item["name"]), "按办事指南要求提供")}
-                for item in (latest["items"] if latest else [])]
+    to_bring = [
+        {
+            "name": item["name"],
+            "position": positions.get(item["name"]),
+            "reason": item["reason"],
+            "bring": next(
+                (
+                    q.material_hint(m)
+                    for m in (matter.materials if matter else [])
+                    if m.name == item["name"]
+                ),
+                "按办事指南要求提供",
+            ),
+        }
+        for item in (latest["items"] if latest else [])
+    ]
     values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
     return page.render(
-        "agent/case.html", status_code=status_code, page_title=f"办件 {case_no}", case=case, view=view,
-        clock=q.clock_of(session, case, _today(node)), where=q.whereabouts(case, names, node.node_id),
-        custody=custody, trail=q.case_trail(session, case_no, names), names=names,
-        missing=q.missing_materials(session, case_no, matter), unprovided=q.unprovided_materials(session, case_no),
-        latest_notice=latest, to_bring=to_bring, offers=_offers(session, case, node, _actor(page)),
-        documents=_documents(session, case_no), delivery_choices=DELIVERY_CHOICES,
-        rating_labels=RATING_LABELS, error=error, errors=errors or {}, values=values, form=form,
+        "agent/case.html",
+        status_code=status_code,
+        page_title=f"办件 {case_no}",
+        case=case,
+        view=view,
+        clock=q.clock_of(session, case, _today(node)),
+        where=q.whereabouts(case, names, node.node_id),
+        custody=custody,
+        trail=q.case_trail(session, case_no, names),
+        names=names,
+        missing=q.missing_materials(session, case_no, matter),
+        unprovided=q.unprovided_materials(session, case_no),
+        latest_notice=latest,
+        to_bring=to_bring,
+        offers=_offers(session, case, node, _actor(page)),
+        documents=_documents(session, case_no),
+        delivery_choices=DELIVERY_CHOICES,
+        rating_labels=RATING_LABELS,
+        error=error,
+        errors=errors or {},
+        values=values,
+        form=form,
         licence_pdf=f"/api/v1/licences/{case.licence_id}.pdf" if case.licence_id else None,
         handoff_targets=_handoff_choices(page, case.handling_level),
     )
@@ -333,10 +456,18 @@ def case_detail(case_no: CaseNo, page: AgentPage) -> Response:
     return _case_page(page, case_no)
 
 
-def _refused(page: Page, case_no: str, error: DomainError, form: str, field_map: dict[str, str]) -> Response:
+def _refused(
+    page: Page, case_no: str, error: DomainError, form: str, field_map: dict[str, str]
+) -> Response:
     field = field_map.get(error.field or "", "_")
-    return _case_page(page, case_no, status_code=error.status_code, error=error,
-                      errors={field: error.message}, form=form)
+    return _case_page(
+        page,
+        case_no,
+        status_code=error.status_code,
+        error=error,
+        errors={field: error.message},
+        form=form,
+    )
 
 
 @router.post("/agent/cases/{case_no}/handoff")
@@ -348,7 +479,9 @@ def case_handoff(case_no: CaseNo, page: AgentPage) -> Response:
 @router.post("/agent/cases/{case_no}/on-the-spot")
 def case_on_the_spot(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
-    _, error = page.attempt(settle_on_the_spot, page.session, page.node, _actor(page), case_no, deliver=None)
+    _, error = page.attempt(
+        settle_on_the_spot, page.session, page.node, _actor(page), case_no, deliver=None
+    )
     if error is not None:
         return _refused(page, case_no, error, "on_the_spot", {})
     return page.redirect(f"/agent/cases/{case_no}", notice="已受理并当场办结，请送达申请人")
@@ -367,8 +500,14 @@ def case_accept(case_no: CaseNo, page: AgentPage) -> Response:
 def case_notice(case_no: CaseNo, page: AgentPage) -> Response:
     """一次性告知: the materials ticked on the page, all at once."""
     _case_here(page, case_no)
-    listed = [m.name for m in q.unprovided_materials(page.session, case_no) if page.form.get(f"miss_{m.position}")]
-    _, error = page.attempt(request_supplement, page.session, page.node, _actor(page), case_no, listed)
+    listed = [
+        m.name
+        for m in q.unprovided_materials(page.session, case_no)
+        if page.form.get(f"miss_{m.position}")
+    ]
+    _, error = page.attempt(
+        request_supplement, page.session, page.node, _actor(page), case_no, listed
+    )
     if error is not None:
         return _refused(page, case_no, error, "notice", {"missing": "missing"})
     return page.redirect(f"/agent/cases/{case_no}", notice="已出具一次性告知书，请打印交给申请人")
@@ -380,8 +519,12 @@ def _supplement(page: Page, case_no: str, to_bring: list[tuple[int, str]]) -> Ca
         field = f"s{position}_file"
         upload = _upload(page, field)
         if upload is not None:
-            inputs.append({"position": position, "blob_sha256": _store_scan(page.session, page.node, upload, name,
-                                                                             field)})
+            inputs.append(
+                {
+                    "position": position,
+                    "blob_sha256": _store_scan(page.session, page.node, upload, name, field),
+                }
+            )
     try:
         return receive_supplement(page.session, page.node, _actor(page), case_no, inputs)
     except DomainError as error:
@@ -398,8 +541,13 @@ def case_supplement(case_no: CaseNo, page: AgentPage) -> Response:
     to_bring = [(positions[name], name) for name in latest if name in positions]
     _, error = page.attempt(_supplement, page, case_no, to_bring)
     if error is not None:
-        return _refused(page, case_no, error, "supplement",
-                        {"materials": "materials", **{f"s{p}_file": f"s{p}_file" for p, _ in to_bring}})
+        return _refused(
+            page,
+            case_no,
+            error,
+            "supplement",
+            {"materials": "materials", **{f"s{p}_file": f"s{p}_file" for p, _ in to_bring}},
+        )
     return page.redirect(f"/agent/cases/{case_no}", notice="已收到补正材料，办件回到“已申请”")
 
 
@@ -408,12 +556,25 @@ def case_deliver(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     method = _text(page, "method", 20)
     place = q.node_names(page.session).get(page.node.node_id)
-    _, error = page.attempt(deliver_case, page.session, page.node, _actor(page), case_no, method,
-                            _text(page, "tracking_no", 60) or None, _text(page, "receiver", 120) or None,
-                            place=place)
+    _, error = page.attempt(
+        deliver_case,
+        page.session,
+        page.node,
+        _actor(page),
+        case_no,
+        method,
+        _text(page, "tracking_no", 60) or None,
+        _text(page, "receiver", 120) or None,
+        place=place,
+    )
     if error is not None:
-        return _refused(page, case_no, error, "deliver",
-                        {"method": "method", "tracking_no": "tracking_no", "receiver": "receiver"})
+        return _refused(
+            page,
+            case_no,
+            error,
+            "deliver",
+            {"method": "method", "tracking_no": "tracking_no", "receiver": "receiver"},
+        )
     return page.redirect(f"/agent/cases/{case_no}", notice="已送达，请申请人对本次办事评价")
 
 
@@ -422,8 +583,16 @@ def case_rate(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     raw = _text(page, "level", 2)
     level: Any = int(raw) if raw.isdigit() else raw
-    _, error = page.attempt(rate_case, page.session, page.node, _actor(page), case_no, level,
-                            _text(page, "comment", 600), real_name=bool(page.form.get("real_name")))
+    _, error = page.attempt(
+        rate_case,
+        page.session,
+        page.node,
+        _actor(page),
+        case_no,
+        level,
+        _text(page, "comment", 600),
+        real_name=bool(page.form.get("real_name")),
+    )
     if error is not None:
         return _refused(page, case_no, error, "rate", {"level": "level", "comment": "comment"})
     return page.redirect(f"/agent/cases/{case_no}", notice="已记录评价，谢谢")
@@ -432,8 +601,14 @@ def case_rate(case_no: CaseNo, page: AgentPage) -> Response:
 @router.post("/agent/cases/{case_no}/withdraw")
 def case_withdraw(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
-    _, error = page.attempt(withdraw_case, page.session, page.node, _actor(page), case_no,
-                            _text(page, "withdraw_reason", 600))
+    _, error = page.attempt(
+        withdraw_case,
+        page.session,
+        page.node,
+        _actor(page),
+        case_no,
+        _text(page, "withdraw_reason", 600),
+    )
     if error is not None:
         return _refused(page, case_no, error, "withdraw", {"reason": "withdraw_reason"})
     return page.redirect(f"/agent/cases/{case_no}", notice="已撤回")

@@ -39,7 +39,9 @@ def landing(page: PublicPage) -> Response:
 def login_form(page: PublicPage, next: str | None = None) -> Response:
     if page.actor is not None:
         return page.redirect(_safe_next(next) or home_path(page.actor.role))
-    return page.render("login.html", page_title="工作人员登录", next=_safe_next(next) or "", username="")
+    return page.render(
+        "login.html", page_title="工作人员登录", next=_safe_next(next) or "", username=""
+    )
 
 
 @router.post("/login")
@@ -61,12 +63,24 @@ def log_in(
             error = refusal
     if actor is None:
         assert error is not None
-        return page.form_error("login.html", error, page_title="工作人员登录", next=_safe_next(next) or "",
-                               username=username.strip()[:32])
-    token = issue_api_token(page.session, node.node_id, actor.username, label="浏览器登录", ttl_days=1)
+        return page.form_error(
+            "login.html",
+            error,
+            page_title="工作人员登录",
+            next=_safe_next(next) or "",
+            username=username.strip()[:32],
+        )
+    token = issue_api_token(
+        page.session, node.node_id, actor.username, label="浏览器登录", ttl_days=1
+    )
     response = page.redirect(_safe_next(next) or home_path(actor.role))
-    web_session.set_cookie(response, page.request, session_cookie(node), token,
-                           max_age=web_session.SESSION_HOURS * 3600)
+    web_session.set_cookie(
+        response,
+        page.request,
+        session_cookie(node),
+        token,
+        max_age=web_session.SESSION_HOURS * 3600,
+    )
     response.delete_cookie(web_session.login_csrf_cookie(node), path="/")
     return response
 

@@ -31,23 +31,47 @@ MAX_LICENCE_ID = 120
 
 @router.get("/portal")
 def portal(page: PublicPage) -> Response:
-    return page.render("public/portal.html", page_title="政务服务门户", share=one_trip_share(page.session))
+    return page.render(
+        "public/portal.html", page_title="政务服务门户", share=one_trip_share(page.session)
+    )
 
 
 @router.get("/guides")
-def guides(page: PublicPage, text: Annotated[str | None, Query(alias="q")] = None,
-           window: OptionalText = None, service_object: Annotated[str | None, Query(alias="object")] = None,
-           page_no: Annotated[str | None, Query(alias="page")] = None) -> Response:
+def guides(
+    page: PublicPage,
+    text: Annotated[str | None, Query(alias="q")] = None,
+    window: OptionalText = None,
+    service_object: Annotated[str | None, Query(alias="object")] = None,
+    page_no: Annotated[str | None, Query(alias="page")] = None,
+) -> Response:
     """Search by name or code, filter by integrated window and service object."""
-    text, window, service_object = (text or "").strip()[:pq.MAX_QUERY], window or "", service_object or ""
-    found = pq.search_guides(page.session, q=text, window=window, service_object=service_object,
-                            page=pq.page_number(page_no))
+    text, window, service_object = (
+        (text or "").strip()[: pq.MAX_QUERY],
+        window or "",
+        service_object or "",
+    )
+    found = pq.search_guides(
+        page.session,
+        q=text,
+        window=window,
+        service_object=service_object,
+        page=pq.page_number(page_no),
+    )
     return page.render(
-        "public/guides.html", page_title="办事指南查询", found=found, q=text, window=window,
-        service_object=service_object, window_options=pq.window_options(),
+        "public/guides.html",
+        page_title="办事指南查询",
+        found=found,
+        q=text,
+        window=window,
+        service_object=service_object,
+        window_options=pq.window_options(),
         object_options=pq.service_object_options(),
-        prev_url=pq.search_url(text, window, service_object, found.page - 1) if found.page > 1 else None,
-        next_url=pq.search_url(text, window, service_object, found.page + 1) if found.page < found.pages else None,
+        prev_url=pq.search_url(text, window, service_object, found.page - 1)
+        if found.page > 1
+        else None,
+        next_url=pq.search_url(text, window, service_object, found.page + 1)
+        if found.page < found.pages
+        else None,
     )
 
 
@@ -56,21 +80,32 @@ def guide(page: PublicPage, code: str) -> Response:
     try:
         row = get_published(page.session, code[:40])
     except NotFound:
-        return page.render("public/guide_missing.html", status_code=404, page_title="未找到办事指南",
-                           code=code[:40])
+        return page.render(
+            "public/guide_missing.html",
+            status_code=404,
+            page_title="未找到办事指南",
+            code=code[:40],
+        )
     matter = row.to_matter()
     return page.render(
-        "public/guide.html", page_title=f"{matter.name} · 办事指南", matter=matter, row=row,
-        labels=pq.guide_labels(matter), pdf_url=pq.guide_pdf_url(row.implementation_code),
+        "public/guide.html",
+        page_title=f"{matter.name} · 办事指南",
+        matter=matter,
+        row=row,
+        labels=pq.guide_labels(matter),
+        pdf_url=pq.guide_pdf_url(row.implementation_code),
     )
 
 
 # --- case progress ---------------------------------------------------------------------
 
+
 def _progress_form(page: Page, status_code: int = 200, **context: Any) -> Response:
     context.setdefault("case_no", "")
     context.setdefault("progress", None)
-    return page.render("public/progress.html", status_code=status_code, page_title="办件进度查询", **context)
+    return page.render(
+        "public/progress.html", status_code=status_code, page_title="办件进度查询", **context
+    )
 
 
 @router.get("/progress")
@@ -88,7 +123,7 @@ def progress_lookup(page: PublicPage) -> Response:
     if not pq.LAST4_RE.match(last4):
         errors["id_last4"] = "请填写申请人身份证件号码的最后四位（4位数字或字母）"
     if errors:
-        return _progress_form(page, 400, case_no=case_no[:pq.MAX_CASE_NO], errors=errors)
+        return _progress_form(page, 400, case_no=case_no[: pq.MAX_CASE_NO], errors=errors)
     today = date.fromisoformat(today_on(page.node))
     guard = page.request.app.state.lookup_guard
     client = page.request.client.host if page.request.client else ""
@@ -99,21 +134,34 @@ def progress_lookup(page: PublicPage) -> Response:
             guard.wrong(case_no)
     if error is not None or result is None:
         # One neutral answer for an unknown case and for wrong digits (not tied to a field).
-        return _progress_form(page, error.status_code if error else 404, case_no=case_no, error=error)
-    return _progress_form(page, case_no=case_no, progress=result, steps=pq.progress_steps(result),
-                          deadline_class=pq.DEADLINE_CLASSES.get(result["deadline_status"], ""))
+        return _progress_form(
+            page, error.status_code if error else 404, case_no=case_no, error=error
+        )
+    return _progress_form(
+        page,
+        case_no=case_no,
+        progress=result,
+        steps=pq.progress_steps(result),
+        deadline_class=pq.DEADLINE_CLASSES.get(result["deadline_status"], ""),
+    )
 
 
 # --- licence verification --------------------------------------------------------------
 
-def _verify_page(page: Page, result: VerificationResult | None = None, status_code: int = 200,
-                 **context: Any) -> Response:
+
+def _verify_page(
+    page: Page, result: VerificationResult | None = None, status_code: int = 200, **context: Any
+) -> Response:
     context.setdefault("payload", "")
     context.setdefault("licence_id", "")
     return page.render(
-        "public/verify.html", status_code=status_code, page_title="电子证照核验", result=result,
+        "public/verify.html",
+        status_code=status_code,
+        page_title="电子证照核验",
+        result=result,
         status_label=STATUS_LABELS[result.status] if result else "",
-        checks=pq.check_rows(result.checks) if result else [], **context,
+        checks=pq.check_rows(result.checks) if result else [],
+        **context,
     )
 
 
@@ -122,8 +170,12 @@ def _verify(page: Page, payload: str, licence_id: str) -> Response:
     if payload:
         payload = pq.payload_of(payload)
         if len(payload) > MAX_QR_PAYLOAD:
-            return _verify_page(page, status_code=400, licence_id=licence_id,
-                                errors={"payload": f"二维码内容过长（上限{MAX_QR_PAYLOAD}个字符）"})
+            return _verify_page(
+                page,
+                status_code=400,
+                licence_id=licence_id,
+                errors={"payload": f"二维码内容过长（上限{MAX_QR_PAYLOAD}个字符）"},
+            )
         result = verify_qr_payload(page.session, payload, network_id=network_id)
         return _verify_page(page, result)  # the payload (holder data inside) is not echoed
     if licence_id:
@@ -135,8 +187,11 @@ def _verify(page: Page, payload: str, licence_id: str) -> Response:
 
 
 @router.get("/verify")
-def verify_get(page: PublicPage, p: OptionalText = None,
-               licence_id: Annotated[str | None, Query(alias="id")] = None) -> Response:
+def verify_get(
+    page: PublicPage,
+    p: OptionalText = None,
+    licence_id: Annotated[str | None, Query(alias="id")] = None,
+) -> Response:
     """The form, or the verdict for the payload a licence's QR code opens (?p=OT2:..., or OT1:... on licences issued before credentials)."""
     return _verify(page, (p or "").strip(), (licence_id or "").strip())
 

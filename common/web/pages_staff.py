@@ -41,19 +41,45 @@ router = APIRouter(include_in_schema=False)
 CaseNo = Annotated[str, Path(pattern=r"^\d{12}-\d{8}-\d{4,6}$")]
 CASE_TEMPLATE = "staff/case.html"
 
-READERS = (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK, Role.DEPARTMENT_REVIEWER,
-           Role.COUNTY_ADMIN, Role.AUDITOR)
-INBOX_ROLES = (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK, Role.COUNTY_ADMIN,
-               Role.AUDITOR)
+READERS = (
+    Role.TOWNSHIP_CLERK,
+    Role.TOWNSHIP_APPROVER,
+    Role.COUNTY_WINDOW_CLERK,
+    Role.DEPARTMENT_REVIEWER,
+    Role.COUNTY_ADMIN,
+    Role.AUDITOR,
+)
+INBOX_ROLES = (
+    Role.TOWNSHIP_CLERK,
+    Role.TOWNSHIP_APPROVER,
+    Role.COUNTY_WINDOW_CLERK,
+    Role.COUNTY_ADMIN,
+    Role.AUDITOR,
+)
 QUEUE_ROLES = INBOX_ROLES
-TASK_ROLES = (Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK, Role.COUNTY_ADMIN,
-              Role.AUDITOR)
+TASK_ROLES = (
+    Role.DEPARTMENT_REVIEWER,
+    Role.TOWNSHIP_APPROVER,
+    Role.TOWNSHIP_CLERK,
+    Role.COUNTY_ADMIN,
+    Role.AUDITOR,
+)
 OPINIONS = [("agree", "同意"), ("disagree", "不同意")]
 DECISIONS = [("approved", "准予（许可）"), ("rejected", "不予（许可）")]
 DELIVERY_METHODS = [("window", "窗口领取"), ("courier", "邮寄送达"), ("electronic", "电子送达")]
-VISITORS = [("applicant", "申请人本人（计入跑动次数）"), ("agent", "代办员"), ("courier", "快递员"), ("staff", "工作人员")]
+VISITORS = [
+    ("applicant", "申请人本人（计入跑动次数）"),
+    ("agent", "代办员"),
+    ("courier", "快递员"),
+    ("staff", "工作人员"),
+]
 TASK_STATES = [("open", "待办"), ("done", "已办"), ("all", "全部")]
-OPINION_LABELS = {"agree": "同意", "disagree": "不同意", "passed": "核查通过", "failed": "核查不通过"}
+OPINION_LABELS = {
+    "agree": "同意",
+    "disagree": "不同意",
+    "passed": "核查通过",
+    "failed": "核查不通过",
+}
 
 Readers = Annotated[Page, page_for(*READERS)]
 
@@ -64,6 +90,7 @@ def screens() -> APIRouter:
 
 
 # -- shared bits ------------------------------------------------------------------------
+
 
 def _today(page: Page) -> date:
     return date.fromisoformat(today_on(page.node))
@@ -82,25 +109,42 @@ def _may_on_this_tier(page: Page, action: str) -> bool:
 def _clock_row(case: Case, clock: Any) -> dict[str, Any]:
     status = q.status_of(case, clock)
     label = "已终止" if status == "ended" else STATUS_LABELS.get(status, status)
-    return {"status": status, "label": label, "css": q.DEADLINE_CLASS.get(status, ""),
-            "days_left": clock.days_left, "days_used": clock.days_used, "limit": clock.limit_days}
+    return {
+        "status": status,
+        "label": label,
+        "css": q.DEADLINE_CLASS.get(status, ""),
+        "days_left": clock.days_left,
+        "days_used": clock.days_used,
+        "limit": clock.limit_days,
+    }
 
 
 def _rows(page: Page, cases: list[Case]) -> list[dict[str, Any]]:
     clocks = q.with_clocks(page.session, cases, _today(page))
     names = q.node_names(page.session)
-    return [{"case": case, "clock": _clock_row(case, clocks[case.case_no]),
-             "custodian_name": names.get(case.custodian, case.custodian),
-             "offered_to_name": names.get(case.pending_offer_to or "", case.pending_offer_to),
-             "window_label": q.WINDOW_LABELS.get(case.window, case.window)} for case in cases]
+    return [
+        {
+            "case": case,
+            "clock": _clock_row(case, clocks[case.case_no]),
+            "custodian_name": names.get(case.custodian, case.custodian),
+            "offered_to_name": names.get(case.pending_offer_to or "", case.pending_offer_to),
+            "window_label": q.WINDOW_LABELS.get(case.window, case.window),
+        }
+        for case in cases
+    ]
 
 
 def _common(page: Page) -> dict[str, Any]:
-    return {"state_labels": STATE_LABELS, "window_labels": q.WINDOW_LABELS, "case_type_labels": CASE_TYPE_LABELS,
-            "level_labels": TIER_LABELS}
+    return {
+        "state_labels": STATE_LABELS,
+        "window_labels": q.WINDOW_LABELS,
+        "case_type_labels": CASE_TYPE_LABELS,
+        "level_labels": TIER_LABELS,
+    }
 
 
 # -- inbox ------------------------------------------------------------------------------
+
 
 def _inbox(page: Page, **extra: Any) -> dict[str, Any]:
     names = q.node_names(page.session)
@@ -109,8 +153,15 @@ def _inbox(page: Page, **extra: Any) -> dict[str, Any]:
         item["from_name"] = names.get(item["from_node"], item["from_node"])
         item["origin_name"] = names.get(item["origin_node"], item["origin_node"])
     may_answer = _may_on_this_tier(page, "accept_handoff")
-    return {"page_title": "转交收件箱", "items": items, "may_answer": may_answer, "failed": None,
-            "values": {}, **_common(page), **extra}
+    return {
+        "page_title": "转交收件箱",
+        "items": items,
+        "may_answer": may_answer,
+        "failed": None,
+        "values": {},
+        **_common(page),
+        **extra,
+    }
 
 
 @router.get("/staff/inbox")
@@ -127,20 +178,29 @@ def inbox_accept(case_no: CaseNo, page: Annotated[Page, page_for(*INBOX_ROLES)])
 
 
 @router.post("/staff/inbox/{case_no}/decline")
-def inbox_decline(case_no: CaseNo, page: Annotated[Page, page_for(*INBOX_ROLES)],
-                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    _, error = page.attempt(handoff.decline_handoff, page.session, page.node, page.actor, case_no, reason)
+def inbox_decline(
+    case_no: CaseNo,
+    page: Annotated[Page, page_for(*INBOX_ROLES)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    _, error = page.attempt(
+        handoff.decline_handoff, page.session, page.node, page.actor, case_no, reason
+    )
     if error:
-        return page.form_error("staff/inbox.html", error,
-                               **_inbox(page, failed=case_no, values={"reason": reason}))
+        return page.form_error(
+            "staff/inbox.html", error, **_inbox(page, failed=case_no, values={"reason": reason})
+        )
     return page.redirect("/staff/inbox", notice=f"已拒收案件 {case_no}，案件留在移交方")
 
 
 # -- acceptance queue ---------------------------------------------------------------------
 
+
 @router.get("/staff/queue")
-def queue(page: Annotated[Page, page_for(*QUEUE_ROLES)],
-          window: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+def queue(
+    page: Annotated[Page, page_for(*QUEUE_ROLES)],
+    window: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
     counts = q.queue_counts(page.session, page.node)
     tabs: list[tuple[str, str, int]] = []
     if page.node.tier == "county":
@@ -157,55 +217,111 @@ def queue(page: Annotated[Page, page_for(*QUEUE_ROLES)],
     for row in rows:
         case = row["case"]
         row["needs_handoff"] = case.handling_level != page.node.tier
-    return page.render("staff/queue.html", page_title=title, tabs=tabs, window=window, rows=rows,
-                       may_act=_may_on_this_tier(page, "accept_case"), **_common(page))
+    return page.render(
+        "staff/queue.html",
+        page_title=title,
+        tabs=tabs,
+        window=window,
+        rows=rows,
+        may_act=_may_on_this_tier(page, "accept_case"),
+        **_common(page),
+    )
 
 
 # -- tasks --------------------------------------------------------------------------------
 
+
 @router.get("/staff/tasks")
-def tasks(page: Annotated[Page, page_for(*TASK_ROLES)],
-          state: Annotated[str, Query(max_length=10)] = "open") -> Response:
+def tasks(
+    page: Annotated[Page, page_for(*TASK_ROLES)],
+    state: Annotated[str, Query(max_length=10)] = "open",
+) -> Response:
     if state not in dict(TASK_STATES):
         state = "open"
     found = review.tasks_for(page.session, page.actor, state=state)
     numbers = sorted({t.case_no for t in found})
-    cases = {c.case_no: c for c in page.session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()}
+    cases = {
+        c.case_no: c
+        for c in page.session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()
+    }
     clocks = q.with_clocks(page.session, list(cases.values()), _today(page))
-    rows = [{"task": t, "case": cases[t.case_no], "clock": _clock_row(cases[t.case_no], clocks[t.case_no]),
-             "kind_label": checks.TASK_KIND_LABELS.get(t.kind, t.kind)} for t in found]
+    rows = [
+        {
+            "task": t,
+            "case": cases[t.case_no],
+            "clock": _clock_row(cases[t.case_no], clocks[t.case_no]),
+            "kind_label": checks.TASK_KIND_LABELS.get(t.kind, t.kind),
+        }
+        for t in found
+    ]
     urgency = {case.case_no: n for n, case in enumerate(q.by_urgency(list(cases.values()), clocks))}
-    rows.sort(key=lambda row: (row["task"].state != "open", urgency[row["case"].case_no], row["task"].task_id))
-    return page.render("staff/tasks.html", page_title="审批任务", rows=rows, state=state, task_states=TASK_STATES,
-                       opinion_labels=OPINION_LABELS, **_common(page))
+    rows.sort(
+        key=lambda row: (
+            row["task"].state != "open",
+            urgency[row["case"].case_no],
+            row["task"].task_id,
+        )
+    )
+    return page.render(
+        "staff/tasks.html",
+        page_title="审批任务",
+        rows=rows,
+        state=state,
+        task_states=TASK_STATES,
+        opinion_labels=OPINION_LABELS,
+        **_common(page),
+    )
 
 
 # -- cases of the area ------------------------------------------------------------------
 
+
 @router.get("/staff/cases")
-def cases(page: Readers,
-          state: Annotated[str | None, Query(max_length=20)] = None,
-          window: Annotated[str | None, Query(max_length=20)] = None,
-          village: Annotated[str | None, Query(max_length=12)] = None,
-          number: Annotated[str | None, Query(max_length=40)] = None) -> Response:
+def cases(
+    page: Readers,
+    state: Annotated[str | None, Query(max_length=20)] = None,
+    window: Annotated[str | None, Query(max_length=20)] = None,
+    village: Annotated[str | None, Query(max_length=12)] = None,
+    number: Annotated[str | None, Query(max_length=40)] = None,
+) -> Response:
     state = state if state in {s.value for s in CaseState} else None
     window = window if window in q.WINDOW_LABELS else None
     origins = q.area_origins(page.session, page.node)
     village = village if village in dict(origins) else None
     number = (number or "").strip() or None
     department = page.actor.department or "" if _role(page) is Role.DEPARTMENT_REVIEWER else None
-    found = q.area_cases(page.session, page.node, state=state, window=window, origin=village, number=number,
-                         department=department)
+    found = q.area_cases(
+        page.session,
+        page.node,
+        state=state,
+        window=window,
+        origin=village,
+        number=number,
+        department=department,
+    )
     clocks = q.with_clocks(page.session, found, _today(page))
     rows = _rows(page, q.by_urgency(found, clocks))
-    filters = {"state": state or "", "window": window or "", "village": village or "", "number": number or ""}
-    return page.render("staff/cases.html", page_title="辖区办件" if page.node.tier == "township" else "全部办件",
-                       rows=rows, filters=filters, origins=origins, windows=q.WINDOWS,
-                       states=[(s.value, STATE_LABELS[s]) for s in CaseState], limit=q.MAX_LISTED,
-                       **_common(page))
+    filters = {
+        "state": state or "",
+        "window": window or "",
+        "village": village or "",
+        "number": number or "",
+    }
+    return page.render(
+        "staff/cases.html",
+        page_title="辖区办件" if page.node.tier == "township" else "全部办件",
+        rows=rows,
+        filters=filters,
+        origins=origins,
+        windows=q.WINDOWS,
+        states=[(s.value, STATE_LABELS[s]) for s in CaseState],
+        limit=q.MAX_LISTED,
+        **_common(page),
+    )
 
 
 # -- the workbench ------------------------------------------------------------------------
+
 
 def _docs(case: Case, view: dict[str, Any], procedures: list[Any]) -> list[tuple[str, str]]:
     base = f"/api/v1/cases/{case.case_no}/documents"
@@ -215,9 +331,19 @@ def _docs(case: Case, view: dict[str, Any], procedures: list[Any]) -> list[tuple
     if case.state == CaseState.REFUSED.value:
         docs.append(("不予受理通知书", f"{base}/refusal.pdf"))
     for notice in view["notice_list"]:
-        docs.append((f"一次性告知书（第{notice['notice_no']}份）", f"{base}/notice.pdf?seq={notice['notice_no']}"))
+        docs.append(
+            (
+                f"一次性告知书（第{notice['notice_no']}份）",
+                f"{base}/notice.pdf?seq={notice['notice_no']}",
+            )
+        )
     for procedure in procedures:
-        docs.append((f"特别程序告知书（第{procedure.seq}个）", f"{base}/special-procedure.pdf?seq={procedure.seq}"))
+        docs.append(
+            (
+                f"特别程序告知书（第{procedure.seq}个）",
+                f"{base}/special-procedure.pdf?seq={procedure.seq}",
+            )
+        )
     if case.licence_id:
         docs.append(("电子证照", f"/api/v1/licences/{case.licence_id}.pdf"))
     if case.delivered_on:
@@ -227,15 +353,29 @@ def _docs(case: Case, view: dict[str, Any], procedures: list[Any]) -> list[tuple
 
 # The workbench's forms and the policy's actions they take; the lists hold one form per
 # task or special procedure the policy names.
-FORMS = {"accept": "accept_case", "refuse": "refuse_case", "notice": "request_supplement",
-         "supplement": "receive_supplement", "escalate": "offer_handoff", "decide": "decide_case",
-         "special_start": "start_special_procedure", "extension": "approve_extension", "deliver": "deliver_case",
-         "visit": "record_visit", "withdraw": "withdraw_case"}
-LISTED_FORMS = {"opinion_tasks": "record_opinion", "special_end": "end_special_procedure",
-                "verification": "record_verification"}
+FORMS = {
+    "accept": "accept_case",
+    "refuse": "refuse_case",
+    "notice": "request_supplement",
+    "supplement": "receive_supplement",
+    "escalate": "offer_handoff",
+    "decide": "decide_case",
+    "special_start": "start_special_procedure",
+    "extension": "approve_extension",
+    "deliver": "deliver_case",
+    "visit": "record_visit",
+    "withdraw": "withdraw_case",
+}
+LISTED_FORMS = {
+    "opinion_tasks": "record_opinion",
+    "special_end": "end_special_procedure",
+    "verification": "record_verification",
+}
 
 
-def _actions(page: Page, case: Case, tasks: list[dict[str, Any]], procedures: list[Any]) -> dict[str, Any]:
+def _actions(
+    page: Page, case: Case, tasks: list[dict[str, Any]], procedures: list[Any]
+) -> dict[str, Any]:
     """What the workbench offers this user now: what the policy allows, shaped for the
     template (a task or procedure per form of the lists)."""
     assert page.actor is not None
@@ -245,8 +385,11 @@ def _actions(page: Page, case: Case, tasks: list[dict[str, Any]], procedures: li
     for form, action in LISTED_FORMS.items():
         named = allowed[action]
         assert isinstance(named, list)
-        actions[form] = ([p for p in procedures if p.seq in named] if form == "special_end"
-                         else [by_id[task_id] for task_id in named if task_id in by_id])
+        actions[form] = (
+            [p for p in procedures if p.seq in named]
+            if form == "special_end"
+            else [by_id[task_id] for task_id in named if task_id in by_id]
+        )
     actions["handoff_route"] = checks.offer_route(case)
     actions["any"] = any(actions[form] for form in (*FORMS, *LISTED_FORMS))
     return actions
@@ -261,8 +404,9 @@ def _forms(actions: dict[str, Any]) -> set[str]:
     return names
 
 
-def _workbench(page: Page, case_no: str, failed: str | None = None,
-               values: dict[str, Any] | None = None) -> dict[str, Any]:
+def _workbench(
+    page: Page, case_no: str, failed: str | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     session = page.session
     assert page.actor is not None
     case = load_case(session, case_no)
@@ -291,16 +435,36 @@ def _workbench(page: Page, case_no: str, failed: str | None = None,
     missing = [m for m in view["materials"] if not m["provided"] and not m["promised"]]
     last_notice = view["notice_list"][-1]["missing"] if view["notice_list"] else []
     return {
-        "page_title": f"办件 {case_no}", "case": case, "shown": failed in _forms(actions), "view": view, "procedures": procedures,
-        "subkinds": list(review.SUBKINDS.items()), "chain": chain, "chain_error": chain_error, "names": names,
-        "licence": licence, "clock": view["clock"], "clock_row": _clock_row(case, clocks[case_no]),
-        "actions": actions, "docs": _docs(case, view, procedures), "missing": missing,
-        "supplement_due": [m for m in view["materials"] if m["name"] in last_notice and not m["provided"]]
-        or missing, "applicant_kind": APPLICANT_KIND_LABELS.get(case.applicant_kind, case.applicant_kind),
-        "opinion_labels": OPINION_LABELS, "opinions": OPINIONS, "decisions": DECISIONS,
-        "delivery_methods": DELIVERY_METHODS, "visitors": VISITORS,
-        "visit_place": intake.WINDOW_PLACES.get(page.node.tier, ""), "failed": failed, "values": values or {},
-        "task_kind_labels": checks.TASK_KIND_LABELS, **_common(page),
+        "page_title": f"办件 {case_no}",
+        "case": case,
+        "shown": failed in _forms(actions),
+        "view": view,
+        "procedures": procedures,
+        "subkinds": list(review.SUBKINDS.items()),
+        "chain": chain,
+        "chain_error": chain_error,
+        "names": names,
+        "licence": licence,
+        "clock": view["clock"],
+        "clock_row": _clock_row(case, clocks[case_no]),
+        "actions": actions,
+        "docs": _docs(case, view, procedures),
+        "missing": missing,
+        "supplement_due": [
+            m for m in view["materials"] if m["name"] in last_notice and not m["provided"]
+        ]
+        or missing,
+        "applicant_kind": APPLICANT_KIND_LABELS.get(case.applicant_kind, case.applicant_kind),
+        "opinion_labels": OPINION_LABELS,
+        "opinions": OPINIONS,
+        "decisions": DECISIONS,
+        "delivery_methods": DELIVERY_METHODS,
+        "visitors": VISITORS,
+        "visit_place": intake.WINDOW_PLACES.get(page.node.tier, ""),
+        "failed": failed,
+        "values": values or {},
+        "task_kind_labels": checks.TASK_KIND_LABELS,
+        **_common(page),
     }
 
 
@@ -309,10 +473,18 @@ def workbench(case_no: CaseNo, page: Readers) -> Response:
     return page.render(CASE_TEMPLATE, **_workbench(page, case_no))
 
 
-def _done(page: Page, case_no: str, error: DomainError | None, form: str, notice: str,
-          values: dict[str, Any] | None = None) -> Response:
+def _done(
+    page: Page,
+    case_no: str,
+    error: DomainError | None,
+    form: str,
+    notice: str,
+    values: dict[str, Any] | None = None,
+) -> Response:
     if error:
-        return page.form_error(CASE_TEMPLATE, error, **_workbench(page, case_no, failed=form, values=values))
+        return page.form_error(
+            CASE_TEMPLATE, error, **_workbench(page, case_no, failed=form, values=values)
+        )
     return page.redirect(f"/staff/cases/{case_no}", notice=notice)
 
 
@@ -323,28 +495,50 @@ def accept(case_no: CaseNo, page: Readers) -> Response:
 
 
 @router.post("/staff/cases/{case_no}/refuse")
-def refuse(case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    _, error = page.attempt(intake.refuse_case, page.session, page.node, page.actor, case_no, reason)
-    return _done(page, case_no, error, "refuse", "已作出不予受理决定，请打印不予受理通知书", {"reason": reason})
+def refuse(
+    case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    _, error = page.attempt(
+        intake.refuse_case, page.session, page.node, page.actor, case_no, reason
+    )
+    return _done(
+        page,
+        case_no,
+        error,
+        "refuse",
+        "已作出不予受理决定，请打印不予受理通知书",
+        {"reason": reason},
+    )
 
 
-def _notice_items(page: Page, case_no: str, ticked: list[str]) -> tuple[list[dict[str, Any]], list[int]]:
+def _notice_items(
+    page: Page, case_no: str, ticked: list[str]
+) -> tuple[list[dict[str, Any]], list[int]]:
     """The ticked materials with the reason typed next to each (``reason_{position}``),
     and the material positions in the same order (to put a refusal at its field)."""
-    positions = {m.name: m.position for m in page.session.execute(
-        select(CaseMaterial).where(CaseMaterial.case_no == case_no)).scalars()}
+    positions = {
+        m.name: m.position
+        for m in page.session.execute(
+            select(CaseMaterial).where(CaseMaterial.case_no == case_no)
+        ).scalars()
+    }
     names = [name for name in ticked if name.strip()]
     chosen = {positions[name] for name in names if name in positions}
     for position in sorted(positions.values()):
         typed = page.form.get(f"reason_{position}")
         if position not in chosen and isinstance(typed, str) and typed.strip():
             # A reason next to an unticked material would be lost without a word.
-            raise DomainError("case.notice_reason_unticked", "已填写补正要求，请同时勾选这项材料",
-                              field=f"reason_{position}")
+            raise DomainError(
+                "case.notice_reason_unticked",
+                "已填写补正要求，请同时勾选这项材料",
+                field=f"reason_{position}",
+            )
     items: list[dict[str, Any]] = []
     for name in names:
         reason = page.form.get(f"reason_{positions[name]}") if name in positions else None
-        items.append({"name": name, "reason": reason if isinstance(reason, str) and reason.strip() else None})
+        items.append(
+            {"name": name, "reason": reason if isinstance(reason, str) and reason.strip() else None}
+        )
     return items, [positions.get(name, -1) for name in names]
 
 
@@ -358,8 +552,12 @@ def _notice_field(field: str | None, order: list[int]) -> str | None:
 
 
 @router.post("/staff/cases/{case_no}/notice")
-def notice(case_no: CaseNo, page: Readers, missing: Annotated[list[str], Form()] = [],  # noqa: B006
-           note: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def notice(
+    case_no: CaseNo,
+    page: Readers,
+    missing: Annotated[list[str], Form()] = [],  # noqa: B006
+    note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     order: list[int] = []
 
     def issue() -> Any:
@@ -372,9 +570,14 @@ def notice(case_no: CaseNo, page: Readers, missing: Annotated[list[str], Form()]
     text = "已出具一次性告知书"
     if result is not None and result.breach:
         text += "（同一案件再次告知，已记为违反一次性告知）"
-    reasons = {key.removeprefix("reason_"): value for key, value in page.form.items()
-               if key.startswith("reason_") and isinstance(value, str)}
-    return _done(page, case_no, error, "notice", text, {"missing": missing, "reasons": reasons, "note": note})
+    reasons = {
+        key.removeprefix("reason_"): value
+        for key, value in page.form.items()
+        if key.startswith("reason_") and isinstance(value, str)
+    }
+    return _done(
+        page, case_no, error, "notice", text, {"missing": missing, "reasons": reasons, "note": note}
+    )
 
 
 @router.post("/staff/cases/{case_no}/supplement")
@@ -390,7 +593,9 @@ def supplement(case_no: CaseNo, page: Readers) -> Response:
                 blob = store_blob(page.session, page.node, data, value.filename)
                 materials.append({"position": position, "blob_sha256": blob.sha256})
             elif key.startswith("licence_") and isinstance(value, str) and value.strip():
-                materials.append({"position": int(key.removeprefix("licence_")), "licence_ref": value.strip()})
+                materials.append(
+                    {"position": int(key.removeprefix("licence_")), "licence_ref": value.strip()}
+                )
         return intake.receive_supplement(page.session, page.node, page.actor, case_no, materials)
 
     _, error = page.attempt(receive)
@@ -400,29 +605,55 @@ def supplement(case_no: CaseNo, page: Readers) -> Response:
 
 
 @router.post("/staff/cases/{case_no}/escalate")
-def escalate(case_no: CaseNo, page: Readers, to: Annotated[str, Form(max_length=20)] = "") -> Response:
-    event, error = page.attempt(handoff.offer_handoff, page.session, page.node, page.actor, case_no,
-                                to=to.strip() or None)
+def escalate(
+    case_no: CaseNo, page: Readers, to: Annotated[str, Form(max_length=20)] = ""
+) -> Response:
+    event, error = page.attempt(
+        handoff.offer_handoff, page.session, page.node, page.actor, case_no, to=to.strip() or None
+    )
     home = event is not None and event.body["reason"] == checks.RETURN
     text = "已退回来源节点，等待其接收" if home else "已上报，等待上级节点接收"
     return _done(page, case_no, error, "escalate", text, {"to": to})
 
 
 @router.post("/staff/cases/{case_no}/opinion")
-def opinion(case_no: CaseNo, page: Readers, task_id: Annotated[str, Form(max_length=80)] = "",
-            opinion: Annotated[str, Form(max_length=20)] = "",
-            comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    _, error = page.attempt(review.record_opinion, page.session, page.node, page.actor, case_no, task_id,
-                            opinion, comment)
-    return _done(page, case_no, error, f"opinion:{task_id}", "已提交审查意见",
-                 {"opinion": opinion, "comment": comment})
+def opinion(
+    case_no: CaseNo,
+    page: Readers,
+    task_id: Annotated[str, Form(max_length=80)] = "",
+    opinion: Annotated[str, Form(max_length=20)] = "",
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    _, error = page.attempt(
+        review.record_opinion,
+        page.session,
+        page.node,
+        page.actor,
+        case_no,
+        task_id,
+        opinion,
+        comment,
+    )
+    return _done(
+        page,
+        case_no,
+        error,
+        f"opinion:{task_id}",
+        "已提交审查意见",
+        {"opinion": opinion, "comment": comment},
+    )
 
 
 @router.post("/staff/cases/{case_no}/decide")
-def decide(case_no: CaseNo, page: Readers, decision: Annotated[str, Form(max_length=20)] = "",
-           reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    event, error = page.attempt(flows.decide_and_send_home, page.session, page.node, page.actor, case_no,
-                                decision, reason)
+def decide(
+    case_no: CaseNo,
+    page: Readers,
+    decision: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    event, error = page.attempt(
+        flows.decide_and_send_home, page.session, page.node, page.actor, case_no, decision, reason
+    )
     text = "已作出决定"
     if event is not None and event.body.get("licence_id"):
         text += f"，已签发电子证照 {event.body['licence_id']}"
@@ -430,68 +661,136 @@ def decide(case_no: CaseNo, page: Readers, decision: Annotated[str, Form(max_len
 
 
 @router.post("/staff/cases/{case_no}/special")
-def special_start(case_no: CaseNo, page: Readers, subkind: Annotated[str, Form(max_length=20)] = "",
-                  reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def special_start(
+    case_no: CaseNo,
+    page: Readers,
+    subkind: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     # Kind 1 is the extension of approval; every other special procedure is kind 2 (§45).
     kind = 1 if subkind == "extension" else 2
-    _, error = page.attempt(review.start_special_procedure, page.session, page.node, page.actor, case_no, kind,
-                            subkind, reason)
+    _, error = page.attempt(
+        review.start_special_procedure,
+        page.session,
+        page.node,
+        page.actor,
+        case_no,
+        kind,
+        subkind,
+        reason,
+    )
     text = "特别程序已开始" + ("，期间不计入办理时限" if kind == 2 else "")
-    return _done(page, case_no, error, "special_start", text, {"subkind": subkind, "reason": reason})
+    return _done(
+        page, case_no, error, "special_start", text, {"subkind": subkind, "reason": reason}
+    )
 
 
 @router.post("/staff/cases/{case_no}/special/{seq}/end")
-def special_end(case_no: CaseNo, seq: Annotated[int, Path(ge=1, le=999)], page: Readers,
-                result: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    _, error = page.attempt(review.end_special_procedure, page.session, page.node, page.actor, case_no, seq,
-                            result)
-    return _done(page, case_no, error, f"special_end:{seq}", "特别程序已结束，恢复计时", {"result": result})
+def special_end(
+    case_no: CaseNo,
+    seq: Annotated[int, Path(ge=1, le=999)],
+    page: Readers,
+    result: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    _, error = page.attempt(
+        review.end_special_procedure, page.session, page.node, page.actor, case_no, seq, result
+    )
+    return _done(
+        page, case_no, error, f"special_end:{seq}", "特别程序已结束，恢复计时", {"result": result}
+    )
 
 
 @router.post("/staff/cases/{case_no}/extension")
-def extension(case_no: CaseNo, page: Readers, days: Annotated[str, Form(max_length=10)] = "",
-              reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def extension(
+    case_no: CaseNo,
+    page: Readers,
+    days: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     values = {"days": days, "reason": reason}
     try:
         number = int(days.strip())
     except ValueError:
         error = DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
         return _done(page, case_no, error, "extension", "", values)
-    _, error = page.attempt(review.approve_extension, page.session, page.node, page.actor, case_no, number,
-                            reason)
+    _, error = page.attempt(
+        review.approve_extension, page.session, page.node, page.actor, case_no, number, reason
+    )
     return _done(page, case_no, error, "extension", f"已批准延长 {number} 个工作日", values)
 
 
 @router.post("/staff/cases/{case_no}/verification")
-def verification(case_no: CaseNo, page: Readers, task_id: Annotated[str, Form(max_length=80)] = "",
-                 passed: Annotated[str, Form(max_length=5)] = "",
-                 comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def verification(
+    case_no: CaseNo,
+    page: Readers,
+    task_id: Annotated[str, Form(max_length=80)] = "",
+    passed: Annotated[str, Form(max_length=5)] = "",
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     values = {"passed": passed, "comment": comment}
     if passed not in ("yes", "no"):
         error = DomainError("case.passed_invalid", "请选择核查结果：通过或不通过", field="passed")
         return _done(page, case_no, error, "verification", "", values)
-    _, error = page.attempt(review.record_verification, page.session, page.node, page.actor, case_no,
-                            task_id or None, passed == "yes", comment)
+    _, error = page.attempt(
+        review.record_verification,
+        page.session,
+        page.node,
+        page.actor,
+        case_no,
+        task_id or None,
+        passed == "yes",
+        comment,
+    )
     text = "已记录核查结果" + ("" if passed == "yes" else "；核查不通过，办理结果及证照已撤销")
     return _done(page, case_no, error, "verification", text, values)
 
 
 @router.post("/staff/cases/{case_no}/deliver")
-def deliver(case_no: CaseNo, page: Readers, method: Annotated[str, Form(max_length=20)] = "",
-            tracking_no: Annotated[str, Form(max_length=40)] = "",
-            receiver: Annotated[str, Form(max_length=100)] = "") -> Response:
-    _, error = page.attempt(intake.deliver_case, page.session, page.node, page.actor, case_no, method,
-                            tracking_no or None, receiver or None)
-    return _done(page, case_no, error, "deliver", "已送达，案件办结",
-                 {"method": method, "tracking_no": tracking_no, "receiver": receiver})
+def deliver(
+    case_no: CaseNo,
+    page: Readers,
+    method: Annotated[str, Form(max_length=20)] = "",
+    tracking_no: Annotated[str, Form(max_length=40)] = "",
+    receiver: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    _, error = page.attempt(
+        intake.deliver_case,
+        page.session,
+        page.node,
+        page.actor,
+        case_no,
+        method,
+        tracking_no or None,
+        receiver or None,
+    )
+    return _done(
+        page,
+        case_no,
+        error,
+        "deliver",
+        "已送达，案件办结",
+        {"method": method, "tracking_no": tracking_no, "receiver": receiver},
+    )
 
 
 @router.post("/staff/cases/{case_no}/visit")
-def visit(case_no: CaseNo, page: Readers, who: Annotated[str, Form(max_length=20)] = "",
-          place: Annotated[str, Form(max_length=200)] = "",
-          purpose: Annotated[str, Form(max_length=400)] = "") -> Response:
-    row, error = page.attempt(intake.record_visit, page.session, page.node, page.actor, case_no, who=who,
-                              place=place, purpose=purpose)
+def visit(
+    case_no: CaseNo,
+    page: Readers,
+    who: Annotated[str, Form(max_length=20)] = "",
+    place: Annotated[str, Form(max_length=200)] = "",
+    purpose: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    row, error = page.attempt(
+        intake.record_visit,
+        page.session,
+        page.node,
+        page.actor,
+        case_no,
+        who=who,
+        place=place,
+        purpose=purpose,
+    )
     if error is not None and error.field:
         error.field = error.field.removeprefix("visit.")  # the form's own field names
     text = "已记录到场"
@@ -500,10 +799,18 @@ def visit(case_no: CaseNo, page: Readers, who: Annotated[str, Form(max_length=20
         text += f"，计入申请人跑动次数（第{case.visits}次）"
         if case.over_visit_limit:
             text += "，已超过承诺的跑动次数"
-    return _done(page, case_no, error, "visit", text, {"who": who, "place": place, "purpose": purpose})
+    return _done(
+        page, case_no, error, "visit", text, {"who": who, "place": place, "purpose": purpose}
+    )
 
 
 @router.post("/staff/cases/{case_no}/withdraw")
-def withdraw(case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    _, error = page.attempt(intake.withdraw_case, page.session, page.node, page.actor, case_no, reason)
-    return _done(page, case_no, error, "withdraw", "已按申请人要求撤回，案件终止办理", {"reason": reason})
+def withdraw(
+    case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = ""
+) -> Response:
+    _, error = page.attempt(
+        intake.withdraw_case, page.session, page.node, page.actor, case_no, reason
+    )
+    return _done(
+        page, case_no, error, "withdraw", "已按申请人要求撤回，案件终止办理", {"reason": reason}
+    )

@@ -33,6 +33,7 @@ SHOWN_PUBLISHED = 200  # rows of the published list before a search is needed
 
 # -- node health --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class NodeRow:
     node_id: str
@@ -45,7 +46,9 @@ class NodeRow:
     held: int | None
     version: str | None
     clock_offset: str
-    violations: dict[str, Any] | None = None  # events refused as not its to write (count, rule, event_id, at)
+    violations: dict[str, Any] | None = (
+        None  # events refused as not its to write (count, rule, event_id, at)
+    )
 
     @property
     def state_label(self) -> str:
@@ -68,25 +71,41 @@ def node_overview(session: Session, node: ThisNode) -> list[NodeRow]:
             state = "revoked"
         else:
             state = "silent" if entry["silent"] else "ok"
-        rows.append(NodeRow(
-            node_id=entry["node_id"], name=entry["name"], tier=entry["tier"], parent_id=entry["parent_id"],
-            state=state, last_contact=entry["last_contact"], backlog=entry["backlog"], held=entry["held"],
-            version=__version__ if state == "self" else entry["version"],
-            clock_offset=_offset_text(0 if state == "self" else entry["clock_offset_ms"]),
-            violations=entry["violations"],
-        ))
+        rows.append(
+            NodeRow(
+                node_id=entry["node_id"],
+                name=entry["name"],
+                tier=entry["tier"],
+                parent_id=entry["parent_id"],
+                state=state,
+                last_contact=entry["last_contact"],
+                backlog=entry["backlog"],
+                held=entry["held"],
+                version=__version__ if state == "self" else entry["version"],
+                clock_offset=_offset_text(0 if state == "self" else entry["clock_offset_ms"]),
+                violations=entry["violations"],
+            )
+        )
     rank = {"silent": 0, "self": 1, "ok": 2, "revoked": 3}
-    return sorted(rows, key=lambda r: (r.violations is None, rank[r.state], TIER_ORDER.get(r.tier, 9), r.node_id))
+    return sorted(
+        rows,
+        key=lambda r: (r.violations is None, rank[r.state], TIER_ORDER.get(r.tier, 9), r.node_id),
+    )
 
 
 def local_problem_counts(session: Session) -> dict[str, int]:
     def count(model: Any) -> int:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
-    return {"dead_letters": count(DeadLetter), "held": count(HeldEvent), "rejects": count(SyncReject)}
+    return {
+        "dead_letters": count(DeadLetter),
+        "held": count(HeldEvent),
+        "rejects": count(SyncReject),
+    }
 
 
 # -- catalogue ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DraftRow:
@@ -104,8 +123,10 @@ class DraftRow:
 
 def unpublished_drafts(session: Session, q: str | None = None) -> list[DraftRow]:
     """Drafts that publishing would change: new, changed since publication, or withdrawn."""
-    published = {p.implementation_code: (p.withdrawn, p.data)
-                  for p in session.execute(select(PublishedMatter)).scalars()}
+    published = {
+        p.implementation_code: (p.withdrawn, p.data)
+        for p in session.execute(select(PublishedMatter)).scalars()
+    }
     rows = []
     for draft in list_drafts(session, q=q):
         current = published.get(draft.implementation_code)
@@ -117,21 +138,34 @@ def unpublished_drafts(session: Session, q: str | None = None) -> list[DraftRow]
             marker = "changed"
         else:
             continue
-        rows.append(DraftRow(draft.implementation_code, draft.name, WINDOW_LABELS.get(draft.window, draft.window),
-                             marker, draft.imported_at_utc, draft.updated_by))
+        rows.append(
+            DraftRow(
+                draft.implementation_code,
+                draft.name,
+                WINDOW_LABELS.get(draft.window, draft.window),
+                marker,
+                draft.imported_at_utc,
+                draft.updated_by,
+            )
+        )
     return rows
 
 
 def catalogue_counts(session: Session) -> dict[str, int]:
     drafts = session.execute(select(func.count()).select_from(MatterDraft)).scalar_one()
-    published = session.execute(select(func.count()).select_from(PublishedMatter)
-                                .where(PublishedMatter.withdrawn.is_(False))).scalar_one()
-    withdrawn = session.execute(select(func.count()).select_from(PublishedMatter)
-                                .where(PublishedMatter.withdrawn.is_(True))).scalar_one()
+    published = session.execute(
+        select(func.count())
+        .select_from(PublishedMatter)
+        .where(PublishedMatter.withdrawn.is_(False))
+    ).scalar_one()
+    withdrawn = session.execute(
+        select(func.count()).select_from(PublishedMatter).where(PublishedMatter.withdrawn.is_(True))
+    ).scalar_one()
     return {"drafts": int(drafts), "published": int(published), "withdrawn": int(withdrawn)}
 
 
 # -- calendar -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class YearRow:
@@ -144,8 +178,11 @@ class YearRow:
 
     @property
     def state_label(self) -> str:
-        return {"published": "县级已发布", "seeded": "内置日历",
-                "fallback": "未导入：按周一至周五计算"}[self.state]
+        return {
+            "published": "县级已发布",
+            "seeded": "内置日历",
+            "fallback": "未导入：按周一至周五计算",
+        }[self.state]
 
 
 def calendar_years(session: Session, today: date) -> list[YearRow]:
@@ -157,8 +194,16 @@ def calendar_years(session: Session, today: date) -> list[YearRow]:
     for year in years:
         row = published.get(year)
         if row is not None:
-            rows.append(YearRow(year, "published", row.source, row.version,
-                                len(json.loads(row.holidays)), len(json.loads(row.workdays))))
+            rows.append(
+                YearRow(
+                    year,
+                    "published",
+                    row.source,
+                    row.version,
+                    len(json.loads(row.holidays)),
+                    len(json.loads(row.workdays)),
+                )
+            )
         elif calendar.is_covered(year):
             rows.append(YearRow(year, "seeded", calendar.source_for(year)))
         else:
@@ -168,23 +213,32 @@ def calendar_years(session: Session, today: date) -> list[YearRow]:
 
 # -- nodes and users --------------------------------------------------------------------
 
+
 def registry_rows(session: Session) -> list[dict[str, Any]]:
     """The registry with parent names, software versions and pending invitations."""
     names = {n.node_id: n.name for n in session.execute(select(RegistryNode)).scalars()}
     versions = {h["node_id"]: h["version"] for h in health_overview(session)}
     rows = []
     for entry in registered_nodes_view(session):
-        rows.append({**entry, "tier_label": tier_label(entry["tier"]),
-                     "parent_name": names.get(entry["parent_id"] or "", ""),
-                     "revoked": entry["revoked_version"] is not None,
-                     "software": versions.get(entry["node_id"])})
+        rows.append(
+            {
+                **entry,
+                "tier_label": tier_label(entry["tier"]),
+                "parent_name": names.get(entry["parent_id"] or "", ""),
+                "revoked": entry["revoked_version"] is not None,
+                "software": versions.get(entry["node_id"]),
+            }
+        )
     return sorted(rows, key=lambda r: (TIER_ORDER.get(r["tier"], 9), r["node_id"]))
 
 
 def pending_invitations(session: Session, now: datetime) -> list[EnrolmentToken]:
     """Invitations not used yet and not expired (the token itself is never shown again)."""
-    rows = session.execute(select(EnrolmentToken).where(EnrolmentToken.used_at.is_(None))
-                           .order_by(EnrolmentToken.created_at.desc())).scalars()
+    rows = session.execute(
+        select(EnrolmentToken)
+        .where(EnrolmentToken.used_at.is_(None))
+        .order_by(EnrolmentToken.created_at.desc())
+    ).scalars()
     registered = set(session.execute(select(RegistryNode.node_id)).scalars())
     return [r for r in rows if _aware(r.expires_at) > now and r.node_id not in registered]
 
@@ -195,19 +249,25 @@ def _aware(moment: datetime) -> datetime:
 
 
 def active_nodes(session: Session) -> list[RegistryNode]:
-    rows = session.execute(select(RegistryNode).where(RegistryNode.revoked_version.is_(None))).scalars()
+    rows = session.execute(
+        select(RegistryNode).where(RegistryNode.revoked_version.is_(None))
+    ).scalars()
     return sorted(rows, key=lambda n: (TIER_ORDER.get(n.tier, 9), n.node_id))
 
 
 def node_choices(session: Session) -> list[tuple[str, str]]:
-    return [(n.node_id, f"{n.name}（{tier_label(n.tier)} {n.node_id}）") for n in active_nodes(session)]
+    return [
+        (n.node_id, f"{n.name}（{tier_label(n.tier)} {n.node_id}）") for n in active_nodes(session)
+    ]
 
 
 def role_choices() -> list[tuple[str, str]]:
     """Every role with the tiers it belongs on, e.g. 村代办员（村级节点）."""
     choices = []
     for role in Role:
-        tiers = "、".join(tier_label(t) for t in sorted(ROLE_TIERS[role], key=lambda t: TIER_ORDER.get(t, 9)))
+        tiers = "、".join(
+            tier_label(t) for t in sorted(ROLE_TIERS[role], key=lambda t: TIER_ORDER.get(t, 9))
+        )
         choices.append((role.value, f"{ROLE_LABELS[role]}（{tiers}节点）"))
     return choices
 
@@ -219,7 +279,9 @@ def role_label(value: str) -> str:
         return value
 
 
-def year_schedule_with_day(session: Session, day: date, kind: str, name: str, source: str) -> YearSchedule:
+def year_schedule_with_day(
+    session: Session, day: date, kind: str, name: str, source: str
+) -> YearSchedule:
     """The year's current schedule (published, else the seed) with one day set to a
     holiday or a make-up working day; what the "add a day" form publishes as the year.
 
@@ -234,8 +296,9 @@ def year_schedule_with_day(session: Session, day: date, kind: str, name: str, so
         workdays = {date.fromisoformat(d) for d in json.loads(row.workdays)}
         names = {date.fromisoformat(d): n for d, n in json.loads(row.names).items()}
     elif working_calendar(session).is_covered(year):
-        seeded = session.execute(select(CalendarDay).where(
-            CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))).scalars()
+        seeded = session.execute(
+            select(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+        ).scalars()
         holidays, workdays, names = set(), set(), {}
         for entry in seeded:
             if not entry.is_working_day and (entry.name or entry.day.weekday() < 5):
@@ -247,7 +310,9 @@ def year_schedule_with_day(session: Session, day: date, kind: str, name: str, so
             if entry.name:
                 names[entry.day] = entry.name
     else:
-        raise DomainError("calendar.year_missing", f"{year}年尚无节假日安排，请先导入全年安排", field="day")
+        raise DomainError(
+            "calendar.year_missing", f"{year}年尚无节假日安排，请先导入全年安排", field="day"
+        )
     holidays.discard(day)
     workdays.discard(day)
     (holidays if kind == "holiday" else workdays).add(day)

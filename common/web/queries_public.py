@@ -72,8 +72,15 @@ def page_number(value: str | None) -> int:
         return 1
 
 
-def search_guides(session: Session, *, q: str = "", window: str = "", service_object: str = "",
-                  page: int = 1, per_page: int = PER_PAGE) -> GuideSearch:
+def search_guides(
+    session: Session,
+    *,
+    q: str = "",
+    window: str = "",
+    service_object: str = "",
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> GuideSearch:
     """Published, not withdrawn matters matching the name or a code (``q``), one
     integrated window and one service object, ``per_page`` at a time."""
     window = window if window in WINDOW_LABELS else ""
@@ -84,18 +91,25 @@ def search_guides(session: Session, *, q: str = "", window: str = "", service_ob
         data = json.loads(row.data)
         if service_object and service_object not in data.get("service_objects", []):
             continue
-        matched.append(GuideSummary(
-            code=row.implementation_code, name=row.name, case_type=row.case_type,
-            case_type_label=case_type_label(row.case_type),
-            promised_limit_days=int(data.get("promised_limit_days", 0)),
-            required_visits=row.required_visits, implementing_body=data.get("implementing_body", ""),
-            window_label=WINDOW_LABELS.get(row.window, row.window),
-        ))
+        matched.append(
+            GuideSummary(
+                code=row.implementation_code,
+                name=row.name,
+                case_type=row.case_type,
+                case_type_label=case_type_label(row.case_type),
+                promised_limit_days=int(data.get("promised_limit_days", 0)),
+                required_visits=row.required_visits,
+                implementing_body=data.get("implementing_body", ""),
+                window_label=WINDOW_LABELS.get(row.window, row.window),
+            )
+        )
     total = len(matched)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
     start = (page - 1) * per_page
-    return GuideSearch(results=matched[start:start + per_page], total=total, page=page, pages=pages)
+    return GuideSearch(
+        results=matched[start : start + per_page], total=total, page=page, pages=pages
+    )
 
 
 def case_type_label(code: str) -> str:
@@ -108,11 +122,19 @@ def guide_labels(matter: Matter) -> dict[str, Any]:
     """The readable labels of a matter's coded elements."""
     return {
         "matter_type": MATTER_TYPE_LABELS.get(matter.matter_type.value, matter.matter_type.value),
-        "exercise_level": EXERCISE_LEVEL_LABELS.get(matter.exercise_level.value, matter.exercise_level.value),
-        "service_objects": "、".join(SERVICE_OBJECT_LABELS.get(s.value, s.value) for s in matter.service_objects),
+        "exercise_level": EXERCISE_LEVEL_LABELS.get(
+            matter.exercise_level.value, matter.exercise_level.value
+        ),
+        "service_objects": "、".join(
+            SERVICE_OBJECT_LABELS.get(s.value, s.value) for s in matter.service_objects
+        ),
         "case_type": case_type_label(matter.case_type.value),
-        "handling_level": HANDLING_LEVEL_LABELS.get(matter.handling_level.value, matter.handling_level.value),
-        "delivery_method": DELIVERY_METHOD_LABELS.get(matter.delivery_method.value, matter.delivery_method.value),
+        "handling_level": HANDLING_LEVEL_LABELS.get(
+            matter.handling_level.value, matter.handling_level.value
+        ),
+        "delivery_method": DELIVERY_METHOD_LABELS.get(
+            matter.delivery_method.value, matter.delivery_method.value
+        ),
         "window": WINDOW_LABELS.get(matter.window.value, matter.window.value),
     }
 
@@ -134,14 +156,27 @@ PROGRESS_STEPS = (
     ("decided_on", "已作出办理决定"),
     ("delivered_on", "结果已送达，办结"),
 )
-DEADLINE_CLASSES = {"normal": "deadline-ok", "yellow": "deadline-near", "red": "deadline-over",
-                    "paused": "deadline-paused", "stopped": "deadline-paused", "not_started": "deadline-paused"}
+DEADLINE_CLASSES = {
+    "normal": "deadline-ok",
+    "yellow": "deadline-near",
+    "red": "deadline-over",
+    "paused": "deadline-paused",
+    "stopped": "deadline-paused",
+    "not_started": "deadline-paused",
+}
 
 
 def progress_steps(progress: dict[str, Any]) -> list[dict[str, Any]]:
     """The steps with their dates; ``current`` marks the latest one reached."""
-    steps = [{"label": label, "date": progress.get(key), "done": bool(progress.get(key)), "current": False}
-             for key, label in PROGRESS_STEPS]
+    steps = [
+        {
+            "label": label,
+            "date": progress.get(key),
+            "done": bool(progress.get(key)),
+            "current": False,
+        }
+        for key, label in PROGRESS_STEPS
+    ]
     reached = [step for step in steps if step["done"]]
     if reached:
         reached[-1]["current"] = True

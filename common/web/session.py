@@ -43,9 +43,18 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
 
 
-def set_cookie(response: Response, request: Request, name: str, value: str, *, max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="lax",
-                        secure=_secure(request), path="/")
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, *, max_age: int | None
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        path="/",
+    )
 
 
 def new_login_csrf() -> str:

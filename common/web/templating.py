@@ -45,5 +45,6 @@ def masked(value: Any) -> str:
 
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
-templates.env.filters.update(local_time=local_time, chinese_date=chinese_date, state_label=state_label,
-                             masked=masked)
+templates.env.filters.update(
+    local_time=local_time, chinese_date=chinese_date, state_label=state_label, masked=masked
+)

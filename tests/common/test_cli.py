@@ -19,8 +19,14 @@ pytestmark = pytest.mark.sqlite_only  # the CLI uses each node's default SQLite 
 
 
 def onetrip(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "common.cli", *args], check=False, capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "common.cli", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        timeout=120,
+    )
 
 
 def _free_port() -> int:
@@ -34,11 +40,15 @@ def test_init_invite_serve_and_enrol_a_township(tmp_path):
     result = onetrip("init", "-d", str(county), "--admin-password", "County-admin-1")
     assert result.returncode == 0, result.stderr
     assert "根节点已创建 430424000000" in result.stdout
-    invite = onetrip("node", "invite", "-d", str(county), "430424100000", "--name", "洣水镇便民服务中心")
+    invite = onetrip(
+        "node", "invite", "-d", str(county), "430424100000", "--name", "洣水镇便民服务中心"
+    )
     assert invite.returncode == 0, invite.stderr
     token = invite.stdout.strip().splitlines()[-1]
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "common.cli", "serve", "-d", str(county), "--port", str(port)])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "common.cli", "serve", "-d", str(county), "--port", str(port)]
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -47,11 +57,33 @@ def test_init_invite_serve_and_enrol_a_township(tmp_path):
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        enrol = onetrip("init", "-d", str(tmp_path / "township"), "--tier", "township",
-                        "--node-id", "430424100000", "--parent", url, "--token", token)
+        enrol = onetrip(
+            "init",
+            "-d",
+            str(tmp_path / "township"),
+            "--tier",
+            "township",
+            "--node-id",
+            "430424100000",
+            "--parent",
+            url,
+            "--token",
+            token,
+        )
         assert enrol.returncode == 0, enrol.stdout + enrol.stderr
-        reused = onetrip("init", "-d", str(tmp_path / "township2"), "--tier", "township",
-                         "--node-id", "430424100000", "--parent", url, "--token", token)
+        reused = onetrip(
+            "init",
+            "-d",
+            str(tmp_path / "township2"),
+            "--tier",
+            "township",
+            "--node-id",
+            "430424100000",
+            "--parent",
+            url,
+            "--token",
+            token,
+        )
         assert reused.returncode == 2 and "enrol.token_used" in reused.stdout
         synced = onetrip("sync", "-d", str(tmp_path / "township"))
         assert synced.returncode == 0, synced.stdout + synced.stderr

@@ -23,8 +23,14 @@ FRESH = "b" * 64
 
 
 def _row(sha256: str) -> dict:
-    return {"sha256": sha256, "size": 1, "media_type": "application/pdf", "original_name": "430424198001011238.pdf",
-            "received_at": utcnow(), "stored": True}
+    return {
+        "sha256": sha256,
+        "size": 1,
+        "media_type": "application/pdf",
+        "original_name": "430424198001011238.pdf",
+        "received_at": utcnow(),
+        "stored": True,
+    }
 
 
 class Lines(logging.Handler):
@@ -50,7 +56,9 @@ def test_a_colliding_write_answers_409_and_leaves_nothing_behind(root_node) -> N
     @app.post("/collide")
     def collide(session: SessionDep) -> dict:
         core(session).execute(insert(blobs).values(**_row(FRESH)))
-        core(session).execute(insert(blobs).values(**_row(TAKEN)))  # what another request just stored
+        core(session).execute(
+            insert(blobs).values(**_row(TAKEN))
+        )  # what another request just stored
         return {"ok": True}
 
     log = Lines()
@@ -64,9 +72,18 @@ def test_a_colliding_write_answers_409_and_leaves_nothing_behind(root_node) -> N
 
     assert response.status_code == 409
     assert response.json()["code"] == "request.conflict" and "重试" in response.json()["message"]
-    assert page.status_code == 409 and "text/html" in page.headers["content-type"] and "重试" in page.text
+    assert (
+        page.status_code == 409
+        and "text/html" in page.headers["content-type"]
+        and "重试" in page.text
+    )
     with transaction(root_node.engine) as session:
-        assert session.execute(select(func.count()).select_from(blobs).where(blobs.c.sha256 == FRESH)).scalar() == 0
+        assert (
+            session.execute(
+                select(func.count()).select_from(blobs).where(blobs.c.sha256 == FRESH)
+            ).scalar()
+            == 0
+        )
     conflicts = [line for line in log.lines if line.get("code") == "request.conflict"]
     assert len(conflicts) == 2 and all(line.get("constraint") for line in conflicts), log.lines
     assert "430424198001011238" not in json.dumps(log.lines) and TAKEN not in json.dumps(log.lines)

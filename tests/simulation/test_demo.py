@@ -26,13 +26,18 @@ def demo_runs():
 
 
 def _log_in(url: str, username: str) -> dict[str, str]:
-    answer = httpx.post(f"{url}/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD})
+    answer = httpx.post(
+        f"{url}/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD}
+    )
     assert answer.status_code == 200, answer.text
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
 def _keys(directory: Path) -> dict[str, bytes]:
-    return {n.node_id: (directory / n.node_id / "keys" / "node_ed25519.pem").read_bytes() for n in DEMO_NODES}
+    return {
+        n.node_id: (directory / n.node_id / "keys" / "node_ed25519.pem").read_bytes()
+        for n in DEMO_NODES
+    }
 
 
 def test_demo_network_starts_serves_stops_and_restarts(tmp_path, demo_runs):
@@ -54,7 +59,9 @@ def test_demo_network_starts_serves_stops_and_restarts(tmp_path, demo_runs):
 
     # The village agent's record came by sync; the agent sees the village's sample cases.
     state = json.loads((directory / "demo.json").read_text(encoding="utf-8"))
-    village_cases = {c["case_no"] for c in state["cases"].values() if c["case_no"].startswith(VILLAGE)}
+    village_cases = {
+        c["case_no"] for c in state["cases"].values() if c["case_no"].startswith(VILLAGE)
+    }
     assert len(village_cases) == 2
     listed = httpx.get(f"{village_url}/api/v1/cases", headers=_log_in(village_url, "agent")).json()
     assert village_cases <= {c["case_no"] for c in listed}
@@ -72,8 +79,10 @@ def test_demo_network_starts_serves_stops_and_restarts(tmp_path, demo_runs):
     # The county matter handed up at the village reaches the county window's inbox.
     window = _log_in(county_url, "window")
     deadline = time.monotonic() + 20
-    while not village_cases & {i["case_no"] for i in httpx.get(f"{county_url}/api/v1/handoffs/inbox",
-                                                                   headers=window).json()}:
+    while not village_cases & {
+        i["case_no"]
+        for i in httpx.get(f"{county_url}/api/v1/handoffs/inbox", headers=window).json()
+    }:
         assert time.monotonic() < deadline, "the handed-up case never reached the county"
         time.sleep(0.5)
 

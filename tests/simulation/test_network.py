@@ -44,7 +44,9 @@ def event_ids(node) -> set[str]:
 
 def case_subjects(node) -> set[str]:
     with transaction(node.engine) as session:
-        return set(session.execute(select(Event.subject).where(Event.subject.like("case:%"))).scalars())
+        return set(
+            session.execute(select(Event.subject).where(Event.subject.like("case:%"))).scalars()
+        )
 
 
 def cases_held(node) -> dict[str, Case]:
@@ -59,7 +61,10 @@ def assert_every_node_verifies(network: Network) -> None:
             report = verify_node(session, node)
             assert report.ok, f"{node_id}: {report.summary()}"
             for table in (HeldEvent, DeadLetter, QuarantinedEvent, SyncReject):
-                assert session.execute(select(func.count()).select_from(table)).scalar() == 0, (node_id, table)
+                assert session.execute(select(func.count()).select_from(table)).scalar() == 0, (
+                    node_id,
+                    table,
+                )
 
 
 def assert_root_holds_everything(network: Network) -> None:
@@ -67,7 +72,9 @@ def assert_root_holds_everything(network: Network) -> None:
     written_anywhere: set[str] = set()
     for node in network.nodes.values():
         written_anywhere |= event_ids(node)
-    assert written_anywhere <= everything, f"{len(written_anywhere - everything)} events never reached the root"
+    assert written_anywhere <= everything, (
+        f"{len(written_anywhere - everything)} events never reached the root"
+    )
 
 
 def assert_custody_is_single(network: Network, case_numbers: list[str]) -> None:
@@ -82,15 +89,20 @@ def assert_custody_is_single(network: Network, case_numbers: list[str]) -> None:
                 holders[case_no].append(node_id)
     for case_no in case_numbers:
         assert len(holders[case_no]) == 1, f"{case_no} held by {holders[case_no]}"
-        assert views[case_no] == {(holders[case_no][0], None)}, f"{case_no}: nodes disagree: {views[case_no]}"
+        assert views[case_no] == {(holders[case_no][0], None)}, (
+            f"{case_no}: nodes disagree: {views[case_no]}"
+        )
 
 
 @pytest.fixture(scope="module")
 def county_network(tmp_path_factory):
     # Only the two matters the workload files are published (the whole sample catalogue is
     # 250 KB on every node: the benchmark carries it).
-    network = build_network(tmp_path_factory.mktemp("hengdong"), hengdong(villages_per_township=2),
-                            catalogue=[VILLAGE_MATTER, COUNTY_MATTER])
+    network = build_network(
+        tmp_path_factory.mktemp("hengdong"),
+        hengdong(villages_per_township=2),
+        catalogue=[VILLAGE_MATTER, COUNTY_MATTER],
+    )
     yield network
     network.close()
 
@@ -109,7 +121,9 @@ def test_hengdong_converges_after_a_random_workload_with_links_down(county_netwo
     workload.finish()
     assert not waiting(network)
     book = workload.book
-    assert sum(1 for kind in book.kind.values() if kind == "county") >= 5, "the seed should escalate some cases"
+    assert sum(1 for kind in book.kind.values() if kind == "county") >= 5, (
+        "the seed should escalate some cases"
+    )
 
     assert_every_node_verifies(network)
     assert_root_holds_everything(network)
@@ -122,22 +136,33 @@ def test_hengdong_converges_after_a_random_workload_with_links_down(county_netwo
         # No event of a neighbour's case, and nothing of another village's user.
         assert {s.removeprefix("case:") for s in case_subjects(node)} == own, village_id
     with transaction(network[neighbour].engine) as session:
-        assert not session.execute(select(Event.id).where(Event.subject == f"user:{first}:agent2")).first()
+        assert not session.execute(
+            select(Event.id).where(Event.subject == f"user:{first}:agent2")
+        ).first()
     with transaction(network[first].engine) as session:
-        assert session.execute(select(Event.id).where(Event.subject == f"user:{first}:agent2")).first()
+        assert session.execute(
+            select(Event.id).where(Event.subject == f"user:{first}:agent2")
+        ).first()
     # A township sees every case of its villages and none of another township's.
     for township_id in network.at_depth(1):
         below = {c for v in network.children(township_id) for c in book.cases.get(v, [])}
-        assert {s.removeprefix("case:") for s in case_subjects(network[township_id])} == below, township_id
+        assert {s.removeprefix("case:") for s in case_subjects(network[township_id])} == below, (
+            township_id
+        )
 
     assert_custody_is_single(network, book.all_cases)
     for case_no in book.all_cases:
         case = root_cases[case_no]
         assert case.state == "delivered" and case.custodian == case.origin_node, case_no
     with transaction(network.root.engine) as session:
-        chains = Counter(tuple(step["node"] for step in custody_chain(session, c)) for c in book.all_cases
-                         if book.kind[c] == "county")
-    assert all(chain[1] == COUNTY_ID and chain[0] == chain[2] and len(chain) == 3 for chain in chains)
+        chains = Counter(
+            tuple(step["node"] for step in custody_chain(session, c))
+            for c in book.all_cases
+            if book.kind[c] == "county"
+        )
+    assert all(
+        chain[1] == COUNTY_ID and chain[0] == chain[2] and len(chain) == 3 for chain in chains
+    )
 
 
 def test_four_levels_a_case_filed_under_qidong_is_decided_there_and_comes_home(tmp_path):
@@ -158,14 +183,34 @@ def test_four_levels_a_case_filed_under_qidong_is_decided_there_and_comes_home(t
         city = network[CITY_ID]
         assert network.root is city
         case = cases_held(city)[case_no]
-        assert (case.state, case.custodian, case.matter_code) == ("delivered", village, COUNTY_MATTER)
+        assert (case.state, case.custodian, case.matter_code) == (
+            "delivered",
+            village,
+            COUNTY_MATTER,
+        )
         with transaction(city.engine) as session:
-            assert [s["node"] for s in custody_chain(session, case_no)] == [village, QIDONG_ID, village]
+            assert [s["node"] for s in custody_chain(session, case_no)] == [
+                village,
+                QIDONG_ID,
+                village,
+            ]
         assert_root_holds_everything(network)
         subject = f"case:{case_no}"
-        for node_id in ("430426000000", "430426100000", village):  # the path from the root to the origin
+        for node_id in (
+            "430426000000",
+            "430426100000",
+            village,
+        ):  # the path from the root to the origin
             assert subject in case_subjects(network[node_id]), node_id
-        for node_id in ("430424000000", "430424100000", "430424100201", "430424100202", "430426100202"):
-            assert not case_subjects(network[node_id]), node_id  # the other county and the neighbour
+        for node_id in (
+            "430424000000",
+            "430424100000",
+            "430424100201",
+            "430424100202",
+            "430426100202",
+        ):
+            assert not case_subjects(network[node_id]), (
+                node_id
+            )  # the other county and the neighbour
         assert_custody_is_single(network, [case_no])
         assert_every_node_verifies(network)

@@ -39,22 +39,28 @@ class CustodyViolation(EnvelopeError):
         super().__init__("case.custody_violation", f"{event.kind} {event.id}: {message}")
 
 
-_CUSTODY_OF = (select(_CASES.c.custodian, _CASES.c.pending_offer_to, _CASES.c.pending_offer_seq)
-               .where(_CASES.c.case_no == bindparam("case_no")))
+_CUSTODY_OF = select(
+    _CASES.c.custodian, _CASES.c.pending_offer_to, _CASES.c.pending_offer_seq
+).where(_CASES.c.case_no == bindparam("case_no"))
 
 
 # A case row filed in the batch being applied and not written yet is read from the
 # batch's buffer: these columns have no default, so a value not set there is NULL.
-assert all(_CASES.c[name].default is None and _CASES.c[name].server_default is None
-           for name in ("custodian", "pending_offer_to", "pending_offer_seq"))
+assert all(
+    _CASES.c[name].default is None and _CASES.c[name].server_default is None
+    for name in ("custodian", "pending_offer_to", "pending_offer_seq")
+)
 
 
 def _case(session: Session, event: SignedEvent, case_no: str) -> Any:
     buffer = write_behind(session)
     pending = buffer.pending_row(_CASES, case_no) if buffer is not None else None
     if pending is not None:
-        return SimpleNamespace(custodian=pending.get("custodian"), pending_offer_to=pending.get("pending_offer_to"),
-                               pending_offer_seq=pending.get("pending_offer_seq"))
+        return SimpleNamespace(
+            custodian=pending.get("custodian"),
+            pending_offer_to=pending.get("pending_offer_to"),
+            pending_offer_seq=pending.get("pending_offer_seq"),
+        )
     row = core(session).execute(_CUSTODY_OF, {"case_no": case_no}).first()
     if row is None:
         raise CustodyViolation(event, f"case {case_no} is not held here")
@@ -69,15 +75,24 @@ def _check_answer(event: SignedEvent, case: Any) -> None:
     """The answer names the open offer and follows it directly (that its author is the
     offer's target is the authority policy's rule, checked before any handler)."""
     env = event.envelope
-    if event.body.get("offer_seq") != case.pending_offer_seq or env["sseq"] != case.pending_offer_seq + 1:
-        raise CustodyViolation(event, f"does not answer the open offer at sseq {case.pending_offer_seq}")
+    if (
+        event.body.get("offer_seq") != case.pending_offer_seq
+        or env["sseq"] != case.pending_offer_seq + 1
+    ):
+        raise CustodyViolation(
+            event, f"does not answer the open offer at sseq {case.pending_offer_seq}"
+        )
 
 
 @case_handler("handoff.offered")
 def on_offered(session: Session, event: SignedEvent, case_no: str) -> None:
     body, sseq = event.body, event.envelope["sseq"]
     # Written by the custodian with no offer open: the authority policy's rule.
-    if not isinstance(body.get("to"), str) or body["to"] == event.author or body.get("head_sseq") != sseq - 1:
+    if (
+        not isinstance(body.get("to"), str)
+        or body["to"] == event.author
+        or body.get("head_sseq") != sseq - 1
+    ):
         raise CustodyViolation(event, "offered to its own author or not at the case's head")
     _set(session, case_no, pending_offer_to=body["to"], pending_offer_seq=sseq)
 
@@ -86,15 +101,23 @@ def on_offered(session: Session, event: SignedEvent, case_no: str) -> None:
 def on_accepted(session: Session, event: SignedEvent, case_no: str) -> None:
     case = _case(session, event, case_no)
     _check_answer(event, case)
-    last = core(session).execute(
-        select(func.max(CUSTODY.c.seq)).where(CUSTODY.c.case_no == case_no)
-    ).scalar()
+    last = (
+        core(session)
+        .execute(select(func.max(CUSTODY.c.seq)).where(CUSTODY.c.case_no == case_no))
+        .scalar()
+    )
     # Nothing may be written between offer and answer, so the answer's sprev is the offer.
-    core(session).execute(insert(CUSTODY), {
-        "case_no": case_no, "seq": (last or 1) + 1, "node_id": event.author,
-        "from_sseq": event.envelope["sseq"], "offer_event_id": event.envelope["sprev"],
-        "accept_event_id": event.id,
-    })
+    core(session).execute(
+        insert(CUSTODY),
+        {
+            "case_no": case_no,
+            "seq": (last or 1) + 1,
+            "node_id": event.author,
+            "from_sseq": event.envelope["sseq"],
+            "offer_event_id": event.envelope["sprev"],
+            "accept_event_id": event.id,
+        },
+    )
     _set(session, case_no, custodian=event.author, pending_offer_to=None, pending_offer_seq=None)
 
 

@@ -25,11 +25,19 @@ router = APIRouter(prefix="/api/v1", tags=["handoff"])
 
 CaseNo = Annotated[str, Path(pattern=r"^\d{12}-\d{8}-\d{4,6}$", description="办件编号")]
 READERS = tuple(Role)
-INBOX_READERS = (Role.VILLAGE_AGENT, Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER, Role.COUNTY_WINDOW_CLERK,
-                 Role.COUNTY_ADMIN, Role.AUDITOR)
+INBOX_READERS = (
+    Role.VILLAGE_AGENT,
+    Role.TOWNSHIP_CLERK,
+    Role.TOWNSHIP_APPROVER,
+    Role.COUNTY_WINDOW_CLERK,
+    Role.COUNTY_ADMIN,
+    Role.AUDITOR,
+)
 ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "接收节点或理由不符合规则（code、message、field）"}, 403: {"description": "无权办理"},
-    404: {"description": "案件不存在"}, 409: {"description": "案件有待接收的移交，或当前状态不能移交"},
+    400: {"description": "接收节点或理由不符合规则（code、message、field）"},
+    403: {"description": "无权办理"},
+    404: {"description": "案件不存在"},
+    409: {"description": "案件有待接收的移交，或当前状态不能移交"},
 }
 
 
@@ -38,10 +46,14 @@ class _Request(BaseModel):
 
 
 class OfferRequest(_Request):
-    to: str | None = Field(default=None, max_length=20,
-                           description="接收节点编号；不填则按规则：上报到办理层级的上级节点，办结后退回来源节点")
+    to: str | None = Field(
+        default=None,
+        max_length=20,
+        description="接收节点编号；不填则按规则：上报到办理层级的上级节点，办结后退回来源节点",
+    )
     reason: Literal["escalate", "return", "transfer"] | None = Field(
-        default=None, description="escalate 上报 / return 退回来源节点（须与规则一致）")
+        default=None, description="escalate 上报 / return 退回来源节点（须与规则一致）"
+    )
 
 
 class DeclineRequest(_Request):
@@ -96,31 +108,43 @@ class CustodyOut(BaseModel):
 def _answer(session: Session, case_no: str, event: SignedEvent) -> HandoffOut:
     case = load_case(session, case_no)
     return HandoffOut(
-        case_no=case_no, state=case.state, state_label=STATE_LABELS[CaseState(case.state)],
-        custodian=case.custodian, pending_offer_to=case.pending_offer_to,
-        pending_offer_seq=case.pending_offer_seq, version=case.version, event_id=event.id, kind=event.kind,
+        case_no=case_no,
+        state=case.state,
+        state_label=STATE_LABELS[CaseState(case.state)],
+        custodian=case.custodian,
+        pending_offer_to=case.pending_offer_to,
+        pending_offer_seq=case.pending_offer_seq,
+        version=case.version,
+        event_id=event.id,
+        kind=event.kind,
         body=event.body,
     )
 
 
-@router.post("/cases/{case_no}/handoff", response_model=HandoffOut, status_code=201, responses=ERRORS)
-def offer_handoff(case_no: CaseNo, body: OfferRequest, actor: CurrentUser, session: SessionDep,
-                  node: NodeDep) -> HandoffOut:
+@router.post(
+    "/cases/{case_no}/handoff", response_model=HandoffOut, status_code=201, responses=ERRORS
+)
+def offer_handoff(
+    case_no: CaseNo, body: OfferRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> HandoffOut:
     """移交：上报到办理层级的节点，或办结后退回来源节点；对方接收前案件不能修改。"""
     event = service.offer_handoff(session, node, actor, case_no, to=body.to, reason=body.reason)
     return _answer(session, case_no, event)
 
 
 @router.post("/cases/{case_no}/handoff/accept", response_model=HandoffOut, responses=ERRORS)
-def accept_handoff(case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep) -> HandoffOut:
+def accept_handoff(
+    case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> HandoffOut:
     """接收移交：本节点成为案件的办理节点。"""
     event = service.accept_handoff(session, node, actor, case_no)
     return _answer(session, case_no, event)
 
 
 @router.post("/cases/{case_no}/handoff/decline", response_model=HandoffOut, responses=ERRORS)
-def decline_handoff(case_no: CaseNo, body: DeclineRequest, actor: CurrentUser, session: SessionDep,
-                    node: NodeDep) -> HandoffOut:
+def decline_handoff(
+    case_no: CaseNo, body: DeclineRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
+) -> HandoffOut:
     """拒收移交（须说明理由）：案件留在移交方。"""
     event = service.decline_handoff(session, node, actor, case_no, body.reason)
     return _answer(session, case_no, event)
@@ -141,7 +165,13 @@ def custody(case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: Node
     try:
         chain = service.custody_chain(session, case_no)
     except CustodyViolation as exc:
-        raise Conflict("case.custody_unprovable", f"案件交接记录无法验证：{exc.message}", field="case_no") from exc
-    return CustodyOut(case_no=case_no, custodian=case.custodian, pending_offer_to=case.pending_offer_to,
-                      pending_offer_seq=case.pending_offer_seq,
-                      chain=[CustodyStepOut.model_validate(step) for step in chain])
+        raise Conflict(
+            "case.custody_unprovable", f"案件交接记录无法验证：{exc.message}", field="case_no"
+        ) from exc
+    return CustodyOut(
+        case_no=case_no,
+        custodian=case.custodian,
+        pending_offer_to=case.pending_offer_to,
+        pending_offer_seq=case.pending_offer_seq,
+        chain=[CustodyStepOut.model_validate(step) for step in chain],
+    )

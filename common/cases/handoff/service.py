@@ -64,6 +64,7 @@ SETTLED_ACCEPTED, SETTLED_OFFERED = "accepted", "offered"
 
 # -- targets ---------------------------------------------------------------------------
 
+
 def _live_node(session: Session, node_id: str) -> RegistryNode | None:
     entry = session.get(RegistryNode, node_id)
     return entry if entry is not None and entry.revoked_version is None else None
@@ -83,19 +84,30 @@ def _target(session: Session, node: ThisNode, to: Any, allowed: list[str]) -> st
         raise DomainError("handoff.target_unknown", "请填写接收节点编号", field="to")
     to = to.strip()
     if _live_node(session, to) is None:
-        raise DomainError("handoff.target_unknown", f"节点 {to} 未登记或已注销，不能接收移交", field="to")
+        raise DomainError(
+            "handoff.target_unknown", f"节点 {to} 未登记或已注销，不能接收移交", field="to"
+        )
     if to == node.node_id:
         raise DomainError("handoff.target_self", "不能移交给本节点", field="to")
     if to not in allowed:
-        raise DomainError("handoff.target_not_allowed",
-                          f"该案件只能移交给：{'、'.join(allowed)}", field="to")
+        raise DomainError(
+            "handoff.target_not_allowed", f"该案件只能移交给：{'、'.join(allowed)}", field="to"
+        )
     return to
 
 
 # -- actions ---------------------------------------------------------------------------
 
-def offer_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str, *, to: str | None = None,
-                  reason: str | None = None) -> SignedEvent:
+
+def offer_handoff(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    *,
+    to: str | None = None,
+    reason: str | None = None,
+) -> SignedEvent:
     """移交: offer the case this node holds to ``to`` (by default the node the rule names)."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "offer_handoff")
@@ -104,30 +116,57 @@ def offer_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str, 
         expected = "上报（escalate）" if rule_reason == ESCALATE else "退回来源节点（return）"
         raise DomainError("handoff.reason_mismatch", f"该案件当前只能{expected}", field="reason")
     target = _target(session, node, to, allowed)
-    return append_case_event(session, node, case, OFFERED, {
-        "to": target, "reason": rule_reason, "head_sseq": case.version,
-        "offered_by": actor.username, "offered_on": today_on(node),
-    })
+    return append_case_event(
+        session,
+        node,
+        case,
+        OFFERED,
+        {
+            "to": target,
+            "reason": rule_reason,
+            "head_sseq": case.version,
+            "offered_by": actor.username,
+            "offered_on": today_on(node),
+        },
+    )
 
 
 def accept_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str) -> SignedEvent:
     """接收: this node becomes the case's custodian."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "accept_handoff")
-    return append_case_event(session, node, case, ACCEPTED, {
-        "offer_seq": case.pending_offer_seq, "accepted_by": actor.username, "accepted_on": today_on(node),
-    })
+    return append_case_event(
+        session,
+        node,
+        case,
+        ACCEPTED,
+        {
+            "offer_seq": case.pending_offer_seq,
+            "accepted_by": actor.username,
+            "accepted_on": today_on(node),
+        },
+    )
 
 
-def decline_handoff(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> SignedEvent:
+def decline_handoff(
+    session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str
+) -> SignedEvent:
     """拒收 (with the reason): custody stays with the node that offered the case."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "decline_handoff")
     why = text(reason, "reason", max_len=MAX_REASON, label="拒收理由")
-    return append_case_event(session, node, case, DECLINED, {
-        "offer_seq": case.pending_offer_seq, "reason": why, "declined_by": actor.username,
-        "declined_on": today_on(node),
-    })
+    return append_case_event(
+        session,
+        node,
+        case,
+        DECLINED,
+        {
+            "offer_seq": case.pending_offer_seq,
+            "reason": why,
+            "declined_by": actor.username,
+            "declined_on": today_on(node),
+        },
+    )
 
 
 def return_if_decided(session: Session, node: ThisNode, case_no: str) -> SignedEvent | None:
@@ -137,9 +176,14 @@ def return_if_decided(session: Session, node: ThisNode, case_no: str) -> SignedE
     sync after ingest; does nothing when there is nothing to return.
     """
     case = session.get(Case, case_no)
-    if (case is None or case.pending_offer_to is not None or case.custodian != node.node_id
-            or case.state not in DECIDED or case.origin_node == node.node_id
-            or _live_node(session, case.origin_node) is None):
+    if (
+        case is None
+        or case.pending_offer_to is not None
+        or case.custodian != node.node_id
+        or case.state not in DECIDED
+        or case.origin_node == node.node_id
+        or _live_node(session, case.origin_node) is None
+    ):
         return None
     return offer_handoff(session, node, Actor.node_system(node.node_id), case_no)
 
@@ -155,7 +199,11 @@ def settle_custody(session: Session, node: ThisNode, case_no: str) -> str | None
     case = session.get(Case, case_no)
     if case is None:
         return None
-    if case.pending_offer_to == node.node_id and case.state in DECIDED and case.origin_node == node.node_id:
+    if (
+        case.pending_offer_to == node.node_id
+        and case.state in DECIDED
+        and case.origin_node == node.node_id
+    ):
         accept_handoff(session, node, Actor.node_system(node.node_id), case_no)
         return SETTLED_ACCEPTED
     return SETTLED_OFFERED if return_if_decided(session, node, case_no) is not None else None
@@ -163,32 +211,48 @@ def settle_custody(session: Session, node: ThisNode, case_no: str) -> str | None
 
 # -- reading ---------------------------------------------------------------------------
 
+
 def handoff_inbox(session: Session, node: ThisNode) -> list[dict[str, Any]]:
     """Open offers to this node, oldest first (by the offer's arrival here)."""
     rows = session.execute(
         select(Case, Event.raw, Event.author)
-        .join(Event, (Event.subject == literal(CASE_SUBJECT_PREFIX) + Case.case_no)
-              & (Event.sseq == Case.pending_offer_seq))
+        .join(
+            Event,
+            (Event.subject == literal(CASE_SUBJECT_PREFIX) + Case.case_no)
+            & (Event.sseq == Case.pending_offer_seq),
+        )
         .where(Case.pending_offer_to == node.node_id)
         .order_by(Event.lseq)
     ).all()
     items = []
     for case, raw, author in rows:
         body = parse_event(node.network_id, bytes(raw)).body
-        items.append({
-            "case_no": case.case_no, "matter_code": case.matter_code, "matter_name": case.matter_name,
-            "handling_level": case.handling_level, "state": case.state, "origin_node": case.origin_node,
-            "applicant_name": case.applicant_name, "applicant_id_masked": case.applicant_id_masked,
-            "filed_on": case.filed_on, "from_node": author, "reason": body["reason"],
-            "offered_by": body["offered_by"], "offered_on": body["offered_on"],
-            "offer_seq": case.pending_offer_seq,
-        })
+        items.append(
+            {
+                "case_no": case.case_no,
+                "matter_code": case.matter_code,
+                "matter_name": case.matter_name,
+                "handling_level": case.handling_level,
+                "state": case.state,
+                "origin_node": case.origin_node,
+                "applicant_name": case.applicant_name,
+                "applicant_id_masked": case.applicant_id_masked,
+                "filed_on": case.filed_on,
+                "from_node": author,
+                "reason": body["reason"],
+                "offered_by": body["offered_by"],
+                "offered_on": body["offered_on"],
+                "offer_seq": case.pending_offer_seq,
+            }
+        )
     return items
 
 
 def _case_events(session: Session, case_no: str) -> list[SignedEvent]:
     rows = session.execute(
-        select(Event.lseq, Event.id, Event.raw).where(Event.subject == case_subject(case_no)).order_by(Event.sseq)
+        select(Event.lseq, Event.id, Event.raw)
+        .where(Event.subject == case_subject(case_no))
+        .order_by(Event.sseq)
     ).all()
     if not rows:
         raise NotFound("case.not_found", f"案件 {case_no} 不存在", field="case_no")
@@ -209,8 +273,12 @@ def _walk(events: list[SignedEvent]) -> list[dict[str, Any]]:
     for event in events[1:]:
         env = event.envelope
         if offer is not None:
-            if (event.kind not in HANDOFF_REPLIES or event.author != offer.body["to"]
-                    or env["sprev"] != offer.id or event.body.get("offer_seq") != offer.envelope["sseq"]):
+            if (
+                event.kind not in HANDOFF_REPLIES
+                or event.author != offer.body["to"]
+                or env["sprev"] != offer.id
+                or event.body.get("offer_seq") != offer.envelope["sseq"]
+            ):
                 raise CustodyViolation(event, f"written while the offer {offer.id} was open")
             if event.kind == ACCEPTED:
                 custodian = event.author
@@ -236,14 +304,17 @@ def custody_chain(session: Session, case_no: str) -> list[dict[str, Any]]:
     return _walk(_case_events(session, case_no))
 
 
-def prove_custody(session: Session, network_id: str, case_no: str,
-                  resolve_key: KeyResolver) -> list[dict[str, Any]]:
+def prove_custody(
+    session: Session, network_id: str, case_no: str, resolve_key: KeyResolver
+) -> list[dict[str, Any]]:
     """``custody_chain`` plus the signature of every event it rests on (the filing, each
     offer and each acceptance) checked against the key ``resolve_key`` gives for its
     author, e.g. ``RegistryKeyResolver(root_fingerprint, allow_revoked=True)``."""
     events = _case_events(session, case_no)
     chain = _walk(events)
-    needed = {events[0].id} | {step[k] for step in chain[1:] for k in ("offer_event_id", "accept_event_id")}
+    needed = {events[0].id} | {
+        step[k] for step in chain[1:] for k in ("offer_event_id", "accept_event_id")
+    }
     for stored in events:
         if stored.id in needed:
             event = parse_event(network_id, stored.raw)  # canonical form and id, from the bytes

@@ -46,7 +46,9 @@ MAX_PLACE = 100
 MAX_PURPOSE = 200
 
 
-def text(value: Any, field: str, *, required: bool = True, max_len: int = 200, label: str = "") -> str | None:
+def text(
+    value: Any, field: str, *, required: bool = True, max_len: int = 200, label: str = ""
+) -> str | None:
     """NFC and stripped text, or a DomainError naming ``field``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
@@ -56,7 +58,9 @@ def text(value: Any, field: str, *, required: bool = True, max_len: int = 200, l
         raise DomainError("case.field_type", f"{label or field}应为文字", field=field)
     value = unicodedata.normalize("NFC", value).strip()
     if len(value) > max_len:
-        raise DomainError("case.field_too_long", f"{label or field}不得超过{max_len}个字", field=field)
+        raise DomainError(
+            "case.field_too_long", f"{label or field}不得超过{max_len}个字", field=field
+        )
     return value
 
 
@@ -72,6 +76,7 @@ def filed_body(session: Session, node: ThisNode, case_no: str) -> dict[str, Any]
 
 
 # -- materials ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class MaterialSpec:
@@ -107,7 +112,10 @@ def _licence_ref_ok(session: Session, ref: str, holder_id: str, spec: MaterialSp
 
 
 def resolve_materials(
-    session: Session, specs: list[MaterialSpec], inputs: list[dict[str, Any]], holder_id: str,
+    session: Session,
+    specs: list[MaterialSpec],
+    inputs: list[dict[str, Any]],
+    holder_id: str,
     field: str = "materials",
 ) -> dict[int, MaterialSource]:
     """Map each input ({position | name, blob_sha256 | licence_ref}) to a material of
@@ -115,8 +123,14 @@ def resolve_materials(
     if not isinstance(inputs, list):
         raise DomainError("case.field_type", "材料应为列表", field=field)
     by_name = {spec.name: spec for spec in specs}
-    held = blobs_held(session, {item["blob_sha256"].lower() for item in inputs
-                                if isinstance(item, dict) and isinstance(item.get("blob_sha256"), str)})
+    held = blobs_held(
+        session,
+        {
+            item["blob_sha256"].lower()
+            for item in inputs
+            if isinstance(item, dict) and isinstance(item.get("blob_sha256"), str)
+        },
+    )
     result: dict[int, MaterialSource] = {}
     for index, item in enumerate(inputs):
         where = f"{field}[{index}]"
@@ -127,33 +141,53 @@ def resolve_materials(
             raise DomainError("case.material_duplicate", f"材料“{spec.name}”重复提交", field=where)
         blob, ref = item.get("blob_sha256"), item.get("licence_ref")
         if (blob is None) == (ref is None):
-            raise DomainError("case.material_source", f"材料“{spec.name}”应提供上传文件或电子证照其中之一",
-                              field=where)
+            raise DomainError(
+                "case.material_source",
+                f"材料“{spec.name}”应提供上传文件或电子证照其中之一",
+                field=where,
+            )
         if blob is not None:
             if not isinstance(blob, str) or blob.lower() not in held:
-                raise DomainError("case.blob_unknown", f"材料“{spec.name}”的文件未上传到本节点",
-                                  field=f"{where}.blob_sha256")
+                raise DomainError(
+                    "case.blob_unknown",
+                    f"材料“{spec.name}”的文件未上传到本节点",
+                    field=f"{where}.blob_sha256",
+                )
             blob = blob.lower()
         else:
-            if not isinstance(ref, str) or not _licence_ref_ok(session, ref.strip(), holder_id, spec):
-                raise DomainError("case.licence_ref_invalid",
-                                  f"材料“{spec.name}”引用的电子证照不是申请人持有的有效证照",
-                                  field=f"{where}.licence_ref")
+            if not isinstance(ref, str) or not _licence_ref_ok(
+                session, ref.strip(), holder_id, spec
+            ):
+                raise DomainError(
+                    "case.licence_ref_invalid",
+                    f"材料“{spec.name}”引用的电子证照不是申请人持有的有效证照",
+                    field=f"{where}.licence_ref",
+                )
             ref = ref.strip()
         result[spec.position] = MaterialSource(blob, ref)
     return result
 
 
-def _spec_of(item: dict[str, Any], specs: list[MaterialSpec], by_name: dict[str, MaterialSpec],
-             where: str) -> MaterialSpec:
+def _spec_of(
+    item: dict[str, Any], specs: list[MaterialSpec], by_name: dict[str, MaterialSpec], where: str
+) -> MaterialSpec:
     position, name = item.get("position"), item.get("name")
     if position is not None:
-        if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < len(specs):
-            raise DomainError("case.material_unknown", f"材料序号应在0到{len(specs) - 1}之间",
-                              field=f"{where}.position")
+        if (
+            isinstance(position, bool)
+            or not isinstance(position, int)
+            or not 0 <= position < len(specs)
+        ):
+            raise DomainError(
+                "case.material_unknown",
+                f"材料序号应在0到{len(specs) - 1}之间",
+                field=f"{where}.position",
+            )
         spec = specs[position]
         if name is not None and unicodedata.normalize("NFC", str(name)).strip() != spec.name:
-            raise DomainError("case.material_unknown", "材料序号与名称不一致", field=f"{where}.name")
+            raise DomainError(
+                "case.material_unknown", "材料序号与名称不一致", field=f"{where}.name"
+            )
         return spec
     if isinstance(name, str) and (spec := by_name.get(unicodedata.normalize("NFC", name).strip())):
         return spec
@@ -162,14 +196,21 @@ def _spec_of(item: dict[str, Any], specs: list[MaterialSpec], by_name: dict[str,
 
 # -- filing ------------------------------------------------------------------------
 
+
 def _published_matter(session: Session, code: Any) -> Matter:
     code = text(code, "matter_code", max_len=33, label="事项实施编码")
     try:
         matter, withdrawn = published_matter(session, code)  # type: ignore[arg-type]
     except NotFound:
-        raise NotFound("case.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="matter_code") from None
+        raise NotFound(
+            "case.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="matter_code"
+        ) from None
     if withdrawn:
-        raise Conflict("case.matter_withdrawn", f"事项“{matter.name}”已从目录撤销，不能申请", field="matter_code")
+        raise Conflict(
+            "case.matter_withdrawn",
+            f"事项“{matter.name}”已从目录撤销，不能申请",
+            field="matter_code",
+        )
     return matter
 
 
@@ -178,35 +219,58 @@ def _applicant(data: Any, node: ThisNode) -> dict[str, Any]:
         raise DomainError("case.field_required", "请填写申请人信息", field="applicant")
     kind = data.get("kind")
     if kind not in APPLICANT_KIND_LABELS:
-        raise DomainError("case.applicant_kind", "申请人类型应为 person（自然人）或 enterprise（法人或其他组织）",
-                          field="applicant.kind")
+        raise DomainError(
+            "case.applicant_kind",
+            "申请人类型应为 person（自然人）或 enterprise（法人或其他组织）",
+            field="applicant.kind",
+        )
     name = text(data.get("name"), "applicant.name", max_len=MAX_NAME, label="申请人名称")
     try:
         if kind == "person":
-            id_number = validate_resident_id(data.get("id_number"), today=local_today(node.settings.tz))
+            id_number = validate_resident_id(
+                data.get("id_number"), today=local_today(node.settings.tz)
+            )
         else:
             id_number = validate_uscc(data.get("id_number"))
     except IdentifierError as exc:
         raise DomainError(exc.code, exc.message, field="applicant.id_number") from None
     phone = text(data.get("phone"), "applicant.phone", required=False, max_len=20, label="联系电话")
     if phone is not None and not all(ch.isdigit() or ch in "+-() " for ch in phone):
-        raise DomainError("case.phone_invalid", "联系电话只能包含数字和 + - ( )", field="applicant.phone")
+        raise DomainError(
+            "case.phone_invalid", "联系电话只能包含数字和 + - ( )", field="applicant.phone"
+        )
     return {"kind": kind, "name": name, "id_number": id_number, "phone": phone}
 
 
-def visit_record(data: dict[str, Any], field: str, *, prior_trips: int, required_visits: int) -> dict[str, Any]:
+def visit_record(
+    data: dict[str, Any], field: str, *, prior_trips: int, required_visits: int
+) -> dict[str, Any]:
     """Validate one visit and work out whether it is a trip and over the limit."""
     who = data.get("who")
     if who not in VISITORS:
-        raise DomainError("case.visit_who", "到场人员应为 applicant、agent、courier 或 staff", field=f"{field}.who")
+        raise DomainError(
+            "case.visit_who",
+            "到场人员应为 applicant、agent、courier 或 staff",
+            field=f"{field}.who",
+        )
     place = text(data.get("place"), f"{field}.place", max_len=MAX_PLACE, label="到场地点")
     purpose = text(data.get("purpose"), f"{field}.purpose", max_len=MAX_PURPOSE, label="到场事由")
     counts = who == "applicant"  # an agent's, courier's or staff journey is not the resident's trip
     trip_no = prior_trips + 1
     over = counts and trip_no > required_visits
-    reason = (f"跑动次数超过承诺的{required_visits}次：第{trip_no}次到现场（原因：{purpose}）" if over else None)
-    return {"who": who, "place": place, "purpose": purpose, "counts": counts, "over_limit": over,
-            "over_limit_reason": reason}
+    reason = (
+        f"跑动次数超过承诺的{required_visits}次：第{trip_no}次到现场（原因：{purpose}）"
+        if over
+        else None
+    )
+    return {
+        "who": who,
+        "place": place,
+        "purpose": purpose,
+        "counts": counts,
+        "over_limit": over,
+        "over_limit_reason": reason,
+    }
 
 
 def next_case_no(session: Session, node: ThisNode, filed_on: str) -> str:
@@ -216,23 +280,40 @@ def next_case_no(session: Session, node: ThisNode, filed_on: str) -> str:
     # '.' sorts right after '-': a primary-key range over this node's day. Longest
     # first, so serial 10000 (five digits) still counts as after 9999.
     cases = Case.__table__  # type: ignore[attr-defined]
-    last = core(session).execute(
-        select(cases.c.case_no).where(cases.c.case_no > prefix, cases.c.case_no < prefix[:-1] + ".")
-        .order_by(func.length(cases.c.case_no).desc(), cases.c.case_no.desc()).limit(1)
-    ).scalar()
+    last = (
+        core(session)
+        .execute(
+            select(cases.c.case_no)
+            .where(cases.c.case_no > prefix, cases.c.case_no < prefix[:-1] + ".")
+            .order_by(func.length(cases.c.case_no).desc(), cases.c.case_no.desc())
+            .limit(1)
+        )
+        .scalar()
+    )
     serial = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{serial:04d}"
 
 
 def file_case(
-    session: Session, node: ThisNode, actor: Actor, *, matter_code: str, applicant: dict[str, Any],
-    materials: list[dict[str, Any]], commitment: bool = False, visit: dict[str, Any] | None = None,
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    *,
+    matter_code: str,
+    applicant: dict[str, Any],
+    materials: list[dict[str, Any]],
+    commitment: bool = False,
+    visit: dict[str, Any] | None = None,
     agent: str | None = None,
 ) -> Case:
     """申请: append ``case.filed`` for a new case and return its projection row."""
-    check_case_action(session, node, actor, None, "file_case")  # who files here, before reading anything
+    check_case_action(
+        session, node, actor, None, "file_case"
+    )  # who files here, before reading anything
     matter = _published_matter(session, matter_code)
-    check_case_action(session, node, actor, None, "file_case", matter=matter)  # and the matter's level
+    check_case_action(
+        session, node, actor, None, "file_case", matter=matter
+    )  # and the matter's level
     level = matter.handling_level.value
     person = _applicant(applicant, node)
     if node.tier == "village" and not actor.system:
@@ -240,9 +321,13 @@ def file_case(
     else:
         agent = text(agent, "agent", required=False, max_len=64, label="代办员")
     if commitment and not matter.commitment_allowed:
-        raise DomainError("case.commitment_not_allowed", f"“{matter.name}”不适用告知承诺制", field="commitment")
+        raise DomainError(
+            "case.commitment_not_allowed", f"“{matter.name}”不适用告知承诺制", field="commitment"
+        )
 
-    specs = [MaterialSpec(i, m.name, m.mandatory, m.licence_type) for i, m in enumerate(matter.materials)]
+    specs = [
+        MaterialSpec(i, m.name, m.mandatory, m.licence_type) for i, m in enumerate(matter.materials)
+    ]
     given = resolve_materials(session, specs, materials, person["id_number"])
     checklist = []
     for spec in specs:
@@ -253,30 +338,42 @@ def file_case(
             held = find_valid_licence(session, person["id_number"], spec.licence_type)
             source = MaterialSource(None, held) if held else None
         provided = source is not None
-        checklist.append({
-            "position": spec.position, "name": spec.name, "mandatory": spec.mandatory,
-            "licence_type": spec.licence_type or None,
-            "blob_sha256": source.blob_sha256 if source else None,
-            "licence_ref": source.licence_ref if source else None,
-            "promised": bool(commitment and spec.mandatory and not provided),
-        })
+        checklist.append(
+            {
+                "position": spec.position,
+                "name": spec.name,
+                "mandatory": spec.mandatory,
+                "licence_type": spec.licence_type or None,
+                "blob_sha256": source.blob_sha256 if source else None,
+                "licence_ref": source.licence_ref if source else None,
+                "promised": bool(commitment and spec.mandatory and not provided),
+            }
+        )
 
     filed_visit = None
     if visit is not None:
         if not isinstance(visit, dict):
             raise DomainError("case.field_type", "到场记录应为对象", field="visit")
-        filed_visit = visit_record(visit, "visit", prior_trips=0, required_visits=matter.required_visits)
+        filed_visit = visit_record(
+            visit, "visit", prior_trips=0, required_visits=matter.required_visits
+        )
 
     filed_on = today_on(node)
     case_no = next_case_no(session, node, filed_on)
     body = {
         "case_no": case_no,
         "matter": {
-            "code": matter.implementation_code, "name": matter.name,
-            "catalogue_version": catalogue_version(session), "case_type": matter.case_type.value,
-            "handling_level": level, "window": matter.window.value, "lead_department": matter.lead_department,
-            "departments": list(matter.departments), "required_visits": matter.required_visits,
-            "limit_days": matter.promised_limit_days, "commitment_allowed": matter.commitment_allowed,
+            "code": matter.implementation_code,
+            "name": matter.name,
+            "catalogue_version": catalogue_version(session),
+            "case_type": matter.case_type.value,
+            "handling_level": level,
+            "window": matter.window.value,
+            "lead_department": matter.lead_department,
+            "departments": list(matter.departments),
+            "required_visits": matter.required_visits,
+            "limit_days": matter.promised_limit_days,
+            "commitment_allowed": matter.commitment_allowed,
         },
         "applicant": person,
         "agent": agent,

@@ -22,7 +22,11 @@ class TooManyLookups(DomainError):
     status_code = 429
 
     def __init__(self) -> None:
-        super().__init__("case.lookup_throttled", "查询过于频繁，请稍后再试；如有疑问请拨打 12345", field="case_no")
+        super().__init__(
+            "case.lookup_throttled",
+            "查询过于频繁，请稍后再试；如有疑问请拨打 12345",
+            field="case_no",
+        )
 
 
 class LookupGuard:

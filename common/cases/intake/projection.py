@@ -35,8 +35,12 @@ _INSERT_VISIT = insert(VISITS)
 _set_case = set_case
 
 
-def _insert(session: Session, statement: Any, params: dict[str, Any] | list[dict[str, Any]],
-            key: str | None = None) -> None:
+def _insert(
+    session: Session,
+    statement: Any,
+    params: dict[str, Any] | list[dict[str, Any]],
+    key: str | None = None,
+) -> None:
     """Execute an INSERT, or hand it to the batch's write-behind buffer (``key``: the
     case row, which later plain updates of the same case are folded into)."""
     buffer = write_behind(session)
@@ -48,17 +52,31 @@ def _insert(session: Session, statement: Any, params: dict[str, Any] | list[dict
         buffer.insert(statement, params, key)
 
 
-def _insert_visit(session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str) -> None:
-    _insert(session, _INSERT_VISIT, {
-        "case_no": case_no, "seq": seq, "who": visit["who"], "place": visit["place"], "purpose": visit["purpose"],
-        "visited_on": visited_on, "counts": bool(visit["counts"]),
-    })
+def _insert_visit(
+    session: Session, case_no: str, seq: int, visit: dict[str, Any], visited_on: str
+) -> None:
+    _insert(
+        session,
+        _INSERT_VISIT,
+        {
+            "case_no": case_no,
+            "seq": seq,
+            "who": visit["who"],
+            "place": visit["place"],
+            "purpose": visit["purpose"],
+            "visited_on": visited_on,
+            "counts": bool(visit["counts"]),
+        },
+    )
 
 
 def _recount_saved(session: Session, case_no: str) -> None:
-    saved = select(func.count()).select_from(CaseMaterial).where(
-        CaseMaterial.case_no == case_no, CaseMaterial.licence_ref.is_not(None)
-    ).scalar_subquery()
+    saved = (
+        select(func.count())
+        .select_from(CaseMaterial)
+        .where(CaseMaterial.case_no == case_no, CaseMaterial.licence_ref.is_not(None))
+        .scalar_subquery()
+    )
     _set_case(session, case_no, materials_saved=saved)
 
 
@@ -70,30 +88,59 @@ def on_filed(session: Session, event: SignedEvent, case_no: str) -> None:
     trip = bool(visit and visit["counts"])
     # Values as parameters, not .values(): the compiled statement is cached across filings.
     version_written(session)  # the row is inserted with it
-    _insert(session, _INSERT_CASE, {
-        "case_no": case_no, "version": env["sseq"], "origin_node": body["origin_node"], "custodian": event.author,
-        "state": CaseState.FILED.value,
-        "matter_code": matter["code"], "matter_name": matter["name"], "catalogue_version": matter["catalogue_version"],
-        "case_type": matter["case_type"], "handling_level": matter["handling_level"], "window": matter["window"],
-        "lead_department": matter["lead_department"], "required_visits": matter["required_visits"],
-        "commitment": bool(body["commitment"]),
-        "applicant_kind": applicant["kind"], "applicant_name": applicant["name"], "applicant_id": applicant["id_number"],
-        "applicant_id_masked": mask_identifier(applicant["id_number"]), "applicant_phone": applicant.get("phone"),
-        "agent": body.get("agent"),
-        "filed_at": env["at"], "filed_on": body["filed_on"], "limit_days": matter["limit_days"],
-        "materials_required": sum(1 for m in materials if m["mandatory"]),
-        "materials_saved": sum(1 for m in materials if m.get("licence_ref")),
-        "visits": 1 if trip else 0,
-        "over_visit_limit": bool(visit and visit.get("over_limit")),
-        "over_limit_reason": visit.get("over_limit_reason") if visit else None,
-    }, key=case_no)
+    _insert(
+        session,
+        _INSERT_CASE,
+        {
+            "case_no": case_no,
+            "version": env["sseq"],
+            "origin_node": body["origin_node"],
+            "custodian": event.author,
+            "state": CaseState.FILED.value,
+            "matter_code": matter["code"],
+            "matter_name": matter["name"],
+            "catalogue_version": matter["catalogue_version"],
+            "case_type": matter["case_type"],
+            "handling_level": matter["handling_level"],
+            "window": matter["window"],
+            "lead_department": matter["lead_department"],
+            "required_visits": matter["required_visits"],
+            "commitment": bool(body["commitment"]),
+            "applicant_kind": applicant["kind"],
+            "applicant_name": applicant["name"],
+            "applicant_id": applicant["id_number"],
+            "applicant_id_masked": mask_identifier(applicant["id_number"]),
+            "applicant_phone": applicant.get("phone"),
+            "agent": body.get("agent"),
+            "filed_at": env["at"],
+            "filed_on": body["filed_on"],
+            "limit_days": matter["limit_days"],
+            "materials_required": sum(1 for m in materials if m["mandatory"]),
+            "materials_saved": sum(1 for m in materials if m.get("licence_ref")),
+            "visits": 1 if trip else 0,
+            "over_visit_limit": bool(visit and visit.get("over_limit")),
+            "over_limit_reason": visit.get("over_limit_reason") if visit else None,
+        },
+        key=case_no,
+    )
     if materials:
-        _insert(session, _INSERT_MATERIALS, [
-            {"case_no": case_no, "position": m["position"], "name": m["name"], "mandatory": bool(m["mandatory"]),
-             "provided": bool(m.get("blob_sha256") or m.get("licence_ref")), "blob_sha256": m.get("blob_sha256"),
-             "licence_ref": m.get("licence_ref"), "promised": bool(m.get("promised"))}
-            for m in materials
-        ])
+        _insert(
+            session,
+            _INSERT_MATERIALS,
+            [
+                {
+                    "case_no": case_no,
+                    "position": m["position"],
+                    "name": m["name"],
+                    "mandatory": bool(m["mandatory"]),
+                    "provided": bool(m.get("blob_sha256") or m.get("licence_ref")),
+                    "blob_sha256": m.get("blob_sha256"),
+                    "licence_ref": m.get("licence_ref"),
+                    "promised": bool(m.get("promised")),
+                }
+                for m in materials
+            ],
+        )
     if visit:
         _insert_visit(session, case_no, 1, visit, body["filed_on"])
 
@@ -103,21 +150,31 @@ def on_supplement_requested(session: Session, event: SignedEvent, case_no: str) 
     body = event.body
     # Reasons and the note came later: a notice event without them applies as before.
     reasons = body.get("reasons") or None
-    session.execute(insert(CaseNotice).values(
-        case_no=case_no, notice_no=body["notice_no"],
-        missing=json.dumps(body["missing"], ensure_ascii=False),
-        reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True) if reasons else None,
-        note=body.get("note") or None, issued_on=body["issued_on"],
-        breach=bool(body["breach"]), issued_by=body["issued_by"],
-    ))
+    session.execute(
+        insert(CaseNotice).values(
+            case_no=case_no,
+            notice_no=body["notice_no"],
+            missing=json.dumps(body["missing"], ensure_ascii=False),
+            reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True) if reasons else None,
+            note=body.get("note") or None,
+            issued_on=body["issued_on"],
+            breach=bool(body["breach"]),
+            issued_by=body["issued_by"],
+        )
+    )
     # A listed material is wanted again, even if something was handed in for it.
     session.execute(
         update(CaseMaterial)
         .where(CaseMaterial.case_no == case_no, CaseMaterial.name.in_(body["missing"]))
         .values(provided=False, promised=False)
     )
-    _set_case(session, case_no, state=CaseState.SUPPLEMENT.value, notices=Case.notices + 1,
-              notice_breaches=Case.notice_breaches + (1 if body["breach"] else 0))
+    _set_case(
+        session,
+        case_no,
+        state=CaseState.SUPPLEMENT.value,
+        notices=Case.notices + 1,
+        notice_breaches=Case.notice_breaches + (1 if body["breach"] else 0),
+    )
 
 
 @case_handler("case.supplement_received")
@@ -126,8 +183,12 @@ def on_supplement_received(session: Session, event: SignedEvent, case_no: str) -
         session.execute(
             update(CaseMaterial)
             .where(and_(CaseMaterial.case_no == case_no, CaseMaterial.position == item["position"]))
-            .values(provided=True, blob_sha256=item.get("blob_sha256"), licence_ref=item.get("licence_ref"),
-                    promised=False)
+            .values(
+                provided=True,
+                blob_sha256=item.get("blob_sha256"),
+                licence_ref=item.get("licence_ref"),
+                promised=False,
+            )
         )
     _recount_saved(session, case_no)
     _set_case(session, case_no, state=CaseState.FILED.value)
@@ -136,14 +197,32 @@ def on_supplement_received(session: Session, event: SignedEvent, case_no: str) -
 @case_handler("case.accepted")
 def on_accepted(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
-    _set_case(session, case_no, state=CaseState.ACCEPTED.value, accepted_on=body["accepted_on"],
-              window=body["window"], limit_days=body["limit_days"], deadline=body["deadline"])
+    _set_case(
+        session,
+        case_no,
+        state=CaseState.ACCEPTED.value,
+        accepted_on=body["accepted_on"],
+        window=body["window"],
+        limit_days=body["limit_days"],
+        deadline=body["deadline"],
+    )
     if body["tasks"]:
-        session.execute(insert(CaseTask), [
-            {"task_id": t["task_id"], "case_no": case_no, "kind": "review", "department": t["department"],
-             "lead": bool(t["lead"]), "state": "open", "opened_on": body["accepted_on"], "due_on": None}
-            for t in body["tasks"]
-        ])
+        session.execute(
+            insert(CaseTask),
+            [
+                {
+                    "task_id": t["task_id"],
+                    "case_no": case_no,
+                    "kind": "review",
+                    "department": t["department"],
+                    "lead": bool(t["lead"]),
+                    "state": "open",
+                    "opened_on": body["accepted_on"],
+                    "due_on": None,
+                }
+                for t in body["tasks"]
+            ],
+        )
 
 
 @case_handler("case.refused")
@@ -157,7 +236,8 @@ def on_withdrawn(session: Session, event: SignedEvent, case_no: str) -> None:
     _set_case(session, case_no, state=CaseState.WITHDRAWN.value, closed_reason=body["reason"])
     # Nobody should keep working on a withdrawn case: its open tasks leave the lists.
     session.execute(
-        update(CaseTask).where(CaseTask.case_no == case_no, CaseTask.state == "open")
+        update(CaseTask)
+        .where(CaseTask.case_no == case_no, CaseTask.state == "open")
         .values(state="cancelled", done_on=body["withdrawn_on"])
     )
 
@@ -171,7 +251,8 @@ def on_visit_recorded(session: Session, event: SignedEvent, case_no: str) -> Non
     if body["over_limit"]:
         # The first reason stays: it is the moment the promise was broken.
         session.execute(
-            update(Case).where(Case.case_no == case_no, Case.over_visit_limit.is_(False))
+            update(Case)
+            .where(Case.case_no == case_no, Case.over_visit_limit.is_(False))
             .values(over_visit_limit=True, over_limit_reason=body["over_limit_reason"])
         )
 
@@ -179,5 +260,11 @@ def on_visit_recorded(session: Session, event: SignedEvent, case_no: str) -> Non
 @case_handler("case.delivered")
 def on_delivered(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
-    _set_case(session, case_no, state=CaseState.DELIVERED.value, delivered_on=body["delivered_on"],
-              delivery_method=body["method"], tracking_no=body.get("tracking_no"))
+    _set_case(
+        session,
+        case_no,
+        state=CaseState.DELIVERED.value,
+        delivered_on=body["delivered_on"],
+        delivery_method=body["method"],
+        tracking_no=body.get("tracking_no"),
+    )

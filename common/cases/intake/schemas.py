@@ -10,15 +10,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-Sha256 = Field(default=None, pattern=r"^[0-9a-f]{64}$", description="已上传文件的SHA-256（POST /api/v1/blobs）")
+Sha256 = Field(
+    default=None, pattern=r"^[0-9a-f]{64}$", description="已上传文件的SHA-256（POST /api/v1/blobs）"
+)
 
 
 class ApplicantIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["person", "enterprise"] = Field(description="person 自然人（身份证号），enterprise 法人或其他组织（统一社会信用代码）")
+    kind: Literal["person", "enterprise"] = Field(
+        description="person 自然人（身份证号），enterprise 法人或其他组织（统一社会信用代码）"
+    )
     name: str = Field(min_length=1, max_length=100, description="姓名或名称")
-    id_number: str = Field(min_length=1, max_length=30, description="公民身份号码或统一社会信用代码")
+    id_number: str = Field(
+        min_length=1, max_length=30, description="公民身份号码或统一社会信用代码"
+    )
     phone: str | None = Field(default=None, max_length=20)
 
 
@@ -31,14 +37,17 @@ class MaterialIn(BaseModel):
     position: int | None = Field(default=None, ge=0, le=99)
     name: str | None = Field(default=None, min_length=1, max_length=200)
     blob_sha256: str | None = Sha256
-    licence_ref: str | None = Field(default=None, min_length=1, max_length=120, description="电子证照标识")
+    licence_ref: str | None = Field(
+        default=None, min_length=1, max_length=120, description="电子证照标识"
+    )
 
 
 class VisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     who: Literal["applicant", "agent", "courier", "staff"] = Field(
-        description="只有申请人本人到场计入跑动次数")
+        description="只有申请人本人到场计入跑动次数"
+    )
     place: str = Field(min_length=1, max_length=100)
     purpose: str = Field(min_length=1, max_length=200)
 
@@ -50,8 +59,12 @@ class FileCaseRequest(BaseModel):
     applicant: ApplicantIn
     materials: list[MaterialIn] = Field(default_factory=list, max_length=100)
     commitment: bool = Field(default=False, description="申请人选择告知承诺制")
-    visit: VisitIn | None = Field(default=None, description="申请时到场的情况（本人到场计入跑动次数）")
-    agent: str | None = Field(default=None, max_length=64, description="代办员（村级节点自动为当前代办员）")
+    visit: VisitIn | None = Field(
+        default=None, description="申请时到场的情况（本人到场计入跑动次数）"
+    )
+    agent: str | None = Field(
+        default=None, max_length=64, description="代办员（村级节点自动为当前代办员）"
+    )
 
 
 class NoticeItemIn(BaseModel):
@@ -59,9 +72,14 @@ class NoticeItemIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="材料名称（本事项材料清单中的名称）")
-    reason: str | None = Field(default=None, max_length=200,
-                               description="补正要求，如“身份证复印件不清晰，请提供原件扫描件”")
+    name: str = Field(
+        min_length=1, max_length=200, description="材料名称（本事项材料清单中的名称）"
+    )
+    reason: str | None = Field(
+        default=None,
+        max_length=200,
+        description="补正要求，如“身份证复印件不清晰，请提供原件扫描件”",
+    )
 
 
 def _named_item(value: Any) -> Any:
@@ -69,16 +87,22 @@ def _named_item(value: Any) -> Any:
     return {"name": value} if isinstance(value, str) else value
 
 
-NoticeItem = Annotated[NoticeItemIn, BeforeValidator(_named_item, json_schema_input_type=str | NoticeItemIn)]
+NoticeItem = Annotated[
+    NoticeItemIn, BeforeValidator(_named_item, json_schema_input_type=str | NoticeItemIn)
+]
 
 
 class NoticeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     missing: list[NoticeItem] = Field(
-        min_length=1, max_length=100,
-        description="一次性列出需补齐补正的全部材料：材料名称，或 {name, reason} 写明每项材料的补正要求")
-    note: str | None = Field(default=None, max_length=500, description="告知书的其他说明（针对整份告知）")
+        min_length=1,
+        max_length=100,
+        description="一次性列出需补齐补正的全部材料：材料名称，或 {name, reason} 写明每项材料的补正要求",
+    )
+    note: str | None = Field(
+        default=None, max_length=500, description="告知书的其他说明（针对整份告知）"
+    )
 
 
 class SupplementRequest(BaseModel):
@@ -97,15 +121,23 @@ class DeliverRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["window", "courier", "electronic", "agent"] = Field(
-        description="window 窗口领取，courier 快递（须填单号），electronic 电子送达，agent 代办员送达（仅来源村）")
+        description="window 窗口领取，courier 快递（须填单号），electronic 电子送达，agent 代办员送达（仅来源村）"
+    )
     tracking_no: str | None = Field(default=None, min_length=1, max_length=40)
-    receiver: str | None = Field(default=None, min_length=1, max_length=100, description="签收人，默认申请人")
+    receiver: str | None = Field(
+        default=None, min_length=1, max_length=100, description="签收人，默认申请人"
+    )
     pickup_visit: bool | None = Field(
-        default=None, description="窗口领取是否为申请人（或其代表）专程到场，计入跑动次数；不填时当天已到场记录的视为同一次")
-    place: str | None = Field(default=None, min_length=1, max_length=100, description="领取地点，默认本节点窗口")
+        default=None,
+        description="窗口领取是否为申请人（或其代表）专程到场，计入跑动次数；不填时当天已到场记录的视为同一次",
+    )
+    place: str | None = Field(
+        default=None, min_length=1, max_length=100, description="领取地点，默认本节点窗口"
+    )
 
 
 # -- responses ---------------------------------------------------------------------
+
 
 class CaseSummaryOut(BaseModel):
     case_no: str
@@ -286,4 +318,6 @@ class PublicProgressOut(BaseModel):
     deadline_status: str
     deadline_status_label: str
     days_left: int | None
-    result_revoked: bool = Field(False, description="办理结果（证照）事后被撤销，例如告知承诺核查不通过")
+    result_revoked: bool = Field(
+        False, description="办理结果（证照）事后被撤销，例如告知承诺核查不通过"
+    )

@@ -20,58 +20,99 @@ from common.ledger.envelope import EnvelopeError, SignedEvent
 _set_case = set_case
 
 
-def _finish_task(session: Session, task_id: str, opinion: str, comment: str | None, by: str, on: str) -> None:
-    session.execute(update(CaseTask).where(CaseTask.task_id == task_id).values(
-        state="done", opinion=opinion, comment=comment, done_by=by, done_on=on))
+def _finish_task(
+    session: Session, task_id: str, opinion: str, comment: str | None, by: str, on: str
+) -> None:
+    session.execute(
+        update(CaseTask)
+        .where(CaseTask.task_id == task_id)
+        .values(state="done", opinion=opinion, comment=comment, done_by=by, done_on=on)
+    )
 
 
 @case_handler("case.opinion_recorded")
 def _opinion_recorded(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
-    _finish_task(session, body["task_id"], body["opinion"], body["comment"] or None, body["by"], body["on"])
+    _finish_task(
+        session, body["task_id"], body["opinion"], body["comment"] or None, body["by"], body["on"]
+    )
 
 
 @case_handler("case.decided")
 def _decided(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
     state = CaseState.APPROVED if body["decision"] == "approved" else CaseState.REJECTED
-    _set_case(session, case_no, state=state.value, decision=body["decision"],
-              decision_reason=body["reason"] or None, decided_on=body["decided_on"],
-              licence_id=body.get("licence_id"))
+    _set_case(
+        session,
+        case_no,
+        state=state.value,
+        decision=body["decision"],
+        decision_reason=body["reason"] or None,
+        decided_on=body["decided_on"],
+        licence_id=body.get("licence_id"),
+    )
     verification = body.get("verification")
     if verification:
-        session.execute(insert(CaseTask).values(
-            task_id=verification["task_id"], case_no=case_no, kind="verification",
-            department=verification["department"], lead=True, state="open",
-            opened_on=body["decided_on"], due_on=verification["due_on"]))
+        session.execute(
+            insert(CaseTask).values(
+                task_id=verification["task_id"],
+                case_no=case_no,
+                kind="verification",
+                department=verification["department"],
+                lead=True,
+                state="open",
+                opened_on=body["decided_on"],
+                due_on=verification["due_on"],
+            )
+        )
 
 
 @case_handler("case.special_started")
 def _special_started(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
-    session.execute(insert(SpecialProcedure).values(
-        case_no=case_no, seq=body["seq"], kind=body["kind"], subkind=body["subkind"],
-        reason=body["reason"], started_on=body["started_on"]))
+    session.execute(
+        insert(SpecialProcedure).values(
+            case_no=case_no,
+            seq=body["seq"],
+            kind=body["kind"],
+            subkind=body["subkind"],
+            reason=body["reason"],
+            started_on=body["started_on"],
+        )
+    )
     _set_case(session, case_no, state=CaseState.SPECIAL.value)
 
 
 @case_handler("case.special_ended")
 def _special_ended(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
-    session.execute(update(SpecialProcedure).where(
-        SpecialProcedure.case_no == case_no, SpecialProcedure.seq == body["seq"]).values(
-        ended_on=body["ended_on"], result=body["result"], paused_days=body["paused_days"]))
+    session.execute(
+        update(SpecialProcedure)
+        .where(SpecialProcedure.case_no == case_no, SpecialProcedure.seq == body["seq"])
+        .values(ended_on=body["ended_on"], result=body["result"], paused_days=body["paused_days"])
+    )
     _set_case(session, case_no, state=CaseState.ACCEPTED.value, deadline=body["deadline"])
 
 
 @case_handler("case.extension_approved")
 def _extension_approved(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
-    _set_case(session, case_no, extension_days=Case.extension_days + body["days"], deadline=body["deadline"])
+    _set_case(
+        session,
+        case_no,
+        extension_days=Case.extension_days + body["days"],
+        deadline=body["deadline"],
+    )
     # An extension granted while an extension request (kind 1) is open belongs to it.
-    session.execute(update(SpecialProcedure).where(
-        SpecialProcedure.case_no == case_no, SpecialProcedure.ended_on.is_(None),
-        SpecialProcedure.kind == 1).values(extension_days=SpecialProcedure.extension_days + body["days"]))
+    session.execute(
+        update(SpecialProcedure)
+        .where(
+            SpecialProcedure.case_no == case_no,
+            SpecialProcedure.ended_on.is_(None),
+            SpecialProcedure.kind == 1,
+        )
+        .values(extension_days=SpecialProcedure.extension_days + body["days"])
+    )
 
 
 VERIFICATION_ON_CASE = "case.verification_recorded"
@@ -91,8 +132,14 @@ class VerificationViolation(EnvelopeError):
 
 
 def _apply_verification(session: Session, case_no: str, body: dict) -> None:  # type: ignore[type-arg]
-    _finish_task(session, body["task_id"], "passed" if body["passed"] else "failed", body["comment"] or None,
-                 body["by"], body["on"])
+    _finish_task(
+        session,
+        body["task_id"],
+        "passed" if body["passed"] else "failed",
+        body["comment"] or None,
+        body["by"],
+        body["on"],
+    )
     if not body["passed"]:
         _set_case(session, case_no, result_revoked=True)
 
@@ -108,9 +155,14 @@ def _verification_on_own_chain(session: Session, event: SignedEvent) -> None:
     # Only the node that decided the case writes here: the authority policy's rule.
     # A Core read: an ORM object of the task in this session may be stale (rebuild).
     tasks = CaseTask.__table__  # type: ignore[attr-defined]
-    open_task = session.execute(select(tasks.c.task_id).where(
-        tasks.c.task_id == event.body["task_id"], tasks.c.case_no == case_no,
-        tasks.c.kind == "verification", tasks.c.state == "open")).scalar()
+    open_task = session.execute(
+        select(tasks.c.task_id).where(
+            tasks.c.task_id == event.body["task_id"],
+            tasks.c.case_no == case_no,
+            tasks.c.kind == "verification",
+            tasks.c.state == "open",
+        )
+    ).scalar()
     if open_task is None:
         raise VerificationViolation(event, "no open verification task of this case")
     _apply_verification(session, case_no, event.body)

@@ -33,11 +33,15 @@ class _Request(BaseModel):
 
 class OpinionRequest(_Request):
     opinion: Literal["agree", "disagree"] = Field(description="同意 agree / 不同意 disagree")
-    comment: str | None = Field(default=None, max_length=500, description="意见说明（不同意时必填）")
+    comment: str | None = Field(
+        default=None, max_length=500, description="意见说明（不同意时必填）"
+    )
 
 
 class OpinionWithTask(OpinionRequest):
-    task_id: str = Field(min_length=1, max_length=60, description="任务编号（完整或 review/1 形式）")
+    task_id: str = Field(
+        min_length=1, max_length=60, description="任务编号（完整或 review/1 形式）"
+    )
 
 
 class DecisionRequest(_Request):
@@ -46,8 +50,12 @@ class DecisionRequest(_Request):
 
 
 class SpecialStartRequest(_Request):
-    kind: Literal[1, 2] = Field(description="1 延长审批；2 其他（听证、检验检测、鉴定、专家评审等）")
-    subkind: Literal["extension", "hearing", "test", "appraisal", "expert_review", "inspection", "other"]
+    kind: Literal[1, 2] = Field(
+        description="1 延长审批；2 其他（听证、检验检测、鉴定、专家评审等）"
+    )
+    subkind: Literal[
+        "extension", "hearing", "test", "appraisal", "expert_review", "inspection", "other"
+    ]
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -61,101 +69,181 @@ class ExtensionRequest(_Request):
 
 
 class VerificationRequest(_Request):
-    task_id: str | None = Field(default=None, max_length=60, description="核查任务编号（默认该案件的核查任务）")
+    task_id: str | None = Field(
+        default=None, max_length=60, description="核查任务编号（默认该案件的核查任务）"
+    )
     passed: bool
-    comment: str | None = Field(default=None, max_length=500, description="核查情况（不通过时必填）")
+    comment: str | None = Field(
+        default=None, max_length=500, description="核查情况（不通过时必填）"
+    )
 
 
 def _answer(session: Session, event: SignedEvent, case_no: str) -> dict[str, Any]:
     case = load_case(session, case_no)
-    return {"case_no": case_no, "state": case.state, "state_label": STATE_LABELS[CaseState(case.state)],
-            "version": case.version, "event_id": event.id, "kind": event.kind, **event.body}
+    return {
+        "case_no": case_no,
+        "state": case.state,
+        "state_label": STATE_LABELS[CaseState(case.state)],
+        "version": case.version,
+        "event_id": event.id,
+        "kind": event.kind,
+        **event.body,
+    }
 
 
 @router.get("/tasks")
-def my_tasks(session: SessionDep, node: NodeDep, user: CurrentUser,
-             state: Annotated[Literal["open", "done", "all"], Query()] = "open") -> dict[str, Any]:
+def my_tasks(
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
+    state: Annotated[Literal["open", "done", "all"], Query()] = "open",
+) -> dict[str, Any]:
     """我的任务: a department reviewer sees only its own department's tasks."""
     tasks = service.tasks_for(session, user, state=state)
     numbers = sorted({t.case_no for t in tasks})
-    cases = {c.case_no: c for c in session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()}
+    cases = {
+        c.case_no: c
+        for c in session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()
+    }
     clocks = service.clocks_of(session, list(cases.values()), date.fromisoformat(today_on(node)))
     rows = []
     for task in tasks:
         case, clock = cases[task.case_no], clocks[task.case_no]
-        rows.append({**service.task_summary(task), "case": {
-            "case_no": case.case_no, "matter_code": case.matter_code, "matter_name": case.matter_name,
-            "case_type": case.case_type, "state": case.state, "applicant_name": case.applicant_name,
-            "applicant_id": case.applicant_id_masked, "deadline": case.deadline,
-            "clock_status": clock.status, "days_left": clock.days_left}})
+        rows.append(
+            {
+                **service.task_summary(task),
+                "case": {
+                    "case_no": case.case_no,
+                    "matter_code": case.matter_code,
+                    "matter_name": case.matter_name,
+                    "case_type": case.case_type,
+                    "state": case.state,
+                    "applicant_name": case.applicant_name,
+                    "applicant_id": case.applicant_id_masked,
+                    "deadline": case.deadline,
+                    "clock_status": clock.status,
+                    "days_left": clock.days_left,
+                },
+            }
+        )
     return {"tasks": rows}
 
 
 @router.post("/cases/{case_no}/tasks/{task_id:path}/opinion")
-def record_opinion(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, task_id: str,
-                   request: OpinionRequest) -> dict[str, Any]:
-    event = service.record_opinion(session, node, user, case_no, task_id, request.opinion, request.comment)
+def record_opinion(
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
+    case_no: str,
+    task_id: str,
+    request: OpinionRequest,
+) -> dict[str, Any]:
+    event = service.record_opinion(
+        session, node, user, case_no, task_id, request.opinion, request.comment
+    )
     return _answer(session, event, case_no)
 
 
 @router.post("/cases/{case_no}/opinion")
-def record_opinion_by_body(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
-                           request: OpinionWithTask) -> dict[str, Any]:
-    event = service.record_opinion(session, node, user, case_no, request.task_id, request.opinion,
-                                   request.comment)
+def record_opinion_by_body(
+    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, request: OpinionWithTask
+) -> dict[str, Any]:
+    event = service.record_opinion(
+        session, node, user, case_no, request.task_id, request.opinion, request.comment
+    )
     return _answer(session, event, case_no)
 
 
 @router.post("/cases/{case_no}/decide")
-def decide(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
-           request: DecisionRequest) -> dict[str, Any]:
+def decide(
+    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, request: DecisionRequest
+) -> dict[str, Any]:
     event = decide_and_send_home(session, node, user, case_no, request.decision, request.reason)
     return _answer(session, event, case_no)
 
 
 @router.get("/cases/{case_no}/special-procedures")
-def special_procedures(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str) -> dict[str, Any]:
+def special_procedures(
+    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str
+) -> dict[str, Any]:
     require_case_reader(session, node, user, case_no)
-    return {"case_no": case_no, "procedures": [
-        {"seq": p.seq, "kind": p.kind, "subkind": p.subkind, "subkind_label": service.SUBKINDS[p.subkind],
-         "reason": p.reason, "started_on": p.started_on, "ended_on": p.ended_on, "result": p.result,
-         "paused_days": p.paused_days, "extension_days": p.extension_days}
-        for p in service.case_procedures(session, case_no)]}
+    return {
+        "case_no": case_no,
+        "procedures": [
+            {
+                "seq": p.seq,
+                "kind": p.kind,
+                "subkind": p.subkind,
+                "subkind_label": service.SUBKINDS[p.subkind],
+                "reason": p.reason,
+                "started_on": p.started_on,
+                "ended_on": p.ended_on,
+                "result": p.result,
+                "paused_days": p.paused_days,
+                "extension_days": p.extension_days,
+            }
+            for p in service.case_procedures(session, case_no)
+        ],
+    }
 
 
 @router.post("/cases/{case_no}/special-procedures")
-def start_special_procedure(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
-                            request: SpecialStartRequest) -> dict[str, Any]:
-    event = service.start_special_procedure(session, node, user, case_no, request.kind, request.subkind,
-                                            request.reason)
+def start_special_procedure(
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
+    case_no: str,
+    request: SpecialStartRequest,
+) -> dict[str, Any]:
+    event = service.start_special_procedure(
+        session, node, user, case_no, request.kind, request.subkind, request.reason
+    )
     return _answer(session, event, case_no)
 
 
 @router.post("/cases/{case_no}/special-procedures/{seq}/end")
-def end_special_procedure(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, seq: int,
-                          request: SpecialEndRequest) -> dict[str, Any]:
+def end_special_procedure(
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
+    case_no: str,
+    seq: int,
+    request: SpecialEndRequest,
+) -> dict[str, Any]:
     event = service.end_special_procedure(session, node, user, case_no, seq, request.result)
     return _answer(session, event, case_no)
 
 
 @router.post("/cases/{case_no}/extension")
-def approve_extension(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
-                      request: ExtensionRequest) -> dict[str, Any]:
+def approve_extension(
+    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, request: ExtensionRequest
+) -> dict[str, Any]:
     event = service.approve_extension(session, node, user, case_no, request.days, request.reason)
     return _answer(session, event, case_no)
 
 
 @router.post("/cases/{case_no}/verification")
-def record_verification(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
-                        request: VerificationRequest) -> dict[str, Any]:
-    event = service.record_verification(session, node, user, case_no, request.task_id, request.passed,
-                                        request.comment)
+def record_verification(
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
+    case_no: str,
+    request: VerificationRequest,
+) -> dict[str, Any]:
+    event = service.record_verification(
+        session, node, user, case_no, request.task_id, request.passed, request.comment
+    )
     return _answer(session, event, case_no)
 
 
 @router.get("/cases/{case_no}/clock")
-def case_clock(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str,
-               on: Annotated[date | None, Query(description="按哪一天计算（默认今天）")] = None) -> dict[str, Any]:
+def case_clock(
+    session: SessionDep,
+    node: NodeDep,
+    user: CurrentUser,
+    case_no: str,
+    on: Annotated[date | None, Query(description="按哪一天计算（默认今天）")] = None,
+) -> dict[str, Any]:
     """The statutory clock (used / left / status) and the resident's wait."""
     case = require_case_reader(session, node, user, case_no)
     view = service.case_clock(session, case_no, on or date.fromisoformat(today_on(node)))
@@ -164,6 +252,12 @@ def case_clock(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: s
         from common.calendar.workdays import WorkingCalendar
 
         warning = WorkingCalendar().fallback_notice(view.fallback_years)
-    return {"case_no": case_no, "state": case.state, "accepted_on": case.accepted_on,
-            "decided_on": case.decided_on, "delivered_on": case.delivered_on, **view.as_dict(),
-            "fallback_warning": warning}
+    return {
+        "case_no": case_no,
+        "state": case.state,
+        "accepted_on": case.accepted_on,
+        "decided_on": case.decided_on,
+        "delivered_on": case.delivered_on,
+        **view.as_dict(),
+        "fallback_warning": warning,
+    }

@@ -45,16 +45,24 @@ from common.ledger.envelope import SignedEvent
 from common.node import ThisNode
 from common.users.roles import Actor, Role, require_role
 
-VERIFICATION_DAYS = 20  # working days to verify a 告知承诺 approval (node setting verification_days)
+VERIFICATION_DAYS = (
+    20  # working days to verify a 告知承诺 approval (node setting verification_days)
+)
 EXTENSION_LIMIT_SINGLE = 10  # §42: one department
 EXTENSION_LIMIT_JOINT = 15  # §42: joint or centralised handling (several departments)
 SUBKINDS = {
-    "extension": "延长审批", "hearing": "听证", "test": "检验检测", "appraisal": "鉴定",
-    "expert_review": "专家评审", "inspection": "现场勘查", "other": "其他",
+    "extension": "延长审批",
+    "hearing": "听证",
+    "test": "检验检测",
+    "appraisal": "鉴定",
+    "expert_review": "专家评审",
+    "inspection": "现场勘查",
+    "other": "其他",
 }
 
 
 # -- small checks --------------------------------------------------------------------
+
 
 def _text(value: str | None, field: str, label: str, *, required: bool, max_len: int = 500) -> str:
     text = (value or "").strip()
@@ -67,7 +75,9 @@ def _text(value: str | None, field: str, label: str, *, required: bool, max_len:
 
 def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
     if value not in allowed:
-        raise DomainError(f"case.{field}_invalid", f"{field} 的取值只能是 {' / '.join(allowed)}", field=field)
+        raise DomainError(
+            f"case.{field}_invalid", f"{field} 的取值只能是 {' / '.join(allowed)}", field=field
+        )
     return value
 
 
@@ -77,17 +87,38 @@ def _add_days(session: Session, start: str, days: int) -> str:
 
 # -- opinions and decisions ----------------------------------------------------------
 
-def record_opinion(session: Session, node: ThisNode, actor: Actor, case_no: str, task_id: str,
-                   opinion: str, comment: str | None) -> SignedEvent:
+
+def record_opinion(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    task_id: str,
+    opinion: str,
+    comment: str | None,
+) -> SignedEvent:
     """A department's (or the township's) review opinion on its task."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "record_opinion", task_id=task_id)
     task = case_task(session, case, task_id, "review")
     opinion = _choice(opinion, ("agree", "disagree"), "opinion")
-    comment = _text(comment, "comment", "审查意见说明（不同意时必填）", required=opinion == "disagree")
-    return append_case_event(session, node, case, "case.opinion_recorded", {
-        "task_id": task.task_id, "department": task.department, "opinion": opinion,
-        "comment": comment, "by": actor.username, "on": today_on(node)})
+    comment = _text(
+        comment, "comment", "审查意见说明（不同意时必填）", required=opinion == "disagree"
+    )
+    return append_case_event(
+        session,
+        node,
+        case,
+        "case.opinion_recorded",
+        {
+            "task_id": task.task_id,
+            "department": task.department,
+            "opinion": opinion,
+            "comment": comment,
+            "by": actor.username,
+            "on": today_on(node),
+        },
+    )
 
 
 def _licence_type(session: Session, case: Case) -> str:
@@ -100,12 +131,22 @@ def _verification_days(node: ThisNode, days: int | None) -> int:
     if days is None:
         days = getattr(node.settings, "verification_days", None) or VERIFICATION_DAYS
     if days < 1:
-        raise DomainError("case.verification_days", "核查期限至少为1个工作日", field="verification_days")
+        raise DomainError(
+            "case.verification_days", "核查期限至少为1个工作日", field="verification_days"
+        )
     return days
 
 
-def decide_case(session: Session, node: ThisNode, actor: Actor, case_no: str, decision: str,
-                reason: str | None, *, verification_days: int | None = None) -> SignedEvent:
+def decide_case(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    decision: str,
+    reason: str | None,
+    *,
+    verification_days: int | None = None,
+) -> SignedEvent:
     """办结: approve or reject; issues the licence and opens the 告知承诺 verification."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "decide_case")
@@ -123,35 +164,78 @@ def decide_case(session: Session, node: ThisNode, actor: Actor, case_no: str, de
             licence_id = issue_licence(session, node, actor, case)
         if case.commitment:
             due_on = _add_days(session, decided_on, _verification_days(node, verification_days))
-            verification = {"task_id": f"{case_no}/verification/1", "department": case.lead_department,
-                            "due_on": due_on}
-    return append_case_event(session, node, case, "case.decided", {
-        "decision": decision, "reason": reason, "decided_on": decided_on, "decided_by": actor.username,
-        "licence_id": licence_id, "verification": verification})
+            verification = {
+                "task_id": f"{case_no}/verification/1",
+                "department": case.lead_department,
+                "due_on": due_on,
+            }
+    return append_case_event(
+        session,
+        node,
+        case,
+        "case.decided",
+        {
+            "decision": decision,
+            "reason": reason,
+            "decided_on": decided_on,
+            "decided_by": actor.username,
+            "licence_id": licence_id,
+            "verification": verification,
+        },
+    )
 
 
 # -- special procedures and extensions -------------------------------------------------
 
-def start_special_procedure(session: Session, node: ThisNode, actor: Actor, case_no: str, kind: int,
-                            subkind: str, reason: str | None) -> SignedEvent:
+
+def start_special_procedure(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    kind: int,
+    subkind: str,
+    reason: str | None,
+) -> SignedEvent:
     """特别程序 (hearing, test, appraisal, expert review, ...): the clock stops (kind 2)."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "start_special_procedure")
     if kind not in (1, 2) or isinstance(kind, bool):
-        raise DomainError("case.kind_invalid", "特别程序种类只能是 1（延长审批）或 2（其他）", field="kind")
+        raise DomainError(
+            "case.kind_invalid", "特别程序种类只能是 1（延长审批）或 2（其他）", field="kind"
+        )
     _choice(subkind, tuple(SUBKINDS), "subkind")
     if (kind == KIND_EXTENSION) != (subkind == "extension"):
-        raise DomainError("case.subkind_invalid", "种类1（延长审批）对应 extension，种类2对应其他特别程序",
-                          field="subkind")
+        raise DomainError(
+            "case.subkind_invalid",
+            "种类1（延长审批）对应 extension，种类2对应其他特别程序",
+            field="subkind",
+        )
     reason = _text(reason, "reason", "特别程序的原因", required=True)
-    seq = (session.execute(select(func.max(SpecialProcedure.seq)).where(
-        SpecialProcedure.case_no == case_no)).scalar() or 0) + 1
-    return append_case_event(session, node, case, "case.special_started", {
-        "seq": seq, "kind": kind, "subkind": subkind, "reason": reason, "started_on": today_on(node)})
+    seq = (
+        session.execute(
+            select(func.max(SpecialProcedure.seq)).where(SpecialProcedure.case_no == case_no)
+        ).scalar()
+        or 0
+    ) + 1
+    return append_case_event(
+        session,
+        node,
+        case,
+        "case.special_started",
+        {
+            "seq": seq,
+            "kind": kind,
+            "subkind": subkind,
+            "reason": reason,
+            "started_on": today_on(node),
+        },
+    )
 
 
-def end_special_procedure(session: Session, node: ThisNode, actor: Actor, case_no: str, seq: int,
-                          result: str | None) -> SignedEvent:
+def end_special_procedure(
+    session: Session, node: ThisNode, actor: Actor, case_no: str, seq: int, result: str | None
+) -> SignedEvent:
     """End a special procedure; the working days it took move the deadline."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "end_special_procedure", seq=seq)
@@ -163,15 +247,32 @@ def end_special_procedure(session: Session, node: ThisNode, actor: Actor, case_n
     if date.fromisoformat(ended_on) < started_on:
         raise DomainError("case.special_end_before_start", "结束日期早于开始日期", field="ended_on")
     calendar = working_calendar(session)
-    paused = calendar.working_days_between(started_on, date.fromisoformat(ended_on)) \
-        if procedure.kind != KIND_EXTENSION else 0
-    deadline = deadline_after_pause(case.deadline, paused, calendar).isoformat() if case.deadline else None
-    return append_case_event(session, node, case, "case.special_ended", {
-        "seq": seq, "ended_on": ended_on, "result": result, "paused_days": paused, "deadline": deadline})
+    paused = (
+        calendar.working_days_between(started_on, date.fromisoformat(ended_on))
+        if procedure.kind != KIND_EXTENSION
+        else 0
+    )
+    deadline = (
+        deadline_after_pause(case.deadline, paused, calendar).isoformat() if case.deadline else None
+    )
+    return append_case_event(
+        session,
+        node,
+        case,
+        "case.special_ended",
+        {
+            "seq": seq,
+            "ended_on": ended_on,
+            "result": result,
+            "paused_days": paused,
+            "deadline": deadline,
+        },
+    )
 
 
-def approve_extension(session: Session, node: ThisNode, actor: Actor, case_no: str, days: int,
-                      reason: str | None) -> SignedEvent:
+def approve_extension(
+    session: Session, node: ThisNode, actor: Actor, case_no: str, days: int, reason: str | None
+) -> SignedEvent:
     """§42: extend the limit by at most 10 (one department) or 15 (several) working days."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "approve_extension")
@@ -182,17 +283,36 @@ def approve_extension(session: Session, node: ThisNode, actor: Actor, case_no: s
     limit = EXTENSION_LIMIT_JOINT if joint else EXTENSION_LIMIT_SINGLE
     if case.extension_days + days > limit:
         already = f"（已延长{case.extension_days}个）" if case.extension_days else ""
-        raise DomainError("case.extension_too_long",
-                          f"{'联合办理' if joint else '单一部门办理'}的事项最多延长{limit}个工作日{already}",
-                          field="days")
+        raise DomainError(
+            "case.extension_too_long",
+            f"{'联合办理' if joint else '单一部门办理'}的事项最多延长{limit}个工作日{already}",
+            field="days",
+        )
     reason = _text(reason, "reason", "延长的理由", required=True)
-    return append_case_event(session, node, case, "case.extension_approved", {
-        "days": days, "reason": reason, "approved_by": actor.username, "on": today_on(node),
-        "deadline": _add_days(session, case.deadline, days)})
+    return append_case_event(
+        session,
+        node,
+        case,
+        "case.extension_approved",
+        {
+            "days": days,
+            "reason": reason,
+            "approved_by": actor.username,
+            "on": today_on(node),
+            "deadline": _add_days(session, case.deadline, days),
+        },
+    )
 
 
-def record_verification(session: Session, node: ThisNode, actor: Actor, case_no: str,
-                        task_id: str | None, passed: bool, comment: str | None) -> SignedEvent:
+def record_verification(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    case_no: str,
+    task_id: str | None,
+    passed: bool,
+    comment: str | None,
+) -> SignedEvent:
     """告知承诺 verification after approval; a failure revokes the result and its licence.
 
     The deciding node verifies. While it still holds the case the event goes on the
@@ -214,8 +334,14 @@ def record_verification(session: Session, node: ThisNode, actor: Actor, case_no:
 
         revoked = case.licence_id
         revoke_licence(session, node, actor, revoked, f"告知承诺核查不通过：{comment}", case_no)
-    body = {"task_id": task.task_id, "passed": passed, "comment": comment, "by": actor.username,
-            "on": today_on(node), "revoked_licence": revoked}
+    body = {
+        "task_id": task.task_id,
+        "passed": passed,
+        "comment": comment,
+        "by": actor.username,
+        "on": today_on(node),
+        "revoked_licence": revoked,
+    }
     if held_here:
         return append_case_event(session, node, case, VERIFICATION_ON_CASE, body)
     event = node.append(session, verification_subject(case_no), VERIFICATION_RECORDED, body)
@@ -232,21 +358,38 @@ def tasks_for(session: Session, actor: Actor, *, state: str = "open") -> list[Ca
     """My tasks: a department reviewer sees only its own department's; township staff
     the tasks of cases their node holds; the county administrator and auditors all."""
     _choice(state, TASK_STATES, "state")
-    require_role(actor, Role.DEPARTMENT_REVIEWER, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK,
-                 Role.COUNTY_ADMIN, Role.AUDITOR)
+    require_role(
+        actor,
+        Role.DEPARTMENT_REVIEWER,
+        Role.TOWNSHIP_APPROVER,
+        Role.TOWNSHIP_CLERK,
+        Role.COUNTY_ADMIN,
+        Role.AUDITOR,
+    )
     query = select(CaseTask).join(Case, Case.case_no == CaseTask.case_no)
     if actor.role == Role.DEPARTMENT_REVIEWER:
-        query = query.where(CaseTask.department == actor.department, Case.custodian == actor.node_id)
+        query = query.where(
+            CaseTask.department == actor.department, Case.custodian == actor.node_id
+        )
     elif actor.role in (Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK):
         query = query.where(Case.custodian == actor.node_id)
     if state != "all":
         query = query.where(CaseTask.state == state)
-    return list(session.execute(query.order_by(CaseTask.due_on, CaseTask.opened_on, CaseTask.task_id)).scalars())
+    return list(
+        session.execute(
+            query.order_by(CaseTask.due_on, CaseTask.opened_on, CaseTask.task_id)
+        ).scalars()
+    )
 
 
 def case_procedures(session: Session, case_no: str) -> list[SpecialProcedure]:
-    return list(session.execute(select(SpecialProcedure).where(
-        SpecialProcedure.case_no == case_no).order_by(SpecialProcedure.seq)).scalars())
+    return list(
+        session.execute(
+            select(SpecialProcedure)
+            .where(SpecialProcedure.case_no == case_no)
+            .order_by(SpecialProcedure.seq)
+        ).scalars()
+    )
 
 
 def case_clock(session: Session, case_no: str, today: date | str) -> ClockView:
@@ -260,12 +403,24 @@ def case_clock(session: Session, case_no: str, today: date | str) -> ClockView:
 def clocks_of(session: Session, cases: list[Case], today: date) -> dict[str, ClockView]:
     """Clocks of several cases with one calendar (task lists)."""
     calendar = working_calendar(session)
-    return {case.case_no: clock_status(case, calendar, today, case_procedures(session, case.case_no))
-            for case in cases}
+    return {
+        case.case_no: clock_status(case, calendar, today, case_procedures(session, case.case_no))
+        for case in cases
+    }
 
 
 def task_summary(task: CaseTask) -> dict[str, Any]:
-    return {"task_id": task.task_id, "case_no": task.case_no, "kind": task.kind,
-            "department": task.department, "lead": task.lead, "state": task.state,
-            "opinion": task.opinion, "comment": task.comment, "done_by": task.done_by,
-            "opened_on": task.opened_on, "due_on": task.due_on, "done_on": task.done_on}
+    return {
+        "task_id": task.task_id,
+        "case_no": task.case_no,
+        "kind": task.kind,
+        "department": task.department,
+        "lead": task.lead,
+        "state": task.state,
+        "opinion": task.opinion,
+        "comment": task.comment,
+        "done_by": task.done_by,
+        "opened_on": task.opened_on,
+        "due_on": task.due_on,
+        "done_on": task.done_on,
+    }

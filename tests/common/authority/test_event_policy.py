@@ -43,7 +43,10 @@ from common.users.roles import Actor, Role
 
 REVOKED_ID = "430424100202"
 MARKET_USCC = "11430424MB1C595315"  # 衡东县市场监督管理局, as the sample catalogue names it
-TOWNSHIP_LICENCE = ("XCJSGHXKZ", "114304240068183212")  # 乡村建设规划许可: a township-level entitlement
+TOWNSHIP_LICENCE = (
+    "XCJSGHXKZ",
+    "114304240068183212",
+)  # 乡村建设规划许可: a township-level entitlement
 
 
 def test_every_event_kind_has_a_rule() -> None:
@@ -58,6 +61,7 @@ def test_every_event_kind_has_a_rule() -> None:
 
 
 # -- the network and the forgeries -----------------------------------------------------
+
 
 @dataclass
 class Net:
@@ -91,12 +95,16 @@ def net(published: ThisNode, tree: dict[str, NodeKey], stored_pdf: str) -> Net:
         from common.catalog.service import get_published
 
         required = get_published(session, SOLE_TRADER).to_matter().materials
-    materials = [{"position": i, "blob_sha256": stored_pdf} for i, m in enumerate(required) if m.mandatory]
+    materials = [
+        {"position": i, "blob_sha256": stored_pdf} for i, m in enumerate(required) if m.mandatory
+    ]
     decided = file_case(county, clerk, SOLE_TRADER, materials=materials)
     run(county, service_intake.accept_case, clerk, decided)
     run(county, service_review.decide_case, clerk, decided, "approved", None)
     run(county, service_intake.deliver_case, clerk, decided, "electronic")
-    run(county, rate_case, clerk, decided, 5, "办事太慢", True)  # a bad rating: the county rectifies
+    run(
+        county, rate_case, clerk, decided, 5, "办事太慢", True
+    )  # a bad rating: the county rectifies
     village = member_node(county, VILLAGE_ID, "village", tree[VILLAGE_ID])
     agent = Actor("agent", VILLAGE_ID, Role.VILLAGE_AGENT)
     offered = file_case(village, agent)
@@ -105,33 +113,61 @@ def net(published: ThisNode, tree: dict[str, NodeKey], stored_pdf: str) -> Net:
         from common.cases.models import Case
 
         licence_id = session.get(Case, decided).licence_id
-        assert session.get(Case, offered).pending_offer_to == COUNTY_ID  # a county matter goes up to the county
+        assert (
+            session.get(Case, offered).pending_offer_to == COUNTY_ID
+        )  # a county matter goes up to the county
     assert licence_id
     return Net(county, keys, county_case, offered, licence_id)
 
 
 def _user(net: Net) -> tuple[str, dict[str, Any]]:
     return f"user:{COUNTY_ID}:pwned", {
-        "node_id": COUNTY_ID, "username": "pwned", "display_name": "pwned", "role": "county_admin",
-        "department": None, "password_hash": "x", "password_version": 1, "active": True}
+        "node_id": COUNTY_ID,
+        "username": "pwned",
+        "display_name": "pwned",
+        "role": "county_admin",
+        "department": None,
+        "password_hash": "x",
+        "password_version": 1,
+        "active": True,
+    }
 
 
 def _withdrawal(net: Net) -> tuple[str, dict[str, Any]]:
-    return "catalogue", {"code": "11430424MB1C5953154000119003001", "reason": "伪造", "withdrawn_on": "2026-12-01"}
+    return "catalogue", {
+        "code": "11430424MB1C5953154000119003001",
+        "reason": "伪造",
+        "withdrawn_on": "2026-12-01",
+    }
 
 
 def _filing(net: Net) -> tuple[str, dict[str, Any]]:
     case_no = f"{COUNTY_ID}-20261201-0999"  # numbered as the county's, written by someone else
-    return case_subject(case_no), {"case_no": case_no, "origin_node": COUNTY_ID, "matter": {}, "applicant": {}}
+    return case_subject(case_no), {
+        "case_no": case_no,
+        "origin_node": COUNTY_ID,
+        "matter": {},
+        "applicant": {},
+    }
 
 
 def _acceptance(net: Net) -> tuple[str, dict[str, Any]]:
-    return case_subject(net.county_case), {"accepted_on": "2026-12-01", "window": "综合窗口", "limit_days": 20,
-                                           "deadline": "2026-12-29", "accepted_by": "x", "tasks": []}
+    return case_subject(net.county_case), {
+        "accepted_on": "2026-12-01",
+        "window": "综合窗口",
+        "limit_days": 20,
+        "deadline": "2026-12-29",
+        "accepted_by": "x",
+        "tasks": [],
+    }
 
 
 def _offer_answer(net: Net) -> tuple[str, dict[str, Any]]:
-    return case_subject(net.offered_case), {"offer_seq": 2, "accepted_by": "x", "accepted_on": "2026-12-01"}
+    return case_subject(net.offered_case), {
+        "offer_seq": 2,
+        "accepted_by": "x",
+        "accepted_on": "2026-12-01",
+    }
 
 
 def _licence(type_code: str, uscc: str) -> Callable[[Net], tuple[str, dict[str, Any]]]:
@@ -140,31 +176,55 @@ def _licence(type_code: str, uscc: str) -> Callable[[Net], tuple[str, dict[str, 
 
         licence_id = make_licence_id(type_code, issuer_uscc=uscc, serial="2026999999", version=1)
         return f"licence:{licence_id}", {
-            "licence_id": licence_id, "type_code": type_code, "name": "营业执照",
+            "licence_id": licence_id,
+            "type_code": type_code,
+            "name": "营业执照",
             "holder": {"kind": "person", "name": "张三", "id_number": "430424198001011238"},
             "issuer": {"node": None, "body": "衡东县市场监督管理局", "uscc": uscc},
-            "valid_from": "2026-12-01", "valid_to": None, "data": {}, "case_no": None}
+            "valid_from": "2026-12-01",
+            "valid_to": None,
+            "data": {},
+            "case_no": None,
+        }
+
     return make
 
 
 def _revocation(net: Net) -> tuple[str, dict[str, Any]]:
-    return f"licence:{net.licence_id}", {"licence_id": net.licence_id, "reason": "伪造", "revoked_on": "2026-12-01",
-                                         "case_no": None}
+    return f"licence:{net.licence_id}", {
+        "licence_id": net.licence_id,
+        "reason": "伪造",
+        "revoked_on": "2026-12-01",
+        "case_no": None,
+    }
 
 
 def _verification(net: Net) -> tuple[str, dict[str, Any]]:
     from common.cases.models import Case
 
     with transaction(net.county.engine) as session:
-        case_no = session.execute(select(Case.case_no).where(Case.licence_id == net.licence_id)).scalar_one()
-    return f"verification:{case_no}", {"task_id": f"{case_no}/verification/1", "passed": False, "comment": "x",
-                                       "by": "x", "on": "2026-12-01"}
+        case_no = session.execute(
+            select(Case.case_no).where(Case.licence_id == net.licence_id)
+        ).scalar_one()
+    return f"verification:{case_no}", {
+        "task_id": f"{case_no}/verification/1",
+        "passed": False,
+        "comment": "x",
+        "by": "x",
+        "on": "2026-12-01",
+    }
 
 
 def _rectification(net: Net) -> tuple[str, dict[str, Any]]:
     case_no = _verification(net)[0].partition(":")[2]
-    return f"rectification:{case_no}", {"task_id": f"{case_no}/rectification/1", "by": "x", "on": "2026-12-01",
-                                        "result": "伪造", "passed": True, "comment": None}
+    return f"rectification:{case_no}", {
+        "task_id": f"{case_no}/rectification/1",
+        "by": "x",
+        "on": "2026-12-01",
+        "result": "伪造",
+        "passed": True,
+        "comment": None,
+    }
 
 
 @dataclass(frozen=True)
@@ -177,26 +237,77 @@ class Forgery:
 
 
 FORGERIES = [
-    Forgery("county administrator provisioned", "user.provisioned", _user, (VILLAGE_ID, TOWNSHIP_ID), "authority.root"),
-    Forgery("county matter withdrawn", "catalogue.matter_withdrawn", _withdrawal, (VILLAGE_ID, TOWNSHIP_ID),
-            "authority.root"),
-    Forgery("case filed under another node's number", "case.filed", _filing, (VILLAGE_ID, TOWNSHIP_ID),
-            "authority.filer"),
-    Forgery("case accepted by a node that does not hold it", "case.accepted", _acceptance,
-            (VILLAGE_ID, TOWNSHIP_ID), "authority.custodian"),
-    Forgery("handoff accepted by a node it was not offered to", "handoff.accepted", _offer_answer,
-            (TOWNSHIP_ID,), "authority.offer_target"),
-    Forgery("market licence by a village or township", "licence.issued", _licence("YYZZ", MARKET_USCC),
-            (VILLAGE_ID, TOWNSHIP_ID), "authority.licence_issuer"),
+    Forgery(
+        "county administrator provisioned",
+        "user.provisioned",
+        _user,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.root",
+    ),
+    Forgery(
+        "county matter withdrawn",
+        "catalogue.matter_withdrawn",
+        _withdrawal,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.root",
+    ),
+    Forgery(
+        "case filed under another node's number",
+        "case.filed",
+        _filing,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.filer",
+    ),
+    Forgery(
+        "case accepted by a node that does not hold it",
+        "case.accepted",
+        _acceptance,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.custodian",
+    ),
+    Forgery(
+        "handoff accepted by a node it was not offered to",
+        "handoff.accepted",
+        _offer_answer,
+        (TOWNSHIP_ID,),
+        "authority.offer_target",
+    ),
+    Forgery(
+        "market licence by a village or township",
+        "licence.issued",
+        _licence("YYZZ", MARKET_USCC),
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.licence_issuer",
+    ),
     # The county is entitled to county licences, not to a township's 乡村建设规划许可.
-    Forgery("township licence by the county", "licence.issued", _licence(*TOWNSHIP_LICENCE), (COUNTY_ID,),
-            "authority.licence_issuer"),
-    Forgery("licence revoked by a node that did not issue it", "licence.revoked", _revocation,
-            (VILLAGE_ID, TOWNSHIP_ID), "authority.licence_revoker"),
-    Forgery("rectification closed by a node not responsible for it", "rectification.closed", _rectification,
-            (VILLAGE_ID, TOWNSHIP_ID), "authority.rectifier"),
-    Forgery("告知承诺 verification by a node that did not decide", "verification.recorded", _verification,
-            (VILLAGE_ID, TOWNSHIP_ID), "authority.case_decider"),
+    Forgery(
+        "township licence by the county",
+        "licence.issued",
+        _licence(*TOWNSHIP_LICENCE),
+        (COUNTY_ID,),
+        "authority.licence_issuer",
+    ),
+    Forgery(
+        "licence revoked by a node that did not issue it",
+        "licence.revoked",
+        _revocation,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.licence_revoker",
+    ),
+    Forgery(
+        "rectification closed by a node not responsible for it",
+        "rectification.closed",
+        _rectification,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.rectifier",
+    ),
+    Forgery(
+        "告知承诺 verification by a node that did not decide",
+        "verification.recorded",
+        _verification,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.case_decider",
+    ),
 ]
 CASES = [pytest.param(f, id=f.name.replace(" ", "-")) for f in FORGERIES]
 
@@ -217,11 +328,18 @@ def test_forged_events_are_refused_at_append(net: Net, forgery: Forgery) -> None
     from case_fixtures import member_node
 
     for author in (*forgery.authors, REVOKED_ID):
-        node = net.county if author == COUNTY_ID else member_node(net.county, author, "village", net.key(author))
+        node = (
+            net.county
+            if author == COUNTY_ID
+            else member_node(net.county, author, "village", net.key(author))
+        )
         subject, body = _body(forgery, net, author)
         with transaction(net.county.engine) as session:
             before = _footprint(session)
-        with pytest.raises(AuthorityViolation) as refused, transaction(net.county.engine) as session:
+        with (
+            pytest.raises(AuthorityViolation) as refused,
+            transaction(net.county.engine) as session,
+        ):
             node.append(session, subject, forgery.kind, body)
         expected = "authority.registered_node" if author == REVOKED_ID else forgery.rule
         assert refused.value.code == expected, (author, refused.value.message)
@@ -232,12 +350,24 @@ def test_forged_events_are_refused_at_append(net: Net, forgery: Forgery) -> None
 def _forged_for_ingest(session: Session, net: Net, forgery: Forgery, author: str) -> bytes:
     """Signed by ``author`` at the chain positions the county would accept."""
     subject, body = _body(forgery, net, author)
-    last = session.execute(select(Event.aseq, Event.id).where(Event.author == author)
-                           .order_by(Event.aseq.desc()).limit(1)).first()
+    last = session.execute(
+        select(Event.aseq, Event.id)
+        .where(Event.author == author)
+        .order_by(Event.aseq.desc())
+        .limit(1)
+    ).first()
     head = subject_head(session, subject)
-    return sign_forged(net.key(author), net.county.network_id, subject, forgery.kind, body,
-                       aseq=(last[0] + 1) if last else 1, aprev=last[1] if last else None,
-                       sseq=head.seq + 1, sprev=head.id).raw
+    return sign_forged(
+        net.key(author),
+        net.county.network_id,
+        subject,
+        forgery.kind,
+        body,
+        aseq=(last[0] + 1) if last else 1,
+        aprev=last[1] if last else None,
+        sseq=head.seq + 1,
+        sprev=head.id,
+    ).raw
 
 
 @pytest.mark.parametrize("forgery", CASES)
@@ -254,21 +384,29 @@ def test_forged_events_are_dead_lettered_at_ingest(net: Net, forgery: Forgery) -
         assert result.stored == 0
         with transaction(net.county.engine) as session:
             assert _footprint(session) == before  # nothing stored, nothing projected
-            letter = session.execute(select(DeadLetter).order_by(DeadLetter.id.desc())).scalars().first()
+            letter = (
+                session.execute(select(DeadLetter).order_by(DeadLetter.id.desc())).scalars().first()
+            )
             assert letter.code == forgery.rule and "越权" in letter.reason
 
 
 @pytest.mark.parametrize("forgery", CASES)
-def test_verify_names_a_forged_event_written_straight_into_the_database(net: Net, forgery: Forgery) -> None:
+def test_verify_names_a_forged_event_written_straight_into_the_database(
+    net: Net, forgery: Forgery
+) -> None:
     author = forgery.authors[0]
     with transaction(net.county.engine) as session:
         subject, body = _body(forgery, net, author)
-        event = forge_event(session, net.key(author), net.county.network_id, subject, forgery.kind, body)
+        event = forge_event(
+            session, net.key(author), net.county.network_id, subject, forgery.kind, body
+        )
     with transaction(net.county.engine) as session:
         report = verify_node(session, net.county)
     assert not report.ok
     first = report.first_broken
-    assert first is not None and (first.code, first.event_id) == (forgery.rule, event.id), report.summary()
+    assert first is not None and (first.code, first.event_id) == (forgery.rule, event.id), (
+        report.summary()
+    )
     assert forgery.rule in report.summary() and event.id in report.summary()
 
 
@@ -276,8 +414,12 @@ def test_a_forged_licence_verifies_as_invalid_naming_the_entitlement(net: Net) -
     """Public verification asks the same rule: well signed by a village, not entitled."""
     from common.licences.verification import verify_licence
 
-    subject, body = _body(next(f for f in FORGERIES if f.name.startswith("market licence")), net, VILLAGE_ID)
-    raw = sign_forged(net.key(VILLAGE_ID), net.county.network_id, subject, "licence.issued", body).raw
+    subject, body = _body(
+        next(f for f in FORGERIES if f.name.startswith("market licence")), net, VILLAGE_ID
+    )
+    raw = sign_forged(
+        net.key(VILLAGE_ID), net.county.network_id, subject, "licence.issued", body
+    ).raw
     with transaction(net.county.engine) as session:
         result = verify_licence(session, raw, network_id=net.county.network_id)
         genuine = verify_licence(session, net.licence_id, network_id=net.county.network_id)

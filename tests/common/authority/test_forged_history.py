@@ -36,12 +36,23 @@ FORGED_KINDS = {
     "user.provisioned": lambda case_no: (f"user:{COUNTY_ID}:x", {"role": "county_admin"}),
     "catalogue.matter_withdrawn": lambda case_no: ("catalogue", {"code": "x", "reason": "x"}),
     "calendar.year_published": lambda case_no: ("calendar", {"year": 2027, "days": []}),
-    "case.accepted": lambda case_no: (case_subject(case_no), {"accepted_on": "2026-12-01", "tasks": []}),
-    "case.decided": lambda case_no: (case_subject(case_no), {"decision": "approved", "licence_id": None}),
+    "case.accepted": lambda case_no: (
+        case_subject(case_no),
+        {"accepted_on": "2026-12-01", "tasks": []},
+    ),
+    "case.decided": lambda case_no: (
+        case_subject(case_no),
+        {"decision": "approved", "licence_id": None},
+    ),
     "handoff.offered": lambda case_no: (case_subject(case_no), {"to": TOWNSHIP_ID, "head_sseq": 1}),
-    "licence.issued": lambda case_no: ("licence:1.2.156.3005.2.YYZZ.11430424MB1C595315.2026000001.001.X", {
-        "licence_id": "1.2.156.3005.2.YYZZ.11430424MB1C595315.2026000001.001.X", "type_code": "YYZZ",
-        "issuer": {"node": None, "uscc": "11430424MB1C595315"}}),
+    "licence.issued": lambda case_no: (
+        "licence:1.2.156.3005.2.YYZZ.11430424MB1C595315.2026000001.001.X",
+        {
+            "licence_id": "1.2.156.3005.2.YYZZ.11430424MB1C595315.2026000001.001.X",
+            "type_code": "YYZZ",
+            "issuer": {"node": None, "uscc": "11430424MB1C595315"},
+        },
+    ),
 }
 STEP = st.one_of(
     st.tuples(st.just("file"), st.none(), st.none()),
@@ -63,16 +74,33 @@ def _forged_raw(session, node: ThisNode, keys: dict, kind: str, author: str, cas
     subject, body = FORGED_KINDS[kind](case_no)
     if kind == "licence.issued":
         body = {**body, "issuer": {**body["issuer"], "node": author}}
-    last = session.execute(select(Event.aseq, Event.id).where(Event.author == author)
-                           .order_by(Event.aseq.desc()).limit(1)).first()
+    last = session.execute(
+        select(Event.aseq, Event.id)
+        .where(Event.author == author)
+        .order_by(Event.aseq.desc())
+        .limit(1)
+    ).first()
     head = subject_head(session, subject)
-    return sign_forged(keys[author], node.network_id, subject, kind, body, aseq=(last[0] + 1) if last else 1,
-                       aprev=last[1] if last else None, sseq=head.seq + 1, sprev=head.id).raw
+    return sign_forged(
+        keys[author],
+        node.network_id,
+        subject,
+        kind,
+        body,
+        aseq=(last[0] + 1) if last else 1,
+        aprev=last[1] if last else None,
+        sseq=head.seq + 1,
+        sprev=head.id,
+    ).raw
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(history=st.lists(STEP, min_size=3, max_size=10))
-def test_forged_authorship_changes_no_projection(county: tuple[ThisNode, dict], history: list) -> None:
+def test_forged_authorship_changes_no_projection(
+    county: tuple[ThisNode, dict], history: list
+) -> None:
     from case_fixtures import FOOD_LICENCE, applicant
 
     from common.cases.intake import service as service_intake
@@ -84,9 +112,17 @@ def test_forged_authorship_changes_no_projection(county: tuple[ThisNode, dict], 
     for action, kind, author in history:
         if action == "file":
             with transaction(node.engine) as session:
-                cases.append(service_intake.file_case(
-                    session, node, clerk, matter_code=FOOD_LICENCE, materials=[], commitment=True,
-                    applicant=applicant(name=f"申请人{next(serial)}")).case_no)
+                cases.append(
+                    service_intake.file_case(
+                        session,
+                        node,
+                        clerk,
+                        matter_code=FOOD_LICENCE,
+                        materials=[],
+                        commitment=True,
+                        applicant=applicant(name=f"申请人{next(serial)}"),
+                    ).case_no
+                )
         elif action == "accept" and cases:
             with transaction(node.engine) as session:
                 from common.cases.models import Case
@@ -97,20 +133,36 @@ def test_forged_authorship_changes_no_projection(county: tuple[ThisNode, dict], 
         elif action == "forge":
             with transaction(node.engine) as session:
                 if not cases:
-                    cases.append(service_intake.file_case(
-                        session, node, clerk, matter_code=FOOD_LICENCE, materials=[], commitment=True,
-                        applicant=applicant()).case_no)
+                    cases.append(
+                        service_intake.file_case(
+                            session,
+                            node,
+                            clerk,
+                            matter_code=FOOD_LICENCE,
+                            materials=[],
+                            commitment=True,
+                            applicant=applicant(),
+                        ).case_no
+                    )
             with transaction(node.engine) as session:
                 raw = _forged_raw(session, node, keys, kind, author, cases[-1])
-                before = (session.execute(select(func.count()).select_from(Event)).scalar_one(), snapshot(session))
+                before = (
+                    session.execute(select(func.count()).select_from(Event)).scalar_one(),
+                    snapshot(session),
+                )
             with transaction(node.engine) as session:
                 result = receive_batch(session, node, TOWNSHIP_ID, [raw])
             assert result.stored == 0 and len(result.rejected) == 1, (kind, author, result)
             code = result.rejected[0]["code"]
             # A revoked node's key is refused before its authority is even asked.
-            assert code.startswith("authority.") or (author == REVOKED_ID and code == "event.revoked_key"), code
+            assert code.startswith("authority.") or (
+                author == REVOKED_ID and code == "event.revoked_key"
+            ), code
             with transaction(node.engine) as session:
-                after = (session.execute(select(func.count()).select_from(Event)).scalar_one(), snapshot(session))
+                after = (
+                    session.execute(select(func.count()).select_from(Event)).scalar_one(),
+                    snapshot(session),
+                )
             assert after == before, (kind, author)
     with transaction(node.engine) as session:
         assert verify_node(session, node).ok

@@ -30,22 +30,49 @@ WITHDRAWN = "11430424MB1C5953154000119003001"  # 企业设立登记
 def _forgeries() -> list[tuple[str, str, dict]]:
     licence_id = make_licence_id("YYZZ", issuer_uscc=MARKET_USCC, serial="2026999999", version=1)
     return [
-        (f"user:{COUNTY_ID}:pwned", "user.provisioned", {
-            "node_id": COUNTY_ID, "username": "pwned", "display_name": "pwned", "role": "county_admin",
-            "department": None, "password_hash": "x", "password_version": 1, "active": True}),
-        ("catalogue", "catalogue.matter_withdrawn", {"code": WITHDRAWN, "reason": "伪造", "withdrawn_on": "2026-12-01"}),
-        (f"licence:{licence_id}", "licence.issued", {
-            "licence_id": licence_id, "type_code": "YYZZ", "name": "营业执照",
-            "holder": {"kind": "person", "name": "张三", "id_number": "430424198001011238"},
-            "issuer": {"node": VILLAGE_ID, "body": "衡东县市场监督管理局", "uscc": MARKET_USCC},
-            "valid_from": "2026-12-01", "valid_to": None, "data": {}, "case_no": None}),
+        (
+            f"user:{COUNTY_ID}:pwned",
+            "user.provisioned",
+            {
+                "node_id": COUNTY_ID,
+                "username": "pwned",
+                "display_name": "pwned",
+                "role": "county_admin",
+                "department": None,
+                "password_hash": "x",
+                "password_version": 1,
+                "active": True,
+            },
+        ),
+        (
+            "catalogue",
+            "catalogue.matter_withdrawn",
+            {"code": WITHDRAWN, "reason": "伪造", "withdrawn_on": "2026-12-01"},
+        ),
+        (
+            f"licence:{licence_id}",
+            "licence.issued",
+            {
+                "licence_id": licence_id,
+                "type_code": "YYZZ",
+                "name": "营业执照",
+                "holder": {"kind": "person", "name": "张三", "id_number": "430424198001011238"},
+                "issuer": {"node": VILLAGE_ID, "body": "衡东县市场监督管理局", "uscc": MARKET_USCC},
+                "valid_from": "2026-12-01",
+                "valid_to": None,
+                "data": {},
+                "case_no": None,
+            },
+        ),
     ]
 
 
 RULES = ["authority.root", "authority.root", "authority.licence_issuer"]
 
 
-@pytest.mark.parametrize("first", range(3), ids=["county-admin", "matter-withdrawn", "market-licence"])
+@pytest.mark.parametrize(
+    "first", range(3), ids=["county-admin", "matter-withdrawn", "market-licence"]
+)
 def test_a_village_forging_county_records_is_refused_by_its_township(tmp_path, processes, first):
     """Each forgery in turn goes first; the two behind it wait at the township."""
     layout = build_network(tmp_path, users=False)
@@ -60,9 +87,13 @@ def test_a_village_forging_county_records_is_refused_by_its_township(tmp_path, p
             subject, kind, body = forgeries[index]
             with pytest.raises(AuthorityViolation), transaction(village.engine) as session:
                 village.append(session, subject, kind, body)  # the village's own software refuses
-            with transaction(village.engine) as session:  # the attacker writes past it, outbox and all
+            with transaction(
+                village.engine
+            ) as session:  # the attacker writes past it, outbox and all
                 event = forge_event(session, village.key, village.network_id, subject, kind, body)
-                lseq = session.execute(text("SELECT lseq FROM events WHERE id = :id"), {"id": event.id}).scalar()
+                lseq = session.execute(
+                    text("SELECT lseq FROM events WHERE id = :id"), {"id": event.id}
+                ).scalar()
                 run_after_store(session, event, lseq, None)
             forged.append(event.id)
         report = sync_once(village)  # over real HTTP to the township's process
@@ -74,14 +105,24 @@ def test_a_village_forging_county_records_is_refused_by_its_township(tmp_path, p
     # what it may not goes no further until the county acts.
     assert [(r["event_id"], r["code"]) for r in report.rejected] == [(forged[0], rule)]
     assert "越权" in report.rejected[0]["reason"]
-    assert query(layout, TOWNSHIP_ID, "SELECT event_id, code FROM sync_dead_letters") == [(forged[0], rule)]
-    assert {row[0] for row in query(layout, TOWNSHIP_ID, "SELECT event_id FROM sync_held")} == set(forged[1:])
+    assert query(layout, TOWNSHIP_ID, "SELECT event_id, code FROM sync_dead_letters") == [
+        (forged[0], rule)
+    ]
+    assert {row[0] for row in query(layout, TOWNSHIP_ID, "SELECT event_id FROM sync_held")} == set(
+        forged[1:]
+    )
     for node_id in (TOWNSHIP_ID, COUNTY_ID):
         held = {row[0] for row in query(layout, node_id, "SELECT id FROM events")}
         assert not held & set(forged), node_id
-    assert query(layout, COUNTY_ID, "SELECT withdrawn FROM published_matters WHERE implementation_code = ?",
-                 WITHDRAWN) == [(0,)]
-    refused = httpx.post(f"{county.url}/api/v1/auth/token", json={"username": "pwned", "password": "x"})
+    assert query(
+        layout,
+        COUNTY_ID,
+        "SELECT withdrawn FROM published_matters WHERE implementation_code = ?",
+        WITHDRAWN,
+    ) == [(0,)]
+    refused = httpx.post(
+        f"{county.url}/api/v1/auth/token", json={"username": "pwned", "password": "x"}
+    )
     assert refused.status_code == 401
     licence_id = forgeries[2][2]["licence_id"]
     lookup = httpx.get(f"{county.url}/api/v1/public/licences/{licence_id}/verify").json()
@@ -93,6 +134,8 @@ def test_a_village_forging_county_records_is_refused_by_its_township(tmp_path, p
         rows = {row["node_id"]: row for row in admin.get("/api/v1/nodes/health").json()}
         return rows[VILLAGE_ID]["violations"]
 
-    violations = wait_for("the county's node health to flag the village", flagged, [county, township])
+    violations = wait_for(
+        "the county's node health to flag the village", flagged, [county, township]
+    )
     assert (violations["count"], violations["rule"], violations["event_id"]) == (1, rule, forged[0])
     admin.close()

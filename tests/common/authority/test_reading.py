@@ -47,7 +47,12 @@ CASE_ENDPOINTS = [
 
 
 def reviewer(department: str) -> Actor:
-    return Actor(username=f"r-{department}", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER, department=department)
+    return Actor(
+        username=f"r-{department}",
+        node_id=COUNTY_ID,
+        role=Role.DEPARTMENT_REVIEWER,
+        department=department,
+    )
 
 
 @pytest.fixture
@@ -55,11 +60,26 @@ def decided(published: ThisNode, actors: dict[str, Actor], k: SimpleNamespace) -
     clerk = actors["clerk"]
     with transaction(published.engine) as session:
         sha = store_blob(session, published, k.PDF_BYTES, "设立登记材料.pdf").sha256
-    case_no = k.file(published, clerk, k.COMPANY, materials=[{"position": n, "blob_sha256": sha} for n in range(5)])
+    case_no = k.file(
+        published,
+        clerk,
+        k.COMPANY,
+        materials=[{"position": n, "blob_sha256": sha} for n in range(5)],
+    )
     k.do(published, intake.accept_case, clerk, case_no)
     for n, department in enumerate((MARKET, POLICE, "国家税务总局衡东县税务局"), 1):
-        k.do(published, review.record_opinion, reviewer(department), case_no, f"review/{n}", "agree", None)
-    licence_id = k.do(published, review.decide_case, reviewer(MARKET), case_no, "approved", None).body["licence_id"]
+        k.do(
+            published,
+            review.record_opinion,
+            reviewer(department),
+            case_no,
+            f"review/{n}",
+            "agree",
+            None,
+        )
+    licence_id = k.do(
+        published, review.decide_case, reviewer(MARKET), case_no, "approved", None
+    ).body["licence_id"]
     k.do(published, intake.deliver_case, clerk, case_no, "electronic")
     k.do(published, rate_case, clerk, case_no, 1)
     return {"case_no": case_no, "sha256": sha, "licence_id": licence_id}
@@ -72,13 +92,24 @@ def client_of(make_client: Callable[..., Any], node: ThisNode, who: Actor) -> An
 
 
 def test_every_case_endpoint_refuses_another_department_as_the_case_view_does(
-        published: ThisNode, decided: dict[str, str], make_client: Callable[..., Any], actors: dict[str, Actor]) -> None:
+    published: ThisNode,
+    decided: dict[str, str],
+    make_client: Callable[..., Any],
+    actors: dict[str, Actor],
+) -> None:
     outsider = client_of(make_client, published, reviewer(OTHER))
     view = outsider.get(CASE_ENDPOINTS[0][1].format(**decided))
-    assert (view.status_code, view.json()["code"], view.json()["field"]) == (403, "case.not_your_department", "case_no")
+    assert (view.status_code, view.json()["code"], view.json()["field"]) == (
+        403,
+        "case.not_your_department",
+        "case_no",
+    )
     for name, path in CASE_ENDPOINTS:
         answer = outsider.get(path.format(**decided))
-        assert (answer.status_code, answer.json().get("code")) == (403, view.json()["code"]), (name, answer.text)
+        assert (answer.status_code, answer.json().get("code")) == (403, view.json()["code"]), (
+            name,
+            answer.text,
+        )
         assert decided["licence_id"] not in answer.text and "设立登记" not in answer.text, name
     for who in (reviewer(POLICE), actors["clerk"]):
         reader = client_of(make_client, published, who)
@@ -87,28 +118,54 @@ def test_every_case_endpoint_refuses_another_department_as_the_case_view_does(
 
 
 def test_a_department_sees_only_its_own_tasks_and_the_lead_reads_before_acceptance(
-        published: ThisNode, decided: dict[str, str], make_client: Callable[..., Any], actors: dict[str, Actor],
-        k: SimpleNamespace) -> None:
-    police = client_of(make_client, published, reviewer(POLICE)).get(f"/api/v1/cases/{decided['case_no']}")
+    published: ThisNode,
+    decided: dict[str, str],
+    make_client: Callable[..., Any],
+    actors: dict[str, Actor],
+    k: SimpleNamespace,
+) -> None:
+    police = client_of(make_client, published, reviewer(POLICE)).get(
+        f"/api/v1/cases/{decided['case_no']}"
+    )
     assert [t["department"] for t in police.json()["tasks"]] == [POLICE]
     filed = k.file(published, actors["clerk"], k.COMPANY)  # no task yet
     lead = client_of(make_client, published, reviewer(MARKET)).get(f"/api/v1/cases/{filed}")
     assert (lead.status_code, lead.json()["tasks"]) == (200, [])
-    refused = client_of(make_client, published, reviewer(POLICE)).get(f"/api/v1/cases/{filed}/clock")
+    refused = client_of(make_client, published, reviewer(POLICE)).get(
+        f"/api/v1/cases/{filed}/clock"
+    )
     assert (refused.status_code, refused.json()["code"]) == (403, "case.not_your_department")
 
 
-def test_a_file_of_no_case_and_a_licence_of_another_body(published: ThisNode, make_client: Callable[..., Any],
-                                                        stored_pdf: str, actors: dict[str, Actor]) -> None:
+def test_a_file_of_no_case_and_a_licence_of_another_body(
+    published: ThisNode, make_client: Callable[..., Any], stored_pdf: str, actors: dict[str, Actor]
+) -> None:
     path = f"/api/v1/blobs/{stored_pdf}"  # held here, a material of no case
     refused = client_of(make_client, published, reviewer(MARKET)).get(path)
     assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (
-        403, "case.not_your_department", "sha256")
+        403,
+        "case.not_your_department",
+        "sha256",
+    )
     assert client_of(make_client, published, actors["clerk"]).get(path).status_code == 200
     # A licence with no case held here: its issuing body reads it, nobody else's department.
-    licence = Licence(licence_id="x", type_code="T", serial="1", name="证", holder_kind="person", holder_name="张三",
-                      holder_id="x", holder_id_masked="x", issuer_node=COUNTY_ID, issuer_body=MARKET,
-                      issuer_uscc="x", valid_from="2026-01-01", data="{}", issued_event_id="x", case_no=None)
+    licence = Licence(
+        licence_id="x",
+        type_code="T",
+        serial="1",
+        name="证",
+        holder_kind="person",
+        holder_name="张三",
+        holder_id="x",
+        holder_id_masked="x",
+        issuer_node=COUNTY_ID,
+        issuer_body=MARKET,
+        issuer_uscc="x",
+        valid_from="2026-01-01",
+        data="{}",
+        issued_event_id="x",
+        case_no=None,
+    )
     with transaction(published.engine) as session:
         require_licence_reader(session, published, reviewer(MARKET), licence)
         with pytest.raises(Forbidden) as other:
@@ -117,7 +174,11 @@ def test_a_file_of_no_case_and_a_licence_of_another_body(published: ThisNode, ma
 
 
 def test_the_case_list_shows_a_department_what_it_may_open(
-        published: ThisNode, make_client: Callable[..., Any], actors: dict[str, Actor], k: SimpleNamespace) -> None:
+    published: ThisNode,
+    make_client: Callable[..., Any],
+    actors: dict[str, Actor],
+    k: SimpleNamespace,
+) -> None:
     """A filed county case has no tasks yet: its lead department may open it, so it is listed."""
     case_no = k.file(published, actors["clerk"], k.COMPANY)
     for department, shown in ((MARKET, True), (POLICE, False), (OTHER, False)):

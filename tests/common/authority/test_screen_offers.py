@@ -80,8 +80,12 @@ TIER_OF = {VILLAGE_ID: "village", TOWNSHIP_ID: "township", COUNTY_ID: "county"}
 
 # Actions the policy may allow that a case page does not carry, and where they are taken.
 STAFF_ELSEWHERE = {
-    "accept_handoff": "the inbox", "decline_handoff": "the inbox", "rate_case": "the API",
-    "revoke_licence": "the API", "record_callback": "the API", "close_rectification": "the API",
+    "accept_handoff": "the inbox",
+    "decline_handoff": "the inbox",
+    "rate_case": "the API",
+    "revoke_licence": "the API",
+    "record_callback": "the API",
+    "close_rectification": "the API",
 }
 AGENT_ELSEWHERE = {
     "record_visit": "filing and delivery record the agent's visits",
@@ -94,6 +98,7 @@ FORM = re.compile(r'<form\b[^>]*\bdata-action="([^"]+)"')
 
 
 # -- the network, its users and its cases -----------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamespace]:
@@ -109,8 +114,17 @@ def _provision(net: SimpleNamespace) -> None:
     with transaction(root.engine) as session:
         for username, (node_id, role, department) in USERS.items():
             if username != "admin":
-                provision_user(session, root, admin, node_id=node_id, username=username,
-                               display_name=f"测试{username}", role=role, department=department, password=PASSWORD)
+                provision_user(
+                    session,
+                    root,
+                    admin,
+                    node_id=node_id,
+                    username=username,
+                    display_name=f"测试{username}",
+                    role=role,
+                    department=department,
+                    password=PASSWORD,
+                )
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +135,9 @@ def browsers(net: SimpleNamespace) -> Iterator[dict[str, TestClient]]:
     for username, (node_id, _, _) in USERS.items():
         node = net.nodes[TIER_OF[node_id]]
         client = TestClient(create_app(node.settings, node=node))
-        clients[username] = web_login(client, username, ADMIN_PASSWORD if username == "admin" else PASSWORD)
+        clients[username] = web_login(
+            client, username, ADMIN_PASSWORD if username == "admin" else PASSWORD
+        )
     yield clients
     for client in clients.values():
         client.close()
@@ -157,8 +173,12 @@ def _closed(net: SimpleNamespace, tier: str, code: str, how: str) -> str:
 
 # label -> how the case is made (every state a case reaches on each tier)
 STATES: dict[str, Callable[[SimpleNamespace], str]] = {}
-for tier, promise, now in (("village", V_PROMISE, V_NOW), ("township", T_PROMISE, T_NOW),
-                           ("county", C_PROMISE, C_NOW)):
+for tier, promise, now in (
+    ("village", V_PROMISE, V_NOW),
+    ("township", T_PROMISE, T_NOW),
+    ("county", C_PROMISE, C_NOW),
+):
+
     def made(how: Callable[..., dict[str, Any]], code: str, tier: str = tier, **kwargs: Any) -> Any:
         return lambda net: how(net, net.nodes[tier], code, **kwargs)["case_no"]
 
@@ -172,9 +192,13 @@ for tier, promise, now in (("village", V_PROMISE, V_NOW), ("township", T_PROMISE
         f"{tier}: 即办件 approved": made(decided, now),
         f"{tier}: delivered": made(delivered, now),
         f"{tier}: rated badly (real name)": made(rated_badly, now, real_name=True),
-        f"{tier}: refused": lambda net, tier=tier, code=promise: _closed(net, tier, code, "refused"),
+        f"{tier}: refused": lambda net, tier=tier, code=promise: _closed(
+            net, tier, code, "refused"
+        ),
         f"{tier}: rejected": lambda net, tier=tier, code=now: _closed(net, tier, code, "rejected"),
-        f"{tier}: withdrawn": lambda net, tier=tier, code=promise: _closed(net, tier, code, "withdrawn"),
+        f"{tier}: withdrawn": lambda net, tier=tier, code=promise: _closed(
+            net, tier, code, "withdrawn"
+        ),
     }
     if tier != "village":  # a village reviews nothing
         STATES |= {
@@ -183,11 +207,18 @@ for tier, promise, now in (("village", V_PROMISE, V_NOW), ("township", T_PROMISE
             f"{tier}: 告知承诺 approved, verification open": made(committed, promise),
         }
 STATES |= {
-    "township: 承诺件 approved with a licence": lambda net: decided(net, net.nodes["township"], T_LICENCE)["case_no"],
-    "township: rated badly (anonymous)": lambda net: rated_badly(net, net.nodes["township"], T_PROMISE,
-                                                                 real_name=False)["case_no"],
-    "county: three departments in parallel": lambda net: accepted(net, net.nodes["county"], COMPANY)["case_no"],
-    "county: 承诺件 approved with a licence": lambda net: decided(net, net.nodes["county"], C_PROMISE)["case_no"],
+    "township: 承诺件 approved with a licence": lambda net: decided(
+        net, net.nodes["township"], T_LICENCE
+    )["case_no"],
+    "township: rated badly (anonymous)": lambda net: rated_badly(
+        net, net.nodes["township"], T_PROMISE, real_name=False
+    )["case_no"],
+    "county: three departments in parallel": lambda net: accepted(
+        net, net.nodes["county"], COMPANY
+    )["case_no"],
+    "county: 承诺件 approved with a licence": lambda net: decided(
+        net, net.nodes["county"], C_PROMISE
+    )["case_no"],
     "village → county: offered": lambda net: _escalated(net, C_NOW, then="offered"),
     "village → county: held at the county": lambda net: _escalated(net, C_NOW, then="held"),
     "village → county: decided, not yet home": lambda net: _escalated(net, C_NOW, then="decided"),
@@ -200,6 +231,7 @@ def cases(net: SimpleNamespace) -> dict[str, str]:
 
 
 # -- the comparison ---------------------------------------------------------------------------
+
 
 def expected_forms(allowed: dict[str, bool | list[Any]], elsewhere: dict[str, str]) -> set[str]:
     """The forms a page carrying every allowed action but ``elsewhere`` shows: one per
@@ -220,9 +252,14 @@ def nothing_to_list(net: SimpleNamespace, case_no: str) -> bool:
     mandatory material there is nothing to list, and the form is not shown."""
     with transaction(net.nodes["county"].engine) as session:
         case = session.get(Case, case_no)
-        missing = session.execute(select(CaseMaterial.name).where(
-            CaseMaterial.case_no == case_no, CaseMaterial.mandatory.is_(True), CaseMaterial.provided.is_(False),
-            CaseMaterial.promised.is_(False))).first()
+        missing = session.execute(
+            select(CaseMaterial.name).where(
+                CaseMaterial.case_no == case_no,
+                CaseMaterial.mandatory.is_(True),
+                CaseMaterial.provided.is_(False),
+                CaseMaterial.promised.is_(False),
+            )
+        ).first()
         return case is not None and case.state == "filed" and missing is None
 
 
@@ -235,14 +272,19 @@ def allowed_for(net: SimpleNamespace, username: str, case_no: str) -> dict[str, 
         return allowed_case_actions(session, node, Actor(username, node_id, role, department), case)
 
 
-def mismatches(net: SimpleNamespace, browsers: dict[str, TestClient], cases: dict[str, str],
-               username: str) -> Iterator[str]:
+def mismatches(
+    net: SimpleNamespace, browsers: dict[str, TestClient], cases: dict[str, str], username: str
+) -> Iterator[str]:
     agent = USERS[username][1] is Role.VILLAGE_AGENT
     for label, case_no in cases.items():
-        page = browsers[username].get(f"/agent/cases/{case_no}" if agent else f"/staff/cases/{case_no}")
+        page = browsers[username].get(
+            f"/agent/cases/{case_no}" if agent else f"/staff/cases/{case_no}"
+        )
         assert page.status_code in (200, 403, 404), (label, page.status_code, page.text[:500])
         shown = set(FORM.findall(page.text)) if page.status_code == 200 else set()
-        expected = expected_forms(allowed_for(net, username, case_no), AGENT_ELSEWHERE if agent else STAFF_ELSEWHERE)
+        expected = expected_forms(
+            allowed_for(net, username, case_no), AGENT_ELSEWHERE if agent else STAFF_ELSEWHERE
+        )
         if agent and nothing_to_list(net, case_no):
             expected.discard("request_supplement")
         if shown != expected:
@@ -250,13 +292,16 @@ def mismatches(net: SimpleNamespace, browsers: dict[str, TestClient], cases: dic
 
 
 @pytest.mark.parametrize("username", list(USERS))
-def test_the_case_page_offers_what_the_policy_allows(net: SimpleNamespace, browsers: dict[str, TestClient],
-                                                     cases: dict[str, str], username: str) -> None:
+def test_the_case_page_offers_what_the_policy_allows(
+    net: SimpleNamespace, browsers: dict[str, TestClient], cases: dict[str, str], username: str
+) -> None:
     wrong = list(mismatches(net, browsers, cases, username))
     assert not wrong, f"{username} ({USERS[username][1].value}):\n" + "\n".join(wrong)
 
 
-def test_every_action_a_page_carries_is_offered_somewhere(net: SimpleNamespace, cases: dict[str, str]) -> None:
+def test_every_action_a_page_carries_is_offered_somewhere(
+    net: SimpleNamespace, cases: dict[str, str]
+) -> None:
     """The states above are rich enough: each form of the pages appears for some user
     (a page form the policy never allows would go untested)."""
     seen: set[str] = set()
@@ -264,8 +309,21 @@ def test_every_action_a_page_carries_is_offered_somewhere(net: SimpleNamespace, 
         for case_no in cases.values():
             allowed = allowed_for(net, username, case_no)
             seen |= {action for action, answer in allowed.items() if answer}
-    carried = {"accept_case", "refuse_case", "request_supplement", "receive_supplement", "offer_handoff",
-               "record_opinion", "decide_case", "start_special_procedure", "end_special_procedure",
-               "approve_extension", "record_verification", "deliver_case", "record_visit", "withdraw_case",
-               "rate_case"}
+    carried = {
+        "accept_case",
+        "refuse_case",
+        "request_supplement",
+        "receive_supplement",
+        "offer_handoff",
+        "record_opinion",
+        "decide_case",
+        "start_special_procedure",
+        "end_special_procedure",
+        "approve_extension",
+        "record_verification",
+        "deliver_case",
+        "record_visit",
+        "withdraw_case",
+        "rate_case",
+    }
     assert carried <= seen, sorted(carried - seen)

@@ -31,19 +31,33 @@ def _zip(*names: str) -> bytes:
 OFD = _zip("OFD.xml", "Doc_0/Document.xml")
 
 
-@pytest.mark.parametrize("data,media_type", [(PDF, "application/pdf"), (PNG, "image/png"),
-                                             (JPEG, "image/jpeg"), (OFD, "application/ofd")])
+@pytest.mark.parametrize(
+    "data,media_type",
+    [(PDF, "application/pdf"), (PNG, "image/png"), (JPEG, "image/jpeg"), (OFD, "application/ofd")],
+)
 def test_types_are_recognised_by_their_first_bytes(data, media_type):
     assert store.detect_media_type(data) == media_type
     assert store.check_upload(data) == media_type
 
 
-@pytest.mark.parametrize("data", [b"hello", b"<html><script>", _zip("word/document.xml"), b"PK\x03\x04broken",
-                                  b"GIF89a" + b"\x00" * 10])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"hello",
+        b"<html><script>",
+        _zip("word/document.xml"),
+        b"PK\x03\x04broken",
+        b"GIF89a" + b"\x00" * 10,
+    ],
+)
 def test_other_content_is_refused_with_415(data):
     with pytest.raises(store.BlobTypeRefused) as refused:
         store.check_upload(data)
-    assert (refused.value.status_code, refused.value.code, refused.value.field) == (415, "blob.type_refused", "file")
+    assert (refused.value.status_code, refused.value.code, refused.value.field) == (
+        415,
+        "blob.type_refused",
+        "file",
+    )
 
 
 def test_empty_and_oversized_files_are_refused(monkeypatch):
@@ -70,7 +84,11 @@ def test_storing_is_content_addressed_atomic_and_idempotent(root_node):
         assert session.execute(select(func.count()).select_from(Blob)).scalar() == 1
         assert service.blob_exists(session, digest) and not service.blob_exists(session, "0" * 64)
     assert first.sha256 == again.sha256 == digest
-    assert (again.size, again.media_type, again.original_name) == (len(PDF), "application/pdf", "申请书.pdf")
+    assert (again.size, again.media_type, again.original_name) == (
+        len(PDF),
+        "application/pdf",
+        "申请书.pdf",
+    )
     assert first.received_at.tzinfo is not None
     path = root_node.settings.blob_dir / digest[:2] / digest[2:]
     assert path.read_bytes() == PDF
@@ -115,7 +133,9 @@ def test_upload_and_download_over_http(root_node, make_client):
     fetched = client.get(f"/api/v1/blobs/{digest}")
     assert fetched.status_code == 200 and fetched.content == JPEG
     assert fetched.headers["content-type"] == "image/jpeg"
-    assert "filename*=UTF-8''%E6%89%AB%E6%8F%8F%E4%BB%B6.jpg" in fetched.headers["content-disposition"]
+    assert (
+        "filename*=UTF-8''%E6%89%AB%E6%8F%8F%E4%BB%B6.jpg" in fetched.headers["content-disposition"]
+    )
     assert client.get(f"/api/v1/blobs/{'0' * 64}").status_code == 404
     assert client.get("/api/v1/blobs/NOT-A-HASH").json()["field"] == "sha256"
 
@@ -123,7 +143,11 @@ def test_upload_and_download_over_http(root_node, make_client):
 def test_the_api_refuses_bad_uploads_and_strangers(root_node, make_client, monkeypatch):
     client = make_client(root_node)
     text = client.post("/api/v1/blobs", files={"file": ("a.pdf", b"just text", "application/pdf")})
-    assert (text.status_code, text.json()["code"], text.json()["field"]) == (415, "blob.type_refused", "file")
+    assert (text.status_code, text.json()["code"], text.json()["field"]) == (
+        415,
+        "blob.type_refused",
+        "file",
+    )
     empty = client.post("/api/v1/blobs", files={"file": ("a.pdf", b"", "application/pdf")})
     assert (empty.status_code, empty.json()["code"]) == (400, "blob.empty")
     monkeypatch.setattr(store, "MAX_BLOB_BYTES", 32)
@@ -132,7 +156,12 @@ def test_the_api_refuses_bad_uploads_and_strangers(root_node, make_client, monke
     missing = client.post("/api/v1/blobs", data={"x": "y"})
     assert missing.status_code == 422 and missing.json()["field"] == "file"
     stranger = make_client(root_node, username=None)
-    assert stranger.post("/api/v1/blobs", files={"file": ("a.pdf", PDF, "application/pdf")}).status_code == 401
+    assert (
+        stranger.post(
+            "/api/v1/blobs", files={"file": ("a.pdf", PDF, "application/pdf")}
+        ).status_code
+        == 401
+    )
     assert stranger.get(f"/api/v1/blobs/{hashlib.sha256(PDF).hexdigest()}").status_code == 401
     with transaction(root_node.engine) as session:
         assert session.execute(select(func.count()).select_from(Blob)).scalar() == 0

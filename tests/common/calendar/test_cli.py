@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from common.calendar.cli import calendar_app
 
 # The CLI opens the node from its data directory, whose database is the SQLite file.
-pytestmark = pytest.mark.skipif(bool(os.environ.get(PG_URL_ENV)), reason="CLI opens the node's SQLite file")
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get(PG_URL_ENV)), reason="CLI opens the node's SQLite file"
+)
 
 runner = CliRunner()
 

@@ -26,7 +26,9 @@ MID_DECEMBER = D("2026-12-15")
 
 def _publish(node, actor, schedule, source=None):
     with transaction(node.engine) as session:
-        return service.import_year_schedule(session, node, actor, schedule, source or schedule.source)
+        return service.import_year_schedule(
+            session, node, actor, schedule, source or schedule.source
+        )
 
 
 def _status(node, today=MID_DECEMBER):
@@ -48,7 +50,11 @@ def test_seed_covers_the_package_years_with_names_and_is_idempotent(root_node):
         assert days == (D("2026-12-31") - D("2004-01-01")).days + 1
         spring = session.get(CalendarDay, D("2026-02-17"))
         make_up = session.get(CalendarDay, D("2026-02-14"))
-        assert (spring.is_working_day, spring.name, spring.source) == (False, "春节", "chinesecalendar")
+        assert (spring.is_working_day, spring.name, spring.source) == (
+            False,
+            "春节",
+            "chinesecalendar",
+        )
         assert (make_up.is_working_day, make_up.name) == (True, "春节调休上班")
         assert session.get(CalendarDay, D("2026-03-09")).name is None
     status = _status(root_node)
@@ -70,14 +76,22 @@ def test_deadline_into_2027_falls_back_to_monday_friday_and_says_so(root_node):
     # Next year is only checked once deadlines can reach it (the year's last 120 days).
     assert _status(root_node, D("2026-03-01"))["warnings"] == []
     assert _status(root_node, D("2026-09-02"))["warnings"] == []
-    assert _status(root_node, D("2026-09-03"))["warnings"] == ["2027年节假日安排尚未导入，期限按周一至周五计算"]
-    assert _status(root_node, D("2027-03-01"))["warnings"] == ["2027年节假日安排尚未导入，期限按周一至周五计算"]
+    assert _status(root_node, D("2026-09-03"))["warnings"] == [
+        "2027年节假日安排尚未导入，期限按周一至周五计算"
+    ]
+    assert _status(root_node, D("2027-03-01"))["warnings"] == [
+        "2027年节假日安排尚未导入，期限按周一至周五计算"
+    ]
     assert len(_status(root_node, D("2027-12-01"))["warnings"]) == 2
 
 
 def test_publishing_2027_moves_deadlines_and_clears_the_warning(root_node, admin, schedule_2027):
     event = _publish(root_node, admin, schedule_2027)
-    assert (event.author, event.subject, event.kind) == (root_node.node_id, "calendar", YEAR_PUBLISHED)
+    assert (event.author, event.subject, event.kind) == (
+        root_node.node_id,
+        "calendar",
+        YEAR_PUBLISHED,
+    )
     assert event.envelope["sseq"] == 1
     assert event.body["year"] == 2027 and event.body["names"]["2027-01-01"] == "元旦"
     assert event.body["workdays"] == ["2027-01-30", "2027-02-20", "2027-09-26", "2027-10-09"]
@@ -96,16 +110,22 @@ def test_publishing_2027_moves_deadlines_and_clears_the_warning(root_node, admin
     assert status["covered_years"][-1] == 2027
 
 
-def test_identical_reimport_is_refused_and_a_correction_replaces_the_year(root_node, admin, schedule_2027):
+def test_identical_reimport_is_refused_and_a_correction_replaces_the_year(
+    root_node, admin, schedule_2027
+):
     _publish(root_node, admin, schedule_2027)
     with pytest.raises(Conflict) as refused:
         _publish(root_node, admin, schedule_2027)
     assert refused.value.code == "calendar.unchanged"
     assert _calendar_events(root_node) == 1
 
-    corrected = type(schedule_2027)(2027, (*schedule_2027.holidays, D("2027-02-04")),
-                                    schedule_2027.workdays, schedule_2027.source,
-                                    {**schedule_2027.names, D("2027-02-04"): "春节"})
+    corrected = type(schedule_2027)(
+        2027,
+        (*schedule_2027.holidays, D("2027-02-04")),
+        schedule_2027.workdays,
+        schedule_2027.source,
+        {**schedule_2027.names, D("2027-02-04"): "春节"},
+    )
     _publish(root_node, admin, corrected)
     with Session(root_node.engine) as session:
         row = session.get(PublishedYear, 2027)
@@ -124,13 +144,18 @@ BAD_CSV = """date,kind,name
 
 
 def test_bad_schedule_lists_every_problem_and_writes_nothing(root_node, admin):
-    with pytest.raises(service.ScheduleRejected) as rejected, transaction(root_node.engine) as session:
+    with (
+        pytest.raises(service.ScheduleRejected) as rejected,
+        transaction(root_node.engine) as session,
+    ):
         schedule = service.read_year_schedule(BAD_CSV.encode(), "csv", source=None)
         service.import_year_schedule(session, root_node, admin, schedule, schedule.source)
     problems = {(p.code, p.location) for p in rejected.value.problems}
     assert problems == {
-        ("schedule.date", "第3行"), ("schedule.kind", "第4行"),
-        ("schedule.workday_not_weekend", "第5行"), ("schedule.duplicate", "第6行"),
+        ("schedule.date", "第3行"),
+        ("schedule.kind", "第4行"),
+        ("schedule.workday_not_weekend", "第5行"),
+        ("schedule.duplicate", "第6行"),
         ("calendar.source", "source"),
     }
     body = rejected.value.as_dict()
@@ -139,10 +164,18 @@ def test_bad_schedule_lists_every_problem_and_writes_nothing(root_node, admin):
     assert _status(root_node)["version"] == 0 and _calendar_events(root_node) == 0
 
 
-def test_read_year_schedule_takes_source_from_json_and_reads_gbk_csv(notice_2027, schedule_2027_csv):
-    document = {"year": 2027, "source": notice_2027,
-                "holidays": [{"date": "2027-01-01", "name": "元旦"}], "workdays": []}
-    from_json = service.read_year_schedule(json.dumps(document, ensure_ascii=False).encode(), "json")
+def test_read_year_schedule_takes_source_from_json_and_reads_gbk_csv(
+    notice_2027, schedule_2027_csv
+):
+    document = {
+        "year": 2027,
+        "source": notice_2027,
+        "holidays": [{"date": "2027-01-01", "name": "元旦"}],
+        "workdays": [],
+    }
+    from_json = service.read_year_schedule(
+        json.dumps(document, ensure_ascii=False).encode(), "json"
+    )
     assert from_json.source == notice_2027 and from_json.names == {D("2027-01-01"): "元旦"}
     from_excel = service.read_year_schedule(schedule_2027_csv.encode("gbk"), "csv", notice_2027)
     assert from_excel.names[D("2027-02-05")] == "春节"
@@ -204,10 +237,18 @@ def test_the_cached_calendar_follows_new_records_and_rollbacks(root_node, admin,
 def test_an_unusable_signed_record_is_ignored_loudly_not_fatally(root_node):
     with transaction(root_node.engine) as session:
         # Root-signed but malformed: a make-up "workday" on a Wednesday.
-        root_node.append(session, CALENDAR_SUBJECT, YEAR_PUBLISHED, {
-            "year": 2027, "holidays": ["2027-01-01"], "workdays": ["2027-01-06"],
-            "names": {}, "source": "有误的记录",
-        })
+        root_node.append(
+            session,
+            CALENDAR_SUBJECT,
+            YEAR_PUBLISHED,
+            {
+                "year": 2027,
+                "holidays": ["2027-01-01"],
+                "workdays": ["2027-01-06"],
+                "names": {},
+                "source": "有误的记录",
+            },
+        )
     status = _status(root_node)
     assert "2027年已发布的节假日安排记录无效，已忽略，请重新导入" in status["warnings"]
     assert "2027年节假日安排尚未导入，期限按周一至周五计算" in status["warnings"]
@@ -218,14 +259,29 @@ def test_an_unusable_signed_record_is_ignored_loudly_not_fatally(root_node):
 def test_days_listing_names_sources_and_coverage(root_node, admin, schedule_2027):
     with Session(root_node.engine) as session:
         listing = service.calendar_days(session, D("2026-12-31"), D("2027-01-04"))
-        assert [day["is_working_day"] for day in listing["days"]] == [True, True, False, False, True]
-        assert listing["days"][1] == {"date": "2027-01-01", "weekday": 5, "is_working_day": True,
-                                      "name": None, "covered": False, "source": None}
+        assert [day["is_working_day"] for day in listing["days"]] == [
+            True,
+            True,
+            False,
+            False,
+            True,
+        ]
+        assert listing["days"][1] == {
+            "date": "2027-01-01",
+            "weekday": 5,
+            "is_working_day": True,
+            "name": None,
+            "covered": False,
+            "source": None,
+        }
         assert listing["fallback_years"] == [2027]
     _publish(root_node, admin, schedule_2027)
     with Session(root_node.engine) as session:
         listing = service.calendar_days(session, D("2026-12-31"), D("2027-01-04"))
         new_year = listing["days"][1]
         assert (new_year["is_working_day"], new_year["name"], new_year["source"]) == (
-            False, "元旦", schedule_2027.source)
+            False,
+            "元旦",
+            schedule_2027.source,
+        )
         assert listing["days"][0]["source"] == "chinesecalendar" and listing["warning"] is None

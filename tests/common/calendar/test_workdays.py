@@ -121,8 +121,9 @@ def test_round_trip(calendar, start, n):
         assert calendar.working_days_between(start, end - timedelta(days=1)) == n - 1
 
 
-@given(start=st.dates(min_value=D(2004, 1, 1), max_value=D(2026, 11, 30)),
-       length=st.integers(0, 40))
+@given(
+    start=st.dates(min_value=D(2004, 1, 1), max_value=D(2026, 11, 30)), length=st.integers(0, 40)
+)
 def test_agrees_with_chinese_calendar_where_it_has_data(start, length):
     end = start + timedelta(days=length)
     expected = len(chinese_calendar.get_workdays(start + timedelta(days=1), end)) if length else 0

@@ -48,12 +48,12 @@ def test_csv_chinese_header_bom_slashes_and_weekend_holiday():
 def test_csv_reports_every_problem_with_its_line():
     text = (
         "date,kind\n"
-        "2027-01-01,holiday\n"      # line 2: fine, fixes the year
-        "2027-02-30,holiday\n"      # line 3: no such date
-        "2026-12-31,holiday\n"      # line 4: other year
-        "2027-01-01,休\n"           # line 5: listed twice
-        "2027-02-03,workday\n"      # line 6: a Wednesday cannot be a make-up day
-        "2027-02-07,rest\n"         # line 7: unknown kind
+        "2027-01-01,holiday\n"  # line 2: fine, fixes the year
+        "2027-02-30,holiday\n"  # line 3: no such date
+        "2026-12-31,holiday\n"  # line 4: other year
+        "2027-01-01,休\n"  # line 5: listed twice
+        "2027-02-03,workday\n"  # line 6: a Wednesday cannot be a make-up day
+        "2027-02-07,rest\n"  # line 7: unknown kind
     )
     assert problems_of(parse_year_schedule_csv, text) == [
         ("schedule.date", "第3行"),
@@ -81,17 +81,24 @@ def test_csv_given_year_and_missing_header_and_empty():
 
 def test_json_schedule():
     schedule = parse_year_schedule_json(
-        {"year": 2027, "holidays": [{"date": "2027-01-01", "name": "元旦"}, "2027-02-08"],
-         "workdays": [{"date": "2027-02-06"}]}
+        {
+            "year": 2027,
+            "holidays": [{"date": "2027-01-01", "name": "元旦"}, "2027-02-08"],
+            "workdays": [{"date": "2027-02-06"}],
+        }
     )
-    assert schedule == YearSchedule(2027, (D(2027, 1, 1), D(2027, 2, 8)), (D(2027, 2, 6),),
-                                    "json", {D(2027, 1, 1): "元旦"})
+    assert schedule == YearSchedule(
+        2027, (D(2027, 1, 1), D(2027, 2, 8)), (D(2027, 2, 6),), "json", {D(2027, 1, 1): "元旦"}
+    )
     assert parse_year_schedule_json('{"year": 2027, "holidays": ["2027-01-01"]}').year == 2027
 
 
 def test_json_problems_name_the_field():
-    obj = {"year": 2027, "holidays": [{"date": "2027-01-01"}, {"date": "2027-13-01"}],
-           "workdays": [{"date": "2027-01-01"}, "2028-01-01"]}
+    obj = {
+        "year": 2027,
+        "holidays": [{"date": "2027-01-01"}, {"date": "2027-13-01"}],
+        "workdays": [{"date": "2027-01-01"}, "2028-01-01"],
+    }
     assert problems_of(parse_year_schedule_json, obj) == [
         ("schedule.date", "holidays[1].date"),
         ("schedule.duplicate", "workdays[0].date"),

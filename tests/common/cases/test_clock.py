@@ -31,8 +31,14 @@ def running(accepted: date, limit: int, *pauses: Pause, extension: int = 0) -> C
     for pause in pauses:
         if not pause.open:
             deadline = deadline_after_pause(deadline, pause.paused_days, OFFICIAL)
-    return ClockInput(filed_on=accepted, accepted_on=accepted, limit_days=limit, extension_days=extension,
-                      deadline=deadline, pauses=tuple(pauses))
+    return ClockInput(
+        filed_on=accepted,
+        accepted_on=accepted,
+        limit_days=limit,
+        extension_days=extension,
+        deadline=deadline,
+        pauses=tuple(pauses),
+    )
 
 
 def closed(start: date, end: date, kind: int = 2) -> Pause:
@@ -40,6 +46,7 @@ def closed(start: date, end: date, kind: int = 2) -> Pause:
 
 
 # -- examples ------------------------------------------------------------------------
+
 
 def test_status_goes_normal_yellow_red_on_the_2026_calendar():
     case = running(D(2026, 3, 2), 5)  # Monday; day 1 is Tuesday
@@ -62,15 +69,31 @@ def test_acceptance_day_does_not_count_and_holidays_do_not_either():
 
 
 def test_a_decision_stops_the_clock():
-    case = ClockInput(filed_on=D(2026, 3, 1), accepted_on=D(2026, 3, 2), limit_days=5,
-                      deadline=D(2026, 3, 9), decided_on=D(2026, 3, 4))
+    case = ClockInput(
+        filed_on=D(2026, 3, 1),
+        accepted_on=D(2026, 3, 2),
+        limit_days=5,
+        deadline=D(2026, 3, 9),
+        decided_on=D(2026, 3, 4),
+    )
     view = clock_status(case, OFFICIAL, D(2026, 4, 30))
-    assert (view.days_used, view.days_left, view.status, view.status_label) == (2, 3, "stopped", "已停止计时")
+    assert (view.days_used, view.days_left, view.status, view.status_label) == (
+        2,
+        3,
+        "stopped",
+        "已停止计时",
+    )
 
 
 def test_a_withdrawn_case_stops_its_clock():
     class Withdrawn:
-        state, filed_on, accepted_on, limit_days, deadline = "withdrawn", "2026-03-02", "2026-03-02", 5, "2026-03-09"
+        state, filed_on, accepted_on, limit_days, deadline = (
+            "withdrawn",
+            "2026-03-02",
+            "2026-03-02",
+            5,
+            "2026-03-09",
+        )
 
     assert clock_status(Withdrawn(), OFFICIAL, D(2026, 3, 30)).status == "stopped"
 
@@ -104,12 +127,22 @@ def test_an_immediate_case_is_due_on_the_day_of_acceptance():
 
 
 def test_the_residents_wait_counts_from_filing_to_delivery():
-    case = ClockInput(filed_on=D(2026, 2, 13), accepted_on=D(2026, 2, 13), limit_days=5,
-                      deadline=D(2026, 2, 27), decided_on=D(2026, 2, 25), delivered_on=D(2026, 2, 26))
+    case = ClockInput(
+        filed_on=D(2026, 2, 13),
+        accepted_on=D(2026, 2, 13),
+        limit_days=5,
+        deadline=D(2026, 2, 27),
+        decided_on=D(2026, 2, 25),
+        delivered_on=D(2026, 2, 26),
+    )
     view = clock_status(case, OFFICIAL, D(2026, 6, 1))
     assert (view.wait_calendar_days, view.wait_working_days) == (13, 4)  # 02-14, 24, 25, 26
     waiting = clock_status(ClockInput(filed_on=D(2026, 3, 2)), OFFICIAL, D(2026, 3, 9))
-    assert (waiting.status, waiting.wait_calendar_days, waiting.wait_working_days) == ("not_started", 7, 5)
+    assert (waiting.status, waiting.wait_calendar_days, waiting.wait_working_days) == (
+        "not_started",
+        7,
+        5,
+    )
 
 
 def test_a_deadline_crossing_into_2027_uses_the_monday_to_friday_fallback():
@@ -138,9 +171,12 @@ def test_case_rows_and_procedure_rows_are_read_alike():
 
 # -- properties ----------------------------------------------------------------------
 
+
 @given(accepted=days, limit=limits, ahead=spans, extension=st.integers(0, 15))
 def test_used_plus_left_is_the_limit_while_running(accepted, limit, ahead, extension):
-    view = clock_status(running(accepted, limit, extension=extension), OFFICIAL, accepted + timedelta(ahead))
+    view = clock_status(
+        running(accepted, limit, extension=extension), OFFICIAL, accepted + timedelta(ahead)
+    )
     assert view.days_used + view.days_left == limit + extension
     assert view.status in {"normal", "yellow", "red"}
     assert (view.status == "red") == (view.days_left < 0)
@@ -150,12 +186,16 @@ def test_used_plus_left_is_the_limit_while_running(accepted, limit, ahead, exten
 def test_days_left_counts_working_days_to_the_deadline(accepted, limit, ahead):
     today = accepted + timedelta(ahead)
     case = running(accepted, limit)
-    assert clock_status(case, OFFICIAL, today).days_left == OFFICIAL.working_days_between(today, case.deadline)
+    assert clock_status(case, OFFICIAL, today).days_left == OFFICIAL.working_days_between(
+        today, case.deadline
+    )
 
 
 @settings(max_examples=200)
 @given(accepted=days, limit=limits, start=spans, length=spans, after=spans)
-def test_a_closed_pause_keeps_days_left_equal_to_the_moved_deadline(accepted, limit, start, length, after):
+def test_a_closed_pause_keeps_days_left_equal_to_the_moved_deadline(
+    accepted, limit, start, length, after
+):
     begin = accepted + timedelta(start)
     end = begin + timedelta(length)
     today = end + timedelta(after)
@@ -166,7 +206,14 @@ def test_a_closed_pause_keeps_days_left_equal_to_the_moved_deadline(accepted, li
 
 
 @settings(max_examples=200)
-@given(accepted=days, limit=limits, start=spans, length=spans, kind=st.sampled_from([1, 2]), is_open=st.booleans())
+@given(
+    accepted=days,
+    limit=limits,
+    start=spans,
+    length=spans,
+    kind=st.sampled_from([1, 2]),
+    is_open=st.booleans(),
+)
 def test_pausing_never_makes_days_used_grow(accepted, limit, start, length, kind, is_open):
     begin = accepted + timedelta(start)
     today = begin + timedelta(length)
@@ -175,7 +222,10 @@ def test_pausing_never_makes_days_used_grow(accepted, limit, start, length, kind
     with_pause = clock_status(running(accepted, limit, pause), OFFICIAL, today)
     assert with_pause.days_used <= plain.days_used
     if kind == 2:  # the clock stood still from the start of the procedure
-        assert with_pause.days_used == clock_status(running(accepted, limit), OFFICIAL, begin).days_used
+        assert (
+            with_pause.days_used
+            == clock_status(running(accepted, limit), OFFICIAL, begin).days_used
+        )
 
 
 @given(accepted=days, limit=limits, first=spans, second=spans)
@@ -183,7 +233,10 @@ def test_days_used_never_decreases_over_time(accepted, limit, first, second):
     case = running(accepted, limit, Pause(accepted + timedelta(first), None))
     earlier = accepted + timedelta(min(first, second))
     later = accepted + timedelta(max(first, second))
-    assert clock_status(case, OFFICIAL, earlier).days_used <= clock_status(case, OFFICIAL, later).days_used
+    assert (
+        clock_status(case, OFFICIAL, earlier).days_used
+        <= clock_status(case, OFFICIAL, later).days_used
+    )
 
 
 @given(deadline=days, paused=st.integers(0, 40))
@@ -201,7 +254,11 @@ def test_deadlines_into_2027_count_monday_to_friday(start, n):
     assume(deadline.year == 2027)
     assert OFFICIAL.is_working_day(deadline) and deadline.weekday() < 5
     jan_first = D(2027, 1, 1)
-    in_2027 = sum(1 for k in range((deadline - jan_first).days + 1) if (jan_first + timedelta(k)).weekday() < 5)
+    in_2027 = sum(
+        1
+        for k in range((deadline - jan_first).days + 1)
+        if (jan_first + timedelta(k)).weekday() < 5
+    )
     assert OFFICIAL.working_days_between(start, D(2026, 12, 31)) + in_2027 == n
     view = clock_status(running(start, n), OFFICIAL, start)
     assert 2027 in view.fallback_years

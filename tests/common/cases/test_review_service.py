@@ -49,25 +49,57 @@ def reviewer(department: str, name: str = "") -> Actor:
 
 def resident_id(first17: str = "43042419900101123") -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights, strict=False)) % 11]
+    return (
+        first17
+        + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights, strict=False)) % 11]
+    )
 
 
-def accepted_case(node: ThisNode, code: str, *, accepted_on: str = "2026-11-02", commitment: bool = False,
-                  state: str = "accepted") -> str:
+def accepted_case(
+    node: ThisNode,
+    code: str,
+    *,
+    accepted_on: str = "2026-11-02",
+    commitment: bool = False,
+    state: str = "accepted",
+) -> str:
     """File (and accept) a case by appending the contract's events directly."""
     with transaction(node.engine) as session:
         matter = get_published(session, code).to_matter()
         case_no = f"{node.node_id}-{accepted_on.replace('-', '')}-{next(_serial):04d}"
-        node.append(session, case_subject(case_no), "case.filed", {
-            "case_no": case_no,
-            "matter": {"code": code, "name": matter.name, "catalogue_version": catalogue_version(session),
-                       "case_type": matter.case_type.value, "handling_level": matter.handling_level.value,
-                       "window": matter.window.value, "lead_department": matter.lead_department,
-                       "departments": matter.departments, "required_visits": matter.required_visits,
-                       "limit_days": matter.promised_limit_days, "commitment_allowed": matter.commitment_allowed},
-            "applicant": {"kind": "person", "name": "张三", "id_number": resident_id(), "phone": "13800000000"},
-            "agent": None, "materials": [], "commitment": commitment, "filed_on": accepted_on,
-            "visit": None, "origin_node": node.node_id})
+        node.append(
+            session,
+            case_subject(case_no),
+            "case.filed",
+            {
+                "case_no": case_no,
+                "matter": {
+                    "code": code,
+                    "name": matter.name,
+                    "catalogue_version": catalogue_version(session),
+                    "case_type": matter.case_type.value,
+                    "handling_level": matter.handling_level.value,
+                    "window": matter.window.value,
+                    "lead_department": matter.lead_department,
+                    "departments": matter.departments,
+                    "required_visits": matter.required_visits,
+                    "limit_days": matter.promised_limit_days,
+                    "commitment_allowed": matter.commitment_allowed,
+                },
+                "applicant": {
+                    "kind": "person",
+                    "name": "张三",
+                    "id_number": resident_id(),
+                    "phone": "13800000000",
+                },
+                "agent": None,
+                "materials": [],
+                "commitment": commitment,
+                "filed_on": accepted_on,
+                "visit": None,
+                "origin_node": node.node_id,
+            },
+        )
         if state == "filed":
             return case_no
         if matter.case_type.value == "1":
@@ -76,12 +108,25 @@ def accepted_case(node: ThisNode, code: str, *, accepted_on: str = "2026-11-02",
             departments = ["乡镇审批"]
         else:
             departments = matter.departments
-        deadline = add_working_days(session, date.fromisoformat(accepted_on), matter.promised_limit_days)
-        node.append(session, case_subject(case_no), "case.accepted", {
-            "accepted_on": accepted_on, "window": matter.window.value, "limit_days": matter.promised_limit_days,
-            "deadline": deadline.isoformat(), "accepted_by": "clerk",
-            "tasks": [{"task_id": f"{case_no}/review/{n}", "department": d, "lead": n == 1}
-                      for n, d in enumerate(departments, start=1)]})
+        deadline = add_working_days(
+            session, date.fromisoformat(accepted_on), matter.promised_limit_days
+        )
+        node.append(
+            session,
+            case_subject(case_no),
+            "case.accepted",
+            {
+                "accepted_on": accepted_on,
+                "window": matter.window.value,
+                "limit_days": matter.promised_limit_days,
+                "deadline": deadline.isoformat(),
+                "accepted_by": "clerk",
+                "tasks": [
+                    {"task_id": f"{case_no}/review/{n}", "department": d, "lead": n == 1}
+                    for n, d in enumerate(departments, start=1)
+                ],
+            },
+        )
     return case_no
 
 
@@ -120,6 +165,7 @@ def member_node(county: ThisNode, tree: dict, node_id: str, tier: str) -> ThisNo
 
 # -- parallel approval ---------------------------------------------------------------
 
+
 def test_parallel_approval_with_three_departments(county: ThisNode):
     case_no = accepted_case(county, COMPANY)
     lead, police, tax = reviewer(SCJG), reviewer(GA), reviewer(SW)
@@ -151,7 +197,11 @@ def test_parallel_approval_with_three_departments(county: ThisNode):
 
     event = act(county, review.decide_case, lead, case_no, "approved", None)
     case = case_of(county, case_no)
-    assert (case.state, case.decision, case.decided_on) == ("approved", "approved", event.body["decided_on"])
+    assert (case.state, case.decision, case.decided_on) == (
+        "approved",
+        "approved",
+        event.body["decided_on"],
+    )
     assert case.licence_id and case.licence_id.startswith("1.2.156.3005.2.YYZZ.")
     assert event.body["licence_id"] == case.licence_id and event.body["verification"] is None
     assert tasks_of(county, police) == []
@@ -169,7 +219,15 @@ def test_a_disagreement_needs_a_comment_and_overruling_it_a_reason(county: ThisN
     with pytest.raises(DomainError) as bad:
         act(county, review.record_opinion, reviewer(GA), case_no, "review/2", "maybe", None)
     assert bad.value.field == "opinion"
-    act(county, review.record_opinion, reviewer(GA), case_no, "review/2", "disagree", "经营场所存在安全隐患")
+    act(
+        county,
+        review.record_opinion,
+        reviewer(GA),
+        case_no,
+        "review/2",
+        "disagree",
+        "经营场所存在安全隐患",
+    )
     with pytest.raises(Conflict) as twice:
         act(county, review.record_opinion, reviewer(GA), case_no, "review/2", "agree", None)
     assert twice.value.code == "case.task_done"
@@ -178,9 +236,20 @@ def test_a_disagreement_needs_a_comment_and_overruling_it_a_reason(county: ThisN
     with pytest.raises(DomainError) as reason:
         act(county, review.decide_case, reviewer(SCJG), case_no, "approved", "")
     assert reason.value.field == "reason"
-    act(county, review.decide_case, reviewer(SCJG), case_no, "rejected", "公安部门意见：场所不符合要求")
+    act(
+        county,
+        review.decide_case,
+        reviewer(SCJG),
+        case_no,
+        "rejected",
+        "公安部门意见：场所不符合要求",
+    )
     case = case_of(county, case_no)
-    assert (case.state, case.licence_id, case.decision_reason) == ("rejected", None, "公安部门意见：场所不符合要求")
+    assert (case.state, case.licence_id, case.decision_reason) == (
+        "rejected",
+        None,
+        "公安部门意见：场所不符合要求",
+    )
 
 
 def test_unknown_tasks_and_cases_are_not_found(county: ThisNode):
@@ -189,11 +258,19 @@ def test_unknown_tasks_and_cases_are_not_found(county: ThisNode):
         act(county, review.record_opinion, reviewer(SCJG), case_no, "review/9", "agree", None)
     assert task.value.field == "task_id"
     with pytest.raises(NotFound) as case:
-        act(county, review.decide_case, reviewer(SCJG), "430424000000-20260101-9999", "approved", None)
+        act(
+            county,
+            review.decide_case,
+            reviewer(SCJG),
+            "430424000000-20260101-9999",
+            "approved",
+            None,
+        )
     assert case.value.code == "case.not_found"
 
 
 # -- 一审一核 and 即办件 --------------------------------------------------------------------
+
 
 def test_one_review_one_approval_needs_two_people_at_the_county(county: ThisNode):
     case_no = accepted_case(county, DIBAO)
@@ -218,7 +295,15 @@ def test_one_review_one_approval_at_a_township(county: ThisNode, tree: dict):
     assert [t.department for t in tasks_of(township, clerk)] == ["乡镇审批"]
     assert tasks_of(county, reviewer(SCJG)) == []  # a county department never sees it
     with pytest.raises(Forbidden):
-        act(township, review.record_opinion, reviewer("衡东县霞流镇人民政府"), case_no, "review/1", "agree", None)
+        act(
+            township,
+            review.record_opinion,
+            reviewer("衡东县霞流镇人民政府"),
+            case_no,
+            "review/1",
+            "agree",
+            None,
+        )
     act(township, review.record_opinion, clerk, case_no, "review/1", "agree", "符合条件")
     with pytest.raises(Forbidden) as clerk_decides:
         act(township, review.decide_case, clerk, case_no, "approved", None)
@@ -241,7 +326,14 @@ def test_an_immediate_case_is_decided_on_the_spot_by_the_window(county: ThisNode
     with pytest.raises(Forbidden):
         act(county, review.decide_case, reviewer(SCJG), case_no, "approved", None)
     with pytest.raises(Forbidden):
-        act(county, review.decide_case, Actor("agent", COUNTY_ID, Role.VILLAGE_AGENT), case_no, "approved", None)
+        act(
+            county,
+            review.decide_case,
+            Actor("agent", COUNTY_ID, Role.VILLAGE_AGENT),
+            case_no,
+            "approved",
+            None,
+        )
     act(county, review.decide_case, CLERK, case_no, "approved", None)
     case = case_of(county, case_no)
     assert case.state == "approved" and case.licence_id.startswith("1.2.156.3005.2.GTGSHYYZZ.")
@@ -258,12 +350,19 @@ def test_a_village_agent_decides_only_a_village_immediate_case(county: ThisNode,
         act(village, review.decide_case, agent, county_matter, "approved", None)
     assert level.value.code == "case.wrong_level"
     with pytest.raises(Forbidden) as township_clerk:
-        act(village, review.decide_case, Actor("t", VILLAGE_ID, Role.TOWNSHIP_CLERK), accepted_case(
-            village, VILLAGE_NOW), "approved", None)
+        act(
+            village,
+            review.decide_case,
+            Actor("t", VILLAGE_ID, Role.TOWNSHIP_CLERK),
+            accepted_case(village, VILLAGE_NOW),
+            "approved",
+            None,
+        )
     assert township_clerk.value.code == "auth.role"
 
 
 # -- special procedures and extensions -------------------------------------------------
+
 
 def test_a_special_procedure_pauses_the_clock_and_moves_the_deadline(county: ThisNode, monkeypatch):
     case_no = accepted_case(county, INVESTMENT, accepted_on="2026-11-02")  # Monday, 10 days
@@ -279,10 +378,22 @@ def test_a_special_procedure_pauses_the_clock_and_moves_the_deadline(county: Thi
     with pytest.raises(Forbidden):
         act(county, review.start_special_procedure, reviewer(SCJG), case_no, 2, "hearing", "听证")
     # Any department taking part may start one, not only the lead.
-    event = act(county, review.start_special_procedure, reviewer("衡东县自然资源局"), case_no, 2,
-                "expert_review", "组织专家评审用地方案")
-    assert event.body == {"seq": 1, "kind": 2, "subkind": "expert_review", "reason": "组织专家评审用地方案",
-                          "started_on": "2026-11-04"}
+    event = act(
+        county,
+        review.start_special_procedure,
+        reviewer("衡东县自然资源局"),
+        case_no,
+        2,
+        "expert_review",
+        "组织专家评审用地方案",
+    )
+    assert event.body == {
+        "seq": 1,
+        "kind": 2,
+        "subkind": "expert_review",
+        "reason": "组织专家评审用地方案",
+        "started_on": "2026-11-04",
+    }
     assert case_of(county, case_no).state == "special"
     with pytest.raises(Conflict) as second:
         act(county, review.start_special_procedure, lead, case_no, 2, "test", "检测")
@@ -339,19 +450,36 @@ def test_extension_limits_for_one_and_several_departments(county: ThisNode, monk
     act(county, review.approve_extension, lead, joint, 15, "联合审查")  # allowed while requested
     with transaction(county.engine) as session:
         assert session.get(SpecialProcedure, (joint, 1)).extension_days == 15
-        assert review.case_clock(session, joint, "2026-11-06").status == "normal"  # a request does not pause
+        assert (
+            review.case_clock(session, joint, "2026-11-06").status == "normal"
+        )  # a request does not pause
     ended = act(county, review.end_special_procedure, lead, joint, 1, "准予延长15个工作日")
     assert ended.body["paused_days"] == 0
 
     with pytest.raises(DomainError) as immediate:
-        act(county, review.approve_extension, reviewer(SCJG), accepted_case(county, SOLE_TRADER), 1, "x")
+        act(
+            county,
+            review.approve_extension,
+            reviewer(SCJG),
+            accepted_case(county, SOLE_TRADER),
+            1,
+            "x",
+        )
     assert immediate.value.code == "case.extension_not_applicable"
     with pytest.raises(DomainError) as zero:
-        act(county, review.approve_extension, reviewer(SCJG), accepted_case(county, PHARMACY), 0, "x")
+        act(
+            county,
+            review.approve_extension,
+            reviewer(SCJG),
+            accepted_case(county, PHARMACY),
+            0,
+            "x",
+        )
     assert zero.value.field == "days"
 
 
 # -- 告知承诺 verification ---------------------------------------------------------------
+
 
 def test_a_failed_commitment_verification_revokes_the_licence(county: ThisNode, monkeypatch):
     case_no = accepted_case(county, FOOD, commitment=True)
@@ -364,7 +492,11 @@ def test_a_failed_commitment_verification_revokes_the_licence(county: ThisNode, 
     verification = decided.body["verification"]
     with transaction(county.engine) as session:
         due = add_working_days(session, date(2026, 11, 27), review.VERIFICATION_DAYS).isoformat()
-    assert verification == {"task_id": f"{case_no}/verification/1", "department": SCJG, "due_on": due}
+    assert verification == {
+        "task_id": f"{case_no}/verification/1",
+        "department": SCJG,
+        "due_on": due,
+    }
     assert [(t.kind, t.due_on) for t in tasks_of(county, lead)] == [("verification", due)]
 
     with pytest.raises(Forbidden):
@@ -372,8 +504,15 @@ def test_a_failed_commitment_verification_revokes_the_licence(county: ThisNode, 
     with pytest.raises(DomainError) as no_comment:
         act(county, review.record_verification, lead, case_no, None, False, "")
     assert no_comment.value.field == "comment"
-    event = act(county, review.record_verification, lead, case_no, "verification/1", False,
-                "现场核查：未按承诺提交健康证明")
+    event = act(
+        county,
+        review.record_verification,
+        lead,
+        case_no,
+        "verification/1",
+        False,
+        "现场核查：未按承诺提交健康证明",
+    )
     assert event.body["revoked_licence"] == licence_id
     case = case_of(county, case_no)
     assert (case.state, case.result_revoked, case.licence_id) == ("approved", True, licence_id)
@@ -391,36 +530,55 @@ def test_a_failed_commitment_verification_revokes_the_licence(county: ThisNode, 
 def test_a_passed_verification_keeps_the_result_and_the_period_is_configurable(county: ThisNode):
     case_no = accepted_case(county, FOOD, commitment=True)
     act(county, review.record_opinion, reviewer(SCJG), case_no, "review/1", "agree", None)
-    decided = act(county, review.decide_case, reviewer(SCJG), case_no, "approved", None, verification_days=5)
+    decided = act(
+        county, review.decide_case, reviewer(SCJG), case_no, "approved", None, verification_days=5
+    )
     with transaction(county.engine) as session:
-        due = add_working_days(session, date.fromisoformat(decided.body["decided_on"]), 5).isoformat()
+        due = add_working_days(
+            session, date.fromisoformat(decided.body["decided_on"]), 5
+        ).isoformat()
     assert decided.body["verification"]["due_on"] == due
     act(county, review.record_verification, reviewer(SCJG), case_no, None, True, None)
     case = case_of(county, case_no)
     assert (case.result_revoked, case.state) == (False, "approved")
     plain = accepted_case(county, FOOD)  # filed without commitment: no verification task
     act(county, review.record_opinion, reviewer(SCJG), plain, "review/1", "agree", None)
-    assert act(county, review.decide_case, reviewer(SCJG), plain, "approved", None).body["verification"] is None
+    assert (
+        act(county, review.decide_case, reviewer(SCJG), plain, "approved", None).body[
+            "verification"
+        ]
+        is None
+    )
 
 
 # -- illegal moves and rebuild ---------------------------------------------------------
 
+
 def test_illegal_transitions_are_refused_with_409(county: ThisNode):
     filed = accepted_case(county, PHARMACY, state="filed")
     lead = reviewer(SCJG)
-    for action, args in ((review.decide_case, ("approved", None)), (review.approve_extension, (5, "x")),
-                         (review.start_special_procedure, (2, "test", "检测"))):
+    for action, args in (
+        (review.decide_case, ("approved", None)),
+        (review.approve_extension, (5, "x")),
+        (review.start_special_procedure, (2, "test", "检测")),
+    ):
         with pytest.raises(Conflict) as refused:
             act(county, action, lead, filed, *args)
         assert (refused.value.code, refused.value.status_code, refused.value.field) == (
-            "case.illegal_transition", 409, "state")
+            "case.illegal_transition",
+            409,
+            "state",
+        )
     running = accepted_case(county, PHARMACY)
     with pytest.raises(Conflict):
         act(county, review.record_verification, lead, running, None, True, None)
     act(county, review.record_opinion, lead, running, "review/1", "agree", None)
     act(county, review.decide_case, lead, running, "rejected", "不符合设置规划")
-    for action, args in ((review.decide_case, ("approved", None)), (review.approve_extension, (1, "x")),
-                         (review.start_special_procedure, (2, "test", "检测"))):
+    for action, args in (
+        (review.decide_case, ("approved", None)),
+        (review.approve_extension, (1, "x")),
+        (review.start_special_procedure, (2, "test", "检测")),
+    ):
         with pytest.raises(Conflict):
             act(county, action, lead, running, *args)
     with pytest.raises(Conflict):  # only an approval is verified
@@ -435,7 +593,15 @@ def test_the_review_projection_rebuilds_identically(county: ThisNode, monkeypatc
     on_day(monkeypatch, "2026-11-09")
     act(county, review.end_special_procedure, lead, case_no, 1, "听证结束")
     act(county, review.approve_extension, lead, case_no, 3, "补充论证")
-    for n, dept in enumerate(["衡东县发展和改革局", "衡东县自然资源局", "衡阳市生态环境局衡东分局", "衡东县住房和城乡建设局"], 1):
+    for n, dept in enumerate(
+        [
+            "衡东县发展和改革局",
+            "衡东县自然资源局",
+            "衡阳市生态环境局衡东分局",
+            "衡东县住房和城乡建设局",
+        ],
+        1,
+    ):
         act(county, review.record_opinion, reviewer(dept), case_no, f"review/{n}", "agree", None)
     act(county, review.decide_case, lead, case_no, "approved", None)
     food = accepted_case(county, FOOD, commitment=True)

@@ -95,28 +95,52 @@ def actor(node: ThisNode, key: str, department: str) -> Actor:
 # -- the actions, as (session, node, actor, ctx) ---------------------------------------
 
 ACTIONS: dict[str, Callable[..., Any]] = {
-    "file_case": lambda s, n, a, c: intake.file_case(s, n, a, matter_code=c["code"], applicant=APPLICANT,
-                                                     materials=[]),
-    "request_supplement": lambda s, n, a, c: intake.request_supplement(s, n, a, c["case_no"], c["missing"]),
-    "receive_supplement": lambda s, n, a, c: intake.receive_supplement(s, n, a, c["case_no"], c["materials"]),
+    "file_case": lambda s, n, a, c: intake.file_case(
+        s, n, a, matter_code=c["code"], applicant=APPLICANT, materials=[]
+    ),
+    "request_supplement": lambda s, n, a, c: intake.request_supplement(
+        s, n, a, c["case_no"], c["missing"]
+    ),
+    "receive_supplement": lambda s, n, a, c: intake.receive_supplement(
+        s, n, a, c["case_no"], c["materials"]
+    ),
     "accept_case": lambda s, n, a, c: intake.accept_case(s, n, a, c["case_no"]),
-    "refuse_case": lambda s, n, a, c: intake.refuse_case(s, n, a, c["case_no"], "不属于本机关职权范围"),
-    "withdraw_case": lambda s, n, a, c: intake.withdraw_case(s, n, a, c["case_no"], "申请人主动撤回"),
-    "record_visit": lambda s, n, a, c: intake.record_visit(s, n, a, c["case_no"], who="applicant",
-                                                           place="窗口", purpose="补交原件"),
+    "refuse_case": lambda s, n, a, c: intake.refuse_case(
+        s, n, a, c["case_no"], "不属于本机关职权范围"
+    ),
+    "withdraw_case": lambda s, n, a, c: intake.withdraw_case(
+        s, n, a, c["case_no"], "申请人主动撤回"
+    ),
+    "record_visit": lambda s, n, a, c: intake.record_visit(
+        s, n, a, c["case_no"], who="applicant", place="窗口", purpose="补交原件"
+    ),
     "deliver_case": lambda s, n, a, c: intake.deliver_case(s, n, a, c["case_no"], "electronic"),
-    "record_opinion": lambda s, n, a, c: review.record_opinion(s, n, a, c["case_no"], c["task_id"], "agree", "同意"),
+    "record_opinion": lambda s, n, a, c: review.record_opinion(
+        s, n, a, c["case_no"], c["task_id"], "agree", "同意"
+    ),
     "decide_case": lambda s, n, a, c: review.decide_case(s, n, a, c["case_no"], "approved", None),
-    "start_special_procedure": lambda s, n, a, c: review.start_special_procedure(s, n, a, c["case_no"], 2,
-                                                                                 "hearing", "依申请听证"),
-    "end_special_procedure": lambda s, n, a, c: review.end_special_procedure(s, n, a, c["case_no"], 1, "检测合格"),
-    "approve_extension": lambda s, n, a, c: review.approve_extension(s, n, a, c["case_no"], 5, "情况复杂"),
-    "record_verification": lambda s, n, a, c: review.record_verification(s, n, a, c["case_no"], None, False,
-                                                                         "承诺内容与实际不符"),
-    "revoke_licence": lambda s, n, a, c: licences.revoke_licence(s, n, a, c["case"].licence_id, "依法撤销"),
+    "start_special_procedure": lambda s, n, a, c: review.start_special_procedure(
+        s, n, a, c["case_no"], 2, "hearing", "依申请听证"
+    ),
+    "end_special_procedure": lambda s, n, a, c: review.end_special_procedure(
+        s, n, a, c["case_no"], 1, "检测合格"
+    ),
+    "approve_extension": lambda s, n, a, c: review.approve_extension(
+        s, n, a, c["case_no"], 5, "情况复杂"
+    ),
+    "record_verification": lambda s, n, a, c: review.record_verification(
+        s, n, a, c["case_no"], None, False, "承诺内容与实际不符"
+    ),
+    "revoke_licence": lambda s, n, a, c: licences.revoke_licence(
+        s, n, a, c["case"].licence_id, "依法撤销"
+    ),
     "rate_case": lambda s, n, a, c: ratings.rate_case(s, n, a, c["case_no"], 1, "很满意", True),
-    "record_callback": lambda s, n, a, c: ratings.record_callback(s, n, a, c["rectification"], "已电话回访"),
-    "close_rectification": lambda s, n, a, c: ratings.close_rectification(s, n, a, c["rectification"], "已整改"),
+    "record_callback": lambda s, n, a, c: ratings.record_callback(
+        s, n, a, c["rectification"], "已电话回访"
+    ),
+    "close_rectification": lambda s, n, a, c: ratings.close_rectification(
+        s, n, a, c["rectification"], "已整改"
+    ),
 }
 
 
@@ -140,8 +164,16 @@ def to_file(code: str) -> Prep:
     return Prep(lambda net, node, code: {"code": code, "case_no": None, "dept": MARKET}, code)
 
 
-LEVEL = {V_NOW: "village", V_PROMISE: "village", T_NOW: "township", T_PROMISE: "township",
-         T_LICENCE: "township", C_NOW: "county", C_PROMISE: "county", COMPANY: "county"}
+LEVEL = {
+    V_NOW: "village",
+    V_PROMISE: "village",
+    T_NOW: "township",
+    T_PROMISE: "township",
+    T_LICENCE: "township",
+    C_NOW: "county",
+    C_PROMISE: "county",
+    COMPANY: "county",
+}
 
 
 @dataclass(frozen=True)
@@ -167,7 +199,9 @@ class Row:
         """The roles the policy names for the action on this tier, for a case of the
         row's matter (none below its handling level); a reviewer of another department
         only where the rule has no department condition."""
-        roles = roles_allowed(self.action, self.tier, variant=self.variant, handling_level=LEVEL[self.prep.code])
+        roles = roles_allowed(
+            self.action, self.tier, variant=self.variant, handling_level=LEVEL[self.prep.code]
+        )
         rule = next(r for r in POLICY if r.action == self.action and r.variant == self.variant)
         keys = {role.value for role in roles}
         if Role.DEPARTMENT_REVIEWER in roles and rule.department is None:
@@ -200,17 +234,42 @@ def _rows() -> list[Row]:
     rows += [
         # A village reviews nothing and decides only a village-level 即办件.
         Row("record_opinion", "village", prep(accepted, V_PROMISE), default=NO_REVIEW),
-        Row("decide_case", "village", prep(accepted, V_NOW), note="village 即办件", variant=ON_THE_SPOT),
-        Row("decide_case", "village", prep(accepted, V_PROMISE), default=NO_REVIEW, note="village 承诺件",
-            variant=AFTER_REVIEW),
-        Row("decide_case", "village", prep(accepted_above_level, C_NOW), default="case.wrong_level",
-            error=Conflict, note="county 即办件", variant=ON_THE_SPOT),
+        Row(
+            "decide_case",
+            "village",
+            prep(accepted, V_NOW),
+            note="village 即办件",
+            variant=ON_THE_SPOT,
+        ),
+        Row(
+            "decide_case",
+            "village",
+            prep(accepted, V_PROMISE),
+            default=NO_REVIEW,
+            note="village 承诺件",
+            variant=AFTER_REVIEW,
+        ),
+        Row(
+            "decide_case",
+            "village",
+            prep(accepted_above_level, C_NOW),
+            default="case.wrong_level",
+            error=Conflict,
+            note="county 即办件",
+            variant=ON_THE_SPOT,
+        ),
         Row("start_special_procedure", "village", prep(accepted, V_PROMISE), default=NO_REVIEW),
         Row("approve_extension", "village", prep(accepted, V_PROMISE), default=NO_REVIEW),
         # Township: the staff review; the clerk decides 即办件, the approver everything else.
         Row("record_opinion", "township", prep(accepted, T_PROMISE)),
         Row("decide_case", "township", prep(accepted, T_NOW), note="即办件", variant=ON_THE_SPOT),
-        Row("decide_case", "township", prep(reviewed, T_LICENCE), note="承诺件 with licence", variant=AFTER_REVIEW),
+        Row(
+            "decide_case",
+            "township",
+            prep(reviewed, T_LICENCE),
+            note="承诺件 with licence",
+            variant=AFTER_REVIEW,
+        ),
         Row("start_special_procedure", "township", prep(accepted, T_PROMISE)),
         Row("end_special_procedure", "township", prep(special, T_PROMISE)),
         Row("approve_extension", "township", prep(accepted, T_PROMISE)),
@@ -224,19 +283,39 @@ def _rows() -> list[Row]:
         Row("close_rectification", "township", prep(rated_badly, T_PROMISE, real_name=False)),
         # County: the window decides 即办件; the departments review their own tasks, the lead decides.
         Row("record_opinion", "county", prep(accepted, C_PROMISE), OD_COUNTY),
-        Row("decide_case", "county", prep(accepted, C_NOW), note="即办件 with licence", variant=ON_THE_SPOT),
-        Row("decide_case", "county", prep(reviewed, C_PROMISE), OD_LEAD, note="承诺件 with licence",
-            variant=AFTER_REVIEW),
+        Row(
+            "decide_case",
+            "county",
+            prep(accepted, C_NOW),
+            note="即办件 with licence",
+            variant=ON_THE_SPOT,
+        ),
+        Row(
+            "decide_case",
+            "county",
+            prep(reviewed, C_PROMISE),
+            OD_LEAD,
+            note="承诺件 with licence",
+            variant=AFTER_REVIEW,
+        ),
         Row("start_special_procedure", "county", prep(accepted, C_PROMISE), OD_COUNTY),
         Row("end_special_procedure", "county", prep(special, C_PROMISE), OD_COUNTY),
         Row("approve_extension", "county", prep(accepted, C_PROMISE), OD_LEAD),
         Row("record_verification", "county", prep(committed, C_PROMISE), OD_COUNTY),
         Row("revoke_licence", "county", prep(decided, C_NOW), {OTHER: "licence.department"}),
         # The county administrator oversees bad ratings: it may call back and close too.
-        Row("record_callback", "county", prep(rated_badly, C_PROMISE, real_name=True),
-            {OTHER: "rectification.department"}),
-        Row("close_rectification", "county", prep(rated_badly, C_PROMISE, real_name=False),
-            {OTHER: "rectification.department"}),
+        Row(
+            "record_callback",
+            "county",
+            prep(rated_badly, C_PROMISE, real_name=True),
+            {OTHER: "rectification.department"},
+        ),
+        Row(
+            "close_rectification",
+            "county",
+            prep(rated_badly, C_PROMISE, real_name=False),
+            {OTHER: "rectification.department"},
+        ),
     ]
     return rows
 
@@ -275,7 +354,10 @@ def after_success(row: Row, node: ThisNode, ctx: dict[str, Any]) -> None:
             assert session.get(Licence, ctx["case"].licence_id).state == "revoked"
         if row.action in RECTIFYING:
             task = session.get(Rectification, ctx["rectification"])
-            assert (task.responsible_node, task.callback_done or task.state == "closed") == (node.node_id, True)
+            assert (task.responsible_node, task.callback_done or task.state == "closed") == (
+                node.node_id,
+                True,
+            )
 
 
 def prepared(net: SimpleNamespace, row: Row, key: str) -> dict[str, Any]:
@@ -285,7 +367,9 @@ def prepared(net: SimpleNamespace, row: Row, key: str) -> dict[str, Any]:
     if key in row.allowed or (row.label, key) in GAPS:
         return row.prep(net, node)
     ctx = net.shared.get(row.label)
-    if ctx is None or (ctx["case_no"] and footprint(node, ctx["case_no"])[1] != ctx["case"].version):
+    if ctx is None or (
+        ctx["case_no"] and footprint(node, ctx["case_no"])[1] != ctx["case"].version
+    ):
         ctx = net.shared[row.label] = row.prep(net, node)
     return ctx
 
@@ -300,7 +384,9 @@ def test_role_matrix(net: SimpleNamespace, row: Row, key: str) -> None:
         run(node, ACTIONS[row.action], who, ctx)
         after = footprint(node, ctx["case_no"])
         assert after[0] > before[0], f"{key} was allowed {row.label} but nothing was appended"
-        if row.action not in OWN_CHAIN:  # the licence's or the rectification's chain, not the case's
+        if (
+            row.action not in OWN_CHAIN
+        ):  # the licence's or the rectification's chain, not the case's
             assert after[1] is None or after[1] > before[1], "the case's version did not move"
         after_success(row, node, ctx)
         return
@@ -312,9 +398,13 @@ def test_role_matrix(net: SimpleNamespace, row: Row, key: str) -> None:
             ACTIONS[row.action](session, node, who, ctx)
         except DomainError as exc:
             refusal = (type(exc).__name__, exc.code)
-    assert refusal is not None, f"{key} at a {row.tier} node was ALLOWED {row.label}; expected {expected}"
+    assert refusal is not None, (
+        f"{key} at a {row.tier} node was ALLOWED {row.label}; expected {expected}"
+    )
     assert refusal == expected, f"{key}: {row.label} refused with {refusal}, expected {expected}"
-    assert footprint(node, ctx["case_no"]) == before, f"refused {row.label} by {key} wrote something"
+    assert footprint(node, ctx["case_no"]) == before, (
+        f"refused {row.label} by {key} wrote something"
+    )
 
 
 # -- custody, departments' tasks, the filing agent, reads, HTTP --------------------------
@@ -322,8 +412,12 @@ def test_role_matrix(net: SimpleNamespace, row: Row, key: str) -> None:
 PARENT = {"village": "township", "township": "county"}
 RECTIFYING = ("record_callback", "close_rectification")
 # Records written by one node whatever the custody: refused as "not that node".
-NOT_CUSTODIAN = {"revoke_licence": "licence.not_issuer", "record_callback": "rectification.not_responsible",
-                 "close_rectification": "rectification.not_responsible", "record_verification": "case.not_decider"}
+NOT_CUSTODIAN = {
+    "revoke_licence": "licence.not_issuer",
+    "record_callback": "rectification.not_responsible",
+    "close_rectification": "rectification.not_responsible",
+    "record_verification": "case.not_decider",
+}
 
 
 def _custody_params() -> Iterator[Any]:
@@ -332,7 +426,9 @@ def _custody_params() -> Iterator[Any]:
             continue
         if row.tier == "village" and row.action in RECTIFYING:
             continue  # a village case's rectification is its township's to work: see the test below
-        parent = next(r for r in ROWS if r.tier == PARENT[row.tier] and r.action == row.action and r.allowed)
+        parent = next(
+            r for r in ROWS if r.tier == PARENT[row.tier] and r.action == row.action and r.allowed
+        )
         yield pytest.param(row, min(parent.allowed), id=f"{row.label}-from-{parent.tier}")
 
 
@@ -356,20 +452,40 @@ def test_a_village_case_is_rectified_at_its_township(net: SimpleNamespace) -> No
     village, township, county = (net.nodes[t] for t in ("village", "township", "county"))
     ctx = rated_badly(net, village, V_NOW, real_name=True)
     case_before = footprint(village, ctx["case_no"])[1:]
-    for node, key, code in ((county, AD, "rectification.not_responsible"), (village, A, "auth.role"),
-                            (township, TC, "auth.role")):
+    for node, key, code in (
+        (county, AD, "rectification.not_responsible"),
+        (village, A, "auth.role"),
+        (township, TC, "auth.role"),
+    ):
         with pytest.raises(Forbidden) as caught:
-            run(node, ratings.record_callback, actor(node, key, ""), ctx["rectification"], "已电话回访")
+            run(
+                node,
+                ratings.record_callback,
+                actor(node, key, ""),
+                ctx["rectification"],
+                "已电话回访",
+            )
         assert caught.value.code == code
     approver = actor(township, TA, "")
     run(township, ratings.record_callback, approver, ctx["rectification"], "已电话回访")
     run(township, ratings.close_rectification, approver, ctx["rectification"], "已整改")
     with transaction(township.engine) as session:
         task = session.get(Rectification, ctx["rectification"])
-        assert (task.responsible_node, task.state, task.callback_by, task.closed_by) == \
-            (TOWNSHIP_ID, "closed", TA, TA)
-        authors = session.execute(select(Event.author).where(
-            Event.subject == f"rectification:{ctx['case_no']}").order_by(Event.sseq)).scalars().all()
+        assert (task.responsible_node, task.state, task.callback_by, task.closed_by) == (
+            TOWNSHIP_ID,
+            "closed",
+            TA,
+            TA,
+        )
+        authors = (
+            session.execute(
+                select(Event.author)
+                .where(Event.subject == f"rectification:{ctx['case_no']}")
+                .order_by(Event.sseq)
+            )
+            .scalars()
+            .all()
+        )
     assert authors == [TOWNSHIP_ID, TOWNSHIP_ID]
     assert footprint(village, ctx["case_no"])[1:] == case_before  # the case's chain did not move
 
@@ -379,7 +495,13 @@ def test_only_the_filing_agent_withdraws_at_a_village(net: SimpleNamespace) -> N
     ctx = filed(net, village, V_NOW)
     before = footprint(village, ctx["case_no"])
     with pytest.raises(Forbidden) as caught:
-        run(village, intake.withdraw_case, Actor("agent2", village.node_id, Role.VILLAGE_AGENT), ctx["case_no"], "撤回")
+        run(
+            village,
+            intake.withdraw_case,
+            Actor("agent2", village.node_id, Role.VILLAGE_AGENT),
+            ctx["case_no"],
+            "撤回",
+        )
     assert caught.value.code == "case.not_filing_agent"
     assert footprint(village, ctx["case_no"]) == before
 
@@ -417,8 +539,15 @@ def test_a_department_sees_and_works_only_its_own_tasks(net: SimpleNamespace) ->
     # The lead department cannot answer another department's task of the same case.
     before = footprint(county, company["case_no"])
     with pytest.raises(Forbidden) as refused:
-        run(county, review.record_opinion, actor(county, DR, MARKET), company["case_no"], by_department[POLICE],
-            "agree", "同意")
+        run(
+            county,
+            review.record_opinion,
+            actor(county, DR, MARKET),
+            company["case_no"],
+            by_department[POLICE],
+            "agree",
+            "同意",
+        )
     assert refused.value.code == "case.not_your_department"
     assert footprint(county, company["case_no"]) == before
 
@@ -437,14 +566,16 @@ HTTP_REFUSALS = {  # tier -> (preparation, the refused actor, path under the cas
 
 
 @pytest.mark.parametrize("tier", list(HTTP_REFUSALS))
-def test_the_api_answers_a_role_refusal_with_403(net: SimpleNamespace, make_client: Callable[..., Any],
-                                                 tier: str) -> None:
+def test_the_api_answers_a_role_refusal_with_403(
+    net: SimpleNamespace, make_client: Callable[..., Any], tier: str
+) -> None:
     how, key, path, body, code = HTTP_REFUSALS[tier]
     node = net.nodes[tier]
     ctx = how(net, node)
     before = footprint(node, ctx["case_no"])
     response = _client(make_client, node, actor(node, key, ctx["dept"])).post(
-        f"/api/v1/cases/{ctx['case_no']}{path}", json=body)
+        f"/api/v1/cases/{ctx['case_no']}{path}", json=body
+    )
     assert response.status_code == 403, response.text
     answer = response.json()
     assert set(answer) == {"code", "message", "field"} and answer["message"], answer
@@ -452,8 +583,9 @@ def test_the_api_answers_a_role_refusal_with_403(net: SimpleNamespace, make_clie
     assert footprint(node, ctx["case_no"]) == before
 
 
-def test_the_auditor_and_the_administrator_read_but_do_not_write(net: SimpleNamespace,
-                                                                 make_client: Callable[..., Any]) -> None:
+def test_the_auditor_and_the_administrator_read_but_do_not_write(
+    net: SimpleNamespace, make_client: Callable[..., Any]
+) -> None:
     county = net.nodes["county"]
     ctx = accepted(net, county, C_PROMISE)
     case_path = f"/api/v1/cases/{ctx['case_no']}"
@@ -462,10 +594,17 @@ def test_the_auditor_and_the_administrator_read_but_do_not_write(net: SimpleName
         for path in (case_path, "/api/v1/cases", "/api/v1/tasks", f"{case_path}/clock"):
             assert client.get(path).status_code == 200, (key, path, client.get(path).text)
         before = footprint(county, ctx["case_no"])
-        for path, body in (("/decide", {"decision": "approved"}), ("/withdraw", {"reason": "撤回"}),
-                           ("/extension", {"days": 5, "reason": "复杂"})):
+        for path, body in (
+            ("/decide", {"decision": "approved"}),
+            ("/withdraw", {"reason": "撤回"}),
+            ("/extension", {"days": 5, "reason": "复杂"}),
+        ):
             response = client.post(case_path + path, json=body)
-            assert (response.status_code, response.json()["code"]) == (403, "auth.role"), (key, path, response.text)
+            assert (response.status_code, response.json()["code"]) == (403, "auth.role"), (
+                key,
+                path,
+                response.text,
+            )
         assert footprint(county, ctx["case_no"]) == before
     # A reviewer reads a case only through its own department's task.
     assert _client(make_client, county, actor(county, DR, MARKET)).get(case_path).status_code == 200

@@ -41,8 +41,9 @@ def _company_id() -> str:
 
 @pytest.fixture
 def network(tmp_path):
-    with build_network(tmp_path, hengdong(villages_per_township=1, townships=1),
-                       catalogue=[FOOD_LICENCE]) as net:
+    with build_network(
+        tmp_path, hengdong(villages_per_township=1, townships=1), catalogue=[FOOD_LICENCE]
+    ) as net:
         converge(net)
         yield net
 
@@ -53,13 +54,24 @@ def _decided_and_delivered(network) -> tuple[str, str]:
     village = network[village_id]
     agent = Actor(username="agent", node_id=village_id, role=Role.VILLAGE_AGENT)
     clerk = Actor(username="window", node_id=county.node_id, role=Role.COUNTY_WINDOW_CLERK)
-    market = Actor(username="market", node_id=county.node_id, role=Role.DEPARTMENT_REVIEWER, department=MARKET)
+    market = Actor(
+        username="market", node_id=county.node_id, role=Role.DEPARTMENT_REVIEWER, department=MARKET
+    )
     with transaction(village.engine) as session:
         sha = store_blob(session, village, b"%PDF-1.7\n%%EOF\n", "材料.pdf").sha256
-        case_no = file_case(session, village, agent, matter_code=FOOD_LICENCE, commitment=True,
-                            applicant={"kind": "enterprise", "name": "衡东县好味餐饮有限公司",
-                                       "id_number": _company_id()},
-                            materials=[{"position": n, "blob_sha256": sha} for n in range(4)]).case_no
+        case_no = file_case(
+            session,
+            village,
+            agent,
+            matter_code=FOOD_LICENCE,
+            commitment=True,
+            applicant={
+                "kind": "enterprise",
+                "name": "衡东县好味餐饮有限公司",
+                "id_number": _company_id(),
+            },
+            materials=[{"position": n, "blob_sha256": sha} for n in range(4)],
+        ).case_no
         offer_handoff(session, village, agent, case_no)
     converge(network)
     with transaction(county.engine) as session:
@@ -79,11 +91,15 @@ def test_the_deciding_county_verifies_a_case_the_village_holds(network) -> None:
     county = network.root
     case_no, village_id = _decided_and_delivered(network)
     village = network[village_id]
-    market = Actor(username="market", node_id=county.node_id, role=Role.DEPARTMENT_REVIEWER, department=MARKET)
+    market = Actor(
+        username="market", node_id=county.node_id, role=Role.DEPARTMENT_REVIEWER, department=MARKET
+    )
     with transaction(county.engine) as session:
         case = session.get(Case, case_no)
         assert (case.custodian, case.state) == (village_id, "delivered")
-        record_verification(session, county, market, case_no, None, False, "现场核查：未建立进货查验记录制度")
+        record_verification(
+            session, county, market, case_no, None, False, "现场核查：未建立进货查验记录制度"
+        )
     converge(network)
     for node in (county, network[network.path_up(village_id)[1]], village):
         with transaction(node.engine) as session:
@@ -93,8 +109,13 @@ def test_the_deciding_county_verifies_a_case_the_village_holds(network) -> None:
             assert case.result_revoked and case.custodian == village_id, node.node_id
             assert (task.state, task.opinion) == ("done", "failed"), node.node_id
             assert licence.state == "revoked", node.node_id
-            kinds = session.execute(select(Event.kind).where(
-                Event.subject == verification_subject(case_no))).scalars().all()
+            kinds = (
+                session.execute(
+                    select(Event.kind).where(Event.subject == verification_subject(case_no))
+                )
+                .scalars()
+                .all()
+            )
             assert kinds == [VERIFICATION_RECORDED], node.node_id
             assert verify_node(session, node).ok, node.node_id
 
@@ -109,9 +130,22 @@ def test_only_the_deciding_node_writes_the_verification_chain(network) -> None:
         record_verification(session, township, approver, case_no, None, True, None)
     assert refused.value.field == "case_no"
     # An event forged by another node onto the chain is refused by the authority policy.
-    with transaction(township.engine) as session, pytest.raises(EnvelopeError, match=r"authority\.case_decider"):
-        township.append(session, verification_subject(case_no), VERIFICATION_RECORDED, {
-            "task_id": f"{case_no}/verification/1", "passed": True, "comment": "", "by": "approver",
-            "on": "2026-11-27", "revoked_licence": None})
+    with (
+        transaction(township.engine) as session,
+        pytest.raises(EnvelopeError, match=r"authority\.case_decider"),
+    ):
+        township.append(
+            session,
+            verification_subject(case_no),
+            VERIFICATION_RECORDED,
+            {
+                "task_id": f"{case_no}/verification/1",
+                "passed": True,
+                "comment": "",
+                "by": "approver",
+                "on": "2026-11-27",
+                "revoked_licence": None,
+            },
+        )
     with transaction(county.engine) as session:
         assert session.get(CaseTask, f"{case_no}/verification/1").state == "open"

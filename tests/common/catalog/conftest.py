@@ -15,7 +15,9 @@ BODY_FIRST17 = "11430424MB1A2B3C4"
 BODY_CODE = BODY_FIRST17 + uscc_check_char(BODY_FIRST17)
 
 
-def build_matter(serial: int, *, visits: int = 0, window: str = "social", **overrides: Any) -> Matter:
+def build_matter(
+    serial: int, *, visits: int = 0, window: str = "social", **overrides: Any
+) -> Matter:
     """A valid county-level licence matter; ``serial`` makes the codes unique."""
     basic = f"4301{serial:05d}000"
     data: dict[str, Any] = {
@@ -39,10 +41,22 @@ def build_matter(serial: int, *, visits: int = 0, window: str = "social", **over
         "conditions": "申请人符合法定条件",
         "procedure": "申请→受理→审查→决定→送达",
         "materials": [
-            {"name": "申请书", "issuer": "申请人自备", "originals": 1, "copies": 0, "mandatory": True,
-             "licence_type": ""},
-            {"name": "居民身份证", "issuer": "公安机关", "originals": 0, "copies": 1, "mandatory": False,
-             "licence_type": "111"},
+            {
+                "name": "申请书",
+                "issuer": "申请人自备",
+                "originals": 1,
+                "copies": 0,
+                "mandatory": True,
+                "licence_type": "",
+            },
+            {
+                "name": "居民身份证",
+                "issuer": "公安机关",
+                "originals": 0,
+                "copies": 1,
+                "mandatory": False,
+                "licence_type": "111",
+            },
         ],
         "fees": [{"item": "工本费", "amount": "10.50", "basis": "湘价费〔2018〕1号"}],
         "result_name": "许可证",

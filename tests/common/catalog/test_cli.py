@@ -32,12 +32,32 @@ def test_import_publish_share_export(tmp_path: Path, data_dir, make_matter):
     assert "已导入4个事项草稿：新增4，更新0，未变0" in output
 
     codes = tmp_path / "codes.txt"
-    codes.write_text("# 第一批\n" + "\n".join(m.implementation_code for m in matters[:3]) + "\n\n", "utf-8")
-    code, output = _run("publish", "--data-dir", data_dir, "--name", "第一批", "--date", "2018-07-24",
-                        "--codes-file", str(codes))
+    codes.write_text(
+        "# 第一批\n" + "\n".join(m.implementation_code for m in matters[:3]) + "\n\n", "utf-8"
+    )
+    code, output = _run(
+        "publish",
+        "--data-dir",
+        data_dir,
+        "--name",
+        "第一批",
+        "--date",
+        "2018-07-24",
+        "--codes-file",
+        str(codes),
+    )
     assert code == 0, output
     assert "已发布第1批“第一批”（2018-07-24）：3个事项，目录版本 1" in output
-    code, output = _run("publish", "--data-dir", data_dir, "--name", "第二批", "--date", "2018-10-26", "--all-drafts")
+    code, output = _run(
+        "publish",
+        "--data-dir",
+        data_dir,
+        "--name",
+        "第二批",
+        "--date",
+        "2018-10-26",
+        "--all-drafts",
+    )
     assert code == 0 and "1个事项，目录版本 2" in output
 
     code, output = _run("share", "--data-dir", data_dir)
@@ -54,9 +74,13 @@ def test_refusals_are_printed_and_nothing_is_written(tmp_path: Path, data_dir, m
     broken.write_text('{"matters": [{"name": "x"}]}', "utf-8")
     code, output = _run("import", str(broken), "--data-dir", data_dir)
     assert code == 1 and "未导入任何事项" in output and "basic_code" in output
-    code, output = _run("publish", "--data-dir", data_dir, "--name", "x", "--date", "2018-07-24", "--all-drafts")
+    code, output = _run(
+        "publish", "--data-dir", data_dir, "--name", "x", "--date", "2018-07-24", "--all-drafts"
+    )
     assert code == 1 and "catalogue.batch_empty" in output
-    code, output = _run("publish", "--data-dir", data_dir, "--name", "x", "--date", "24/07/2018", "--all-drafts")
+    code, output = _run(
+        "publish", "--data-dir", data_dir, "--name", "x", "--date", "24/07/2018", "--all-drafts"
+    )
     assert code == 1 and "YYYY-MM-DD" in output
     code, output = _run("export", str(tmp_path / "out.pdf"), "--data-dir", data_dir)
     assert code == 1 and ".xlsx" in output

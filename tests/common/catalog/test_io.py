@@ -45,11 +45,26 @@ def _col(header: str) -> int:
 @pytest.fixture
 def matters(make_matter) -> list[Matter]:
     return [make_matter(i, visits=i % 3) for i in range(1, 6)] + [
-        make_matter(6, materials=[], fees=[], departments=[], consult_phone="", conditions="=1+1",
-                    case_type="1", promised_limit_days=0, window="investment", service_objects=["2"]),
-        make_matter(7, case_type="2A", matter_type="20", basic_code="432000007000",
-                    implementation_code=make_matter(7).implementation_code[:19] + "432000007000",
-                    departments=["衡东县自然资源局", "衡东县行政审批服务局", "衡东县自然资源局"]),
+        make_matter(
+            6,
+            materials=[],
+            fees=[],
+            departments=[],
+            consult_phone="",
+            conditions="=1+1",
+            case_type="1",
+            promised_limit_days=0,
+            window="investment",
+            service_objects=["2"],
+        ),
+        make_matter(
+            7,
+            case_type="2A",
+            matter_type="20",
+            basic_code="432000007000",
+            implementation_code=make_matter(7).implementation_code[:19] + "432000007000",
+            departments=["衡东县自然资源局", "衡东县行政审批服务局", "衡东县自然资源局"],
+        ),
     ]
 
 
@@ -76,7 +91,9 @@ def test_sample_catalogue_xlsx_import_export_import():
 @pytest.mark.parametrize("fmt", ["xlsx", "csv", "json"])
 def test_synthetic_catalogue_round_trips(fmt):
     synthetic = pytest.importorskip("simulation.synthetic")
-    matters = [Matter.model_validate(m) for m in synthetic.generate_synthetic_catalogue(count=300, seed=3)]
+    matters = [
+        Matter.model_validate(m) for m in synthetic.generate_synthetic_catalogue(count=300, seed=3)
+    ]
     assert read_catalogue(write_catalogue(matters, fmt), fmt) == matters
 
 
@@ -84,10 +101,27 @@ def test_xlsx_exports_readable_labels(matters):
     sheet = load_workbook(BytesIO(write_catalogue(matters[:1], "xlsx")))["事项"]
     row = {sheet.cell(1, c).value: sheet.cell(2, c).value for c in range(1, sheet.max_column + 1)}
     assert (row["事项类型"], row["办件类型"], row["综合窗口"], row["服务对象"]) == (
-        "行政许可", "承诺件", "社会事务窗口", "自然人、企业法人")
-    assert (row["网上办理"], row["预约办理"], row["协办部门"], row["法定时限"]) == ("是", "否", "衡东县自然资源局", 20)
+        "行政许可",
+        "承诺件",
+        "社会事务窗口",
+        "自然人、企业法人",
+    )
+    assert (row["网上办理"], row["预约办理"], row["协办部门"], row["法定时限"]) == (
+        "是",
+        "否",
+        "衡东县自然资源局",
+        20,
+    )
     materials = load_workbook(BytesIO(write_catalogue(matters[:1], "xlsx")))["申请材料"]
-    assert [c.value for c in materials[1]] == ["实施编码", "材料名称", "来源渠道", "原件", "复印件", "必要性", "可用电子证照类型"]
+    assert [c.value for c in materials[1]] == [
+        "实施编码",
+        "材料名称",
+        "来源渠道",
+        "原件",
+        "复印件",
+        "必要性",
+        "可用电子证照类型",
+    ]
     assert [c.value for c in materials[3]][5] == "非必要"
 
 
@@ -154,16 +188,31 @@ def test_codes_aliases_and_numeric_cells_are_accepted(make_matter):
 
     def use_codes(workbook):
         sheet = workbook["事项"]
-        for header, value in (("事项类型", 1), ("行使层级", "4"), ("服务对象", "1,企业"), ("办件类型", "2"),
-                              ("办理层级", "county"), ("办理方式", "窗口受理快递送达"), ("综合窗口", "社会事务"),
-                              ("法定时限", "20个工作日"), ("承诺时限", 5.0), ("网上办理", "Y"),
-                              ("快递送达", True), ("预约办理", "否"), ("投诉电话", 12345)):
+        for header, value in (
+            ("事项类型", 1),
+            ("行使层级", "4"),
+            ("服务对象", "1,企业"),
+            ("办件类型", "2"),
+            ("办理层级", "county"),
+            ("办理方式", "窗口受理快递送达"),
+            ("综合窗口", "社会事务"),
+            ("法定时限", "20个工作日"),
+            ("承诺时限", 5.0),
+            ("网上办理", "Y"),
+            ("快递送达", True),
+            ("预约办理", "否"),
+            ("投诉电话", 12345),
+        ):
             sheet.cell(2, _col(header)).value = value
         workbook["申请材料"].cell(2, 4).value = 1.0
         workbook["收费"].cell(2, 3).value = 10.5
 
     back = read_catalogue(_edit_xlsx(data, use_codes), "xlsx")
-    assert back == [original.model_copy(update={"fees": [original.fees[0].model_copy(update={"amount": "10.5"})]})]
+    assert back == [
+        original.model_copy(
+            update={"fees": [original.fees[0].model_copy(update={"amount": "10.5"})]}
+        )
+    ]
 
 
 def test_missing_columns_are_reported_on_the_header_row(make_matter):
@@ -178,14 +227,20 @@ def test_missing_columns_are_reported_on_the_header_row(make_matter):
 
 
 def test_not_a_workbook():
-    assert _problems(b"PK\x03\x04 not really", "xlsx") == [("", None, None, "无法读取该文件，请上传Excel工作簿（.xlsx）")]
+    assert _problems(b"PK\x03\x04 not really", "xlsx") == [
+        ("", None, None, "无法读取该文件，请上传Excel工作簿（.xlsx）")
+    ]
 
 
 def test_csv_problems_and_json_columns(make_matter):
-    good = write_catalogue([make_matter(1), make_matter(2), make_matter(3)], "csv").decode("utf-8-sig")
+    good = write_catalogue([make_matter(1), make_matter(2), make_matter(3)], "csv").decode(
+        "utf-8-sig"
+    )
     rows = list(csv.reader(StringIO(good)))
     assert rows[0][-2:] == ["申请材料", "收费"]
-    assert json.loads(rows[1][-1]) == [{"item": "工本费", "amount": "10.50", "basis": "湘价费〔2018〕1号"}]
+    assert json.loads(rows[1][-1]) == [
+        {"item": "工本费", "amount": "10.50", "basis": "湘价费〔2018〕1号"}
+    ]
     rows[1][-2] = rows[1][-2].replace("申请书", "")
     rows[2][-1] = '[{"item": "工本费", "amount": 5}]'  # a bare number is read as "5"
     rows.append(list(rows[3]))  # row 5 repeats row 4
@@ -195,7 +250,7 @@ def test_csv_problems_and_json_columns(make_matter):
     code3 = make_matter(3).implementation_code
     assert _problems(out.getvalue().encode("utf-8"), "csv") == [
         ("CSV", 2, "申请材料", "第1项材料的材料名称：至少1个字"),
-        ("CSV", 4, "申请材料", "应为JSON数组，例如 [{\"name\": \"身份证\"}]"),
+        ("CSV", 4, "申请材料", '应为JSON数组，例如 [{"name": "身份证"}]'),
         ("CSV", 5, "实施编码", f"实施编码{code3}与第4行重复"),
     ]
 
@@ -210,11 +265,20 @@ def test_json_accepts_the_sample_shape_and_locates_problems(make_matter):
     document = {"batches": [{"name": "第一批"}], "matters": [matter]}
     assert read_catalogue(json.dumps(document).encode(), "json") == [make_matter(1)]
     assert read_catalogue(json.dumps([matter]).encode(), "json") == [make_matter(1)]
-    broken = {**matter, "window": "nowhere", "materials": [{"name": "", "copies": -1}], "colour": "red"}
+    broken = {
+        **matter,
+        "window": "nowhere",
+        "materials": [{"name": "", "copies": -1}],
+        "colour": "red",
+    }
     problems = _problems(json.dumps({"matters": [matter, broken]}).encode(), "json")
     assert {p[:3] for p in problems} == {
-        ("matters", 2, "window"), ("matters", 2, "materials[0].name"), ("matters", 2, "materials[0].copies"),
-        ("matters", 2, "colour"), ("matters", 2, "implementation_code")}
+        ("matters", 2, "window"),
+        ("matters", 2, "materials[0].name"),
+        ("matters", 2, "materials[0].copies"),
+        ("matters", 2, "colour"),
+        ("matters", 2, "implementation_code"),
+    }
     assert _problems(b"{not json", "json")[0][:3] == ("matters", None, None)
 
 
@@ -226,4 +290,7 @@ def test_format_of():
 
 
 def test_problem_reads_like_a_sentence():
-    assert str(ImportProblem("事项", 3, "事项名称", "必填，不能为空")) == "事项 第3行“事项名称”：必填，不能为空"
+    assert (
+        str(ImportProblem("事项", 3, "事项名称", "必填，不能为空"))
+        == "事项 第3行“事项名称”：必填，不能为空"
+    )

@@ -79,17 +79,22 @@ def test_two_batches_versions_numbers_and_share(root_node, admin, make_matter):
     with transaction(root_node.engine) as session:
         assert service.catalogue_version(session) == 2
         batches = service.list_batches(session)
-        assert [(b.batch_no, b.name, b.published_on, b.version, b.matter_count, b.one_trip_count)
-                for b in batches] == [(1, "第一批", "2018-07-24", 1, 10, 8), (2, "第二批", "2018-10-26", 2, 3, 2)]
+        assert [
+            (b.batch_no, b.name, b.published_on, b.version, b.matter_count, b.one_trip_count)
+            for b in batches
+        ] == [(1, "第一批", "2018-07-24", 1, 10, 8), (2, "第二批", "2018-10-26", 2, 3, 2)]
         assert batches[0].published_at == one.envelope["at"]
         share = service.one_trip_share(session)
         assert share["overall"] == {"matters": 13, "one_trip": 10, "share": "76.9"}
-        assert [(b["batch_no"], b["matters"], b["one_trip"], b["share"]) for b in share["batches"]] == [
-            (1, 10, 8, "80.0"), (2, 3, 2, "66.7")]
+        assert [
+            (b["batch_no"], b["matters"], b["one_trip"], b["share"]) for b in share["batches"]
+        ] == [(1, 10, 8, "80.0"), (2, 3, 2, "66.7")]
         row = service.get_published(session, second[2].implementation_code)
         assert (row.batch_no, row.version, row.required_visits, row.withdrawn) == (2, 2, 3, False)
         assert row.to_matter() == second[2]
-        assert service.export_published(session) == sorted(first + second, key=lambda m: m.implementation_code)
+        assert service.export_published(session) == sorted(
+            first + second, key=lambda m: m.implementation_code
+        )
 
 
 def test_republished_matter_replaces_earlier_version(root_node, admin, make_matter):
@@ -106,7 +111,11 @@ def test_republished_matter_replaces_earlier_version(root_node, admin, make_matt
         row = service.get_published(session, codes[0])
         assert (row.batch_no, row.version, row.required_visits) == (2, event.envelope["sseq"], 1)
         assert session.execute(select(func.count()).select_from(PublishedMatter)).scalar_one() == 2
-        assert service.one_trip_share(session)["overall"] == {"matters": 2, "one_trip": 2, "share": "100.0"}
+        assert service.one_trip_share(session)["overall"] == {
+            "matters": 2,
+            "one_trip": 2,
+            "share": "100.0",
+        }
         # The first batch keeps the counts it was published with.
         assert service.one_trip_share(session)["batches"][0]["share"] == "50.0"
 
@@ -132,11 +141,17 @@ def test_publish_refusals_name_the_field(root_node, admin, make_matter):
         assert service.catalogue_version(session) == 0
 
 
-def test_a_batch_too_large_for_one_sync_batch_is_refused(root_node, admin, make_matter, monkeypatch):
+def test_a_batch_too_large_for_one_sync_batch_is_refused(
+    root_node, admin, make_matter, monkeypatch
+):
     _import(root_node, admin, [make_matter(1), make_matter(2)])
     monkeypatch.setattr(service, "MAX_BATCH_BYTES", 2000)  # one matter is ~1.3 KB
     with pytest.raises(DomainError) as caught:
-        _publish(root_node, admin, [make_matter(1).implementation_code, make_matter(2).implementation_code])
+        _publish(
+            root_node,
+            admin,
+            [make_matter(1).implementation_code, make_matter(2).implementation_code],
+        )
     assert (caught.value.code, caught.value.field) == ("catalogue.batch_too_large", "codes")
     _publish(root_node, admin, [make_matter(1).implementation_code])
 
@@ -153,9 +168,15 @@ def test_withdraw_and_publish_again(root_node, admin, make_matter):
         event = service.withdraw_matter(session, root_node, admin, code, "事项已取消")
         assert event.envelope["sseq"] == 2 and event.kind == "catalogue.matter_withdrawn"
     with transaction(root_node.engine) as session:
-        assert [r.implementation_code for r in service.list_published(session)] == [matters[0].implementation_code]
+        assert [r.implementation_code for r in service.list_published(session)] == [
+            matters[0].implementation_code
+        ]
         assert service.get_published(session, code).withdrawn_reason == "事项已取消"
-        assert service.one_trip_share(session)["overall"] == {"matters": 1, "one_trip": 1, "share": "100.0"}
+        assert service.one_trip_share(session)["overall"] == {
+            "matters": 1,
+            "one_trip": 1,
+            "share": "100.0",
+        }
         with pytest.raises(Conflict):
             service.withdraw_matter(session, root_node, admin, code, "again")
     # An unchanged matter may be published again once it was withdrawn.
@@ -172,9 +193,17 @@ def test_only_county_admins_may_change_the_catalogue(root_node, admin, make_matt
     with transaction(root_node.engine) as session:
         for attempt in (
             lambda: service.import_drafts(session, root_node, other, [make_matter(2)]),
-            lambda: service.publish_batch(session, root_node, other, name="x", published_on=JULY,
-                                          codes=[make_matter(1).implementation_code]),
-            lambda: service.withdraw_matter(session, root_node, other, make_matter(1).implementation_code, "x"),
+            lambda: service.publish_batch(
+                session,
+                root_node,
+                other,
+                name="x",
+                published_on=JULY,
+                codes=[make_matter(1).implementation_code],
+            ),
+            lambda: service.withdraw_matter(
+                session, root_node, other, make_matter(1).implementation_code, "x"
+            ),
         ):
             with pytest.raises(Forbidden) as caught:
                 attempt()
@@ -189,7 +218,9 @@ def test_only_the_root_node_keeps_the_catalogue(root_node, admin, make_matter):
     with transaction(member.engine) as session:
         for attempt in (
             lambda: service.import_drafts(session, member, admin, [make_matter(1)]),
-            lambda: service.publish_batch(session, member, admin, name="x", published_on=JULY, codes=["a"]),
+            lambda: service.publish_batch(
+                session, member, admin, name="x", published_on=JULY, codes=["a"]
+            ),
             lambda: service.withdraw_matter(session, member, admin, "a", "x"),
         ):
             with pytest.raises(Forbidden) as caught:
@@ -202,9 +233,13 @@ def test_projection_rebuild_gives_identical_rows(root_node, admin, make_matter):
     _import(root_node, admin, [make_matter(i, visits=i % 3) for i in range(1, 6)])
     _publish(root_node, admin, [make_matter(i).implementation_code for i in range(1, 4)])
     _import(root_node, admin, [make_matter(2, visits=0)])
-    _publish(root_node, admin, [make_matter(i).implementation_code for i in (2, 4, 5)], "第二批", OCTOBER)
+    _publish(
+        root_node, admin, [make_matter(i).implementation_code for i in (2, 4, 5)], "第二批", OCTOBER
+    )
     with transaction(root_node.engine) as session:
-        service.withdraw_matter(session, root_node, admin, make_matter(5).implementation_code, "合并")
+        service.withdraw_matter(
+            session, root_node, admin, make_matter(5).implementation_code, "合并"
+        )
     with transaction(root_node.engine) as session:
         before = snapshot(session)
         clear_projections(session)
@@ -228,7 +263,9 @@ def test_event_body_carries_full_matter_data_without_floats(root_node, admin, ma
 
 def test_synthetic_catalogue_of_910_matters_publishes(root_node, admin, make_matter):
     synthetic = pytest.importorskip("simulation.synthetic")
-    matters = [Matter.model_validate(m) for m in synthetic.generate_synthetic_catalogue(count=910, seed=0)]
+    matters = [
+        Matter.model_validate(m) for m in synthetic.generate_synthetic_catalogue(count=910, seed=0)
+    ]
     assert len(matters) == 910
     _import(root_node, admin, matters)
     event = _publish(root_node, admin, [m.implementation_code for m in matters], "全部事项")
@@ -237,7 +274,9 @@ def test_synthetic_catalogue_of_910_matters_publishes(root_node, admin, make_mat
         share = service.one_trip_share(session)
         assert share["overall"]["matters"] == 910
         assert share["overall"]["one_trip"] == sum(m.required_visits <= 1 for m in matters)
-        assert service.export_published(session) == sorted(matters, key=lambda m: m.implementation_code)
+        assert service.export_published(session) == sorted(
+            matters, key=lambda m: m.implementation_code
+        )
 
 
 def test_share_of_all_matters_counts_unpublished_drafts(root_node, admin):
@@ -248,12 +287,21 @@ def test_share_of_all_matters_counts_unpublished_drafts(root_node, admin):
     with transaction(root_node.engine) as session:
         service.import_drafts(session, root_node, admin, matters)
         for batch in batches:
-            service.publish_batch(session, root_node, admin, name=batch.name,
-                                  published_on=batch.published_on, codes=batch.codes)
+            service.publish_batch(
+                session,
+                root_node,
+                admin,
+                name=batch.name,
+                published_on=batch.published_on,
+                codes=batch.codes,
+            )
         share = service.one_trip_share(session)
     published = sum(len(b.codes) for b in batches)
-    one_trip_published = sum(1 for m in matters if m.implementation_code in
-                             {c for b in batches for c in b.codes} and m.required_visits <= 1)
+    one_trip_published = sum(
+        1
+        for m in matters
+        if m.implementation_code in {c for b in batches for c in b.codes} and m.required_visits <= 1
+    )
     assert share["overall"]["matters"] == published
     assert share["all_matters"]["matters"] == len(matters)
     assert share["all_matters"]["one_trip_published"] == one_trip_published

@@ -30,8 +30,13 @@ def test_chinese_dates_and_document_numbers():
     assert chinese_date("2026-11-27") == "2026年11月27日"
     assert chinese_date(date(2027, 1, 5)) == "2027年1月5日"
     assert chinese_date(None) == "　　　　年　　月　　日"
-    assert document_number("受", "2026-11-27", "430424000000-20261127-0001") == "受字〔2026〕430424000000-20261127-0001号"
-    assert document_number("补", "2026-11-27", "430424000000-20261127-0001", 2).endswith("-0001-2号")
+    assert (
+        document_number("受", "2026-11-27", "430424000000-20261127-0001")
+        == "受字〔2026〕430424000000-20261127-0001号"
+    )
+    assert document_number("补", "2026-11-27", "430424000000-20261127-0001", 2).endswith(
+        "-0001-2号"
+    )
 
 
 def test_every_notice_of_a_case_from_filing_to_delivery(published, food_case, k, pdf, caplog):
@@ -40,30 +45,68 @@ def test_every_notice_of_a_case_from_filing_to_delivery(published, food_case, k,
     caplog.set_level("DEBUG")
 
     notice = pdf.text(pdf.render(published, one_time_notice, case_no), "notice")
-    for expected in ("一次性告知书", "补齐补正通知书", case_no, masked, "张三", "食品经营许可（新办）",
-                     "衡东县市场监督管理局", "第三十二条", "共4项", "市场监督管理部门", "原件1份、复印件1份",
-                     "已有电子证照的可免于提交纸质材料", "不再要求补正本告知书以外的材料", "0734-5225315",
-                     f"补字〔{food_case.accepted_on[:4]}〕{case_no}-1号"):
+    for expected in (
+        "一次性告知书",
+        "补齐补正通知书",
+        case_no,
+        masked,
+        "张三",
+        "食品经营许可（新办）",
+        "衡东县市场监督管理局",
+        "第三十二条",
+        "共4项",
+        "市场监督管理部门",
+        "原件1份、复印件1份",
+        "已有电子证照的可免于提交纸质材料",
+        "不再要求补正本告知书以外的材料",
+        "0734-5225315",
+        f"补字〔{food_case.accepted_on[:4]}〕{case_no}-1号",
+    ):
         assert expected in notice, expected
     for name in food_case.missing:  # every missing material, each with its requirement
         assert name in notice, name
     assert "食品经营许可申请书" not in notice  # handed in at filing: not asked for again
 
     accepted = pdf.text(pdf.render(published, acceptance_notice, case_no), "acceptance")
-    for expected in ("受理通知书", case_no, masked, "决定予以受理", "法定办理时限为20个工作日",
-                     "承诺办理时限为5个工作日", chinese_date(food_case.deadline), chinese_date(food_case.accepted_on),
-                     f"受字〔{food_case.accepted_on[:4]}〕{case_no}号", "衡东县政务服务中心"):
+    for expected in (
+        "受理通知书",
+        case_no,
+        masked,
+        "决定予以受理",
+        "法定办理时限为20个工作日",
+        "承诺办理时限为5个工作日",
+        chinese_date(food_case.deadline),
+        chinese_date(food_case.accepted_on),
+        f"受字〔{food_case.accepted_on[:4]}〕{case_no}号",
+        "衡东县政务服务中心",
+    ):
         assert expected in accepted, expected
 
     special = pdf.text(pdf.render(published, special_procedure_notice, case_no), "special")
-    for expected in ("特别程序告知书", case_no, masked, "种类2：其他特别程序（专家评审）",
-                     "经营场所布局需专家现场评审", "第四十五条", "不计算在办理时限内", "（已结束）",
-                     f"{case_no}-1号"):
+    for expected in (
+        "特别程序告知书",
+        case_no,
+        masked,
+        "种类2：其他特别程序（专家评审）",
+        "经营场所布局需专家现场评审",
+        "第四十五条",
+        "不计算在办理时限内",
+        "（已结束）",
+        f"{case_no}-1号",
+    ):
         assert expected in special, expected
 
     receipt = pdf.text(pdf.render(published, delivery_receipt, case_no), "receipt")
-    for expected in ("送达回执", case_no, masked, "食品经营许可证", food_case.licence_id, "快递送达",
-                     "SF1234567890", "第四十四条"):
+    for expected in (
+        "送达回执",
+        case_no,
+        masked,
+        "食品经营许可证",
+        food_case.licence_id,
+        "快递送达",
+        "SF1234567890",
+        "第四十四条",
+    ):
         assert expected in receipt, expected
 
     for text in (notice, accepted, special, receipt):
@@ -74,19 +117,44 @@ def test_every_notice_of_a_case_from_filing_to_delivery(published, food_case, k,
     assert kinds == ["acceptance", "notice", "special-procedure", "delivery-receipt"]
 
 
-def test_a_refused_case_gets_a_refusal_notice_and_nothing_it_does_not_call_for(published, actors, k, pdf):
+def test_a_refused_case_gets_a_refusal_notice_and_nothing_it_does_not_call_for(
+    published, actors, k, pdf
+):
     clerk = actors["clerk"]
-    case_no = k.file(published, clerk, k.FOOD_LICENCE, applicant=k.applicant(name="李四", id_number=k.OTHER_PERSON_ID))
-    k.do(published, intake.refuse_case, clerk, case_no, "申请事项依法不属于本机关职权范围，请向<衡阳市>主管部门申请")
+    case_no = k.file(
+        published,
+        clerk,
+        k.FOOD_LICENCE,
+        applicant=k.applicant(name="李四", id_number=k.OTHER_PERSON_ID),
+    )
+    k.do(
+        published,
+        intake.refuse_case,
+        clerk,
+        case_no,
+        "申请事项依法不属于本机关职权范围，请向<衡阳市>主管部门申请",
+    )
 
     text = pdf.text(pdf.render(published, refusal_notice, case_no), "refusal")
-    for expected in ("不予受理通知书", case_no, "李四", mask_identifier(k.OTHER_PERSON_ID), "决定不予受理",
-                     "申请事项依法不属于本机关职权范围，请向<衡阳市>主管部门申请", "行政复议", "行政诉讼"):
+    for expected in (
+        "不予受理通知书",
+        case_no,
+        "李四",
+        mask_identifier(k.OTHER_PERSON_ID),
+        "决定不予受理",
+        "申请事项依法不属于本机关职权范围，请向<衡阳市>主管部门申请",
+        "行政复议",
+        "行政诉讼",
+    ):
         assert expected in text, expected
     assert k.OTHER_PERSON_ID not in text
 
-    for function, document in ((acceptance_notice, "受理通知书"), (one_time_notice, "一次性告知书"),
-                               (special_procedure_notice, "特别程序告知书"), (delivery_receipt, "送达回执")):
+    for function, document in (
+        (acceptance_notice, "受理通知书"),
+        (one_time_notice, "一次性告知书"),
+        (special_procedure_notice, "特别程序告知书"),
+        (delivery_receipt, "送达回执"),
+    ):
         with pytest.raises(Conflict) as refused:
             pdf.render(published, function, case_no)
         assert refused.value.field == "kind"
@@ -97,16 +165,39 @@ def test_the_one_time_notice_prints_each_reason_and_the_note(published, actors, 
     clerk = actors["clerk"]
     id_card, premises = "申请人居民身份证", "经营场所使用证明（产权证明或租赁协议）"
     reason = "身份证复印件不清晰（<300dpi），请提供原件扫描件"
-    case_no = k.file(published, clerk, k.SOLE_TRADER, materials=[{"position": 0, "blob_sha256": stored_pdf}])
-    k.do(published, intake.request_supplement, clerk, case_no, [id_card, premises])  # no reasons: as before
-    k.do(published, intake.receive_supplement, clerk, case_no,
-         [{"position": 1, "blob_sha256": stored_pdf}, {"position": 2, "blob_sha256": stored_pdf}])
-    k.do(published, intake.request_supplement, clerk, case_no,
-         [{"name": id_card, "reason": reason}, premises], "补正时请携带申请人本人身份证原件核对")
+    case_no = k.file(
+        published, clerk, k.SOLE_TRADER, materials=[{"position": 0, "blob_sha256": stored_pdf}]
+    )
+    k.do(
+        published, intake.request_supplement, clerk, case_no, [id_card, premises]
+    )  # no reasons: as before
+    k.do(
+        published,
+        intake.receive_supplement,
+        clerk,
+        case_no,
+        [{"position": 1, "blob_sha256": stored_pdf}, {"position": 2, "blob_sha256": stored_pdf}],
+    )
+    k.do(
+        published,
+        intake.request_supplement,
+        clerk,
+        case_no,
+        [{"name": id_card, "reason": reason}, premises],
+        "补正时请携带申请人本人身份证原件核对",
+    )
 
     second = pdf.text(pdf.render(published, one_time_notice, case_no), "second")
-    for expected in ("一次性告知书", "补正要求", id_card, reason, premises, "共2项",
-                     "其他说明：补正时请携带申请人本人身份证原件核对", f"{case_no}-2号"):
+    for expected in (
+        "一次性告知书",
+        "补正要求",
+        id_card,
+        reason,
+        premises,
+        "共2项",
+        "其他说明：补正时请携带申请人本人身份证原件核对",
+        f"{case_no}-2号",
+    ):
         assert expected in second, expected
     assert k.PERSON_ID not in second
 
@@ -115,11 +206,19 @@ def test_the_one_time_notice_prints_each_reason_and_the_note(published, actors, 
     assert "补正要求" not in first and reason not in first and "其他说明" not in first
 
 
-def test_an_accepted_case_has_no_refusal_notice_and_a_blank_receipt_before_delivery(published, actors, k, pdf,
-                                                                                   stored_pdf):
+def test_an_accepted_case_has_no_refusal_notice_and_a_blank_receipt_before_delivery(
+    published, actors, k, pdf, stored_pdf
+):
     clerk = actors["clerk"]
-    case_no = k.file(published, clerk, k.SOLE_TRADER, materials=[
-        {"position": p, "blob_sha256": stored_pdf} for p in range(len(_mandatory(published, k.SOLE_TRADER)))])
+    case_no = k.file(
+        published,
+        clerk,
+        k.SOLE_TRADER,
+        materials=[
+            {"position": p, "blob_sha256": stored_pdf}
+            for p in range(len(_mandatory(published, k.SOLE_TRADER)))
+        ],
+    )
     k.do(published, intake.accept_case, clerk, case_no)
     with pytest.raises(Conflict) as refused:
         pdf.render(published, refusal_notice, case_no)
@@ -153,23 +252,50 @@ def test_unknown_cases_kinds_and_sequence_numbers(published, food_case, pdf):
     assert seq.value.field == "seq"
 
 
-def test_special_procedure_notice_with_an_expected_end_and_an_extension(published, actors, k, pdf, stored_pdf):
+def test_special_procedure_notice_with_an_expected_end_and_an_extension(
+    published, actors, k, pdf, stored_pdf
+):
     from datetime import date
 
     lead = actors["reviewer"]
     accepted = _accepted_food_case(published, actors, k, stored_pdf)
-    k.do(published, review.start_special_procedure, lead, accepted, 2, "hearing", "涉及相邻权人重大利益，依法组织听证")
-    text = pdf.text(pdf.render(published, case_document, accepted, "special-procedure",
-                               expected_end=date(2031, 3, 9)))
+    k.do(
+        published,
+        review.start_special_procedure,
+        lead,
+        accepted,
+        2,
+        "hearing",
+        "涉及相邻权人重大利益，依法组织听证",
+    )
+    text = pdf.text(
+        pdf.render(
+            published, case_document, accepted, "special-procedure", expected_end=date(2031, 3, 9)
+        )
+    )
     assert "听证" in text and "2031年3月9日" in text and "第四十五条" in text
     with pytest.raises(DomainError) as early:
-        pdf.render(published, case_document, accepted, "special-procedure", expected_end=date(2000, 1, 1))
+        pdf.render(
+            published, case_document, accepted, "special-procedure", expected_end=date(2000, 1, 1)
+        )
     assert early.value.field == "expected_end"
     k.do(published, review.end_special_procedure, lead, accepted, 1, "听证结束")
-    k.do(published, review.start_special_procedure, lead, accepted, 1, "extension", "现场核查需要延长")
+    k.do(
+        published,
+        review.start_special_procedure,
+        lead,
+        accepted,
+        1,
+        "extension",
+        "现场核查需要延长",
+    )
     k.do(published, review.approve_extension, lead, accepted, 10, "负责人批准延长")
     extension = pdf.text(pdf.render(published, special_procedure_notice, accepted), "extension")
-    assert "第四十二条" in extension and "延长10个工作日" in extension and "种类1：延长审批" in extension
+    assert (
+        "第四十二条" in extension
+        and "延长10个工作日" in extension
+        and "种类1：延长审批" in extension
+    )
     first = pdf.text(pdf.render(published, special_procedure_notice, accepted, 1), "first")
     assert "涉及相邻权人重大利益" in first
 
@@ -183,6 +309,10 @@ def _mandatory(node, code):
 
 def _accepted_food_case(published, actors, k, sha):
     """A food licence case with every mandatory material, accepted."""
-    case_no = k.file(published, actors["clerk"], materials=[{"position": p, "blob_sha256": sha} for p in range(5)])
+    case_no = k.file(
+        published,
+        actors["clerk"],
+        materials=[{"position": p, "blob_sha256": sha} for p in range(5)],
+    )
     k.do(published, intake.accept_case, actors["clerk"], case_no)
     return case_no

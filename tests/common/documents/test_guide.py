@@ -18,12 +18,33 @@ def test_the_guide_holds_every_element_of_the_matter(published, k, pdf):
         matter = get_published(session, k.FOOD_LICENCE).to_matter()
     text = pdf.text(pdf.render(published, service_guide, k.FOOD_LICENCE), "guide")
     expected = [
-        "办事指南", matter.name, matter.basic_code, matter.implementation_code, "行政许可", "县级", "承诺件",
-        "自然人、企业法人", "商事登记窗口", matter.legal_basis, matter.implementing_body,
-        matter.implementing_body_code, matter.conditions, matter.procedure, "法定办结时限：20个工作日",
-        "承诺办结时限：5个工作日", "不收费", matter.result_name, matter.place, matter.hours,
-        matter.consult_phone, "投诉电话：12345", "窗口受理快递送达", "快递送达：是", "告知承诺制：适用",
-        "1次，属于“最多跑一次”事项", "可用电子证照（YYZZ）代替",
+        "办事指南",
+        matter.name,
+        matter.basic_code,
+        matter.implementation_code,
+        "行政许可",
+        "县级",
+        "承诺件",
+        "自然人、企业法人",
+        "商事登记窗口",
+        matter.legal_basis,
+        matter.implementing_body,
+        matter.implementing_body_code,
+        matter.conditions,
+        matter.procedure,
+        "法定办结时限：20个工作日",
+        "承诺办结时限：5个工作日",
+        "不收费",
+        matter.result_name,
+        matter.place,
+        matter.hours,
+        matter.consult_phone,
+        "投诉电话：12345",
+        "窗口受理快递送达",
+        "快递送达：是",
+        "告知承诺制：适用",
+        "1次，属于“最多跑一次”事项",
+        "可用电子证照（YYZZ）代替",
     ]
     expected += [m.name for m in matter.materials] + [m.issuer for m in matter.materials]
     for item in expected:
@@ -50,7 +71,9 @@ def test_unknown_and_withdrawn_matters_have_no_guide(published, k, pdf):
         pdf.render(published, service_guide, "11430424MB1C5953154000119999001")
     assert unknown.value.field == "implementation_code"
     with transaction(published.engine) as session:
-        withdraw_matter(session, published, Actor.node_system(published.node_id), k.SOLE_TRADER, "合并办理")
+        withdraw_matter(
+            session, published, Actor.node_system(published.node_id), k.SOLE_TRADER, "合并办理"
+        )
     with pytest.raises(NotFound) as withdrawn:
         pdf.render(published, service_guide, k.SOLE_TRADER)
     assert withdrawn.value.code == "document.matter_withdrawn"

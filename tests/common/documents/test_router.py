@@ -37,14 +37,21 @@ def test_case_documents_over_http(published, food_case, staff_client, pdf, k):
     assert anonymous.get(case_document_url(food_case.case_no, "acceptance")).status_code == 401
 
 
-def test_a_department_reads_only_the_cases_it_works_on(published, food_case, staff_client, actors, k):
+def test_a_department_reads_only_the_cases_it_works_on(
+    published, food_case, staff_client, actors, k
+):
     reviewer = staff_client(published, "reviewer")  # 衡东县市场监督管理局
     assert reviewer.get(case_document_url(food_case.case_no, "acceptance")).status_code == 200
-    welfare = k.file(published, actors["clerk"], "11430424006813635C4000504001001")  # 最低生活保障审批: 民政局
+    welfare = k.file(
+        published, actors["clerk"], "11430424006813635C4000504001001"
+    )  # 最低生活保障审批: 民政局
     k.do(published, intake.refuse_case, actors["clerk"], welfare, "申请人户籍不在本县")
     response = reviewer.get(case_document_url(welfare, "refusal"))
     assert response.status_code == 403 and response.json()["field"] == "case_no"
-    assert staff_client(published, "auditor").get(case_document_url(welfare, "refusal")).status_code == 200
+    assert (
+        staff_client(published, "auditor").get(case_document_url(welfare, "refusal")).status_code
+        == 200
+    )
 
 
 def test_the_licence_pdf_needs_a_login_and_scans(published, food_case, staff_client, pdf):
@@ -53,7 +60,10 @@ def test_the_licence_pdf_needs_a_login_and_scans(published, food_case, staff_cli
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert pdf.qr(response.content)[0].startswith("OT2:")
-    assert clerk.get(f"/api/v1/licences/{food_case.licence_id}").json()["licence_id"] == food_case.licence_id
+    assert (
+        clerk.get(f"/api/v1/licences/{food_case.licence_id}").json()["licence_id"]
+        == food_case.licence_id
+    )
     bad = clerk.get("/api/v1/licences/1.2.156.3005.2.X.pdf")
     assert bad.status_code == 400 and bad.json()["field"] == "licence_id"
     del clerk.headers["Authorization"]
@@ -74,6 +84,9 @@ def test_the_guide_is_public(published, make_client, pdf, k):
 
 def test_the_endpoints_are_in_the_api_description(published, make_client):
     paths = make_client(published, None).get("/openapi.json").json()["paths"]
-    for path in ("/api/v1/cases/{case_no}/documents/{kind}.pdf", "/api/v1/licences/{licence_id}.pdf",
-                 "/api/v1/catalogue/matters/{code}/guide.pdf"):
+    for path in (
+        "/api/v1/cases/{case_no}/documents/{kind}.pdf",
+        "/api/v1/licences/{licence_id}.pdf",
+        "/api/v1/catalogue/matters/{code}/guide.pdf",
+    ):
         assert "get" in paths[path], path

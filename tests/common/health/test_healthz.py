@@ -7,14 +7,27 @@ from common import __version__
 
 def test_healthz_reports_identity_database_and_calendar(root_node, make_client):
     body = make_client(root_node, username=None).get("/healthz").json()
-    assert body["node_id"] == root_node.node_id and body["tier"] == "county" and body["root"] is True
+    assert (
+        body["node_id"] == root_node.node_id and body["tier"] == "county" and body["root"] is True
+    )
     assert body["version"] == __version__
-    assert body["database"] == {"ok": True, "dialect": root_node.engine.dialect.name, "revision": "0001"}
+    assert body["database"] == {
+        "ok": True,
+        "dialect": root_node.engine.dialect.name,
+        "revision": "0001",
+    }
     assert body["registry_version"] == 1
-    assert 2026 in body["calendar"]["covered_years"] and 2027 not in body["calendar"]["covered_years"]
+    assert (
+        2026 in body["calendar"]["covered_years"] and 2027 not in body["calendar"]["covered_years"]
+    )
 
 
 def test_openapi_schema_is_served(root_node, make_client):
     schema = make_client(root_node, username=None).get("/openapi.json").json()
-    for path in ("/api/v1/enrol", "/api/v1/catalogue/import", "/api/v1/calendar/years", "/api/v1/auth/token"):
+    for path in (
+        "/api/v1/enrol",
+        "/api/v1/catalogue/import",
+        "/api/v1/calendar/years",
+        "/api/v1/auth/token",
+    ):
         assert path in schema["paths"]

@@ -106,7 +106,7 @@ def test_check_character_and_single_substitutions(type_code, serial, version, da
     # MOD 37,36 detects every single substitution in the serial.
     position = data.draw(st.integers(0, len(serial) - 1))
     replacement = data.draw(st.sampled_from(ALPHABET).filter(lambda c: c != serial[position]))
-    changed_serial = serial[:position] + replacement + serial[position + 1:]
+    changed_serial = serial[:position] + replacement + serial[position + 1 :]
     forged = value.replace(f".{serial}.{version:03d}.", f".{changed_serial}.{version:03d}.")
     with pytest.raises(IdentifierError, match=r"licence\.checksum"):
         parse_licence_id(forged)

@@ -62,9 +62,7 @@ def test_missing(value):
     assert code_of(value) == "id.required"
 
 
-@pytest.mark.parametrize(
-    "value", ["1101051949123100", "11010519491231002X1", "110105491231002"]
-)
+@pytest.mark.parametrize("value", ["1101051949123100", "11010519491231002X1", "110105491231002"])
 def test_wrong_length(value):
     assert code_of(value) == "id.length"
 
@@ -122,8 +120,11 @@ birth_dates = st.dates(min_value=date(1900, 1, 1), max_value=TODAY)
 digits = st.text("0123456789", min_size=1, max_size=1)
 
 
-@given(address=st.from_regex(r"[1-8][0-9]{5}", fullmatch=True), born=birth_dates,
-       serial=st.from_regex(r"[0-9]{3}", fullmatch=True))
+@given(
+    address=st.from_regex(r"[1-8][0-9]{5}", fullmatch=True),
+    born=birth_dates,
+    serial=st.from_regex(r"[0-9]{3}", fullmatch=True),
+)
 def test_every_well_formed_number_is_valid(address, born, serial):
     number = make_id(address, born.strftime("%Y%m%d"), serial)
     assert validate_resident_id(number, today=TODAY) == number
@@ -135,6 +136,6 @@ def test_any_single_character_change_is_rejected(born, position, replacement):
     number = make_id("430424", born.strftime("%Y%m%d"), "123")
     if number[position] == replacement or (replacement == "X" and position < 17):
         return
-    changed = number[:position] + replacement + number[position + 1:]
+    changed = number[:position] + replacement + number[position + 1 :]
     with pytest.raises(IdentifierError):
         validate_resident_id(changed, today=TODAY)

@@ -101,9 +101,14 @@ authorities = st.sampled_from("123456789ANY")
 charset = st.sampled_from(CHARSET)
 
 
-@given(authority=authorities, kind=charset, division=st.from_regex(r"[0-9]{6}", fullmatch=True),
-       org=st.lists(charset, min_size=9, max_size=9), position=st.integers(0, 17),
-       replacement=charset)
+@given(
+    authority=authorities,
+    kind=charset,
+    division=st.from_regex(r"[0-9]{6}", fullmatch=True),
+    org=st.lists(charset, min_size=9, max_size=9),
+    position=st.integers(0, 17),
+    replacement=charset,
+)
 def test_valid_codes_pass_and_every_single_substitution_fails(
     authority, kind, division, org, position, replacement
 ):
@@ -112,4 +117,4 @@ def test_valid_codes_pass_and_every_single_substitution_fails(
     if code[position] != replacement:
         # Weights are powers of 3 mod 31 (a prime): one changed character always shows.
         with pytest.raises(IdentifierError):
-            validate_uscc(code[:position] + replacement + code[position + 1:])
+            validate_uscc(code[:position] + replacement + code[position + 1 :])

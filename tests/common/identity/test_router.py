@@ -10,7 +10,9 @@ from common.users.service import provision_user
 
 def test_admin_invites_and_revokes_and_registry_shows_it(root_node, tree, make_client):
     client = make_client(root_node)
-    answer = client.post("/api/v1/nodes/invite", json={"node_id": "430424101000", "name": "石湾镇便民服务中心"})
+    answer = client.post(
+        "/api/v1/nodes/invite", json={"node_id": "430424101000", "name": "石湾镇便民服务中心"}
+    )
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["parent_id"] == root_node.node_id and body["tier"] == "township"
@@ -31,8 +33,10 @@ def test_refusals_name_the_field(root_node, tree, make_client):
     assert bad.status_code == 422 and bad.json()["field"] == "node_id"
     taken = client.post("/api/v1/nodes/invite", json={"node_id": TOWNSHIP_ID, "name": "洣水镇"})
     assert taken.status_code == 409 and taken.json()["code"] == "node.exists"
-    outside = client.post("/api/v1/nodes/invite",
-                          json={"node_id": "430424101201", "name": "某村", "parent_id": TOWNSHIP_ID})
+    outside = client.post(
+        "/api/v1/nodes/invite",
+        json={"node_id": "430424101201", "name": "某村", "parent_id": TOWNSHIP_ID},
+    )
     assert outside.status_code == 400 and outside.json()["code"] == "node.not_under_parent"
     root = client.post(f"/api/v1/nodes/{root_node.node_id}/revoke", json={"reason": "测试"})
     assert root.status_code == 403 and root.json()["code"] == "node.revoke_root"
@@ -40,15 +44,28 @@ def test_refusals_name_the_field(root_node, tree, make_client):
 
 def test_only_county_admins_manage_nodes(root_node, tree, make_client):
     with transaction(root_node.engine) as session:
-        provision_user(session, root_node, _system(root_node), node_id=root_node.node_id, username="clerk1",
-                       display_name="窗口一", role="county_window_clerk", password="Window-clerk-1")
+        provision_user(
+            session,
+            root_node,
+            _system(root_node),
+            node_id=root_node.node_id,
+            username="clerk1",
+            display_name="窗口一",
+            role="county_window_clerk",
+            password="Window-clerk-1",
+        )
     clerk = make_client(root_node, username="clerk1")
     invite = clerk.post("/api/v1/nodes/invite", json={"node_id": "430424101000", "name": "石湾镇"})
     assert invite.status_code == 403 and invite.json()["code"] == "auth.role"
     revoke = clerk.post(f"/api/v1/nodes/{VILLAGE_ID}/revoke", json={"reason": "测试"})
     assert revoke.status_code == 403
     anonymous = make_client(root_node, username=None)
-    assert anonymous.post("/api/v1/nodes/invite", json={"node_id": "430424101000", "name": "石湾镇"}).status_code == 401
+    assert (
+        anonymous.post(
+            "/api/v1/nodes/invite", json={"node_id": "430424101000", "name": "石湾镇"}
+        ).status_code
+        == 401
+    )
     assert anonymous.get("/api/v1/registry").status_code == 200  # public: anyone may verify
 
 

@@ -42,10 +42,22 @@ EXTRA_VILLAGE_ID = "430424100202"
 def test_record_kind(monkeypatch: pytest.MonkeyPatch) -> None:
     """The chain tests write a record kind with no domain meaning (``test:…`` /
     ``test.noted``); like any record kind it must declare its authority rule."""
-    monkeypatch.setitem(POLICY, "test", {"test.noted": Rule("any_node", "任何已登记节点", lambda session, event: None)})
+    monkeypatch.setitem(
+        POLICY,
+        "test",
+        {"test.noted": Rule("any_node", "任何已登记节点", lambda session, event: None)},
+    )
+
+
 SCHEDULE_2027 = YearSchedule(
     2027,
-    holidays=(date(2027, 1, 1), date(2027, 2, 8), date(2027, 2, 9), date(2027, 5, 3), date(2027, 10, 1)),
+    holidays=(
+        date(2027, 1, 1),
+        date(2027, 2, 8),
+        date(2027, 2, 9),
+        date(2027, 5, 3),
+        date(2027, 10, 1),
+    ),
     workdays=(date(2027, 1, 30), date(2027, 9, 26)),
     source="国务院办公厅关于2027年部分节假日安排的通知（测试数据）",
 )
@@ -86,21 +98,40 @@ def build_history(node: ThisNode, admin: Actor) -> dict[str, NodeKey]:
         import_year_schedule(session, node, admin, SCHEDULE_2027, SCHEDULE_2027.source)
     for node_id, username, display_name, role, department in PEOPLE:
         with transaction(node.engine) as session:
-            provision_user(session, node, admin, node_id=node_id, username=username, display_name=display_name,
-                           role=role, department=department, password=PASSWORD)
+            provision_user(
+                session,
+                node,
+                admin,
+                node_id=node_id,
+                username=username,
+                display_name=display_name,
+                role=role,
+                department=department,
+                password=PASSWORD,
+            )
     register_member(node, EXTRA_VILLAGE_ID, "另一村代办点")
     with transaction(node.engine) as session:
-        change_password(session, node, admin, node_id=COUNTY_ID, username="clerk", password="Chuangkou-2027!")
+        change_password(
+            session, node, admin, node_id=COUNTY_ID, username="clerk", password="Chuangkou-2027!"
+        )
     with transaction(node.engine) as session:
-        change_role(session, node, admin, node_id=COUNTY_ID, username="auditor", role=Role.COUNTY_ADMIN)
+        change_role(
+            session, node, admin, node_id=COUNTY_ID, username="auditor", role=Role.COUNTY_ADMIN
+        )
     with transaction(node.engine) as session:
-        set_user_active(session, node, admin, node_id=TOWNSHIP_ID, username="tapprover", active=False)
+        set_user_active(
+            session, node, admin, node_id=TOWNSHIP_ID, username="tapprover", active=False
+        )
     with transaction(node.engine) as session:
         revoke_node(session, node, admin, EXTRA_VILLAGE_ID, "代办点撤并（测试）")
     with transaction(node.engine) as session:
-        set_user_active(session, node, admin, node_id=TOWNSHIP_ID, username="tapprover", active=True)
+        set_user_active(
+            session, node, admin, node_id=TOWNSHIP_ID, username="tapprover", active=True
+        )
     with transaction(node.engine) as session:
-        change_password(session, node, admin, node_id=COUNTY_ID, username="clerk", password="Chuangkou-2028!")
+        change_password(
+            session, node, admin, node_id=COUNTY_ID, username="clerk", password="Chuangkou-2028!"
+        )
     return keys
 
 
@@ -123,26 +154,34 @@ def copy_history(template: Path, target: Path) -> ThisNode:
 
 
 @pytest.fixture
-def history_node(request: pytest.FixtureRequest, tmp_path: Path, db_url: str | None) -> Iterator[ThisNode]:
+def history_node(
+    request: pytest.FixtureRequest, tmp_path: Path, db_url: str | None
+) -> Iterator[ThisNode]:
     if db_url is None:
         node = copy_history(request.getfixturevalue("history_template"), tmp_path / "county")
     else:  # PostgreSQL: one fresh database per test, so build the history in it
         node = make_root(tmp_path / "county", db_url)
-        keys = build_history(node, Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN))
+        keys = build_history(
+            node, Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN)
+        )
         if intake_ready():
             add_cases(node, keys)
     yield node
     node.engine.dispose()
 
 
-FOOD_LICENCE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, one department
+FOOD_LICENCE = (
+    "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, one department
+)
 SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件
 VILLAGE_PENSION = "54430424MEB423186J6002007001000"  # village 即办件
 MARKET_DEPT = "衡东县市场监督管理局"
 PDF_BYTES = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PERSON_ID = "430424198001011238"
 CLERK = Actor(username="clerk", node_id=COUNTY_ID, role=Role.COUNTY_WINDOW_CLERK)
-REVIEWER = Actor(username="scjg", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER, department=MARKET_DEPT)
+REVIEWER = Actor(
+    username="scjg", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER, department=MARKET_DEPT
+)
 AGENT = Actor(username="agent", node_id=VILLAGE_ID, role=Role.VILLAGE_AGENT)
 
 
@@ -163,12 +202,20 @@ def mandatory_materials(node: ThisNode, code: str, sha256: str) -> list[dict[str
 
     with transaction(node.engine) as session:
         matter = get_published(session, code).to_matter()
-    return [{"position": i, "blob_sha256": sha256} for i, m in enumerate(matter.materials) if m.mandatory]
+    return [
+        {"position": i, "blob_sha256": sha256}
+        for i, m in enumerate(matter.materials)
+        if m.mandatory
+    ]
 
 
 def member_view(root: ThisNode, key: NodeKey, tier: str) -> ThisNode:
     """Another node (its id and key) over the root's database."""
-    return replace(root, key=key, settings=root.settings.model_copy(update={"node_id": key.node_id, "tier": tier}))
+    return replace(
+        root,
+        key=key,
+        settings=root.settings.model_copy(update={"node_id": key.node_id, "tier": tier}),
+    )
 
 
 def add_cases(node: ThisNode, keys: dict[str, NodeKey]) -> None:
@@ -188,38 +235,94 @@ def add_cases(node: ThisNode, keys: dict[str, NodeKey]) -> None:
             return getattr(result, "case_no", result)
 
     visit = {"who": "applicant", "place": "县政务服务中心综合窗口", "purpose": "提交申请"}
-    licensed = act(intake.file_case, node, CLERK, matter_code=FOOD_LICENCE, applicant=applicant(),
-                   materials=food, visit=visit)
+    licensed = act(
+        intake.file_case,
+        node,
+        CLERK,
+        matter_code=FOOD_LICENCE,
+        applicant=applicant(),
+        materials=food,
+        visit=visit,
+    )
     act(intake.accept_case, node, CLERK, licensed)
     act(review.record_opinion, node, REVIEWER, licensed, f"{licensed}/review/1", "agree", None)
     act(review.decide_case, node, REVIEWER, licensed, "approved", None)
     act(intake.deliver_case, node, CLERK, licensed, "courier", tracking_no="SF1234567890")
 
-    on_the_spot = act(intake.file_case, node, CLERK, matter_code=SOLE_TRADER, applicant=applicant("李四"),
-                      materials=trader, visit=visit)
+    on_the_spot = act(
+        intake.file_case,
+        node,
+        CLERK,
+        matter_code=SOLE_TRADER,
+        applicant=applicant("李四"),
+        materials=trader,
+        visit=visit,
+    )
     act(intake.accept_case, node, CLERK, on_the_spot)
     act(review.decide_case, node, CLERK, on_the_spot, "approved", None)
     act(intake.deliver_case, node, CLERK, on_the_spot, "window")
 
-    refused = act(intake.file_case, node, CLERK, matter_code=FOOD_LICENCE, applicant=applicant("王五"), materials=food)
+    refused = act(
+        intake.file_case,
+        node,
+        CLERK,
+        matter_code=FOOD_LICENCE,
+        applicant=applicant("王五"),
+        materials=food,
+    )
     act(intake.refuse_case, node, CLERK, refused, "不属于本机关职权范围")
-    withdrawn = act(intake.file_case, node, CLERK, matter_code=SOLE_TRADER, applicant=applicant(), materials=trader)
+    withdrawn = act(
+        intake.file_case,
+        node,
+        CLERK,
+        matter_code=SOLE_TRADER,
+        applicant=applicant(),
+        materials=trader,
+    )
     act(intake.withdraw_case, node, CLERK, withdrawn, "申请人主动撤回")
-    noticed = act(intake.file_case, node, CLERK, matter_code=FOOD_LICENCE, applicant=applicant("赵六"),
-                  materials=food[:1])
+    noticed = act(
+        intake.file_case,
+        node,
+        CLERK,
+        matter_code=FOOD_LICENCE,
+        applicant=applicant("赵六"),
+        materials=food[:1],
+    )
     with transaction(node.engine) as session:
-        missing = list(session.execute(select(CaseMaterial.name).where(
-            CaseMaterial.case_no == noticed, CaseMaterial.mandatory.is_(True), CaseMaterial.provided.is_(False),
-        ).order_by(CaseMaterial.position)).scalars())
+        missing = list(
+            session.execute(
+                select(CaseMaterial.name)
+                .where(
+                    CaseMaterial.case_no == noticed,
+                    CaseMaterial.mandatory.is_(True),
+                    CaseMaterial.provided.is_(False),
+                )
+                .order_by(CaseMaterial.position)
+            ).scalars()
+        )
     act(intake.request_supplement, node, CLERK, noticed, missing)
-    act(intake.record_visit, node, CLERK, noticed, who="applicant", place="县政务服务中心综合窗口", purpose="补交材料")
+    act(
+        intake.record_visit,
+        node,
+        CLERK,
+        noticed,
+        who="applicant",
+        place="县政务服务中心综合窗口",
+        purpose="补交材料",
+    )
     act(intake.receive_supplement, node, CLERK, noticed, food[1:])
     act(intake.accept_case, node, CLERK, noticed)
 
     village = member_view(node, keys[VILLAGE_ID], "village")
-    pension = act(intake.file_case, village, AGENT, matter_code=VILLAGE_PENSION, applicant=applicant(),
-                  materials=mandatory_materials(node, VILLAGE_PENSION, sha),
-                  visit={"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"})
+    pension = act(
+        intake.file_case,
+        village,
+        AGENT,
+        matter_code=VILLAGE_PENSION,
+        applicant=applicant(),
+        materials=mandatory_materials(node, VILLAGE_PENSION, sha),
+        visit={"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"},
+    )
     act(intake.accept_case, village, AGENT, pension)
     act(review.decide_case, village, AGENT, pension, "approved", None)
     act(intake.deliver_case, village, AGENT, pension, "agent")
@@ -229,7 +332,16 @@ def add_cases(node: ThisNode, keys: dict[str, NodeKey]) -> None:
 def ledger_kit() -> SimpleNamespace:
     """The constants and helpers above, for test modules (they cannot import a conftest)."""
     return SimpleNamespace(
-        FOOD_LICENCE=FOOD_LICENCE, SOLE_TRADER=SOLE_TRADER, MARKET_DEPT=MARKET_DEPT, EXTRA_VILLAGE_ID=EXTRA_VILLAGE_ID,
-        CLERK=CLERK, REVIEWER=REVIEWER, SCHEDULE_2027=SCHEDULE_2027, applicant=applicant, store_pdf=store_pdf,
-        mandatory_materials=mandatory_materials, copy_history=copy_history, intake_ready=intake_ready,
+        FOOD_LICENCE=FOOD_LICENCE,
+        SOLE_TRADER=SOLE_TRADER,
+        MARKET_DEPT=MARKET_DEPT,
+        EXTRA_VILLAGE_ID=EXTRA_VILLAGE_ID,
+        CLERK=CLERK,
+        REVIEWER=REVIEWER,
+        SCHEDULE_2027=SCHEDULE_2027,
+        applicant=applicant,
+        store_pdf=store_pdf,
+        mandatory_materials=mandatory_materials,
+        copy_history=copy_history,
+        intake_ready=intake_ready,
     )

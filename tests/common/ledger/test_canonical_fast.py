@@ -20,10 +20,16 @@ from common.ledger.envelope import EnvelopeError, parse_event, signed_bytes, unb
 
 NETWORK = "test-net"
 text = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
-    ["e\u0301", "\u00e9", "\x00\x1f\x7f", "\"\\/", "\U0001f600", "\ufb01", "\u2028", "\ue000", "ñ"])
-scalars = st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=True) | text
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
-                      max_leaves=12)
+    ["e\u0301", "\u00e9", "\x00\x1f\x7f", '"\\/', "\U0001f600", "\ufb01", "\u2028", "\ue000", "ñ"]
+)
+scalars = (
+    st.none() | st.booleans() | st.integers(-(2**60), 2**60) | st.floats(allow_nan=True) | text
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def exact(raw: bytes) -> bool:
@@ -36,9 +42,12 @@ def exact(raw: bytes) -> bool:
 @settings(max_examples=400)
 @given(values)
 def test_the_fast_check_only_says_canonical_when_the_exact_one_does(value) -> None:  # type: ignore[no-untyped-def]
-    candidates = [json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                             allow_nan=True).encode("utf-8", "surrogatepass"),
-                  json.dumps(value, sort_keys=True).encode()]
+    candidates = [
+        json.dumps(
+            value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=True
+        ).encode("utf-8", "surrogatepass"),
+        json.dumps(value, sort_keys=True).encode(),
+    ]
     with contextlib.suppress(CanonicalError):
         candidates.append(canonical_json(normalise(value)))
     for raw in candidates:
@@ -75,14 +84,26 @@ KEY = _Key()
 
 
 @settings(max_examples=150)
-@given(st.dictionaries(text, values, max_size=3), text.filter(bool), st.sampled_from([None, "x" * 64]))
+@given(
+    st.dictionaries(text, values, max_size=3), text.filter(bool), st.sampled_from([None, "x" * 64])
+)
 def test_the_signed_bytes_are_the_envelope_without_sig(body, subject, sprev) -> None:  # type: ignore[no-untyped-def]
     from common.ledger.envelope import sign_event
 
     body = {**body, "nested": {"sig": "AAAA", "kind": "x"}}
     try:
-        event = sign_event(KEY, NETWORK, aseq=1, aprev=None, subject=subject, sseq=1 if sprev is None else 2,
-                           sprev=sprev, kind="case.filed", at="2026-01-01T00:00:00.000000Z", body=body)
+        event = sign_event(
+            KEY,
+            NETWORK,
+            aseq=1,
+            aprev=None,
+            subject=subject,
+            sseq=1 if sprev is None else 2,
+            sprev=sprev,
+            kind="case.filed",
+            at="2026-01-01T00:00:00.000000Z",
+            body=body,
+        )
     except EnvelopeError:
         return
     parsed = parse_event(NETWORK, event.raw)

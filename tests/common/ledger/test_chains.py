@@ -16,8 +16,18 @@ from common.ledger.service import IngestRefused, ingest_event
 
 
 def _township_event(key: NodeKey, network: str, aseq: int, aprev, sseq: int, sprev, body=None):
-    return sign_event(key, network, aseq=aseq, aprev=aprev, subject="test:test", sseq=sseq, sprev=sprev,
-                      kind="test.noted", at="2026-11-27T00:00:00.000000Z", body=body or {"n": aseq})
+    return sign_event(
+        key,
+        network,
+        aseq=aseq,
+        aprev=aprev,
+        subject="test:test",
+        sseq=sseq,
+        sprev=sprev,
+        kind="test.noted",
+        at="2026-11-27T00:00:00.000000Z",
+        body=body or {"n": aseq},
+    )
 
 
 def _ingest(node, raw):
@@ -49,7 +59,12 @@ def test_ingest_is_idempotent_and_refuses_forks(root_node, tree):
     outcome = _ingest(root_node, fork.raw)
     assert outcome.status == "quarantined" and "fork" in outcome.reason
     with transaction(root_node.engine) as session:
-        assert session.execute(select(func.count()).select_from(Event).where(Event.author == TOWNSHIP_ID)).scalar() == 2
+        assert (
+            session.execute(
+                select(func.count()).select_from(Event).where(Event.author == TOWNSHIP_ID)
+            ).scalar()
+            == 2
+        )
         row = session.execute(select(QuarantinedEvent)).scalars().one()
         assert row.event_id == fork.id and row.conflicts_with == e2.id
 
@@ -80,13 +95,17 @@ def test_unknown_tampered_and_revoked_keys_are_refused(root_node, tree):
     from common.users.roles import Actor
 
     with transaction(root_node.engine) as session:
-        revoke_node(session, root_node, Actor.node_system(root_node.node_id), TOWNSHIP_ID, "测试注销")
+        revoke_node(
+            session, root_node, Actor.node_system(root_node.node_id), TOWNSHIP_ID, "测试注销"
+        )
     with pytest.raises(EnvelopeError) as caught:
         _ingest(root_node, good.raw)
     assert caught.value.code == "event.revoked_key"
 
 
-@pytest.mark.parametrize("order", [[5, 4, 3, 2, 1, 0], [1, 3, 5, 0, 2, 4], [0, 2, 1, 4, 3, 5], [2, 0, 5, 1, 4, 3]])
+@pytest.mark.parametrize(
+    "order", [[5, 4, 3, 2, 1, 0], [1, 3, 5, 0, 2, 4], [0, 2, 1, 4, 3, 5], [2, 0, 5, 1, 4, 3]]
+)
 def test_any_delivery_order_converges_to_the_same_chain(root_node, tree, order):
     """Out-of-order delivery with retries: the held chain ends gap-free and complete."""
     key = tree[TOWNSHIP_ID]
@@ -94,8 +113,18 @@ def test_any_delivery_order_converges_to_the_same_chain(root_node, tree, order):
     subject = "test:perm"
     for i in range(6):
         sprev = events[-1].id if events else None
-        event = sign_event(key, root_node.network_id, aseq=i + 1, aprev=prev, subject=subject, sseq=i + 1,
-                           sprev=sprev, kind="test.noted", at="2026-11-27T00:00:00.000000Z", body={"i": i})
+        event = sign_event(
+            key,
+            root_node.network_id,
+            aseq=i + 1,
+            aprev=prev,
+            subject=subject,
+            sseq=i + 1,
+            sprev=sprev,
+            kind="test.noted",
+            at="2026-11-27T00:00:00.000000Z",
+            body={"i": i},
+        )
         events.append(event)
         prev = event.id
     pending = [events[i] for i in order]
@@ -107,13 +136,22 @@ def test_any_delivery_order_converges_to_the_same_chain(root_node, tree, order):
         for event in pending:
             with transaction(root_node.engine) as session:
                 try:
-                    ingest_event(session, root_node.network_id, event.raw, resolver,
-                                 author_chain_complete=lambda author: False)
+                    ingest_event(
+                        session,
+                        root_node.network_id,
+                        event.raw,
+                        resolver,
+                        author_chain_complete=lambda author: False,
+                    )
                 except IngestRefused as refused:
                     assert refused.code == "event.gap"
                     retry.append(event)
         pending = retry
     assert not pending
     with transaction(root_node.engine) as session:
-        seqs = session.execute(select(Event.sseq).where(Event.subject == subject).order_by(Event.sseq)).scalars().all()
+        seqs = (
+            session.execute(select(Event.sseq).where(Event.subject == subject).order_by(Event.sseq))
+            .scalars()
+            .all()
+        )
     assert seqs == [1, 2, 3, 4, 5, 6]

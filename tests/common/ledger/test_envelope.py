@@ -31,8 +31,16 @@ GOLDEN_ID = "25ed8d38e4ae08ff93581366302c48a9dfcd7f1d0a46dcd65c20a4efae6317ba"
 
 
 def _sign(body, **overrides):
-    fields = {"aseq": 1, "aprev": None, "subject": "catalogue", "sseq": 1, "sprev": None,
-                  "kind": "catalogue.batch_published", "at": AT, "body": body}
+    fields = {
+        "aseq": 1,
+        "aprev": None,
+        "subject": "catalogue",
+        "sseq": 1,
+        "sprev": None,
+        "kind": "catalogue.batch_published",
+        "at": AT,
+        "body": body,
+    }
     fields.update(overrides)
     return sign_event(KEY, NETWORK, **fields)
 
@@ -46,7 +54,9 @@ def test_golden_event_bytes_id_and_signature():
     assert hashlib.sha256(prefix + GOLDEN_RAW).hexdigest() == GOLDEN_ID
     unsigned = json.loads(GOLDEN_RAW)
     signature = unb64u(unsigned.pop("sig"))
-    unsigned_bytes = json.dumps(unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    unsigned_bytes = json.dumps(
+        unsigned, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode()
     KEY.private_key.public_key().verify(signature, prefix + unsigned_bytes)
 
 
@@ -57,7 +67,9 @@ def test_nfd_input_is_stored_nfc_and_signs_identically():
     assert nfc.id == "068d96b0625843061cb5a97ea86408e2f90b87a700dbb93b1187d63a83137931"
 
 
-@pytest.mark.parametrize("body", [{"fee": 1.5}, {"n": 2**53}, {"n": -(2**53)}, {1: "x"}, {"b": b"x"}])
+@pytest.mark.parametrize(
+    "body", [{"fee": 1.5}, {"n": 2**53}, {"n": -(2**53)}, {1: "x"}, {"b": b"x"}]
+)
 def test_unrepresentable_bodies_are_refused(body):
     with pytest.raises(EnvelopeError) as caught:
         _sign(body)
@@ -103,7 +115,9 @@ def test_chain_fields_must_agree():
     assert caught.value.code == "event.chain"
 
 
-@pytest.mark.parametrize("body", [{}, {"z": [1, {"sig": "x", "sprev": None}], "中": "文"}, ["list", 1], "text", None])
+@pytest.mark.parametrize(
+    "body", [{}, {"z": [1, {"sig": "x", "sprev": None}], "中": "文"}, ["list", 1], "text", None]
+)
 def test_assembled_bytes_equal_plain_jcs(body):
     """sign_event assembles the envelope from canonical members; it must equal JCS of the whole."""
     import rfc8785

@@ -46,13 +46,15 @@ def _event(node: ThisNode, *where) -> Event:
 
 def _set_raw(node: ThisNode, lseq: int, raw: bytes) -> None:
     with transaction(node.engine) as session:
-        session.execute(text("UPDATE events SET raw = :raw WHERE lseq = :lseq"), {"raw": raw, "lseq": lseq})
+        session.execute(
+            text("UPDATE events SET raw = :raw WHERE lseq = :lseq"), {"raw": raw, "lseq": lseq}
+        )
 
 
 def _one_byte(raw: bytes, marker: bytes, new: bytes, offset: int = 0) -> bytes:
     """``raw`` with exactly one byte changed: the one ``offset`` into ``marker``'s first occurrence."""
     at = raw.index(marker) + offset
-    edited = raw[:at] + new + raw[at + 1:]
+    edited = raw[:at] + new + raw[at + 1 :]
     assert len(new) == 1 and edited != raw and len(edited) == len(raw)
     return edited
 
@@ -65,13 +67,32 @@ def test_a_real_history_verifies_and_rebuilds_identically(history_node):
         kinds = set(session.execute(select(Event.kind)).scalars())
     assert report.events_checked == total
     assert report.summary() == f"账本校验通过：{total} 个事件"
-    assert {"registry.node_added", "registry.node_revoked", "catalogue.batch_published",
-            "catalogue.matter_withdrawn", "calendar.year_published", "user.provisioned",
-            "user.password_changed", "user.role_changed", "user.disabled", "user.enabled"} <= kinds
+    assert {
+        "registry.node_added",
+        "registry.node_revoked",
+        "catalogue.batch_published",
+        "catalogue.matter_withdrawn",
+        "calendar.year_published",
+        "user.provisioned",
+        "user.password_changed",
+        "user.role_changed",
+        "user.disabled",
+        "user.enabled",
+    } <= kinds
     if importlib.util.find_spec("common.cases.intake.service") is not None:
-        assert {"case.filed", "case.accepted", "case.opinion_recorded", "case.decided", "case.delivered",
-                "case.refused", "case.withdrawn", "case.supplement_requested", "case.supplement_received",
-                "case.visit_recorded", "licence.issued"} <= kinds
+        assert {
+            "case.filed",
+            "case.accepted",
+            "case.opinion_recorded",
+            "case.decided",
+            "case.delivered",
+            "case.refused",
+            "case.withdrawn",
+            "case.supplement_requested",
+            "case.supplement_received",
+            "case.visit_recorded",
+            "licence.issued",
+        } <= kinds
     with transaction(history_node.engine) as session:
         live = snapshot(session)
         assert rebuild_projections(session) == total
@@ -82,9 +103,11 @@ def test_a_real_history_verifies_and_rebuilds_identically(history_node):
 
 
 def test_one_edited_byte_breaks_the_signature_and_is_named(history_node):
-    target = _event(history_node, Event.kind == "user.provisioned", Event.subject == f"user:{COUNTY_ID}:clerk")
+    target = _event(
+        history_node, Event.kind == "user.provisioned", Event.subject == f"user:{COUNTY_ID}:clerk"
+    )
     # "clerk" -> "clerl": still canonical JSON, but no longer what the root signed.
-    _set_raw(history_node, target.lseq, _one_byte(target.raw, b'"username":"clerk"', b'l', 16))
+    _set_raw(history_node, target.lseq, _one_byte(target.raw, b'"username":"clerk"', b"l", 16))
     report = _verify(history_node)
     assert not report.ok
     first = report.first_broken
@@ -96,10 +119,14 @@ def test_one_edited_byte_breaks_the_signature_and_is_named(history_node):
 def test_one_edited_byte_breaks_the_canonical_form(history_node):
     target = _event(history_node, Event.kind == "calendar.year_published")
     # A body key renamed "holidays" -> "zolidays" sorts out of place: no longer JCS.
-    _set_raw(history_node, target.lseq, _one_byte(target.raw, b'"holidays"', b'z', 1))
+    _set_raw(history_node, target.lseq, _one_byte(target.raw, b'"holidays"', b"z", 1))
     report = _verify(history_node)
     first = report.first_broken
-    assert (first.lseq, first.event_id, first.code) == (target.lseq, target.id, "event.not_canonical")
+    assert (first.lseq, first.event_id, first.code) == (
+        target.lseq,
+        target.id,
+        "event.not_canonical",
+    )
     # Rebuilding cannot get past it either, and says which event stops it.
     assert report.projection_problem.code == "projection.rebuild_failed"
     assert report.projection_problem.lseq == target.lseq
@@ -108,7 +135,9 @@ def test_one_edited_byte_breaks_the_canonical_form(history_node):
 def test_an_edited_index_column_is_caught(history_node):
     target = _event(history_node, Event.kind == "user.role_changed")
     with transaction(history_node.engine) as session:
-        session.execute(text("UPDATE events SET kind = 'user.enabled' WHERE lseq = :l"), {"l": target.lseq})
+        session.execute(
+            text("UPDATE events SET kind = 'user.enabled' WHERE lseq = :l"), {"l": target.lseq}
+        )
     first = _verify(history_node).first_broken
     assert (first.lseq, first.code) == (target.lseq, "event.column_mismatch")
     assert "kind" in first.message
@@ -116,12 +145,22 @@ def test_an_edited_index_column_is_caught(history_node):
 
 def test_an_edited_projection_row_is_caught(history_node):
     with transaction(history_node.engine) as session:
-        matter = session.execute(
-            select(PublishedMatter).where(PublishedMatter.withdrawn.is_(False)).order_by(PublishedMatter.implementation_code)
-        ).scalars().first()
+        matter = (
+            session.execute(
+                select(PublishedMatter)
+                .where(PublishedMatter.withdrawn.is_(False))
+                .order_by(PublishedMatter.implementation_code)
+            )
+            .scalars()
+            .first()
+        )
         code, name = matter.implementation_code, matter.name
-        session.execute(text("UPDATE published_matters SET name = '篡改的事项名称' WHERE implementation_code = :c"),
-                        {"c": code})
+        session.execute(
+            text(
+                "UPDATE published_matters SET name = '篡改的事项名称' WHERE implementation_code = :c"
+            ),
+            {"c": code},
+        )
     report = _verify(history_node)
     assert not report.ok and report.first_broken is None and report.problem_count == 0
     problem = report.projection_problem
@@ -146,7 +185,9 @@ def test_a_deleted_event_leaves_a_gap_in_the_authors_chain(history_node):
 
 def test_a_node_outside_the_authors_subtree_still_needs_whole_subjects(history_node):
     """Seen from the village, the root's chain may have gaps; a record's chain may not."""
-    village = replace(history_node, settings=history_node.settings.model_copy(update={"node_id": VILLAGE_ID}))
+    village = replace(
+        history_node, settings=history_node.settings.model_copy(update={"node_id": VILLAGE_ID})
+    )
     subject = f"user:{COUNTY_ID}:clerk"
     first_change = _event(history_node, Event.subject == subject, Event.sseq == 2)
     second_change = _event(history_node, Event.subject == subject, Event.sseq == 3)
@@ -170,8 +211,18 @@ def test_subtree_follows_the_registry_parent_links(history_node):
 
 
 def _root_signed(root: ThisNode, aseq: int, aprev: str, sseq: int, sprev: str | None):
-    return sign_event(root.key, root.network_id, aseq=aseq, aprev=aprev, subject="test:partial", sseq=sseq,
-                      sprev=sprev, kind="test.noted", at="2026-11-27T00:00:00.000000Z", body={"aseq": aseq})
+    return sign_event(
+        root.key,
+        root.network_id,
+        aseq=aseq,
+        aprev=aprev,
+        subject="test:partial",
+        sseq=sseq,
+        sprev=sprev,
+        kind="test.noted",
+        at="2026-11-27T00:00:00.000000Z",
+        body={"aseq": aseq},
+    )
 
 
 def test_a_member_holding_part_of_the_roots_chain_verifies(tmp_path, root_node, serve):
@@ -180,12 +231,21 @@ def test_a_member_holding_part_of_the_roots_chain_verifies(tmp_path, root_node, 
     link, which a root-signed event with a wrong ``aprev`` breaks."""
     county = serve(root_node)
     with transaction(root_node.engine) as session:
-        invitation = invite_node(session, root_node, Actor.node_system(COUNTY_ID), TOWNSHIP_ID, "洣水镇便民服务中心")
-    township = init_member(tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=county.url,
-                           token=invitation.token)
+        invitation = invite_node(
+            session, root_node, Actor.node_system(COUNTY_ID), TOWNSHIP_ID, "洣水镇便民服务中心"
+        )
+    township = init_member(
+        tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=county.url, token=invitation.token
+    )
     try:
         with transaction(township.engine) as session:
-            held = session.execute(select(Event.aseq).where(Event.author == COUNTY_ID).order_by(Event.aseq)).scalars().all()
+            held = (
+                session.execute(
+                    select(Event.aseq).where(Event.author == COUNTY_ID).order_by(Event.aseq)
+                )
+                .scalars()
+                .all()
+            )
         assert held == [1, 3]  # aseq 2 is the root administrator's user record
         report = _verify(township)
         assert report.ok and report.events_checked == 2, report.summary()
@@ -195,8 +255,13 @@ def test_a_member_holding_part_of_the_roots_chain_verifies(tmp_path, root_node, 
         resolver = RegistryKeyResolver(township.settings.root_fingerprint)
         for event in (linked, broken):
             with transaction(township.engine) as session:
-                outcome = ingest_event(session, township.network_id, event.raw, resolver,
-                                       author_chain_complete=lambda author: in_subtree(session, TOWNSHIP_ID, author))
+                outcome = ingest_event(
+                    session,
+                    township.network_id,
+                    event.raw,
+                    resolver,
+                    author_chain_complete=lambda author: in_subtree(session, TOWNSHIP_ID, author),
+                )
                 assert outcome.status == ("stored" if event is linked else "quarantined")
             if event is linked:
                 assert _verify(township).ok
@@ -208,15 +273,25 @@ def test_a_member_holding_part_of_the_roots_chain_verifies(tmp_path, root_node, 
             _store(session, broken)
         first = _verify(township).first_broken
         assert (first.lseq, first.event_id, first.code) == (
-            _event(township, Event.id == broken.id).lseq, broken.id, "chain.prev_mismatch")
+            _event(township, Event.id == broken.id).lseq,
+            broken.id,
+            "chain.prev_mismatch",
+        )
         assert head.id not in first.message and linked.id in first.message
     finally:
         township.engine.dispose()
 
 
 def _onetrip(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "common.cli", *args], capture_output=True, text=True, cwd=REPO,
-                          check=False, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "common.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
 
 
 @pytest.mark.sqlite_only  # the command opens the node's default SQLite file
@@ -232,7 +307,7 @@ def test_the_verify_and_rebuild_commands(history_node):
     assert rebuilt.exit_code == 0, rebuilt.output
     assert f"重放 {total} 个事件" in rebuilt.output
     target = _event(history_node, Event.kind == "catalogue.batch_published")
-    _set_raw(history_node, target.lseq, _one_byte(target.raw, b'"batch_no":1', b'7', 11))
+    _set_raw(history_node, target.lseq, _one_byte(target.raw, b'"batch_no":1', b"7", 11))
     history_node.engine.dispose()
     failed = _onetrip("verify", "-d", data_dir)
     assert failed.returncode == 1, failed.stdout + failed.stderr

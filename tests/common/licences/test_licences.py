@@ -51,10 +51,13 @@ NO_LICENCE_MATTER = "11430424006813635C4000504001001"
 RESIDENT_ID = "430424199001011232"
 OTHER_RESIDENT_ID = "430424198503120020"
 CLERK = Actor(username="clerk", node_id=COUNTY_ID, role=Role.COUNTY_WINDOW_CLERK)
-MARKET_REVIEWER = Actor(username="shichang", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER,
-                        department="衡东县市场监督管理局")
+MARKET_REVIEWER = Actor(
+    username="shichang",
+    node_id=COUNTY_ID,
+    role=Role.DEPARTMENT_REVIEWER,
+    department="衡东县市场监督管理局",
+)
 TOWNSHIP_APPROVER = Actor(username="zhenshen", node_id=TOWNSHIP_ID, role=Role.TOWNSHIP_APPROVER)
-
 
 
 @pytest.fixture
@@ -64,24 +67,42 @@ def township(published: ThisNode, tree: dict) -> ThisNode:
     return replace(published, settings=settings, key=tree[TOWNSHIP_ID])
 
 
-def filed_body(session: Any, node: ThisNode, case_no: str, matter_code: str, applicant: dict[str, Any]) -> dict[str, Any]:
+def filed_body(
+    session: Any, node: ThisNode, case_no: str, matter_code: str, applicant: dict[str, Any]
+) -> dict[str, Any]:
     matter = get_published(session, matter_code).to_matter()
     return {
         "case_no": case_no,
         "matter": {
-            "code": matter_code, "name": matter.name, "catalogue_version": catalogue_version(session),
-            "case_type": matter.case_type.value, "handling_level": matter.handling_level.value,
-            "window": matter.window.value, "lead_department": matter.lead_department,
-            "departments": matter.departments, "required_visits": matter.required_visits,
-            "limit_days": matter.promised_limit_days, "commitment_allowed": matter.commitment_allowed,
+            "code": matter_code,
+            "name": matter.name,
+            "catalogue_version": catalogue_version(session),
+            "case_type": matter.case_type.value,
+            "handling_level": matter.handling_level.value,
+            "window": matter.window.value,
+            "lead_department": matter.lead_department,
+            "departments": matter.departments,
+            "required_visits": matter.required_visits,
+            "limit_days": matter.promised_limit_days,
+            "commitment_allowed": matter.commitment_allowed,
         },
-        "applicant": applicant, "agent": None,
+        "applicant": applicant,
+        "agent": None,
         "materials": [
-            {"position": i, "name": m.name, "mandatory": m.mandatory, "blob_sha256": None, "licence_ref": None,
-             "promised": False}
+            {
+                "position": i,
+                "name": m.name,
+                "mandatory": m.mandatory,
+                "blob_sha256": None,
+                "licence_ref": None,
+                "promised": False,
+            }
             for i, m in enumerate(matter.materials)
         ],
-        "commitment": False, "filed_on": today_on(node), "visit": None, "origin_node": node.node_id,
+        "commitment": False,
+        "filed_on": today_on(node),
+        "visit": None,
+        "origin_node": node.node_id,
     }
 
 
@@ -94,17 +115,28 @@ def accepted_case(published: ThisNode) -> Callable[..., Case]:
     """accepted_case(matter_code, node=root, applicant=...) -> the Case row, state accepted."""
     counter = iter(range(1, 10_000))
 
-    def build(matter_code: str, node: ThisNode | None = None, applicant: dict[str, Any] | None = None) -> Case:
+    def build(
+        matter_code: str, node: ThisNode | None = None, applicant: dict[str, Any] | None = None
+    ) -> Case:
         node = node or published
         case_no = f"{node.node_id}-20260105-{next(counter):04d}"
         with transaction(node.engine) as session:
             body = filed_body(session, node, case_no, matter_code, applicant or person())
             node.append(session, case_subject(case_no), "case.filed", body)
             matter = body["matter"]
-            node.append(session, case_subject(case_no), "case.accepted", {
-                "accepted_on": today_on(node), "window": matter["window"], "limit_days": matter["limit_days"],
-                "deadline": today_on(node), "accepted_by": "clerk", "tasks": [],
-            })
+            node.append(
+                session,
+                case_subject(case_no),
+                "case.accepted",
+                {
+                    "accepted_on": today_on(node),
+                    "window": matter["window"],
+                    "limit_days": matter["limit_days"],
+                    "deadline": today_on(node),
+                    "accepted_by": "clerk",
+                    "tasks": [],
+                },
+            )
             case = session.get(Case, case_no)
             assert case is not None and case.state == "accepted"
             session.expunge(case)
@@ -118,9 +150,19 @@ def issue(node: ThisNode, actor: Actor, case_no: str) -> str:
     with transaction(node.engine) as session:
         case = session.get(Case, case_no)
         licence_id = issue_licence(session, node, actor, case)
-        node.append(session, case_subject(case_no), "case.decided", {
-            "decision": "approved", "reason": "", "decided_on": today_on(node), "decided_by": actor.username,
-            "licence_id": licence_id, "verification": None})
+        node.append(
+            session,
+            case_subject(case_no),
+            "case.decided",
+            {
+                "decision": "approved",
+                "reason": "",
+                "decided_on": today_on(node),
+                "decided_by": actor.username,
+                "licence_id": licence_id,
+                "verification": None,
+            },
+        )
     return licence_id
 
 
@@ -139,23 +181,45 @@ def test_decide_case_issues_a_licence_to_the_applicant(published, accepted_case)
     assert validate_licence_id(licence_id) == licence_id
     parts = parse_licence_id(licence_id)
     today = date.fromisoformat(today_on(published))
-    assert (parts.type_code, parts.issuer_uscc, parts.version) == ("GTGSHYYZZ", "11430424MB1C595315", 1)
+    assert (parts.type_code, parts.issuer_uscc, parts.version) == (
+        "GTGSHYYZZ",
+        "11430424MB1C595315",
+        1,
+    )
     assert parts.serial == f"{today.year}000001"
     with transaction(published.engine) as session:
         licence = session.get(Licence, licence_id)
         assert licence is not None
         assert (licence.holder_name, licence.holder_id, licence.holder_id_masked) == (
-            "张三", RESIDENT_ID, "4304**********1232")
+            "张三",
+            RESIDENT_ID,
+            "4304**********1232",
+        )
         assert (licence.issuer_node, licence.issuer_body) == (COUNTY_ID, "衡东县市场监督管理局")
-        assert (licence.valid_from, licence.valid_to, licence.state) == (today.isoformat(), None, "valid")
+        assert (licence.valid_from, licence.valid_to, licence.state) == (
+            today.isoformat(),
+            None,
+            "valid",
+        )
         assert licence.case_no == case.case_no and licence.name == "个体工商户营业执照"
         assert session.get(Case, case.case_no).licence_id == licence_id
-        issued = session.execute(select(Event).where(Event.id == licence.issued_event_id)).scalar_one()
-        assert (issued.kind, issued.author, issued.subject) == ("licence.issued", COUNTY_ID, f"licence:{licence_id}")
+        issued = session.execute(
+            select(Event).where(Event.id == licence.issued_event_id)
+        ).scalar_one()
+        assert (issued.kind, issued.author, issued.subject) == (
+            "licence.issued",
+            COUNTY_ID,
+            f"licence:{licence_id}",
+        )
 
 
-def test_serials_run_per_issuer_and_type_and_validity_follows_the_type(published, accepted_case) -> None:
-    food = [issue(published, MARKET_REVIEWER, accepted_case(FOOD_LICENCE_MATTER).case_no) for _ in range(2)]
+def test_serials_run_per_issuer_and_type_and_validity_follows_the_type(
+    published, accepted_case
+) -> None:
+    food = [
+        issue(published, MARKET_REVIEWER, accepted_case(FOOD_LICENCE_MATTER).case_no)
+        for _ in range(2)
+    ]
     trader = issue(published, CLERK, accepted_case(SOLE_TRADER_MATTER).case_no)
     year = date.fromisoformat(today_on(published)).year
     assert [parse_licence_id(i).serial for i in food] == [f"{year}000001", f"{year}000002"]
@@ -164,16 +228,22 @@ def test_serials_run_per_issuer_and_type_and_validity_follows_the_type(published
         licence = session.get(Licence, food[0])
         start = date.fromisoformat(licence.valid_from)
         # 食品经营许可证: five years, to the day before the anniversary.
-        assert licence.valid_to == (start.replace(year=start.year + 5) - timedelta(days=1)).isoformat()
+        assert (
+            licence.valid_to == (start.replace(year=start.year + 5) - timedelta(days=1)).isoformat()
+        )
 
 
-def test_issue_is_refused_without_a_licence_type_state_custody_or_right(published, accepted_case, township) -> None:
+def test_issue_is_refused_without_a_licence_type_state_custody_or_right(
+    published, accepted_case, township
+) -> None:
     no_licence = accepted_case(NO_LICENCE_MATTER)
     food = accepted_case(FOOD_LICENCE_MATTER)
     auditor = Actor(username="shenji", node_id=COUNTY_ID, role=Role.AUDITOR)
     with transaction(published.engine) as session:
         with pytest.raises(DomainError) as err:
-            issue_licence(session, published, MARKET_REVIEWER, session.get(Case, no_licence.case_no))
+            issue_licence(
+                session, published, MARKET_REVIEWER, session.get(Case, no_licence.case_no)
+            )
         assert err.value.code == "licence.no_type"
         with pytest.raises(Forbidden):
             issue_licence(session, published, auditor, session.get(Case, food.case_no))
@@ -194,8 +264,15 @@ def test_offline_verification_passes_and_masks_the_holder(published, accepted_ca
     licence_id = issue(published, CLERK, accepted_case(SOLE_TRADER_MATTER).case_no)
     result = verify(published, licence_id)
     assert result.status == "valid" and result.status_label == "有效", result.reasons
-    assert result.checks == {"issuer_is_author": True, "issuer_registered": True, "signature": True,
-                             "issuer_entitled": True, "check_character": True, "not_revoked": True, "in_validity": True}
+    assert result.checks == {
+        "issuer_is_author": True,
+        "issuer_registered": True,
+        "signature": True,
+        "issuer_entitled": True,
+        "check_character": True,
+        "not_revoked": True,
+        "in_validity": True,
+    }
     assert (result.holder_name, result.holder_id_masked) == ("张*", "4304**********1232")
     assert result.issuer_node_name == "衡东县政务服务中心"
     # The projection is not trusted: editing the licences table changes nothing.
@@ -210,8 +287,10 @@ def test_one_changed_byte_in_the_stored_event_fails(published, accepted_case) ->
         event_id = session.get(Licence, licence_id).issued_event_id
         raw = session.execute(select(Event.raw).where(Event.id == event_id)).scalar_one()
         at = raw.index(RESIDENT_ID.encode()) + len(RESIDENT_ID) - 2  # "...1232" -> "...1242"
-        forged = raw[:at] + b"4" + raw[at + 1:]
-        assert len(forged) == len(raw) and sum(a != b for a, b in zip(raw, forged, strict=False)) == 1
+        forged = raw[:at] + b"4" + raw[at + 1 :]
+        assert (
+            len(forged) == len(raw) and sum(a != b for a, b in zip(raw, forged, strict=False)) == 1
+        )
         session.execute(update(Event).where(Event.id == event_id).values(raw=forged))
     result = verify(published, licence_id)
     assert result.status == "invalid" and result.checks["signature"] is False
@@ -233,10 +312,16 @@ def test_a_wrong_check_character_or_unknown_licence_is_invalid(published, accept
     assert verify(published, unknown).reasons == ["未找到该电子证照的签发记录"]
 
 
-def test_revocation_is_reported_and_only_the_issuer_may_revoke(published, accepted_case, township) -> None:
+def test_revocation_is_reported_and_only_the_issuer_may_revoke(
+    published, accepted_case, township
+) -> None:
     licence_id = issue(published, MARKET_REVIEWER, accepted_case(FOOD_LICENCE_MATTER).case_no)
-    other_department = Actor(username="minzheng", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER,
-                             department="衡东县民政局")
+    other_department = Actor(
+        username="minzheng",
+        node_id=COUNTY_ID,
+        role=Role.DEPARTMENT_REVIEWER,
+        department="衡东县民政局",
+    )
     with transaction(published.engine) as session:
         with pytest.raises(Forbidden) as err:
             revoke_licence(session, township, TOWNSHIP_APPROVER, licence_id, "测试")
@@ -253,7 +338,9 @@ def test_revocation_is_reported_and_only_the_issuer_may_revoke(published, accept
             revoke_licence(session, published, MARKET_REVIEWER, licence_id, "再次撤销")
     result = verify(published, licence_id)
     assert result.status == "revoked" and result.status_label == "已撤销"
-    assert result.revoked_reason == "告知承诺核查不通过" and result.revoked_on == today_on(published)
+    assert result.revoked_reason == "告知承诺核查不通过" and result.revoked_on == today_on(
+        published
+    )
     assert result.checks["signature"] is True and result.checks["not_revoked"] is False
     with transaction(published.engine) as session:
         assert session.get(Licence, licence_id).state == "revoked"
@@ -263,24 +350,39 @@ def test_revocation_is_reported_and_only_the_issuer_may_revoke(published, accept
         assert snapshot(session) == before
 
 
-def test_a_licence_from_a_revoked_node_is_still_verifiable_as_history(published, township, accepted_case, admin) -> None:
+def test_a_licence_from_a_revoked_node_is_still_verifiable_as_history(
+    published, township, accepted_case, admin
+) -> None:
     case = accepted_case(RURAL_BUILDING_MATTER, node=township)
     licence_id = issue(township, TOWNSHIP_APPROVER, case.case_no)
     with transaction(published.engine) as session:
         payload = licence_qr_payload(session, licence_id)
-        raw = session.execute(select(Event.raw).where(Event.subject == f"licence:{licence_id}")).scalar_one()
+        raw = session.execute(
+            select(Event.raw).where(Event.subject == f"licence:{licence_id}")
+        ).scalar_one()
         revoke_node(session, published, admin, TOWNSHIP_ID, "设备丢失")
     result = verify(published, licence_id)
     assert result.status == "valid", result.reasons
     assert result.issuer_node == TOWNSHIP_ID and "撤销" in result.notes[0]
     assert result.checks["signed_before_key_revocation"] is True
     with transaction(published.engine) as session:
-        assert verify_qr_payload(session, payload, network_id=published.network_id).status == "valid"
+        assert (
+            verify_qr_payload(session, payload, network_id=published.network_id).status == "valid"
+        )
         # The same (revoked) key signing something new after the revocation: not held, refused.
         env = json.loads(raw)
-        forged = sign_event(township.key, published.network_id, aseq=999, aprev="0" * 64,
-                            subject=env["subject"], sseq=1, sprev=None,
-                            kind="licence.issued", at=env["at"], body={**env["body"], "valid_to": "2099-12-31"})
+        forged = sign_event(
+            township.key,
+            published.network_id,
+            aseq=999,
+            aprev="0" * 64,
+            subject=env["subject"],
+            sseq=1,
+            sprev=None,
+            kind="licence.issued",
+            at=env["at"],
+            body={**env["body"], "valid_to": "2099-12-31"},
+        )
         result = verify_licence(session, forged.raw, network_id=published.network_id)
         assert result.status == "invalid" and "密钥已被撤销" in result.reasons[0]
 
@@ -288,11 +390,21 @@ def test_a_licence_from_a_revoked_node_is_still_verifiable_as_history(published,
 def test_unregistered_or_mismatched_signers_are_invalid(published, accepted_case) -> None:
     licence_id = issue(published, CLERK, accepted_case(SOLE_TRADER_MATTER).case_no)
     with transaction(published.engine) as session:
-        env = json.loads(session.execute(
-            select(Event.raw).where(Event.subject == f"licence:{licence_id}")).scalar_one())
+        env = json.loads(
+            session.execute(
+                select(Event.raw).where(Event.subject == f"licence:{licence_id}")
+            ).scalar_one()
+        )
         stranger = NodeKey(node_id="430424100299", private_key=Ed25519PrivateKey.generate())
-        fields = {"aseq": 1, "aprev": None, "subject": env["subject"], "sseq": 1, "sprev": None,
-                  "kind": "licence.issued", "at": env["at"]}
+        fields = {
+            "aseq": 1,
+            "aprev": None,
+            "subject": env["subject"],
+            "sseq": 1,
+            "sprev": None,
+            "kind": "licence.issued",
+            "at": env["at"],
+        }
         claims_county = sign_event(stranger, published.network_id, body=env["body"], **fields)
         result = verify_licence(session, claims_county.raw, network_id=published.network_id)
         assert result.reasons == ["签名节点与证照所载颁发节点不一致"]
@@ -301,8 +413,12 @@ def test_unregistered_or_mismatched_signers_are_invalid(published, accepted_case
         result = verify_licence(session, unregistered.raw, network_id=published.network_id)
         assert result.reasons == ["颁发节点 430424100299 不在本节点的注册表中"]
         # Signed by the real issuer but naming another type than its identifier: inconsistent.
-        mismatched = sign_event(published.key, published.network_id, body={**env["body"], "type_code": "YYZZ"},
-                                **{**fields, "aseq": 999, "aprev": "0" * 64})
+        mismatched = sign_event(
+            published.key,
+            published.network_id,
+            body={**env["body"], "type_code": "YYZZ"},
+            **{**fields, "aseq": 999, "aprev": "0" * 64},
+        )
         result = verify_licence(session, mismatched.raw, network_id=published.network_id)
         assert result.reasons == ["电子证照标识与证照所载类型或颁发机构不一致"]
 
@@ -314,13 +430,25 @@ def test_qr_payload_round_trip_needs_only_the_registry(published, accepted_case)
         assert payload.startswith("OT2:") and len(payload) < 1200  # the credential: a small QR code
         session.execute(delete(Licence))  # no licences table needed
         result = verify_qr_payload(session, payload, network_id=published.network_id)
-        assert (result.status, result.licence_id, result.holder_name) == ("valid", licence_id, "张*")
+        assert (result.status, result.licence_id, result.holder_name) == (
+            "valid",
+            licence_id,
+            "张*",
+        )
         flipped = payload[:60] + ("A" if payload[60] != "A" else "B") + payload[61:]
-        assert verify_qr_payload(session, flipped, network_id=published.network_id).status == "invalid"
-        assert verify_qr_payload(session, "OT1:!!!", network_id=published.network_id).status == "invalid"
+        assert (
+            verify_qr_payload(session, flipped, network_id=published.network_id).status == "invalid"
+        )
+        assert (
+            verify_qr_payload(session, "OT1:!!!", network_id=published.network_id).status
+            == "invalid"
+        )
         other = verify_qr_payload(session, "https://example.com/x", network_id=published.network_id)
         assert other.reasons == ["不是本系统的电子证照二维码"]
-        assert verify_qr_payload(session, "OT1:" + b64u(b"{}"), network_id=published.network_id).status == "invalid"
+        assert (
+            verify_qr_payload(session, "OT1:" + b64u(b"{}"), network_id=published.network_id).status
+            == "invalid"
+        )
 
 
 def test_expired_licences_are_invalid_on_verification(published, accepted_case) -> None:
@@ -332,30 +460,62 @@ def test_expired_licences_are_invalid_on_verification(published, accepted_case) 
 
 def test_find_valid_licence_for_no_certificate_filing(published, accepted_case) -> None:
     food = issue(published, MARKET_REVIEWER, accepted_case(FOOD_LICENCE_MATTER).case_no)
-    trader = issue(published, CLERK, accepted_case(SOLE_TRADER_MATTER, applicant=person(OTHER_RESIDENT_ID, "李四")).case_no)
+    trader = issue(
+        published,
+        CLERK,
+        accepted_case(SOLE_TRADER_MATTER, applicant=person(OTHER_RESIDENT_ID, "李四")).case_no,
+    )
     with transaction(published.engine) as session:
         licence = session.get(Licence, food)
         start, end = date.fromisoformat(licence.valid_from), date.fromisoformat(licence.valid_to)
         assert find_valid_licence(session, holder_id=RESIDENT_ID, type_code="SPJYXKZ") == food
-        assert find_valid_licence(session, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=end) == food
-        assert find_valid_licence(session, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=end + timedelta(days=1)) is None
-        assert find_valid_licence(session, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=start - timedelta(days=1)) is None
+        assert (
+            find_valid_licence(session, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=end) == food
+        )
+        assert (
+            find_valid_licence(
+                session, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=end + timedelta(days=1)
+            )
+            is None
+        )
+        assert (
+            find_valid_licence(
+                session, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=start - timedelta(days=1)
+            )
+            is None
+        )
         assert find_valid_licence(session, holder_id=RESIDENT_ID, type_code="GTGSHYYZZ") is None
-        assert find_valid_licence(session, holder_id=OTHER_RESIDENT_ID, type_code="GTGSHYYZZ") == trader
+        assert (
+            find_valid_licence(session, holder_id=OTHER_RESIDENT_ID, type_code="GTGSHYYZZ")
+            == trader
+        )
         assert find_valid_licence(session, holder_id="", type_code="GTGSHYYZZ") is None
         assert licence_valid_for(session, food, holder_id=RESIDENT_ID, type_code="SPJYXKZ")
-        assert not licence_valid_for(session, food, holder_id=OTHER_RESIDENT_ID, type_code="SPJYXKZ")
-        assert not licence_valid_for(session, food, holder_id=RESIDENT_ID, type_code="SPJYXKZ",
-                                     on=end + timedelta(days=1))
-        assert not licence_valid_for(session, food[:-1] + "Z", holder_id=RESIDENT_ID, type_code="SPJYXKZ")
+        assert not licence_valid_for(
+            session, food, holder_id=OTHER_RESIDENT_ID, type_code="SPJYXKZ"
+        )
+        assert not licence_valid_for(
+            session, food, holder_id=RESIDENT_ID, type_code="SPJYXKZ", on=end + timedelta(days=1)
+        )
+        assert not licence_valid_for(
+            session, food[:-1] + "Z", holder_id=RESIDENT_ID, type_code="SPJYXKZ"
+        )
 
 
 def test_licence_api_staff_and_public(published, accepted_case, make_client, admin) -> None:
     from common.users.service import provision_user
 
     with transaction(published.engine) as session:
-        provision_user(session, published, admin, node_id=COUNTY_ID, username="clerk", display_name="王窗口",
-                       role=Role.COUNTY_WINDOW_CLERK, password="chuangkou-2026")
+        provision_user(
+            session,
+            published,
+            admin,
+            node_id=COUNTY_ID,
+            username="clerk",
+            display_name="王窗口",
+            role=Role.COUNTY_WINDOW_CLERK,
+            password="chuangkou-2026",
+        )
     licence_id = issue(published, MARKET_REVIEWER, accepted_case(FOOD_LICENCE_MATTER).case_no)
     staff, public = make_client(published, "clerk"), make_client(published, None)
 
@@ -366,30 +526,59 @@ def test_licence_api_staff_and_public(published, accepted_case, make_client, adm
     payload = staff.get(f"/api/v1/licences/{licence_id}/qr").json()["payload"]
 
     answer = public.get(f"/api/v1/public/licences/{licence_id}/verify").json()
-    assert (answer["status"], answer["holder_name"], answer["holder_id_masked"]) == ("valid", "张*", "4304**********1232")
-    assert public.post("/api/v1/public/licences/verify", json={"payload": payload}).json()["status"] == "valid"
+    assert (answer["status"], answer["holder_name"], answer["holder_id_masked"]) == (
+        "valid",
+        "张*",
+        "4304**********1232",
+    )
+    assert (
+        public.post("/api/v1/public/licences/verify", json={"payload": payload}).json()["status"]
+        == "valid"
+    )
     bad = public.get(f"/api/v1/public/licences/{licence_id[:-1]}Z/verify").json()
     assert bad["status"] == "invalid" and bad["status_label"] == "无效" and bad["reasons"]
 
     refused = staff.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
     assert (refused.status_code, refused.json()["code"]) == (403, "auth.role")
-    assert public.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}).status_code == 401
+    assert (
+        public.post(
+            f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}
+        ).status_code
+        == 401
+    )
     admin_client = make_client(published)
-    assert admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": ""}).status_code == 422
+    assert (
+        admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": ""}).status_code
+        == 422
+    )
     # An administrator oversees but does not revoke a department's licence.
-    refused = admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
+    refused = admin_client.post(
+        f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}
+    )
     assert (refused.status_code, refused.json()["code"]) == (403, "auth.role")
     from common.users.service import provision_user
 
     with transaction(published.engine) as session:
         issuer_body = session.get(Licence, licence_id).issuer_body
-        provision_user(session, published, Actor.node_system(published.node_id), node_id=published.node_id,
-                       username="revoker", display_name="审批科", role=Role.DEPARTMENT_REVIEWER,
-                       department=issuer_body, password="Revoker-2026!")
+        provision_user(
+            session,
+            published,
+            Actor.node_system(published.node_id),
+            node_id=published.node_id,
+            username="revoker",
+            display_name="审批科",
+            role=Role.DEPARTMENT_REVIEWER,
+            department=issuer_body,
+            password="Revoker-2026!",
+        )
     reviewer_client = make_client(published, "revoker")
-    revoked = reviewer_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
+    revoked = reviewer_client.post(
+        f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}
+    )
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
-    again = reviewer_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"})
+    again = reviewer_client.post(
+        f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}
+    )
     assert (again.status_code, again.json()["code"]) == (409, "licence.already_revoked")
     answer = public.post("/api/v1/public/licences/verify", json={"payload": payload}).json()
     assert (answer["status"], answer["revoked_reason"]) == ("revoked", "违法经营")

@@ -36,9 +36,15 @@ from common.users.roles import Actor, Role
 MATTER = "11430424006813635C4000504001001"
 LEAD = "衡东县民政局"
 CLERK = Actor(username="clerk", node_id=COUNTY_ID, role=Role.COUNTY_WINDOW_CLERK)
-REVIEWER = Actor(username="minzheng", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER, department=LEAD)
-OTHER_REVIEWER = Actor(username="shichang", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER,
-                       department="衡东县市场监督管理局")
+REVIEWER = Actor(
+    username="minzheng", node_id=COUNTY_ID, role=Role.DEPARTMENT_REVIEWER, department=LEAD
+)
+OTHER_REVIEWER = Actor(
+    username="shichang",
+    node_id=COUNTY_ID,
+    role=Role.DEPARTMENT_REVIEWER,
+    department="衡东县市场监督管理局",
+)
 ADMIN = Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN)
 
 
@@ -47,8 +53,17 @@ def published(root_node: ThisNode) -> ThisNode:
     matters, batches = load_sample_matters()
     system = Actor.node_system(root_node.node_id)
     with transaction(root_node.engine) as session:
-        import_drafts(session, root_node, system, [m for m in matters if m.implementation_code == MATTER])
-        publish_batch(session, root_node, system, name="测试批次", published_on=batches[0].published_on, codes=[MATTER])
+        import_drafts(
+            session, root_node, system, [m for m in matters if m.implementation_code == MATTER]
+        )
+        publish_batch(
+            session,
+            root_node,
+            system,
+            name="测试批次",
+            published_on=batches[0].published_on,
+            codes=[MATTER],
+        )
     return root_node
 
 
@@ -62,31 +77,85 @@ def case(published: ThisNode) -> Callable[..., str]:
         subject, today = case_subject(case_no), today_on(published)
         with transaction(published.engine) as session:
             matter = get_published(session, MATTER).to_matter()
-            published.append(session, subject, "case.filed", {
-                "case_no": case_no,
-                "matter": {"code": MATTER, "name": matter.name, "catalogue_version": catalogue_version(session),
-                           "case_type": matter.case_type.value, "handling_level": "county",
-                           "window": matter.window.value, "lead_department": LEAD, "departments": [LEAD],
-                           "required_visits": 1, "limit_days": matter.promised_limit_days,
-                           "commitment_allowed": False},
-                "applicant": {"kind": "person", "name": "张三", "id_number": "430424199001011232", "phone": None},
-                "agent": None, "materials": [], "commitment": False, "filed_on": today, "visit": None,
-                "origin_node": COUNTY_ID})
-            published.append(session, subject, "case.accepted", {
-                "accepted_on": today, "window": matter.window.value, "limit_days": 20, "deadline": today,
-                "accepted_by": "clerk", "tasks": []})
-            published.append(session, subject, "case.decided", {
-                "decision": "approved", "reason": "", "decided_on": today, "decided_by": "minzheng",
-                "licence_id": None, "verification": None})
+            published.append(
+                session,
+                subject,
+                "case.filed",
+                {
+                    "case_no": case_no,
+                    "matter": {
+                        "code": MATTER,
+                        "name": matter.name,
+                        "catalogue_version": catalogue_version(session),
+                        "case_type": matter.case_type.value,
+                        "handling_level": "county",
+                        "window": matter.window.value,
+                        "lead_department": LEAD,
+                        "departments": [LEAD],
+                        "required_visits": 1,
+                        "limit_days": matter.promised_limit_days,
+                        "commitment_allowed": False,
+                    },
+                    "applicant": {
+                        "kind": "person",
+                        "name": "张三",
+                        "id_number": "430424199001011232",
+                        "phone": None,
+                    },
+                    "agent": None,
+                    "materials": [],
+                    "commitment": False,
+                    "filed_on": today,
+                    "visit": None,
+                    "origin_node": COUNTY_ID,
+                },
+            )
+            published.append(
+                session,
+                subject,
+                "case.accepted",
+                {
+                    "accepted_on": today,
+                    "window": matter.window.value,
+                    "limit_days": 20,
+                    "deadline": today,
+                    "accepted_by": "clerk",
+                    "tasks": [],
+                },
+            )
+            published.append(
+                session,
+                subject,
+                "case.decided",
+                {
+                    "decision": "approved",
+                    "reason": "",
+                    "decided_on": today,
+                    "decided_by": "minzheng",
+                    "licence_id": None,
+                    "verification": None,
+                },
+            )
             if delivered:
-                published.append(session, subject, "case.delivered", {
-                    "method": "window", "tracking_no": None, "receiver": "张三", "delivered_on": today})
+                published.append(
+                    session,
+                    subject,
+                    "case.delivered",
+                    {
+                        "method": "window",
+                        "tracking_no": None,
+                        "receiver": "张三",
+                        "delivered_on": today,
+                    },
+                )
         return case_no
 
     return build
 
 
-def rate(node: ThisNode, case_no: str, level: int, *, real_name: bool = False, actor: Actor = CLERK) -> None:
+def rate(
+    node: ThisNode, case_no: str, level: int, *, real_name: bool = False, actor: Actor = CLERK
+) -> None:
     with transaction(node.engine) as session:
         rate_case(session, node, actor, case_no, level, "窗口服务", real_name)
 
@@ -98,12 +167,28 @@ def test_good_and_neutral_ratings_are_recorded_without_a_task(published, case) -
         with transaction(published.engine) as session:
             rating = session.get(Rating, case_no)
             assert (rating.level, rating.label, rating.comment, rating.rated_on) == (
-                level, label, "窗口服务", today_on(published))
+                level,
+                label,
+                "窗口服务",
+                today_on(published),
+            )
             row = session.get(Case, case_no)
-            head = session.execute(select(Event.sseq).where(Event.subject == case_subject(case_no))
-                                   .order_by(Event.sseq.desc())).scalars().first()
+            head = (
+                session.execute(
+                    select(Event.sseq)
+                    .where(Event.subject == case_subject(case_no))
+                    .order_by(Event.sseq.desc())
+                )
+                .scalars()
+                .first()
+            )
             assert (row.rating, row.version, row.state) == (level, head, "delivered")
-            assert session.execute(select(Rectification).where(Rectification.case_no == case_no)).first() is None
+            assert (
+                session.execute(
+                    select(Rectification).where(Rectification.case_no == case_no)
+                ).first()
+                is None
+            )
     with transaction(published.engine) as session:
         with pytest.raises(DomainError) as err:
             rate_case(session, published, CLERK, case(), 6, "", False)
@@ -117,19 +202,28 @@ def test_a_bad_rating_opens_a_rectification_due_in_working_days(published, case)
         task = session.get(Rectification, f"{case_no}/rectification/1")
         rated_on = date.fromisoformat(today_on(published))
         assert task.due_on == add_working_days(session, rated_on, RECTIFICATION_DAYS).isoformat()
-        assert (task.state, task.callback_required, task.opened_on) == ("open", False, rated_on.isoformat())
+        assert (task.state, task.callback_required, task.opened_on) == (
+            "open",
+            False,
+            rated_on.isoformat(),
+        )
         assert task.responsible_node == COUNTY_ID  # decided at the county, which works it too
         assert date.fromisoformat(task.due_on) - rated_on >= timedelta(days=RECTIFICATION_DAYS)
         assert session.get(Rating, case_no).label == "非常不满意"
 
 
 def test_the_rectification_deadline_follows_the_node_setting(published, case) -> None:
-    node = replace(published, settings=published.settings.model_copy(update={"rectification_days": 5}))
+    node = replace(
+        published, settings=published.settings.model_copy(update={"rectification_days": 5})
+    )
     case_no = case()
     rate(node, case_no, 4)
     with transaction(published.engine) as session:
         task = session.get(Rectification, f"{case_no}/rectification/1")
-        assert task.due_on == add_working_days(session, date.fromisoformat(task.opened_on), 5).isoformat()
+        assert (
+            task.due_on
+            == add_working_days(session, date.fromisoformat(task.opened_on), 5).isoformat()
+        )
 
 
 def test_a_real_name_bad_rating_needs_its_call_back_before_closing(published, case) -> None:
@@ -156,8 +250,15 @@ def test_a_real_name_bad_rating_needs_its_call_back_before_closing(published, ca
         assert err.value.code == "rectification.closed"
     with transaction(published.engine) as session:
         task = session.get(Rectification, task_id)
-        assert (task.state, task.callback_done, task.callback_by, task.closed_by) == ("closed", True, "minzheng", "admin")
-        assert task.callback_note == "电话回访，群众认可整改方案" and task.closed_on == today_on(published)
+        assert (task.state, task.callback_done, task.callback_by, task.closed_by) == (
+            "closed",
+            True,
+            "minzheng",
+            "admin",
+        )
+        assert task.callback_note == "电话回访，群众认可整改方案" and task.closed_on == today_on(
+            published
+        )
 
 
 def test_an_anonymous_bad_rating_is_closed_without_a_call_back(published, case) -> None:
@@ -173,7 +274,9 @@ def test_an_anonymous_bad_rating_is_closed_without_a_call_back(published, case) 
             close_rectification(session, published, REVIEWER, "no/such/task", "已整改")
 
 
-def test_rating_before_delivery_a_second_rating_and_wrong_raters_are_refused(published, case, tree) -> None:
+def test_rating_before_delivery_a_second_rating_and_wrong_raters_are_refused(
+    published, case, tree
+) -> None:
     not_delivered, delivered = case(delivered=False), case()
     auditor = Actor(username="shenji", node_id=COUNTY_ID, role=Role.AUDITOR)
     settings = published.settings.model_copy(update={"node_id": TOWNSHIP_ID, "tier": "township"})
@@ -222,33 +325,63 @@ def test_ratings_api(published, case, make_client, admin) -> None:
     from common.users.service import provision_user
 
     with transaction(published.engine) as session:
-        for username, role, department in (("clerk", Role.COUNTY_WINDOW_CLERK, None),
-                                           ("minzheng", Role.DEPARTMENT_REVIEWER, LEAD),
-                                           ("shichang", Role.DEPARTMENT_REVIEWER, "衡东县市场监督管理局")):
-            provision_user(session, published, admin, node_id=COUNTY_ID, username=username, display_name=username,
-                           role=role, department=department, password="mima-2026-ok")
+        for username, role, department in (
+            ("clerk", Role.COUNTY_WINDOW_CLERK, None),
+            ("minzheng", Role.DEPARTMENT_REVIEWER, LEAD),
+            ("shichang", Role.DEPARTMENT_REVIEWER, "衡东县市场监督管理局"),
+        ):
+            provision_user(
+                session,
+                published,
+                admin,
+                node_id=COUNTY_ID,
+                username=username,
+                display_name=username,
+                role=role,
+                department=department,
+                password="mima-2026-ok",
+            )
     clerk, reviewer = make_client(published, "clerk"), make_client(published, "minzheng")
     case_no, early = case(), case(delivered=False)
     assert clerk.post(f"/api/v1/cases/{early}/rating", json={"level": 1}).status_code == 409
     assert clerk.post(f"/api/v1/cases/{case_no}/rating", json={"level": 6}).status_code == 422
-    answer = clerk.post(f"/api/v1/cases/{case_no}/rating",
-                        json={"level": 5, "comment": "等待太久", "real_name": True})
+    answer = clerk.post(
+        f"/api/v1/cases/{case_no}/rating",
+        json={"level": 5, "comment": "等待太久", "real_name": True},
+    )
     assert answer.status_code == 201, answer.text
     rating = answer.json()
-    assert (rating["label"], rating["bad"], rating["rectification"]["callback_required"]) == ("非常不满意", True, True)
+    assert (rating["label"], rating["bad"], rating["rectification"]["callback_required"]) == (
+        "非常不满意",
+        True,
+        True,
+    )
     assert rating["rectification"]["responsible_node"] == COUNTY_ID
     task_id = rating["rectification"]["task_id"]
-    assert clerk.post(f"/api/v1/cases/{case_no}/rating", json={"level": 1}).json()["code"] == "rating.exists"
+    assert (
+        clerk.post(f"/api/v1/cases/{case_no}/rating", json={"level": 1}).json()["code"]
+        == "rating.exists"
+    )
 
-    assert [t["task_id"] for t in reviewer.get("/api/v1/rectifications?state=open").json()] == [task_id]
+    assert [t["task_id"] for t in reviewer.get("/api/v1/rectifications?state=open").json()] == [
+        task_id
+    ]
     assert make_client(published, "shichang").get("/api/v1/rectifications").json() == []
-    refused = reviewer.post("/api/v1/rectifications/close", json={"task_id": task_id, "result": "已整改"})
+    refused = reviewer.post(
+        "/api/v1/rectifications/close", json={"task_id": task_id, "result": "已整改"}
+    )
     assert (refused.status_code, refused.json()["code"]) == (409, "rating.callback_required")
-    done = reviewer.post("/api/v1/rectifications/callback", json={"task_id": task_id, "note": "已电话回访"})
+    done = reviewer.post(
+        "/api/v1/rectifications/callback", json={"task_id": task_id, "note": "已电话回访"}
+    )
     assert done.status_code == 200 and done.json()["callback_done"] is True
-    closed = reviewer.post("/api/v1/rectifications/close", json={"task_id": task_id, "result": "已整改"})
+    closed = reviewer.post(
+        "/api/v1/rectifications/close", json={"task_id": task_id, "result": "已整改"}
+    )
     assert closed.json()["state"] == "closed"
     assert reviewer.get("/api/v1/rectifications?state=open").json() == []
     assert clerk.get(f"/api/v1/cases/{case_no}/rating").json()["rectification"]["state"] == "closed"
-    missing = reviewer.post("/api/v1/rectifications/close", json={"task_id": "x/rectification/1", "result": "已整改"})
+    missing = reviewer.post(
+        "/api/v1/rectifications/close", json={"task_id": "x/rectification/1", "result": "已整改"}
+    )
     assert (missing.status_code, missing.json()["code"]) == (404, "rectification.not_found")

@@ -50,13 +50,21 @@ def network(tmp_path, root_node, serve):
     with transaction(root_node.engine) as session:
         publish_sample(session, root_node, system)
         township_invite = invite_node(session, root_node, system, TOWNSHIP_ID, "洣水镇便民服务中心")
-    township = init_member(tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=serve(root_node).url,
-                           token=township_invite.token)
+    township = init_member(
+        tmp_path / "township",
+        node_id=TOWNSHIP_ID,
+        parent_url=serve(root_node).url,
+        token=township_invite.token,
+    )
     township_url = serve(township).url
     with transaction(root_node.engine) as session:
         village_invite = invite_node(session, root_node, system, VILLAGE_ID, "示例村代办点")
-    village = init_member(tmp_path / "village", node_id=VILLAGE_ID, parent_url=township_url,
-                          token=village_invite.token)
+    village = init_member(
+        tmp_path / "village",
+        node_id=VILLAGE_ID,
+        parent_url=township_url,
+        token=village_invite.token,
+    )
     sync_once(township)
     sync_once(village)
     yield root_node, township, village
@@ -68,9 +76,14 @@ def _file_at_village(village, code: str) -> str:  # type: ignore[no-untyped-def]
     with transaction(village.engine) as session:
         sha = store_blob(session, village, PDF, "身份证.pdf").sha256
         matter = get_published(session, code).to_matter()
-        materials = [{"position": i, "blob_sha256": sha} for i, m in enumerate(matter.materials) if m.mandatory]
-        return file_case(session, village, AGENT, matter_code=code, applicant=APPLICANT,
-                         materials=materials).case_no
+        materials = [
+            {"position": i, "blob_sha256": sha}
+            for i, m in enumerate(matter.materials)
+            if m.mandatory
+        ]
+        return file_case(
+            session, village, AGENT, matter_code=code, applicant=APPLICANT, materials=materials
+        ).case_no
 
 
 def _deliver_and_rate_badly(village, case_no: str) -> str:  # type: ignore[no-untyped-def]
@@ -97,8 +110,14 @@ def _task(node, task_id: str) -> Rectification:  # type: ignore[no-untyped-def]
 
 def _chain(node, case_no: str) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
     with transaction(node.engine) as session:
-        return [tuple(r) for r in session.execute(select(Event.sseq, Event.author).where(
-            Event.subject == rectification_subject(case_no)).order_by(Event.sseq))]
+        return [
+            tuple(r)
+            for r in session.execute(
+                select(Event.sseq, Event.author)
+                .where(Event.subject == rectification_subject(case_no))
+                .order_by(Event.sseq)
+            )
+        ]
 
 
 def _all_verify(*nodes) -> None:  # type: ignore[no-untyped-def]
@@ -122,8 +141,15 @@ def test_a_village_decision_is_rectified_at_the_township_and_the_village_sees_it
     with transaction(township.engine) as session:
         record_callback(session, township, approver, task_id, "电话回访，群众表示理解")
         close_rectification(session, township, approver, task_id, "已对代办员开展培训")
-        early = session.execute(select(Event.raw).where(Event.subject == rectification_subject(case_no))
-                                .order_by(Event.sseq)).scalars().all()
+        early = (
+            session.execute(
+                select(Event.raw)
+                .where(Event.subject == rectification_subject(case_no))
+                .order_by(Event.sseq)
+            )
+            .scalars()
+            .all()
+        )
     # Should the call-back reach the county before the rating, it is held, not refused...
     with transaction(county.engine) as session:
         result = receive_batch(session, county, TOWNSHIP_ID, list(early))
@@ -137,7 +163,11 @@ def test_a_village_decision_is_rectified_at_the_township_and_the_village_sees_it
     sync_once(village)  # the village gets the township's work on its case
     for node in (county, township, village):
         task = _task(node, task_id)
-        assert (task.state, task.callback_by, task.closed_by) == ("closed", "tapprover", "tapprover"), node.node_id
+        assert (task.state, task.callback_by, task.closed_by) == (
+            "closed",
+            "tapprover",
+            "tapprover",
+        ), node.node_id
         assert _chain(node, case_no) == [(1, TOWNSHIP_ID), (2, TOWNSHIP_ID)], node.node_id
     _all_verify(county, township, village)
 

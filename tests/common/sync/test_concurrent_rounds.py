@@ -43,8 +43,12 @@ def county_and_township(tmp_path, root_node: ThisNode, serve):  # type: ignore[n
     with transaction(root_node.engine) as session:
         publish_sample(session, root_node, system)
         invite = invite_node(session, root_node, system, TOWNSHIP_ID, "洣水镇便民服务中心")
-    township = init_member(tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=serve(root_node).url,
-                           token=invite.token)
+    township = init_member(
+        tmp_path / "township",
+        node_id=TOWNSHIP_ID,
+        parent_url=serve(root_node).url,
+        token=invite.token,
+    )
     client.sync_once(township)
     yield root_node, township
     township.engine.dispose()
@@ -56,11 +60,23 @@ def _file_cases(township: ThisNode, count: int) -> list[str]:
     with transaction(township.engine) as session:
         matter = get_published(session, MINIMUM_LIVING).to_matter()
         for n in range(count):
-            sha = store_blob(session, township, PDF_BYTES + f"%{n}\n".encode(), f"申请书{n}.pdf").sha256
+            sha = store_blob(
+                session, township, PDF_BYTES + f"%{n}\n".encode(), f"申请书{n}.pdf"
+            ).sha256
             hashes.append(sha)
-            materials = [{"position": i, "blob_sha256": sha} for i, m in enumerate(matter.materials) if m.mandatory]
-            file_case(session, township, CLERK, matter_code=MINIMUM_LIVING, applicant=applicant(),
-                      materials=materials)
+            materials = [
+                {"position": i, "blob_sha256": sha}
+                for i, m in enumerate(matter.materials)
+                if m.mandatory
+            ]
+            file_case(
+                session,
+                township,
+                CLERK,
+                matter_code=MINIMUM_LIVING,
+                applicant=applicant(),
+                materials=materials,
+            )
     return hashes
 
 
@@ -69,7 +85,9 @@ def _count(node: ThisNode, statement) -> int:  # type: ignore[no-untyped-def]
         return int(session.execute(statement).scalar_one())
 
 
-def test_two_rounds_from_one_child_at_once_both_succeed_and_store_everything_once(county_and_township) -> None:
+def test_two_rounds_from_one_child_at_once_both_succeed_and_store_everything_once(
+    county_and_township,
+) -> None:
     county, township = county_and_township
     hashes = _file_cases(township, 6)
     with transaction(township.engine) as session:
@@ -83,17 +101,25 @@ def test_two_rounds_from_one_child_at_once_both_succeed_and_store_everything_onc
         return client._round(township)
 
     with ThreadPoolExecutor(2) as pool:
-        reports = [f.result() for f in [pool.submit(round_bypassing_the_node_lock) for _ in range(2)]]
+        reports = [
+            f.result() for f in [pool.submit(round_bypassing_the_node_lock) for _ in range(2)]
+        ]
 
     assert all(report.rejected == [] for report in reports)
-    assert sum(report.pushed for report in reports) >= waiting  # each round pushed or found it pushed
+    assert (
+        sum(report.pushed for report in reports) >= waiting
+    )  # each round pushed or found it pushed
     with transaction(township.engine) as session:
         assert backlog(session, county.node_id) == 0
         own = session.execute(select(Event.id).where(Event.author == TOWNSHIP_ID)).scalars().all()
     county_ids = set(_ids(county, own))
     assert county_ids == set(own)  # every event once (the id is the key), none missing
-    assert _count(county, select(func.count()).select_from(Blob).where(Blob.sha256.in_(hashes),
-                                                                       Blob.stored.is_(True))) == len(hashes)
+    assert _count(
+        county,
+        select(func.count())
+        .select_from(Blob)
+        .where(Blob.sha256.in_(hashes), Blob.stored.is_(True)),
+    ) == len(hashes)
     with transaction(county.engine) as session:
         assert verify_node(session, county).ok
 
@@ -113,7 +139,9 @@ def test_the_same_file_stored_by_two_transactions_at_once_is_one_row(root_node: 
             # Blocks (SQLite: on the write lock; PostgreSQL: on the first one's row) until
             # the first transaction commits, then finds the row instead of failing.
             with transaction(root_node.engine) as session:
-                stored_second.append(store_blob(session, root_node, data, "第二次.pdf").original_name)
+                stored_second.append(
+                    store_blob(session, root_node, data, "第二次.pdf").original_name
+                )
 
         worker = threading.Thread(target=second)
         worker.start()

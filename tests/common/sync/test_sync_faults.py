@@ -71,8 +71,9 @@ def transport_of(client: TestClient) -> httpx.BaseTransport:
 
 
 class Network:
-    def __init__(self, county: ThisNode, township: ThisNode, village: ThisNode,
-                 apps: dict[str, TestClient]) -> None:
+    def __init__(
+        self, county: ThisNode, township: ThisNode, village: ThisNode, apps: dict[str, TestClient]
+    ) -> None:
         self.county, self.township, self.village, self.apps = county, township, village, apps
 
     def client(self, node: ThisNode, username: str) -> TestClient:
@@ -97,20 +98,46 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         publish_sample(session, county, system)
         township_invite = invite_node(session, county, system, TOWNSHIP_ID, "洣水镇便民服务中心")
     county_app = serve_in_process(county)
-    township = init_member(base / "township", node_id=TOWNSHIP_ID, parent_url=COUNTY_URL,
-                           token=township_invite.token, client=county_app)
+    township = init_member(
+        base / "township",
+        node_id=TOWNSHIP_ID,
+        parent_url=COUNTY_URL,
+        token=township_invite.token,
+        client=county_app,
+    )
     township.parent_transport = transport_of(county_app)
     township_app = serve_in_process(township)
     with transaction(county.engine) as session:
         village_invite = invite_node(session, county, system, VILLAGE_ID, "示例村代办点")
-    village = init_member(base / "village", node_id=VILLAGE_ID, parent_url=TOWNSHIP_URL,
-                          token=village_invite.token, client=township_app)
+    village = init_member(
+        base / "village",
+        node_id=VILLAGE_ID,
+        parent_url=TOWNSHIP_URL,
+        token=village_invite.token,
+        client=township_app,
+    )
     village.parent_transport = transport_of(township_app)
     with transaction(county.engine) as session:
-        provision_user(session, county, system, node_id=VILLAGE_ID, username="agent1", display_name="李代办",
-                       role=Role.VILLAGE_AGENT, password="Village-agent-1")
-        provision_user(session, county, system, node_id=TOWNSHIP_ID, username="audit1",
-                       display_name="镇审计员", role=Role.AUDITOR, password="Township-audit-1")
+        provision_user(
+            session,
+            county,
+            system,
+            node_id=VILLAGE_ID,
+            username="agent1",
+            display_name="李代办",
+            role=Role.VILLAGE_AGENT,
+            password="Village-agent-1",
+        )
+        provision_user(
+            session,
+            county,
+            system,
+            node_id=TOWNSHIP_ID,
+            username="audit1",
+            display_name="镇审计员",
+            role=Role.AUDITOR,
+            password="Township-audit-1",
+        )
     sync_once(township)
     sync_once(village)
     for client in (county_app, township_app):
@@ -124,7 +151,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def net(tmp_path: Path, template: Path) -> Iterator[Network]:
     """A fresh copy of the template network, linked in process."""
     shutil.copytree(template, tmp_path / "net")
-    county, township, village = (open_node(tmp_path / "net" / name) for name in ("county", "township", "village"))
+    county, township, village = (
+        open_node(tmp_path / "net" / name) for name in ("county", "township", "village")
+    )
     apps = {COUNTY_ID: serve_in_process(county)}
     township.parent_transport = transport_of(apps[COUNTY_ID])
     apps[TOWNSHIP_ID] = serve_in_process(township)
@@ -142,15 +171,24 @@ AGENT = Actor(username="agent1", node_id=VILLAGE_ID, role=Role.VILLAGE_AGENT)
 def file_cases(village: ThisNode, count: int) -> list[str]:
     """``count`` filings at the village, one ``case.filed`` event each."""
     with transaction(village.engine) as session:
-        return [file_case(session, village, AGENT, matter_code=VILLAGE_PENSION,
-                          applicant={"kind": "person", "name": "张三", "id_number": RESIDENT_ID},
-                          materials=[]).case_no
-                for _ in range(count)]
+        return [
+            file_case(
+                session,
+                village,
+                AGENT,
+                matter_code=VILLAGE_PENSION,
+                applicant={"kind": "person", "name": "张三", "id_number": RESIDENT_ID},
+                materials=[],
+            ).case_no
+            for _ in range(count)
+        ]
 
 
 def count(node: ThisNode, model=Event, *where) -> int:  # type: ignore[no-untyped-def]
     with transaction(node.engine) as session:
-        return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+        return int(
+            session.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+        )
 
 
 def ids(node: ThisNode, *where) -> set[str]:  # type: ignore[no-untyped-def]
@@ -164,8 +202,11 @@ def outbox_size(node: ThisNode, peer: str) -> int:
 
 def push(child: ThisNode, events: list[bytes], *, after: int = 0, last_seq: int = 0) -> dict:
     """One signed push of exactly these events, as the child's sync client would send it."""
-    answer = parent_link.post_to_parent(child, "/api/v1/sync/push", {
-        "after": after, "last_seq": last_seq, "events": [raw.decode("utf-8") for raw in events]})
+    answer = parent_link.post_to_parent(
+        child,
+        "/api/v1/sync/push",
+        {"after": after, "last_seq": last_seq, "events": [raw.decode("utf-8") for raw in events]},
+    )
     assert answer.status_code == 200, answer.text
     return answer.json()["result"]
 
@@ -188,14 +229,21 @@ def test_a_batch_delivered_twice_changes_nothing(net: Network) -> None:
     queued_for_county = outbox_size(net.township, COUNTY_ID)
 
     second = push(net.village, batch.events, last_seq=batch.last_seq)
-    assert (second["stored"], second["duplicates"], second["held"], second["rejected"]) == (0, 4, 0, [])
+    assert (second["stored"], second["duplicates"], second["held"], second["rejected"]) == (
+        0,
+        4,
+        0,
+        [],
+    )
     assert ids(net.township) == held_at_township
     assert outbox_size(net.township, COUNTY_ID) == queued_for_county  # nothing queued twice
     assert count(net.township, Case, Case.case_no.in_(cases)) == 4
 
     sync_once(net.village)  # the client's own round redelivers the same batch: duplicates only
     sync_once(net.township)
-    assert ids(net.county, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.county, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
     assert_verifies(net.township, net.county)
 
 
@@ -212,20 +260,26 @@ def test_a_batch_out_of_order_is_held_back_then_released(net: Network) -> None:
     auditor = net.client(net.township, "audit1")
     held = auditor.get("/api/v1/sync/held")
     assert held.status_code == 200, held.text
-    assert [(h["author"], h["kind"], h["from_peer"]) for h in held.json()] == [(VILLAGE_ID, "case.filed", VILLAGE_ID)] * 3
+    assert [(h["author"], h["kind"], h["from_peer"]) for h in held.json()] == [
+        (VILLAGE_ID, "case.filed", VILLAGE_ID)
+    ] * 3
     assert all(h["waiting_for"] and h["held_since"] for h in held.json())
     assert "张三" not in held.text and RESIDENT_ID not in held.text  # no body, no personal data
 
     late = push(net.village, batch_1.events, last_seq=batch_1.last_seq)
     assert (late["stored"], late["released"], late["held"]) == (3, 3, 0)
     assert count(net.township, HeldEvent) == 0 and auditor.get("/api/v1/sync/held").json() == []
-    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
 
     report = sync_once(net.village)  # its cursor never moved: everything again, all duplicates
     assert report.pushed == 6 and report.rejected == []
     assert count(net.township) == before + 6
     sync_once(net.township)
-    assert ids(net.county, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.county, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
     assert_verifies(net.township, net.county)
 
 
@@ -235,30 +289,53 @@ def test_a_tampered_event_is_refused_and_the_sender_logs_why(net: Network) -> No
     # The event is altered at the township (a relay that should not be trusted) before
     # it goes on to the county, in a properly signed request.
     with transaction(net.township.engine) as session:
-        event_id, raw = session.execute(select(Event.id, Event.raw).where(
-            Event.subject == f"case:{case_no}")).one()
+        event_id, raw = session.execute(
+            select(Event.id, Event.raw).where(Event.subject == f"case:{case_no}")
+        ).one()
         tampered = raw.replace("张三".encode(), "李四".encode())
         session.execute(update(Event).where(Event.id == event_id).values(raw=tampered))
     tampered_id = parse_event(net.county.network_id, tampered).id  # what the county receives
 
     report = sync_once(net.township)
-    assert [(r["event_id"], r["code"]) for r in report.rejected] == [(tampered_id, "event.signature")]
+    assert [(r["event_id"], r["code"]) for r in report.rejected] == [
+        (tampered_id, "event.signature")
+    ]
     assert count(net.county, Event, Event.subject == f"case:{case_no}") == 0
     with transaction(net.township.engine) as session:
         logged = session.execute(select(SyncReject)).scalars().one()
-    assert (logged.peer, logged.event_id, logged.code) == (COUNTY_ID, tampered_id, "event.signature")
+    assert (logged.peer, logged.event_id, logged.code) == (
+        COUNTY_ID,
+        tampered_id,
+        "event.signature",
+    )
     assert logged.reason
     rejects = net.client(net.township, "audit1").get("/api/v1/sync/rejects")
     assert rejects.status_code == 200, rejects.text
-    assert [(r["event_id"], r["peer"], r["code"]) for r in rejects.json()] == [(tampered_id, COUNTY_ID, "event.signature")]
+    assert [(r["event_id"], r["peer"], r["code"]) for r in rejects.json()] == [
+        (tampered_id, COUNTY_ID, "event.signature")
+    ]
 
     # The receiver's administrators see the dead letter, never retried, without its body.
     answer = net.client(net.county, "admin").get("/api/v1/sync/dead-letters")
     assert answer.status_code == 200
     (letter,) = answer.json()
-    assert (letter["event_id"], letter["code"], letter["from_peer"], letter["author"], letter["aseq"],
-            letter["kind"], letter["subject"]) == (tampered_id, "event.signature", TOWNSHIP_ID, VILLAGE_ID, 1,
-                                                   "case.filed", f"case:{case_no}")
+    assert (
+        letter["event_id"],
+        letter["code"],
+        letter["from_peer"],
+        letter["author"],
+        letter["aseq"],
+        letter["kind"],
+        letter["subject"],
+    ) == (
+        tampered_id,
+        "event.signature",
+        TOWNSHIP_ID,
+        VILLAGE_ID,
+        1,
+        "case.filed",
+        f"case:{case_no}",
+    )
     assert letter["reason"] and letter["received_at"]
     assert "李四" not in answer.text and "body" not in letter and RESIDENT_ID not in answer.text
     sync_once(net.township)  # acknowledged: not sent again
@@ -285,7 +362,8 @@ def test_a_revoked_node_is_refused_and_its_new_events_everywhere(net: Network) -
     assert count(net.county, Event, Event.subject == f"case:{relayed}") == 0
     rejects = net.client(net.township, "audit1").get("/api/v1/sync/rejects").json()
     assert [(r["event_id"], r["code"], r["author"], r["kind"], r["subject"]) for r in rejects] == [
-        (refused["event_id"], "event.revoked_key", VILLAGE_ID, "case.filed", f"case:{relayed}")]
+        (refused["event_id"], "event.revoked_key", VILLAGE_ID, "case.filed", f"case:{relayed}")
+    ]
 
     # Now the township knows: the village's link is refused ...
     (case_no,) = file_cases(net.village, 1)
@@ -294,7 +372,9 @@ def test_a_revoked_node_is_refused_and_its_new_events_everywhere(net: Network) -
     assert count(net.township, Event, Event.subject == f"case:{case_no}") == 0
     # ... and its new event, relayed by anyone, is refused at the township and the county.
     with transaction(net.village.engine) as session:
-        raw = session.execute(select(Event.raw).where(Event.subject == f"case:{case_no}")).scalar_one()
+        raw = session.execute(
+            select(Event.raw).where(Event.subject == f"case:{case_no}")
+        ).scalar_one()
     with transaction(net.township.engine) as session:
         at_township = receive_batch(session, net.township, VILLAGE_ID, [raw])
     assert [r["code"] for r in at_township.rejected] == ["event.revoked_key"]
@@ -304,7 +384,9 @@ def test_a_revoked_node_is_refused_and_its_new_events_everywhere(net: Network) -
 
 
 def _signed(key: NodeKey, method: str, path: str, body: bytes = b"") -> dict[str, str]:
-    return sign_request(key, DEFAULT_NETWORK_ID, method, path, body) | {"Content-Type": "application/json"}
+    return sign_request(key, DEFAULT_NETWORK_ID, method, path, body) | {
+        "Content-Type": "application/json"
+    }
 
 
 def test_non_neighbours_and_strangers_are_refused(net: Network) -> None:
@@ -314,22 +396,34 @@ def test_non_neighbours_and_strangers_are_refused(net: Network) -> None:
     sync_once(net.township)
     township_app = net.apps[TOWNSHIP_ID]
     body = b'{"after": 0}'
-    answer = township_app.post("/api/v1/sync/pull", content=body,
-                               headers=_signed(other_village, "POST", "/api/v1/sync/pull", body))
+    answer = township_app.post(
+        "/api/v1/sync/pull",
+        content=body,
+        headers=_signed(other_village, "POST", "/api/v1/sync/pull", body),
+    )
     assert (answer.status_code, answer.json()["code"]) == (401, "link.not_neighbour")
     # A node nobody registered.
     stranger = NodeKey(node_id="430424100299", private_key=Ed25519PrivateKey.generate())
-    answer = township_app.post("/api/v1/sync/pull", content=body,
-                               headers=_signed(stranger, "POST", "/api/v1/sync/pull", body))
+    answer = township_app.post(
+        "/api/v1/sync/pull",
+        content=body,
+        headers=_signed(stranger, "POST", "/api/v1/sync/pull", body),
+    )
     assert (answer.status_code, answer.json()["code"]) == (401, "link.unknown_node")
     # The village, skipping its township, is no neighbour of the county.
-    answer = net.apps[COUNTY_ID].post("/api/v1/sync/pull", content=body,
-                                      headers=_signed(net.village.key, "POST", "/api/v1/sync/pull", body))
+    answer = net.apps[COUNTY_ID].post(
+        "/api/v1/sync/pull",
+        content=body,
+        headers=_signed(net.village.key, "POST", "/api/v1/sync/pull", body),
+    )
     assert (answer.status_code, answer.json()["code"]) == (401, "link.not_neighbour")
     # The county is the township's neighbour, but a parent does not push to its child.
     push_body = b'{"after": 0, "last_seq": 0, "events": []}'
-    answer = township_app.post("/api/v1/sync/push", content=push_body,
-                               headers=_signed(net.county.key, "POST", "/api/v1/sync/push", push_body))
+    answer = township_app.post(
+        "/api/v1/sync/push",
+        content=push_body,
+        headers=_signed(net.county.key, "POST", "/api/v1/sync/push", push_body),
+    )
     assert (answer.status_code, answer.json()["code"]) == (403, "sync.not_child")
     # A replayed request (same nonce) is refused even from the right child.
     headers = _signed(net.village.key, "POST", "/api/v1/sync/pull", body)
@@ -362,9 +456,13 @@ def test_a_skewed_client_learns_the_server_time_and_succeeds(net: Network, monke
             return real_time() + skew
 
     monkeypatch.setattr(parent_link, "time", SkewedClock)
-    monkeypatch.setattr(parent_link, "sign_request",
-                        lambda key, network, method, path, body, offset=0.0:
-                        real_sign(key, network, method, path, body, offset + skew))
+    monkeypatch.setattr(
+        parent_link,
+        "sign_request",
+        lambda key, network, method, path, body, offset=0.0: real_sign(
+            key, network, method, path, body, offset + skew
+        ),
+    )
     counting = CountingTransport(net.village.parent_transport)
     net.village.parent_transport = counting
     file_cases(net.village, 1)
@@ -390,9 +488,11 @@ def test_backoff_grows_exponentially_with_jitter_within_bounds_and_resets() -> N
     for failures, delay in enumerate(delays, start=1):
         nominal = min(300.0, 2.0 * 2 ** (failures - 1))
         assert nominal * 0.75 <= delay <= nominal * 1.25, (failures, delay)
-    assert all(later > earlier for earlier, later in itertools.pairwise(delays[:8]))  # doubling beats jitter
+    assert all(
+        later > earlier for earlier, later in itertools.pairwise(delays[:8])
+    )  # doubling beats jitter
     assert max(delays) <= 375.0  # the cap holds (with its jitter)
-    assert len({round(d / min(300.0, 2.0 * 2 ** i), 6) for i, d in enumerate(delays)}) > 1  # jittered
+    assert len({round(d / min(300.0, 2.0 * 2**i), 6) for i, d in enumerate(delays)}) > 1  # jittered
     backoff.succeeded()
     assert (backoff.failures, backoff.delay()) == (0, 0.0)
 
@@ -414,7 +514,9 @@ def test_the_scheduler_backs_off_while_the_link_is_down_and_recovers(net: Networ
     file_cases(net.village, 2)
 
     assert scheduler.run() is None
-    assert scheduler.backoff.failures == 1 and "link to parent failed" in (scheduler.last_error or "")
+    assert scheduler.backoff.failures == 1 and "link to parent failed" in (
+        scheduler.last_error or ""
+    )
     assert scheduler.run() is None and down.attempts == 1  # still backing off: no attempt made
     scheduler.not_before = 0.0  # the delay has passed
     assert scheduler.run() is None and scheduler.backoff.failures == 2
@@ -425,13 +527,18 @@ def test_the_scheduler_backs_off_while_the_link_is_down_and_recovers(net: Networ
     assert status["sync"]["enabled"] and status["sync"]["failures"] == 2
     assert status["sync"]["retry_in_seconds"] > 0 and status["sync"]["last_success"] is None
     assert status["parent_id"] == TOWNSHIP_ID and status["parent_url"] == TOWNSHIP_URL
-    assert [(n["node_id"], n["relation"], n["backlog"]) for n in status["neighbours"]] == [(TOWNSHIP_ID, "parent", 2)]
+    assert [(n["node_id"], n["relation"], n["backlog"]) for n in status["neighbours"]] == [
+        (TOWNSHIP_ID, "parent", 2)
+    ]
 
     net.village.parent_transport = working  # the line is back
     scheduler.not_before = 0.0
     report = scheduler.run()
     assert report is not None and report.pushed == 2
-    assert (scheduler.backoff.failures, scheduler.last_error) == (0, None) and scheduler.last_success
+    assert (scheduler.backoff.failures, scheduler.last_error) == (
+        0,
+        None,
+    ) and scheduler.last_success
     status = agent.get("/api/v1/sync/status").json()
     assert status["sync"]["failures"] == 0 and status["sync"]["last_round"]["pushed"] == 2
     assert status["neighbours"][0]["backlog"] == 0 and status["held"] == 0
@@ -439,7 +546,9 @@ def test_the_scheduler_backs_off_while_the_link_is_down_and_recovers(net: Networ
     township_view = net.client(net.township, "audit1").get("/api/v1/sync/status").json()
     assert township_view["sync"]["enabled"] is False  # no scheduler in this app (not started)
     assert {(n["node_id"], n["relation"]) for n in township_view["neighbours"]} == {
-        (COUNTY_ID, "parent"), (VILLAGE_ID, "child")}
+        (COUNTY_ID, "parent"),
+        (VILLAGE_ID, "child"),
+    }
     assert next(n for n in township_view["neighbours"] if n["node_id"] == COUNTY_ID)["backlog"] == 2
 
 
@@ -464,7 +573,9 @@ def test_a_link_dropped_mid_batch_leads_to_a_redelivery_that_changes_nothing(net
     with pytest.raises(SyncError, match="link to parent failed"):
         sync_once(net.village)
     # The township stored the batch; the village never heard so and keeps it queued.
-    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
     with transaction(net.village.engine) as session:
         assert backlog(session, TOWNSHIP_ID) == 5
     stored_there, queued_for_county = ids(net.township), outbox_size(net.township, COUNTY_ID)
@@ -476,23 +587,30 @@ def test_a_link_dropped_mid_batch_leads_to_a_redelivery_that_changes_nothing(net
     assert ids(net.township) == stored_there
     assert outbox_size(net.township, COUNTY_ID) == queued_for_county
     sync_once(net.township)
-    assert ids(net.county, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.county, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
     assert count(net.county, DeadLetter) == count(net.township, DeadLetter) == 0
     assert_verifies(net.village, net.township, net.county)
 
 
-
 # -- the batched ingest (common.ledger.batch) gives what one event at a time gives ---------------
+
 
 def _state(session) -> tuple:  # type: ignore[no-untyped-def]
     from common.ledger.projection import snapshot
 
-    return (snapshot(session),
-            session.execute(select(Event.lseq, Event.id).order_by(Event.lseq)).all(),
-            session.execute(select(OutboxEntry.peer, OutboxEntry.seq, OutboxEntry.lseq)
-                            .order_by(OutboxEntry.peer, OutboxEntry.seq)).all(),
-            sorted(session.execute(select(HeldEvent.event_id)).scalars()),
-            sorted(session.execute(select(DeadLetter.event_id, DeadLetter.code)).all()))
+    return (
+        snapshot(session),
+        session.execute(select(Event.lseq, Event.id).order_by(Event.lseq)).all(),
+        session.execute(
+            select(OutboxEntry.peer, OutboxEntry.seq, OutboxEntry.lseq).order_by(
+                OutboxEntry.peer, OutboxEntry.seq
+            )
+        ).all(),
+        sorted(session.execute(select(HeldEvent.event_id)).scalars()),
+        sorted(session.execute(select(DeadLetter.event_id, DeadLetter.code)).all()),
+    )
 
 
 def _resign_badly(raw: bytes) -> bytes:
@@ -506,7 +624,8 @@ def _resign_badly(raw: bytes) -> bytes:
 
 @pytest.mark.parametrize("scenario", ["clean", "tampered", "reversed", "repeated", "fork"])
 def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
-        net: Network, monkeypatch: pytest.MonkeyPatch, scenario: str) -> None:
+    net: Network, monkeypatch: pytest.MonkeyPatch, scenario: str
+) -> None:
     from sqlmodel import Session
 
     from common.ledger import batch as ledger_batch
@@ -525,8 +644,18 @@ def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
     elif scenario == "fork":  # a second event at a taken position of the author's chain
         from common.ledger.envelope import sign_event
 
-        fork = sign_event(net.village.key, net.village.network_id, aseq=1, aprev=None, subject="alert:fork",
-                          sseq=1, sprev=None, kind="alert.raised", at="2026-01-01T00:00:00.000000Z", body={})
+        fork = sign_event(
+            net.village.key,
+            net.village.network_id,
+            aseq=1,
+            aprev=None,
+            subject="alert:fork",
+            sseq=1,
+            sprev=None,
+            kind="alert.raised",
+            at="2026-01-01T00:00:00.000000Z",
+            body={},
+        )
         events = [*events[:1], fork.raw, *events[1:]]
 
     # Signatures on a worker thread, so that a bad one is found after the batch was
@@ -534,14 +663,18 @@ def test_a_whole_batch_and_the_same_events_one_at_a_time_leave_the_same_rows(
     monkeypatch.setattr(signatures, "_second_core", lambda: True)
     stored_whole = []
     real_store = ledger_batch.store_checked
-    monkeypatch.setattr(receive, "store_checked",
-                        lambda *a, **k: stored_whole.append(1) or real_store(*a, **k))
+    monkeypatch.setattr(
+        receive, "store_checked", lambda *a, **k: stored_whole.append(1) or real_store(*a, **k)
+    )
     # Whether the batch path kept the batch: a failure inside it (a bug, say) would fall
     # back to one event at a time and give the same rows, only slowly.
     kept: list[bool] = []
     real_clean = receive.BatchReceiver.receive_clean
-    monkeypatch.setattr(receive.BatchReceiver, "receive_clean",
-                        lambda *a, **k: kept.append(real_clean(*a, **k)) or kept[-1])
+    monkeypatch.setattr(
+        receive.BatchReceiver,
+        "receive_clean",
+        lambda *a, **k: kept.append(real_clean(*a, **k)) or kept[-1],
+    )
     states, results = [], []
     for whole in (True, False):
         if not whole:
@@ -569,16 +702,29 @@ def test_acknowledged_outbox_rows_are_pruned_and_seqs_keep_rising(net: Network) 
     file_cases(net.village, 3)
     sync_once(net.village)
     with transaction(net.village.engine) as session:
-        rows = session.execute(select(OutboxEntry.seq).where(OutboxEntry.peer == TOWNSHIP_ID)).scalars().all()
+        rows = (
+            session.execute(select(OutboxEntry.seq).where(OutboxEntry.peer == TOWNSHIP_ID))
+            .scalars()
+            .all()
+        )
         assert backlog(session, TOWNSHIP_ID) == 0
     assert len(rows) == 1  # only the acknowledged head stays
     file_cases(net.village, 2)
     with transaction(net.village.engine) as session:
-        new = session.execute(select(OutboxEntry.seq).where(OutboxEntry.peer == TOWNSHIP_ID,
-                                                            OutboxEntry.seq > rows[0])).scalars().all()
+        new = (
+            session.execute(
+                select(OutboxEntry.seq).where(
+                    OutboxEntry.peer == TOWNSHIP_ID, OutboxEntry.seq > rows[0]
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert new == [rows[0] + 1, rows[0] + 2] and backlog(session, TOWNSHIP_ID) == 2
     sync_once(net.village)
-    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
 
 
 def test_small_files_travel_in_bundles_checked_by_hash(net: Network) -> None:
@@ -605,7 +751,9 @@ def test_small_files_travel_in_bundles_checked_by_hash(net: Network) -> None:
         assert (net.township.settings.blob_dir / sha[:2] / sha[2:]).read_bytes() == data
 
 
-def test_a_village_restored_from_an_old_backup_gets_back_what_it_had(net: Network, tmp_path: Path) -> None:
+def test_a_village_restored_from_an_old_backup_gets_back_what_it_had(
+    net: Network, tmp_path: Path
+) -> None:
     village_dir = net.village.settings.data_dir
     net.village.engine.dispose()
     shutil.copytree(village_dir, tmp_path / "backup")
@@ -614,8 +762,16 @@ def test_a_village_restored_from_an_old_backup_gets_back_what_it_had(net: Networ
     # the township prunes what it sent.
     file_cases(net.village, 3)
     with transaction(net.county.engine) as session:
-        provision_user(session, net.county, Actor.node_system(COUNTY_ID), node_id=VILLAGE_ID, username="agent2",
-                       display_name="王代办", role=Role.VILLAGE_AGENT, password="Village-agent-2")
+        provision_user(
+            session,
+            net.county,
+            Actor.node_system(COUNTY_ID),
+            node_id=VILLAGE_ID,
+            username="agent2",
+            display_name="王代办",
+            role=Role.VILLAGE_AGENT,
+            password="Village-agent-2",
+        )
     sync_once(net.township)
     sync_once(net.village)
     sync_once(net.village)
@@ -641,16 +797,28 @@ def test_a_village_restored_from_an_old_backup_gets_back_what_it_had(net: Networ
     sync_once(net.village)
     with transaction(net.township.engine) as session:
         assert session.execute(select(func.count()).select_from(QuarantinedEvent)).scalar_one() == 0
-    assert ids(net.township, Event.author == VILLAGE_ID) == ids(net.village, Event.author == VILLAGE_ID)
+    assert ids(net.township, Event.author == VILLAGE_ID) == ids(
+        net.village, Event.author == VILLAGE_ID
+    )
 
 
 def _provision_agent(net: Network, username: str) -> None:
     with transaction(net.county.engine) as session:
-        provision_user(session, net.county, Actor.node_system(COUNTY_ID), node_id=VILLAGE_ID, username=username,
-                       display_name="王代办", role=Role.VILLAGE_AGENT, password="Village-agent-2")
+        provision_user(
+            session,
+            net.county,
+            Actor.node_system(COUNTY_ID),
+            node_id=VILLAGE_ID,
+            username=username,
+            display_name="王代办",
+            role=Role.VILLAGE_AGENT,
+            password="Village-agent-2",
+        )
 
 
-def test_a_township_restored_from_an_old_backup_loses_nothing_its_village_sent(net: Network, tmp_path: Path) -> None:
+def test_a_township_restored_from_an_old_backup_loses_nothing_its_village_sent(
+    net: Network, tmp_path: Path
+) -> None:
     township_dir = net.township.settings.data_dir
     net.township.engine.dispose()
     shutil.copytree(township_dir, tmp_path / "backup")
@@ -691,13 +859,18 @@ def test_a_township_restored_from_an_old_backup_loses_nothing_its_village_sent(n
     sync_once(net.village)
     assert count(net.village, Event, Event.subject == f"user:{VILLAGE_ID}:agent3") == 1
     with transaction(net.county.engine) as session:
-        assert {c.case_no for c in session.execute(select(Case).where(Case.case_no.in_(filed))).scalars()} == set(filed)
+        assert {
+            c.case_no
+            for c in session.execute(select(Case).where(Case.case_no.in_(filed))).scalars()
+        } == set(filed)
     for node in (net.county, net.township, net.village):
         assert count(node, QuarantinedEvent) == 0
     assert_verifies(net.county, net.township, net.village)
 
 
-def test_small_files_come_down_in_bundles_and_large_ones_in_chunks(net: Network, monkeypatch) -> None:
+def test_small_files_come_down_in_bundles_and_large_ones_in_chunks(
+    net: Network, monkeypatch
+) -> None:
     from common.blobs.service import blobs_held, store_blob
     from common.sync import blob_transfer, client
 
@@ -705,7 +878,9 @@ def test_small_files_come_down_in_bundles_and_large_ones_in_chunks(net: Network,
     large = b"%PDF-1.4\n" + bytes(range(256)) * 1200 + b"\n%%EOF\n"  # over 256 KiB: chunks
     assert len(large) > blob_transfer.SMALL_BLOB_BYTES
     with transaction(net.township.engine) as session:
-        hashes = [store_blob(session, net.township, data, "扫描件.pdf").sha256 for data in [*small, large]]
+        hashes = [
+            store_blob(session, net.township, data, "扫描件.pdf").sha256 for data in [*small, large]
+        ]
     absent = "0" * 64  # the township does not hold it either
     paths: list[str] = []
     real = client.request_parent
@@ -724,9 +899,11 @@ def test_small_files_come_down_in_bundles_and_large_ones_in_chunks(net: Network,
 
     # A file whose bytes do not match its hash is left out; the rest of the bundle is stored.
     other = b"%PDF-1.4\nother\n%%EOF\n"
-    forged = blob_transfer.pack_blobs([(blob_transfer.store.sha256_hex(other), other), (absent, small[0])])
+    forged = blob_transfer.pack_blobs(
+        [(blob_transfer.store.sha256_hex(other), other), (absent, small[0])]
+    )
     with transaction(net.village.engine) as session:
-        assert blob_transfer.admit_bundle(session, net.village, forged,
-                                          {absent, blob_transfer.store.sha256_hex(other)}) == {
-            blob_transfer.store.sha256_hex(other)}
+        assert blob_transfer.admit_bundle(
+            session, net.village, forged, {absent, blob_transfer.store.sha256_hex(other)}
+        ) == {blob_transfer.store.sha256_hex(other)}
         assert blobs_held(session, {absent}) == set()

@@ -48,16 +48,32 @@ def network(tmp_path, root_node, serve):
         publish_sample(session, root_node, system)
         township_invite = invite_node(session, root_node, system, TOWNSHIP_ID, "洣水镇便民服务中心")
     county = serve(root_node)
-    township = init_member(tmp_path / "township", node_id=TOWNSHIP_ID, parent_url=county.url,
-                           token=township_invite.token)
+    township = init_member(
+        tmp_path / "township",
+        node_id=TOWNSHIP_ID,
+        parent_url=county.url,
+        token=township_invite.token,
+    )
     township_server = serve(township)
     with transaction(root_node.engine) as session:
         village_invite = invite_node(session, root_node, system, VILLAGE_ID, "示例村代办点")
-    village = init_member(tmp_path / "village", node_id=VILLAGE_ID, parent_url=township_server.url,
-                          token=village_invite.token)
+    village = init_member(
+        tmp_path / "village",
+        node_id=VILLAGE_ID,
+        parent_url=township_server.url,
+        token=village_invite.token,
+    )
     with transaction(root_node.engine) as session:
-        provision_user(session, root_node, system, node_id=VILLAGE_ID, username="agent1", display_name="李代办",
-                       role=Role.VILLAGE_AGENT, password="Village-agent-1")
+        provision_user(
+            session,
+            root_node,
+            system,
+            node_id=VILLAGE_ID,
+            username="agent1",
+            display_name="李代办",
+            role=Role.VILLAGE_AGENT,
+            password="Village-agent-1",
+        )
     yield root_node, township, village
     township.engine.dispose()
     village.engine.dispose()
@@ -76,17 +92,24 @@ def test_downward_records_reach_the_village_and_a_case_reaches_the_county(networ
     agent = Actor(username="agent1", node_id=VILLAGE_ID, role=Role.VILLAGE_AGENT)
     with transaction(village.engine) as session:
         sha = store_blob(session, village, PDF, "户口簿.pdf").sha256
-        case = file_case(session, village, agent, matter_code=VILLAGE_PENSION,
-                         applicant={"kind": "person", "name": "张三", "id_number": "430424198001011238"},
-                         materials=[{"position": 0, "blob_sha256": sha}],
-                         visit={"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"})
+        case = file_case(
+            session,
+            village,
+            agent,
+            matter_code=VILLAGE_PENSION,
+            applicant={"kind": "person", "name": "张三", "id_number": "430424198001011238"},
+            materials=[{"position": 0, "blob_sha256": sha}],
+            visit={"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"},
+        )
     # Offline: nothing has moved yet.
     assert _count(county, Event.subject == f"case:{case.case_no}") == 0
     sync_once(village)
     sync_once(township)
     case_events = _ids(village, Event.subject == f"case:{case.case_no}")
     assert case_events and _ids(county, Event.subject == f"case:{case.case_no}") == case_events
-    assert _ids(township, Event.subject == f"case:{case.case_no}") == case_events  # the township sees it pass
+    assert (
+        _ids(township, Event.subject == f"case:{case.case_no}") == case_events
+    )  # the township sees it pass
     # The material travelled before the event that references it.
     assert (county.settings.blob_dir / sha[:2] / sha[2:]).exists()
     # Nothing left to send; every node's ledger verifies.
@@ -115,10 +138,13 @@ def test_redelivery_and_tampering(network):
     from common.identity.parent_link import post_to_parent
 
     with transaction(township.engine) as session:
-        raw = session.execute(select(Event.raw).where(Event.subject == "catalogue")).scalars().first()
+        raw = (
+            session.execute(select(Event.raw).where(Event.subject == "catalogue")).scalars().first()
+        )
     tampered = raw.replace("第一批".encode(), "第九批".encode())
-    answer = post_to_parent(township, "/api/v1/sync/push", {"after": 0, "last_seq": 0,
-                                                              "events": [tampered.decode()]})
+    answer = post_to_parent(
+        township, "/api/v1/sync/push", {"after": 0, "last_seq": 0, "events": [tampered.decode()]}
+    )
     assert answer.status_code == 200
     rejected = answer.json()["result"]["rejected"]
     assert [r["code"] for r in rejected] == ["event.signature"]
@@ -132,8 +158,11 @@ def test_only_direct_children_may_sync(network):
     from common.identity.parent_link import post_to_parent
 
     # The village is not the county's child: its signed request is refused there.
-    stranger = village.__class__(settings=village.settings.model_copy(update={"parent_url": township.settings.parent_url}),
-                                 engine=village.engine, key=village.key)
+    stranger = village.__class__(
+        settings=village.settings.model_copy(update={"parent_url": township.settings.parent_url}),
+        engine=village.engine,
+        key=village.key,
+    )
     answer = post_to_parent(stranger, "/api/v1/sync/pull", {"after": 0})
     assert answer.status_code == 401 and answer.json()["code"] == "link.not_neighbour"
 
@@ -163,11 +192,20 @@ def test_a_county_case_filed_offline_at_the_village_goes_up_and_its_result_comes
     with transaction(village.engine) as session:
         sha = store_blob(session, village, PDF, "身份证.pdf").sha256
         matter = get_published(session, SOLE_TRADER).to_matter()
-        materials = [{"position": i, "blob_sha256": sha} for i, m in enumerate(matter.materials) if m.mandatory]
-        case_no = file_case(session, village, agent, matter_code=SOLE_TRADER,
-                            applicant={"kind": "person", "name": "王五", "id_number": "430424198001011238"},
-                            materials=materials,
-                            visit={"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"}).case_no
+        materials = [
+            {"position": i, "blob_sha256": sha}
+            for i, m in enumerate(matter.materials)
+            if m.mandatory
+        ]
+        case_no = file_case(
+            session,
+            village,
+            agent,
+            matter_code=SOLE_TRADER,
+            applicant={"kind": "person", "name": "王五", "id_number": "430424198001011238"},
+            materials=materials,
+            visit={"who": "applicant", "place": "示例村代办点", "purpose": "提交申请"},
+        ).case_no
         offer_handoff(session, village, agent, case_no)
     # The village's line is down: the case waits in its outbox.
     with transaction(village.engine) as session:
@@ -182,8 +220,8 @@ def test_a_county_case_filed_offline_at_the_village_goes_up_and_its_result_comes
         assert return_if_decided(session, county, case_no)  # offered back to the village
         licence_id = session.get(Case, case_no).licence_id
     assert licence_id
-    sync_once(township)   # pulls the county's events
-    sync_once(village)    # pulls them on, and takes the result home
+    sync_once(township)  # pulls the county's events
+    sync_once(village)  # pulls them on, and takes the result home
     with transaction(village.engine) as session:
         case = session.get(Case, case_no)
         assert (case.custodian, case.pending_offer_to, case.state) == (VILLAGE_ID, None, "approved")
@@ -194,8 +232,12 @@ def test_a_county_case_filed_offline_at_the_village_goes_up_and_its_result_comes
     sync_once(township)
     everything = _ids(county)
     for node in (township, village):
-        assert _ids(node, Event.subject == f"case:{case_no}") == _ids(county, Event.subject == f"case:{case_no}")
-        assert _ids(node, Event.subject == f"licence:{licence_id}") == _ids(county, Event.subject == f"licence:{licence_id}")
+        assert _ids(node, Event.subject == f"case:{case_no}") == _ids(
+            county, Event.subject == f"case:{case_no}"
+        )
+        assert _ids(node, Event.subject == f"licence:{licence_id}") == _ids(
+            county, Event.subject == f"licence:{licence_id}"
+        )
         assert _ids(node) <= everything  # the county holds every event written anywhere
     with transaction(county.engine) as session:
         assert session.get(Case, case_no).state == "delivered"

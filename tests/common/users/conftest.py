@@ -32,8 +32,13 @@ def provision() -> Callable[..., None]:
 @pytest.fixture
 def village_agent(root_node: ThisNode, tree: dict, admin: Actor) -> dict[str, str]:
     """A village agent of the sample village, known to the root (its record lives there)."""
-    fields = {"node_id": VILLAGE_ID, "username": "agent", "display_name": "李村代", "role": Role.VILLAGE_AGENT,
-                  "password": AGENT_PASSWORD}
+    fields = {
+        "node_id": VILLAGE_ID,
+        "username": "agent",
+        "display_name": "李村代",
+        "role": Role.VILLAGE_AGENT,
+        "password": AGENT_PASSWORD,
+    }
     _provision(root_node, admin, **fields)
     return {"node_id": VILLAGE_ID, "username": "agent", "password": AGENT_PASSWORD}
 
@@ -41,8 +46,15 @@ def village_agent(root_node: ThisNode, tree: dict, admin: Actor) -> dict[str, st
 @pytest.fixture
 def clerk(root_node: ThisNode, admin: Actor) -> dict[str, str]:
     """A county integrated-window clerk: a non-admin user who can log in at the root."""
-    _provision(root_node, admin, node_id=COUNTY_ID, username="clerk", display_name="王窗口",
-              role=Role.COUNTY_WINDOW_CLERK, password=CLERK_PASSWORD)
+    _provision(
+        root_node,
+        admin,
+        node_id=COUNTY_ID,
+        username="clerk",
+        display_name="王窗口",
+        role=Role.COUNTY_WINDOW_CLERK,
+        password=CLERK_PASSWORD,
+    )
     return {"node_id": COUNTY_ID, "username": "clerk", "password": CLERK_PASSWORD}
 
 

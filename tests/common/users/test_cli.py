@@ -13,12 +13,23 @@ runner = CliRunner()
 
 
 def _run(node, *args: str, input: str | None = None):
-    return runner.invoke(users_app, list(args), env={"ONETRIP_DATA_DIR": str(node.settings.data_dir)}, input=input)
+    return runner.invoke(
+        users_app, list(args), env={"ONETRIP_DATA_DIR": str(node.settings.data_dir)}, input=input
+    )
 
 
 def test_add_list_token_passwd(root_node) -> None:
-    added = _run(root_node, "add", "--username", "clerk", "--display-name", "王窗口",
-                 "--role", "county_window_clerk", input="chuangkou-2026\nchuangkou-2026\n")
+    added = _run(
+        root_node,
+        "add",
+        "--username",
+        "clerk",
+        "--display-name",
+        "王窗口",
+        "--role",
+        "county_window_clerk",
+        input="chuangkou-2026\nchuangkou-2026\n",
+    )
     assert added.exit_code == 0, added.output
     assert "chuangkou-2026" not in added.output
     listed = _run(root_node, "list")
@@ -30,13 +41,26 @@ def test_add_list_token_passwd(root_node) -> None:
     with transaction(root_node.engine) as session:
         assert actor_for_token(session, COUNTY_ID, token).username == "clerk"
 
-    assert _run(root_node, "passwd", "--username", "clerk", "--password", "new-chuangkou-1").exit_code == 0
+    assert (
+        _run(root_node, "passwd", "--username", "clerk", "--password", "new-chuangkou-1").exit_code
+        == 0
+    )
     with transaction(root_node.engine) as session:
         assert get_user(session, COUNTY_ID, "clerk").password_version == 2
 
 
 def test_refusals_are_printed_not_raised(root_node) -> None:
-    result = _run(root_node, "add", "--username", "agent", "--display-name", "李村代",
-                  "--role", "village_agent", "--password", "cunmin-2026")
+    result = _run(
+        root_node,
+        "add",
+        "--username",
+        "agent",
+        "--display-name",
+        "李村代",
+        "--role",
+        "village_agent",
+        "--password",
+        "cunmin-2026",
+    )
     assert result.exit_code == 1
     assert "users.role_tier" in result.output and "Traceback" not in result.output

@@ -21,9 +21,19 @@ from common.users.roles import Actor, Role
 TARGET = f"/api/v1/users/{COUNTY_ID}/clerk"
 # (action, method, path, body, roles allowed besides the county administrator)
 ACTIONS = [
-    ("provision", "POST", "/api/v1/users",
-     {"node_id": COUNTY_ID, "username": "newbie", "display_name": "新人", "role": "auditor",
-      "password": "xinren-2026"}, set()),
+    (
+        "provision",
+        "POST",
+        "/api/v1/users",
+        {
+            "node_id": COUNTY_ID,
+            "username": "newbie",
+            "display_name": "新人",
+            "role": "auditor",
+            "password": "xinren-2026",
+        },
+        set(),
+    ),
     ("reset password", "POST", f"{TARGET}/password", {"password": "reset-2026x"}, set()),
     ("change role", "POST", f"{TARGET}/role", {"role": "auditor"}, set()),
     ("disable", "POST", f"{TARGET}/active", {"active": False}, set()),
@@ -32,14 +42,24 @@ ACTIONS = [
 
 SERVICE_ACTIONS = {
     "provision": lambda s, n, a: service.provision_user(
-        s, n, a, node_id=COUNTY_ID, username="newbie", display_name="新人", role=Role.AUDITOR,
-        password="xinren-2026"),
+        s,
+        n,
+        a,
+        node_id=COUNTY_ID,
+        username="newbie",
+        display_name="新人",
+        role=Role.AUDITOR,
+        password="xinren-2026",
+    ),
     "reset password": lambda s, n, a: service.change_password(
-        s, n, a, node_id=COUNTY_ID, username="clerk", password="reset-2026x"),
+        s, n, a, node_id=COUNTY_ID, username="clerk", password="reset-2026x"
+    ),
     "change role": lambda s, n, a: service.change_role(
-        s, n, a, node_id=COUNTY_ID, username="clerk", role=Role.AUDITOR),
+        s, n, a, node_id=COUNTY_ID, username="clerk", role=Role.AUDITOR
+    ),
     "disable": lambda s, n, a: service.set_user_active(
-        s, n, a, node_id=COUNTY_ID, username="clerk", active=False),
+        s, n, a, node_id=COUNTY_ID, username="clerk", active=False
+    ),
 }
 
 
@@ -50,8 +70,12 @@ def _event_count(node) -> int:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_users_actions_by_role(root_node, clerk, make_client, role: Role) -> None:
-    actor = Actor(username="tester", node_id=COUNTY_ID, role=role,
-                  department="县民政局" if role is Role.DEPARTMENT_REVIEWER else None)
+    actor = Actor(
+        username="tester",
+        node_id=COUNTY_ID,
+        role=role,
+        department="县民政局" if role is Role.DEPARTMENT_REVIEWER else None,
+    )
     client = make_client(root_node, username=None)
     client.app.dependency_overrides[get_current_user] = lambda: actor
     events_before = _event_count(root_node)
@@ -75,9 +99,18 @@ def test_action_functions_refuse_non_admins(root_node, clerk, role: Role) -> Non
         assert caught.value.code == "auth.role", name
 
 
-def test_a_real_clerk_token_is_refused_user_management(root_node, clerk, admin, provision, make_client) -> None:
-    provision(root_node, admin, node_id=COUNTY_ID, username="clerk2", display_name="另一窗口",
-              role=Role.COUNTY_WINDOW_CLERK, password="chuangkou-2027")
+def test_a_real_clerk_token_is_refused_user_management(
+    root_node, clerk, admin, provision, make_client
+) -> None:
+    provision(
+        root_node,
+        admin,
+        node_id=COUNTY_ID,
+        username="clerk2",
+        display_name="另一窗口",
+        role=Role.COUNTY_WINDOW_CLERK,
+        password="chuangkou-2027",
+    )
     client = make_client(root_node, username="clerk2")
     for name, method, path, body, _ in ACTIONS:
         response = client.request(method, path, json=body)

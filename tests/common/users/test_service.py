@@ -60,30 +60,62 @@ def test_root_admin_exists_after_init(root_node) -> None:
 
 def test_provision_stores_an_argon2_hash_never_the_password(root_node, village_agent) -> None:
     user = _user(root_node, VILLAGE_ID, "agent")
-    assert (user.role, user.display_name, user.department, user.version) == ("village_agent", "李村代", None, 1)
+    assert (user.role, user.display_name, user.department, user.version) == (
+        "village_agent",
+        "李村代",
+        None,
+        1,
+    )
     assert user.password_hash.startswith("$argon2id$")
     with transaction(root_node.engine) as session:
-        raws = session.execute(select(Event.raw).where(Event.subject == f"user:{VILLAGE_ID}:agent")).scalars().all()
+        raws = (
+            session.execute(select(Event.raw).where(Event.subject == f"user:{VILLAGE_ID}:agent"))
+            .scalars()
+            .all()
+        )
     assert len(raws) == 1
     assert AGENT_PASSWORD.encode() not in raws[0]
     assert parse_event(root_node.network_id, raws[0]).kind == "user.provisioned"
 
 
 def test_username_is_normalised_and_checked(root_node, admin, provision) -> None:
-    provision(root_node, admin, node_id=COUNTY_ID, username="  Zhang.San ", display_name="张三",
-              role=Role.AUDITOR, password="shenji-2026")
+    provision(
+        root_node,
+        admin,
+        node_id=COUNTY_ID,
+        username="  Zhang.San ",
+        display_name="张三",
+        role=Role.AUDITOR,
+        password="shenji-2026",
+    )
     assert _user(root_node, COUNTY_ID, "zhang.san").role == "auditor"
     for bad in ("ab", "张三丰", "has space", "x" * 33):
         with pytest.raises(DomainError) as caught:
-            provision(root_node, admin, node_id=COUNTY_ID, username=bad, display_name="某人",
-                      role=Role.AUDITOR, password="shenji-2026")
+            provision(
+                root_node,
+                admin,
+                node_id=COUNTY_ID,
+                username=bad,
+                display_name="某人",
+                role=Role.AUDITOR,
+                password="shenji-2026",
+            )
         assert (caught.value.code, caught.value.field) == ("users.username_format", "username")
 
 
-def test_duplicate_username_on_the_same_node_is_a_conflict(root_node, village_agent, admin, provision) -> None:
+def test_duplicate_username_on_the_same_node_is_a_conflict(
+    root_node, village_agent, admin, provision
+) -> None:
     with pytest.raises(Conflict) as caught:
-        provision(root_node, admin, node_id=VILLAGE_ID, username="agent", display_name="另一人",
-                  role=Role.VILLAGE_AGENT, password="another-2026")
+        provision(
+            root_node,
+            admin,
+            node_id=VILLAGE_ID,
+            username="agent",
+            display_name="另一人",
+            role=Role.VILLAGE_AGENT,
+            password="another-2026",
+        )
     assert caught.value.code == "users.exists"
 
 
@@ -101,14 +133,26 @@ def test_duplicate_username_on_the_same_node_is_a_conflict(root_node, village_ag
 )
 def test_role_must_fit_the_node_tier(root_node, tree, admin, node_id, role, provision) -> None:
     with pytest.raises(DomainError) as caught:
-        provision(root_node, admin, node_id=node_id, username="someone", display_name="某人", role=role,
-                  password="somebody-2026")
+        provision(
+            root_node,
+            admin,
+            node_id=node_id,
+            username="someone",
+            display_name="某人",
+            role=role,
+            password="somebody-2026",
+        )
     assert (caught.value.code, caught.value.field) == ("users.role_tier", "role")
 
 
 def test_department_reviewer_needs_a_department(root_node, admin, provision) -> None:
-    fields = {"node_id": COUNTY_ID, "username": "reviewer", "display_name": "赵审批",
-                  "role": Role.DEPARTMENT_REVIEWER, "password": "shenpi-2026"}
+    fields = {
+        "node_id": COUNTY_ID,
+        "username": "reviewer",
+        "display_name": "赵审批",
+        "role": Role.DEPARTMENT_REVIEWER,
+        "password": "shenpi-2026",
+    }
     for missing in (None, "  "):
         with pytest.raises(DomainError) as caught:
             provision(root_node, admin, department=missing, **fields)
@@ -119,33 +163,67 @@ def test_department_reviewer_needs_a_department(root_node, admin, provision) -> 
 
 def test_department_is_only_for_reviewers(root_node, admin, provision) -> None:
     with pytest.raises(DomainError) as caught:
-        provision(root_node, admin, node_id=COUNTY_ID, username="clerk2", display_name="某人",
-                  role=Role.COUNTY_WINDOW_CLERK, department="县民政局", password="chuangkou-2026")
+        provision(
+            root_node,
+            admin,
+            node_id=COUNTY_ID,
+            username="clerk2",
+            display_name="某人",
+            role=Role.COUNTY_WINDOW_CLERK,
+            department="县民政局",
+            password="chuangkou-2026",
+        )
     assert caught.value.code == "users.department_unexpected"
 
 
 def test_target_node_must_be_registered(root_node, admin, provision) -> None:
     with pytest.raises(NotFound) as caught:
-        provision(root_node, admin, node_id="430424199299", username="ghost", display_name="某人",
-                  role=Role.VILLAGE_AGENT, password="ghost-2026x")
+        provision(
+            root_node,
+            admin,
+            node_id="430424199299",
+            username="ghost",
+            display_name="某人",
+            role=Role.VILLAGE_AGENT,
+            password="ghost-2026x",
+        )
     assert caught.value.field == "node_id"
 
 
 def test_weak_password_refused_and_nothing_written(root_node, admin, provision) -> None:
     with pytest.raises(DomainError) as caught:
-        provision(root_node, admin, node_id=COUNTY_ID, username="weak", display_name="某人",
-                  role=Role.AUDITOR, password="12345678")
+        provision(
+            root_node,
+            admin,
+            node_id=COUNTY_ID,
+            username="weak",
+            display_name="某人",
+            role=Role.AUDITOR,
+            password="12345678",
+        )
     assert caught.value.field == "password"
     with transaction(root_node.engine) as session:
         assert session.get(User, (COUNTY_ID, "weak")) is None
-        assert session.execute(select(Event.id).where(Event.subject == f"user:{COUNTY_ID}:weak")).first() is None
+        assert (
+            session.execute(
+                select(Event.id).where(Event.subject == f"user:{COUNTY_ID}:weak")
+            ).first()
+            is None
+        )
 
 
 def test_only_the_root_writes_user_records(township_node, admin, provision) -> None:
     township_admin = Actor(username="admin", node_id=TOWNSHIP_ID, role=Role.COUNTY_ADMIN)
     with pytest.raises(Forbidden) as caught:
-        provision(township_node, township_admin, node_id=VILLAGE_ID, username="agent2",
-                  display_name="某人", role=Role.VILLAGE_AGENT, password="cunmin-2026")
+        provision(
+            township_node,
+            township_admin,
+            node_id=VILLAGE_ID,
+            username="agent2",
+            display_name="某人",
+            role=Role.VILLAGE_AGENT,
+            password="cunmin-2026",
+        )
     assert caught.value.code == "users.not_root"
 
 
@@ -155,8 +233,14 @@ def test_only_the_root_writes_user_records(township_node, admin, provision) -> N
 def test_admin_resets_a_password_and_old_tokens_stop_working(root_node, clerk, admin) -> None:
     token = _issue(root_node, "clerk")
     with transaction(root_node.engine) as session:
-        service.change_password(session, root_node, admin, node_id=COUNTY_ID, username="clerk",
-                                password="new-chuangkou-1")
+        service.change_password(
+            session,
+            root_node,
+            admin,
+            node_id=COUNTY_ID,
+            username="clerk",
+            password="new-chuangkou-1",
+        )
     with pytest.raises(Unauthorised) as caught:
         _actor(root_node, token)
     assert caught.value.code == "auth.token_invalid"
@@ -167,23 +251,51 @@ def test_admin_resets_a_password_and_old_tokens_stop_working(root_node, clerk, a
 def test_users_change_their_own_password_with_the_current_one(root_node, clerk) -> None:
     me = _login(root_node, COUNTY_ID, "clerk", CLERK_PASSWORD)
     with pytest.raises(DomainError) as caught, transaction(root_node.engine) as session:
-        service.change_password(session, root_node, me, node_id=COUNTY_ID, username="clerk",
-                                password="new-chuangkou-1", current_password="wrong-guess")
+        service.change_password(
+            session,
+            root_node,
+            me,
+            node_id=COUNTY_ID,
+            username="clerk",
+            password="new-chuangkou-1",
+            current_password="wrong-guess",
+        )
     assert caught.value.field == "current_password"
     with pytest.raises(DomainError) as caught, transaction(root_node.engine) as session:
-        service.change_password(session, root_node, me, node_id=COUNTY_ID, username="clerk",
-                                password=CLERK_PASSWORD, current_password=CLERK_PASSWORD)
+        service.change_password(
+            session,
+            root_node,
+            me,
+            node_id=COUNTY_ID,
+            username="clerk",
+            password=CLERK_PASSWORD,
+            current_password=CLERK_PASSWORD,
+        )
     assert caught.value.code == "password.unchanged"
     with transaction(root_node.engine) as session:
-        service.change_password(session, root_node, me, node_id=COUNTY_ID, username="clerk",
-                                password="new-chuangkou-1", current_password=CLERK_PASSWORD)
+        service.change_password(
+            session,
+            root_node,
+            me,
+            node_id=COUNTY_ID,
+            username="clerk",
+            password="new-chuangkou-1",
+            current_password=CLERK_PASSWORD,
+        )
     assert _login(root_node, COUNTY_ID, "clerk", "new-chuangkou-1").username == "clerk"
 
 
 def test_change_role_checks_tier_department_and_self(root_node, clerk, admin) -> None:
     with transaction(root_node.engine) as session:
-        service.change_role(session, root_node, admin, node_id=COUNTY_ID, username="clerk",
-                            role=Role.DEPARTMENT_REVIEWER, department="县民政局")
+        service.change_role(
+            session,
+            root_node,
+            admin,
+            node_id=COUNTY_ID,
+            username="clerk",
+            role=Role.DEPARTMENT_REVIEWER,
+            department="县民政局",
+        )
     user = _user(root_node, COUNTY_ID, "clerk")
     assert (user.role, user.department, user.version) == ("department_reviewer", "县民政局", 2)
     assert _login(root_node, COUNTY_ID, "clerk", CLERK_PASSWORD).department == "县民政局"
@@ -192,36 +304,60 @@ def test_change_role_checks_tier_department_and_self(root_node, clerk, admin) ->
         (Role.DEPARTMENT_REVIEWER, "县民政局", Conflict),
     ):
         with pytest.raises(error), transaction(root_node.engine) as session:
-            service.change_role(session, root_node, admin, node_id=COUNTY_ID, username="clerk",
-                                role=role, department=department)
+            service.change_role(
+                session,
+                root_node,
+                admin,
+                node_id=COUNTY_ID,
+                username="clerk",
+                role=role,
+                department=department,
+            )
     with pytest.raises(Forbidden) as caught, transaction(root_node.engine) as session:
-        service.change_role(session, root_node, admin, node_id=COUNTY_ID, username="admin", role=Role.AUDITOR)
+        service.change_role(
+            session, root_node, admin, node_id=COUNTY_ID, username="admin", role=Role.AUDITOR
+        )
     assert caught.value.code == "users.role_self"
 
 
 def test_disable_and_enable(root_node, clerk, admin) -> None:
     token = _issue(root_node, "clerk")
     with transaction(root_node.engine) as session:
-        service.set_user_active(session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=False)
+        service.set_user_active(
+            session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=False
+        )
     assert _failed_login(root_node, COUNTY_ID, "clerk", CLERK_PASSWORD).code == "auth.disabled"
     with pytest.raises(Unauthorised) as caught:
         _actor(root_node, token)
     assert caught.value.code == "auth.disabled"
     with pytest.raises(Conflict), transaction(root_node.engine) as session:
-        service.set_user_active(session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=False)
+        service.set_user_active(
+            session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=False
+        )
     with transaction(root_node.engine) as session:
-        service.set_user_active(session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=True)
+        service.set_user_active(
+            session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=True
+        )
     assert _actor(root_node, token).username == "clerk"  # not revoked, only suspended
     with pytest.raises(Forbidden), transaction(root_node.engine) as session:
-        service.set_user_active(session, root_node, admin, node_id=COUNTY_ID, username="admin", active=False)
+        service.set_user_active(
+            session, root_node, admin, node_id=COUNTY_ID, username="admin", active=False
+        )
 
 
-def test_users_table_is_rebuilt_identically_from_the_ledger(root_node, village_agent, clerk, admin) -> None:
+def test_users_table_is_rebuilt_identically_from_the_ledger(
+    root_node, village_agent, clerk, admin
+) -> None:
     with transaction(root_node.engine) as session:
-        service.change_role(session, root_node, admin, node_id=COUNTY_ID, username="clerk", role=Role.AUDITOR)
-        service.set_user_active(session, root_node, admin, node_id=VILLAGE_ID, username="agent", active=False)
-        service.change_password(session, root_node, admin, node_id=VILLAGE_ID, username="agent",
-                                password="cunmin-2027")
+        service.change_role(
+            session, root_node, admin, node_id=COUNTY_ID, username="clerk", role=Role.AUDITOR
+        )
+        service.set_user_active(
+            session, root_node, admin, node_id=VILLAGE_ID, username="agent", active=False
+        )
+        service.change_password(
+            session, root_node, admin, node_id=VILLAGE_ID, username="agent", password="cunmin-2027"
+        )
     with transaction(root_node.engine) as session:
         before = snapshot(session)["users"]
         clear_projections(session)
@@ -261,7 +397,11 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(root_node) -> None:
         assert failure is not None and failure.failures == 5
         # Let the lock run out.
         past = utcnow() - timedelta(minutes=16)
-        session.execute(update(LoginFailure).values(locked_until=past + timedelta(minutes=15), last_failure_at=past))
+        session.execute(
+            update(LoginFailure).values(
+                locked_until=past + timedelta(minutes=15), last_failure_at=past
+            )
+        )
     assert _login(root_node, COUNTY_ID, "admin", ADMIN_PASSWORD).username == "admin"
     with transaction(root_node.engine) as session:
         assert session.get(LoginFailure, (COUNTY_ID, "admin")) is None
@@ -328,7 +468,11 @@ def test_expired_token_is_refused(root_node) -> None:
 
 def test_token_of_another_node_or_garbage_is_refused(root_node) -> None:
     token = _issue(root_node, "admin")
-    for node_id, presented in ((TOWNSHIP_ID, token), (COUNTY_ID, "ot_garbage"), (COUNTY_ID, token[3:])):
+    for node_id, presented in (
+        (TOWNSHIP_ID, token),
+        (COUNTY_ID, "ot_garbage"),
+        (COUNTY_ID, token[3:]),
+    ):
         with pytest.raises(Unauthorised) as caught, transaction(root_node.engine) as session:
             service.actor_for_token(session, node_id, presented)
         assert caught.value.code == "auth.token_invalid"
@@ -338,7 +482,9 @@ def test_tokens_only_for_existing_active_users(root_node, clerk, admin) -> None:
     with pytest.raises(NotFound), transaction(root_node.engine) as session:
         service.issue_api_token(session, COUNTY_ID, "nobody", "x")
     with transaction(root_node.engine) as session:
-        service.set_user_active(session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=False)
+        service.set_user_active(
+            session, root_node, admin, node_id=COUNTY_ID, username="clerk", active=False
+        )
     with pytest.raises(Forbidden), transaction(root_node.engine) as session:
         service.issue_api_token(session, COUNTY_ID, "clerk", "x")
 
@@ -349,4 +495,3 @@ def test_list_users_by_node(root_node, village_agent, clerk) -> None:
         village = [u.username for u in service.list_users(session, VILLAGE_ID)]
     assert everyone == [(COUNTY_ID, "admin"), (COUNTY_ID, "clerk"), (VILLAGE_ID, "agent")]
     assert village == ["agent"]
-

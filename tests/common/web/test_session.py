@@ -11,8 +11,9 @@ from web_testing import csrf_of, post_form, web_login
 from common.node import ThisNode
 
 
-def test_login_page_has_labelled_fields_and_a_title(root_node: ThisNode,
-                                                    make_client: Callable[..., TestClient]) -> None:
+def test_login_page_has_labelled_fields_and_a_title(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = make_client(root_node, username=None)
     page = client.get("/login")
     assert page.status_code == 200
@@ -21,8 +22,9 @@ def test_login_page_has_labelled_fields_and_a_title(root_node: ThisNode,
     assert '<label for="f-password">' in page.text
 
 
-def test_wrong_password_is_shown_on_the_form_and_counted(root_node: ThisNode,
-                                                        make_client: Callable[..., TestClient]) -> None:
+def test_wrong_password_is_shown_on_the_form_and_counted(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = make_client(root_node, username=None)
     answer = post_form(client, "/login", {"username": "admin", "password": "wrong"})
     assert answer.status_code == 401
@@ -36,7 +38,9 @@ def test_wrong_password_is_shown_on_the_form_and_counted(root_node: ThisNode,
     assert failure is not None and failure.failures == 1
 
 
-def test_login_then_logout_ends_the_session(root_node: ThisNode, make_client: Callable[..., TestClient]) -> None:
+def test_login_then_logout_ends_the_session(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = web_login(make_client(root_node, username=None), "admin", ADMIN_PASSWORD)
     cookie_name = f"onetrip_session_{root_node.node_id}"
     token = client.cookies.get(cookie_name)
@@ -51,19 +55,27 @@ def test_login_then_logout_ends_the_session(root_node: ThisNode, make_client: Ca
     assert again.headers["location"] == "/portal"
 
 
-def test_session_cookie_is_httponly_and_named_after_the_node(root_node: ThisNode,
-                                                             make_client: Callable[..., TestClient]) -> None:
+def test_session_cookie_is_httponly_and_named_after_the_node(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = make_client(root_node, username=None)
     form = client.get("/login")
-    answer = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD,
-                                         "csrf_token": csrf_of(form.text)}, follow_redirects=False)
-    header = next(v for k, v in answer.headers.multi_items()
-                  if k == "set-cookie" and v.startswith(f"onetrip_session_{root_node.node_id}="))
+    answer = client.post(
+        "/login",
+        data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    header = next(
+        v
+        for k, v in answer.headers.multi_items()
+        if k == "set-cookie" and v.startswith(f"onetrip_session_{root_node.node_id}=")
+    )
     assert "HttpOnly" in header and "SameSite=lax" in header.replace("Lax", "lax")
 
 
-def test_a_post_without_the_csrf_token_is_refused(root_node: ThisNode,
-                                                   make_client: Callable[..., TestClient]) -> None:
+def test_a_post_without_the_csrf_token_is_refused(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = web_login(make_client(root_node, username=None), "admin", ADMIN_PASSWORD)
     answer = client.post("/logout", data={}, follow_redirects=False)
     assert answer.status_code == 403 and "表单已过期" in answer.text
@@ -73,17 +85,27 @@ def test_a_post_without_the_csrf_token_is_refused(root_node: ThisNode,
     assert client.get("/", follow_redirects=False).headers["location"] == "/admin/health"
 
 
-def test_login_form_refuses_a_foreign_next_address(root_node: ThisNode,
-                                                    make_client: Callable[..., TestClient]) -> None:
+def test_login_form_refuses_a_foreign_next_address(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = make_client(root_node, username=None)
     form = client.get("/login?next=https://evil.example/")
-    answer = client.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD, "next": "//evil.example",
-                                         "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    answer = client.post(
+        "/login",
+        data={
+            "username": "admin",
+            "password": ADMIN_PASSWORD,
+            "next": "//evil.example",
+            "csrf_token": csrf_of(form.text),
+        },
+        follow_redirects=False,
+    )
     assert answer.headers["location"] == "/admin/health"
 
 
-def test_screens_answer_refusals_as_pages_and_the_api_as_json(root_node: ThisNode,
-                                                               make_client: Callable[..., TestClient]) -> None:
+def test_screens_answer_refusals_as_pages_and_the_api_as_json(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = make_client(root_node, username=None)
     missing = client.get("/no-such-screen")
     assert missing.status_code == 404 and "找不到这个页面" in missing.text
@@ -92,16 +114,18 @@ def test_screens_answer_refusals_as_pages_and_the_api_as_json(root_node: ThisNod
     assert api.status_code == 404 and api.headers["content-type"].startswith("application/json")
 
 
-def test_portal_shows_the_one_trip_share_without_login(root_node: ThisNode,
-                                                        make_client: Callable[..., TestClient]) -> None:
+def test_portal_shows_the_one_trip_share_without_login(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = make_client(root_node, username=None)
     page = client.get("/portal")
     assert page.status_code == 200 and "最多跑一次" in page.text
     assert 'data-testid="one-trip-share"' in page.text
 
 
-def test_the_session_cookie_reads_the_api_but_cannot_change_it(root_node: ThisNode,
-                                                               make_client: Callable[..., TestClient]) -> None:
+def test_the_session_cookie_reads_the_api_but_cannot_change_it(
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     client = web_login(make_client(root_node, username=None), "admin", ADMIN_PASSWORD)
     assert client.get("/api/v1/me").status_code == 200
     # A cross-site form could carry the cookie on a POST: the API does not take it there.
@@ -110,10 +134,16 @@ def test_the_session_cookie_reads_the_api_but_cannot_change_it(root_node: ThisNo
 
 
 def test_the_administrator_downloads_the_drafts_export_with_the_browser(
-        root_node: ThisNode, make_client: Callable[..., TestClient]) -> None:
+    root_node: ThisNode, make_client: Callable[..., TestClient]
+) -> None:
     """The catalogue screen links to the drafts export, which needs the administrator."""
     anonymous = make_client(root_node, username=None)
-    assert anonymous.get("/api/v1/catalogue/export", params={"source": "drafts", "format": "json"}).status_code == 401
+    assert (
+        anonymous.get(
+            "/api/v1/catalogue/export", params={"source": "drafts", "format": "json"}
+        ).status_code
+        == 401
+    )
     browser = web_login(make_client(root_node, username=None), "admin", ADMIN_PASSWORD)
     answer = browser.get("/api/v1/catalogue/export", params={"source": "drafts", "format": "json"})
     assert answer.status_code == 200 and "catalogue-drafts" in answer.headers["content-disposition"]

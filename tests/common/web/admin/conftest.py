@@ -25,16 +25,25 @@ def admin_web(root_node: ThisNode, make_client: Callable[..., TestClient]) -> Te
 
 
 @pytest.fixture
-def county_user(root_node: ThisNode, admin: Actor,
-                make_client: Callable[..., TestClient]) -> Callable[[Role], TestClient]:
+def county_user(
+    root_node: ThisNode, admin: Actor, make_client: Callable[..., TestClient]
+) -> Callable[[Role], TestClient]:
     """county_user(role) -> a client logged in as a new county user with that role."""
 
     def build(role: Role) -> TestClient:
         username = role.value.replace("_", "")[:20]
         with transaction(root_node.engine) as session:
-            provision_user(session, root_node, admin, node_id=root_node.node_id, username=username,
-                           display_name="测试人员", role=role, password=STAFF_PASSWORD,
-                           department="衡东县自然资源局" if role is Role.DEPARTMENT_REVIEWER else None)
+            provision_user(
+                session,
+                root_node,
+                admin,
+                node_id=root_node.node_id,
+                username=username,
+                display_name="测试人员",
+                role=role,
+                password=STAFF_PASSWORD,
+                department="衡东县自然资源局" if role is Role.DEPARTMENT_REVIEWER else None,
+            )
         return web_login(make_client(root_node, username=None), username, STAFF_PASSWORD)
 
     return build

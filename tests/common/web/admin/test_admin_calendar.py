@@ -38,8 +38,13 @@ def _year_state(html: str, year: int) -> str:
 
 
 def _upload(client, text: str, source: str = NOTICE, name: str = "2027.csv"):
-    return post_form(client, "/admin/calendar/import", {"source": source}, page="/admin/calendar",
-                     files={"file": (name, text.encode("utf-8"), "text/csv")})
+    return post_form(
+        client,
+        "/admin/calendar/import",
+        {"source": source},
+        page="/admin/calendar",
+        files={"file": (name, text.encode("utf-8"), "text/csv")},
+    )
 
 
 def _published(node) -> PublishedYear | None:
@@ -79,32 +84,53 @@ def test_a_schedule_with_problems_lists_them_all_and_publishes_nothing(root_node
 
 def test_one_day_is_added_to_a_published_year(root_node, admin_web):
     _upload(admin_web, SCHEDULE_2027)
-    answer = post_form(admin_web, "/admin/calendar/day",
-                       {"day": "2027-02-09", "kind": "holiday", "name": "春节", "day_source": NOTICE + "（更正）"},
-                       page="/admin/calendar")
+    answer = post_form(
+        admin_web,
+        "/admin/calendar/day",
+        {"day": "2027-02-09", "kind": "holiday", "name": "春节", "day_source": NOTICE + "（更正）"},
+        page="/admin/calendar",
+    )
     assert answer.status_code == 303, answer.text
     row = _published(root_node)
     assert row is not None and "2027-02-09" in json.loads(row.holidays)
     assert len(json.loads(row.holidays)) == 6 and json.loads(row.names)["2027-02-09"] == "春节"
 
-    no_source = post_form(admin_web, "/admin/calendar/day",
-                          {"day": "2027-02-10", "kind": "holiday", "name": "", "day_source": ""},
-                          page="/admin/calendar")
+    no_source = post_form(
+        admin_web,
+        "/admin/calendar/day",
+        {"day": "2027-02-10", "kind": "holiday", "name": "", "day_source": ""},
+        page="/admin/calendar",
+    )
     assert no_source.status_code == 400 and 'id="d-day_source"' in no_source.text
-    weekday_workday = post_form(admin_web, "/admin/calendar/day",
-                                {"day": "2027-03-01", "kind": "workday", "day_source": NOTICE},
-                                page="/admin/calendar")
+    weekday_workday = post_form(
+        admin_web,
+        "/admin/calendar/day",
+        {"day": "2027-03-01", "kind": "workday", "day_source": NOTICE},
+        page="/admin/calendar",
+    )
     assert weekday_workday.status_code == 400 and "不是周六或周日" in weekday_workday.text
-    uncovered = post_form(admin_web, "/admin/calendar/day",
-                          {"day": "2028-01-03", "kind": "holiday", "day_source": NOTICE}, page="/admin/calendar")
+    uncovered = post_form(
+        admin_web,
+        "/admin/calendar/day",
+        {"day": "2028-01-03", "kind": "holiday", "day_source": NOTICE},
+        page="/admin/calendar",
+    )
     assert uncovered.status_code == 400 and "2028年尚无节假日安排" in uncovered.text
     assert len(json.loads(_published(root_node).holidays)) == 6
 
 
 def test_a_day_added_to_a_seeded_year_keeps_the_seeded_holidays(root_node, admin_web):
-    answer = post_form(admin_web, "/admin/calendar/day",
-                       {"day": "2026-12-31", "kind": "holiday", "name": "临时放假", "day_source": "县政府通知（测试）"},
-                       page="/admin/calendar")
+    answer = post_form(
+        admin_web,
+        "/admin/calendar/day",
+        {
+            "day": "2026-12-31",
+            "kind": "holiday",
+            "name": "临时放假",
+            "day_source": "县政府通知（测试）",
+        },
+        page="/admin/calendar",
+    )
     assert answer.status_code == 303, answer.text
     with Session(root_node.engine) as session:
         row = session.get(PublishedYear, 2026)

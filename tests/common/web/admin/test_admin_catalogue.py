@@ -35,8 +35,13 @@ def _count(node, model) -> int:
 
 
 def _import(client, name: str, data: bytes, media: str = "application/octet-stream", **form):
-    return post_form(client, "/admin/catalogue/import", {"replace_existing": "true", **form},
-                     page="/admin/catalogue", files={"file": (name, data, media)})
+    return post_form(
+        client,
+        "/admin/catalogue/import",
+        {"replace_existing": "true", **form},
+        page="/admin/catalogue",
+        files={"file": (name, data, media)},
+    )
 
 
 def test_a_file_with_problems_shows_every_one_and_imports_nothing(root_node, admin_web, matters):
@@ -48,10 +53,15 @@ def test_a_file_with_problems_shows_every_one_and_imports_nothing(root_node, adm
     broken[5]["statutory_limit_days"] = "twenty"
     answer = _import(admin_web, "broken.json", json.dumps({"matters": broken}).encode())
     assert answer.status_code == 422
-    rows = re.findall(r'<tr data-testid="import-problem"><td>(\w+)</td><td>(\d+|—)</td>\s*<td>([\w.\[\]—]+)</td>',
-                      answer.text)
-    assert rows == [("matters", "3", "name"), ("matters", "4", "window"),
-                    ("matters", "6", "statutory_limit_days")]
+    rows = re.findall(
+        r'<tr data-testid="import-problem"><td>(\w+)</td><td>(\d+|—)</td>\s*<td>([\w.\[\]—]+)</td>',
+        answer.text,
+    )
+    assert rows == [
+        ("matters", "3", "name"),
+        ("matters", "4", "window"),
+        ("matters", "6", "statutory_limit_days"),
+    ]
     assert "3处问题，未导入任何事项" in answer.text
     assert 'id="d-file"' in answer.text  # the refusal sits at the file field
     assert _count(root_node, MatterDraft) == before == 2
@@ -82,9 +92,12 @@ def test_import_a_good_file_review_and_publish(root_node, admin_web, matters):
     assert _count(root_node, MatterDraft) == 6 and _count(root_node, PublishedMatter) == 0
 
     codes = [m.implementation_code for m in matters]
-    published = post_form(admin_web, "/admin/catalogue/publish",
-                          {"name": "第一批“最多跑一次”事项", "published_on": "2018-07-24", "codes": codes[:4]},
-                          page="/admin/catalogue")
+    published = post_form(
+        admin_web,
+        "/admin/catalogue/publish",
+        {"name": "第一批“最多跑一次”事项", "published_on": "2018-07-24", "codes": codes[:4]},
+        page="/admin/catalogue",
+    )
     assert published.status_code == 303, published.text
     assert _count(root_node, PublishedMatter) == 4
     with Session(root_node.engine) as session:
@@ -99,8 +112,10 @@ def test_import_a_good_file_review_and_publish(root_node, admin_web, matters):
     assert 'data-testid="batch-share"' in page.text and "第1批" in page.text
 
     # Re-import with one matter changed: it comes back marked as changed.
-    changed = [m.model_copy(update={"place": "衡东县政务服务中心二楼"}) if i == 0 else m
-               for i, m in enumerate(matters)]
+    changed = [
+        m.model_copy(update={"place": "衡东县政务服务中心二楼"}) if i == 0 else m
+        for i, m in enumerate(matters)
+    ]
     assert _import(admin_web, "again.json", write_catalogue(changed, "json")).status_code == 303
     page = admin_web.get("/admin/catalogue")
     assert page.text.count('data-testid="draft-marker">有改动<') == 1
@@ -112,16 +127,28 @@ def test_import_a_good_file_review_and_publish(root_node, admin_web, matters):
 def test_publish_refusals_are_shown_at_the_field(root_node, admin_web, matters):
     _import(admin_web, "a.json", write_catalogue(matters[:2], "json"))
     code = matters[0].implementation_code
-    empty_name = post_form(admin_web, "/admin/catalogue/publish",
-                           {"name": "  ", "published_on": "2018-07-24", "codes": [code]}, page="/admin/catalogue")
+    empty_name = post_form(
+        admin_web,
+        "/admin/catalogue/publish",
+        {"name": "  ", "published_on": "2018-07-24", "codes": [code]},
+        page="/admin/catalogue",
+    )
     assert empty_name.status_code == 400
     assert re.search(r'id="f-name"[^>]*aria-invalid="true"', empty_name.text)
     assert '<p class="field-error" id="d-name">请填写批次名称</p>' in empty_name.text
-    no_codes = post_form(admin_web, "/admin/catalogue/publish",
-                         {"name": "第一批", "published_on": "2018-07-24"}, page="/admin/catalogue")
+    no_codes = post_form(
+        admin_web,
+        "/admin/catalogue/publish",
+        {"name": "第一批", "published_on": "2018-07-24"},
+        page="/admin/catalogue",
+    )
     assert no_codes.status_code == 400 and 'id="d-codes">批次中至少要有一个事项' in no_codes.text
-    bad_day = post_form(admin_web, "/admin/catalogue/publish",
-                        {"name": "第一批", "published_on": "2018-13-01", "codes": [code]}, page="/admin/catalogue")
+    bad_day = post_form(
+        admin_web,
+        "/admin/catalogue/publish",
+        {"name": "第一批", "published_on": "2018-13-01", "codes": [code]},
+        page="/admin/catalogue",
+    )
     assert bad_day.status_code == 400 and 'id="d-published_on"' in bad_day.text
     assert _count(root_node, PublishedMatter) == 0
 
@@ -137,8 +164,13 @@ def test_import_refusals_name_the_file(root_node, admin_web, matters):
 def test_a_window_clerk_cannot_open_or_post_to_the_catalogue(root_node, county_user, matters):
     clerk = county_user(Role.COUNTY_WINDOW_CLERK)
     assert clerk.get("/admin/catalogue").status_code == 403
-    answer = post_form(clerk, "/admin/catalogue/import", {}, page="/portal",
-                       files={"file": ("a.json", write_catalogue(matters, "json"), "application/json")})
+    answer = post_form(
+        clerk,
+        "/admin/catalogue/import",
+        {},
+        page="/portal",
+        files={"file": ("a.json", write_catalogue(matters, "json"), "application/json")},
+    )
     assert answer.status_code == 403
     assert _count(root_node, MatterDraft) == 0
 
@@ -154,8 +186,16 @@ def _agent(published, village, admin, make_client):
     from common.users.service import provision_user
 
     with transaction(published.engine) as session:
-        provision_user(session, published, admin, node_id=village.node_id, username="agent1",
-                       display_name="王代办", role=Role.VILLAGE_AGENT, password="hengdong-agent-2026")
+        provision_user(
+            session,
+            published,
+            admin,
+            node_id=village.node_id,
+            username="agent1",
+            display_name="王代办",
+            role=Role.VILLAGE_AGENT,
+            password="hengdong-agent-2026",
+        )
     return web_login(make_client(village, username=None), "agent1", "hengdong-agent-2026")
 
 
@@ -171,7 +211,9 @@ def _withdrawn(node, code: str) -> tuple[bool, str | None]:
         return row.withdrawn, row.withdrawn_reason
 
 
-def test_withdraw_a_published_matter_with_a_reason(published, village, admin, admin_web, make_client):
+def test_withdraw_a_published_matter_with_a_reason(
+    published, village, admin, admin_web, make_client
+):
     agent = _agent(published, village, admin, make_client)
     assert f'data-code="{ELDERLY}"' in _agent_search(agent, "高龄津贴")
     listed = admin_web.get("/admin/catalogue", params={"q": "高龄津贴"})
@@ -182,7 +224,10 @@ def test_withdraw_a_published_matter_with_a_reason(published, village, admin, ad
     assert form.status_code == 200 and "高龄津贴申请代办" in form.text and ELDERLY in form.text
     assert '<label for="f-reason">' in form.text and 'data-testid="withdraw-button"' in form.text
     empty = post_form(admin_web, path, {"reason": "   "})
-    assert empty.status_code == 400 and '<p class="field-error" id="d-reason">请填写撤销原因</p>' in empty.text
+    assert (
+        empty.status_code == 400
+        and '<p class="field-error" id="d-reason">请填写撤销原因</p>' in empty.text
+    )
     too_long = post_form(admin_web, path, {"reason": "因" * 301})
     assert too_long.status_code == 400 and 'id="d-reason">撤销原因不得超过300个字' in too_long.text
     assert _withdrawn(published, ELDERLY) == (False, None)
@@ -204,14 +249,23 @@ def test_withdraw_a_published_matter_with_a_reason(published, village, admin, ad
     assert f'data-code="{ELDERLY}"' not in _agent_search(agent, "高龄津贴")
 
     done = admin_web.get(path)
-    assert done.status_code == 200 and f"已撤销：{reason}" in done.text and 'data-testid="withdraw-form"' not in done.text
+    assert (
+        done.status_code == 200
+        and f"已撤销：{reason}" in done.text
+        and 'data-testid="withdraw-form"' not in done.text
+    )
     again = post_form(admin_web, path, {"reason": "再撤销一次"}, page="/admin/catalogue")
     assert again.status_code == 409 and f"事项 {ELDERLY} 已撤销" in again.text
     assert _withdrawn(published, ELDERLY) == (True, reason)
 
 
 def test_withdrawing_an_unknown_matter_or_without_the_role(published, admin_web, county_user):
-    assert admin_web.get("/admin/catalogue/matters/11430424MB1C5953154000119999001/withdraw").status_code == 404
+    assert (
+        admin_web.get(
+            "/admin/catalogue/matters/11430424MB1C5953154000119999001/withdraw"
+        ).status_code
+        == 404
+    )
     assert admin_web.get("/admin/catalogue/matters/not-a-code/withdraw").status_code == 422
     clerk = county_user(Role.COUNTY_WINDOW_CLERK)
     path = f"/admin/catalogue/matters/{ELDERLY}/withdraw"

@@ -24,16 +24,35 @@ def _row_states(html: str) -> list[tuple[str, str]]:
 
 def test_health_lists_every_node_silent_first(root_node, tree, admin_web):
     with transaction(root_node.engine) as session:
-        record_reports(session, TOWNSHIP_ID, [], direct={
-            "node_id": TOWNSHIP_ID, "backlog": 7, "held": 1, "version": "0.1.0", "clock_offset_ms": 1500})
-        session.add(DeadLetter(event_id="e" * 64, code="event.signature",
-                               reason="签名无效：申请人 430424199001011234", from_peer=TOWNSHIP_ID,
-                               raw=json.dumps({"author": VILLAGE_ID, "kind": "case.filed"}).encode(),
-                               received_at=utcnow()))
+        record_reports(
+            session,
+            TOWNSHIP_ID,
+            [],
+            direct={
+                "node_id": TOWNSHIP_ID,
+                "backlog": 7,
+                "held": 1,
+                "version": "0.1.0",
+                "clock_offset_ms": 1500,
+            },
+        )
+        session.add(
+            DeadLetter(
+                event_id="e" * 64,
+                code="event.signature",
+                reason="签名无效：申请人 430424199001011234",
+                from_peer=TOWNSHIP_ID,
+                raw=json.dumps({"author": VILLAGE_ID, "kind": "case.filed"}).encode(),
+                received_at=utcnow(),
+            )
+        )
     page = admin_web.get("/admin/health")
     assert page.status_code == 200 and "<title>节点运行状况" in page.text
     assert _row_states(page.text) == [
-        (VILLAGE_ID, "silent"), (root_node.node_id, "self"), (TOWNSHIP_ID, "ok")]
+        (VILLAGE_ID, "silent"),
+        (root_node.node_id, "self"),
+        (TOWNSHIP_ID, "ok"),
+    ]
     assert "示例村代办点" in page.text and "洣水镇便民服务中心" in page.text
     assert "+1.5 秒" in page.text and 'data-testid="silent-count">1 个失联' in page.text
     assert re.search(r'data-testid="dead-letter-count">1<', page.text)
@@ -56,9 +75,17 @@ def test_county_staff_get_403_on_every_admin_screen(county_user, role):
         assert answer.status_code == 403 and "此页面仅限" in answer.text, path
     # A forged POST is refused too (the role check runs before the action).
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/portal").text).group(1)
-    refused = client.post("/admin/users", data={"csrf_token": token, "node_id": "430424000000",
-                                                "username": "sneaky", "display_name": "x",
-                                                "role": "county_admin", "password": "whatever-2026"})
+    refused = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "node_id": "430424000000",
+            "username": "sneaky",
+            "display_name": "x",
+            "role": "county_admin",
+            "password": "whatever-2026",
+        },
+    )
     assert refused.status_code == 403
 
 

@@ -41,9 +41,18 @@ class _Markup(HTMLParser):
             self._label_depth -= 1
 
 
-@pytest.mark.parametrize("path", ["/admin/health", "/admin/catalogue", "/admin/calendar", "/admin/nodes",
-                                  "/admin/users", "/admin/users/430424000000/admin",
-                                  f"/admin/nodes/{VILLAGE_ID}/revoke"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/health",
+        "/admin/catalogue",
+        "/admin/calendar",
+        "/admin/nodes",
+        "/admin/users",
+        "/admin/users/430424000000/admin",
+        f"/admin/nodes/{VILLAGE_ID}/revoke",
+    ],
+)
 def test_admin_screens_are_labelled_and_structured(tree, admin_web, path):
     page = admin_web.get(path)
     assert page.status_code == 200
@@ -51,7 +60,13 @@ def test_admin_screens_are_labelled_and_structured(tree, admin_web, path):
     markup.feed(page.text)
     assert markup.h1 == 1
     assert "<title>" in page.text and "<title> ·" not in page.text
-    assert len(markup.ids) == len(set(markup.ids)), sorted(i for i in markup.ids if markup.ids.count(i) > 1)
-    unlabelled = [(tag, id_) for tag, id_, wrapped in markup.inputs if not wrapped and id_ not in markup.label_for]
+    assert len(markup.ids) == len(set(markup.ids)), sorted(
+        i for i in markup.ids if markup.ids.count(i) > 1
+    )
+    unlabelled = [
+        (tag, id_)
+        for tag, id_, wrapped in markup.inputs
+        if not wrapped and id_ not in markup.label_for
+    ]
     assert unlabelled == []
     assert markup.tables == 0 or markup.th >= markup.tables

@@ -33,14 +33,20 @@ def test_the_registry_lists_nodes_with_tier_parent_and_key(root_node, tree, admi
 
 
 def test_invite_shows_the_token_once_and_it_enrols_the_node(root_node, tree, admin_web):
-    answer = post_form(admin_web, "/admin/nodes/invite", {"node_id": NEW_VILLAGE, "name": "示例二村代办点"},
-                       page="/admin/nodes")
+    answer = post_form(
+        admin_web,
+        "/admin/nodes/invite",
+        {"node_id": NEW_VILLAGE, "name": "示例二村代办点"},
+        page="/admin/nodes",
+    )
     assert answer.status_code == 200, answer.text
     assert answer.headers["cache-control"] == "no-store"
     token = _token(answer.text)
     command = re.search(r'data-testid="enrol-command">([^<]+)<', answer.text).group(1)
-    assert command == (f"onetrip init -d &lt;数据目录&gt; --tier village --node-id {NEW_VILLAGE} "
-                       f"--parent &lt;上级节点地址&gt; --token {token}")
+    assert command == (
+        f"onetrip init -d &lt;数据目录&gt; --tier village --node-id {NEW_VILLAGE} "
+        f"--parent &lt;上级节点地址&gt; --token {token}"
+    )
     listing = admin_web.get("/admin/nodes")
     assert token not in listing.text and token.split(".")[0] not in listing.text
     assert 'data-testid="invitations"' in listing.text and "示例二村代办点" in listing.text
@@ -48,28 +54,54 @@ def test_invite_shows_the_token_once_and_it_enrols_the_node(root_node, tree, adm
     # The token on the page is the real one: the root accepts it from the new node.
     key = NodeKey(node_id=NEW_VILLAGE, private_key=Ed25519PrivateKey.generate())
     with transaction(root_node.engine) as session:
-        accept_enrolment(session, root_node, node_id=NEW_VILLAGE, public_key=key.public_b64, token=token,
-                         via=[TOWNSHIP_ID])
+        accept_enrolment(
+            session,
+            root_node,
+            node_id=NEW_VILLAGE,
+            public_key=key.public_b64,
+            token=token,
+            via=[TOWNSHIP_ID],
+        )
     listing = admin_web.get("/admin/nodes")
-    assert f'data-node-id="{NEW_VILLAGE}"' in listing.text and 'data-testid="invitations"' not in listing.text
+    assert (
+        f'data-node-id="{NEW_VILLAGE}"' in listing.text
+        and 'data-testid="invitations"' not in listing.text
+    )
 
 
 def test_a_township_invitation_names_this_county_as_parent(root_node, admin_web):
-    answer = post_form(admin_web, "/admin/nodes/invite", {"node_id": "430424101000", "name": "新塘镇便民服务中心"},
-                       page="/admin/nodes")
+    answer = post_form(
+        admin_web,
+        "/admin/nodes/invite",
+        {"node_id": "430424101000", "name": "新塘镇便民服务中心"},
+        page="/admin/nodes",
+    )
     assert answer.status_code == 200
     assert "--tier township" in answer.text and "--parent http://testserver --token" in answer.text
 
 
 def test_invite_refusals_are_at_the_field(root_node, tree, admin_web):
-    taken = post_form(admin_web, "/admin/nodes/invite", {"node_id": TOWNSHIP_ID, "name": "重复"}, page="/admin/nodes")
+    taken = post_form(
+        admin_web,
+        "/admin/nodes/invite",
+        {"node_id": TOWNSHIP_ID, "name": "重复"},
+        page="/admin/nodes",
+    )
     assert taken.status_code == 409 and f'id="d-node_id">节点 {TOWNSHIP_ID} 已登记' in taken.text
-    malformed = post_form(admin_web, "/admin/nodes/invite", {"node_id": "1234", "name": "x"}, page="/admin/nodes")
+    malformed = post_form(
+        admin_web, "/admin/nodes/invite", {"node_id": "1234", "name": "x"}, page="/admin/nodes"
+    )
     assert malformed.status_code == 400 and 'id="d-node_id">节点编号应为12位' in malformed.text
-    nameless = post_form(admin_web, "/admin/nodes/invite", {"node_id": NEW_VILLAGE, "name": " "}, page="/admin/nodes")
+    nameless = post_form(
+        admin_web, "/admin/nodes/invite", {"node_id": NEW_VILLAGE, "name": " "}, page="/admin/nodes"
+    )
     assert nameless.status_code == 400 and 'id="d-name">请填写节点名称' in nameless.text
-    hours = post_form(admin_web, "/admin/nodes/invite", {"node_id": NEW_VILLAGE, "name": "二村", "valid_hours": "0"},
-                      page="/admin/nodes")
+    hours = post_form(
+        admin_web,
+        "/admin/nodes/invite",
+        {"node_id": NEW_VILLAGE, "name": "二村", "valid_hours": "0"},
+        page="/admin/nodes",
+    )
     assert hours.status_code == 400 and 'id="d-valid_hours"' in hours.text
     assert 'data-testid="invitations"' not in admin_web.get("/admin/nodes").text
 
@@ -77,7 +109,11 @@ def test_invite_refusals_are_at_the_field(root_node, tree, admin_web):
 def test_revoke_asks_for_a_reason_then_revokes(root_node, tree, admin_web):
     path = f"/admin/nodes/{VILLAGE_ID}/revoke"
     confirm = admin_web.get(path)
-    assert confirm.status_code == 200 and "示例村代办点" in confirm.text and 'data-testid="revoke-button"' in confirm.text
+    assert (
+        confirm.status_code == 200
+        and "示例村代办点" in confirm.text
+        and 'data-testid="revoke-button"' in confirm.text
+    )
     empty = post_form(admin_web, path, {"reason": "  "})
     assert empty.status_code == 400 and 'id="d-reason">请填写注销原因' in empty.text
     done = post_form(admin_web, path, {"reason": "设备被盗"})

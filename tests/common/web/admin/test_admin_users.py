@@ -15,8 +15,15 @@ PASSWORD = "Chuangkou-2026"
 
 
 def _provision(client, **fields):
-    data = {"node_id": "430424000000", "username": "wang", "display_name": "王窗口",
-            "role": "county_window_clerk", "department": "", "password": PASSWORD, **fields}
+    data = {
+        "node_id": "430424000000",
+        "username": "wang",
+        "display_name": "王窗口",
+        "role": "county_window_clerk",
+        "department": "",
+        "password": PASSWORD,
+        **fields,
+    }
     return post_form(client, "/admin/users", data, page="/admin/users")
 
 
@@ -27,35 +34,68 @@ def _user(node, node_id: str, username: str) -> User | None:
 
 def _try_login(node, make_client, username: str, password: str):
     client = make_client(node, username=None)
-    return client, client.post("/login", data={"username": username, "password": password,
-                                               "csrf_token": csrf_of(client.get("/login").text)},
-                               follow_redirects=False)
+    return client, client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": password,
+            "csrf_token": csrf_of(client.get("/login").text),
+        },
+        follow_redirects=False,
+    )
 
 
-def test_provision_users_for_every_node_and_filter_the_list(root_node, tree, admin_web, make_client):
-    township = _provision(admin_web, node_id=TOWNSHIP_ID, username="lichuang", display_name="李窗口",
-                          role="township_clerk")
-    assert township.status_code == 303 and township.headers["location"] == f"/admin/users?node_id={TOWNSHIP_ID}"
-    village = _provision(admin_web, node_id=VILLAGE_ID, username="zhao", display_name="赵代办",
-                         role="village_agent")
+def test_provision_users_for_every_node_and_filter_the_list(
+    root_node, tree, admin_web, make_client
+):
+    township = _provision(
+        admin_web,
+        node_id=TOWNSHIP_ID,
+        username="lichuang",
+        display_name="李窗口",
+        role="township_clerk",
+    )
+    assert (
+        township.status_code == 303
+        and township.headers["location"] == f"/admin/users?node_id={TOWNSHIP_ID}"
+    )
+    village = _provision(
+        admin_web, node_id=VILLAGE_ID, username="zhao", display_name="赵代办", role="village_agent"
+    )
     assert village.status_code == 303
     assert _user(root_node, VILLAGE_ID, "zhao").role == "village_agent"
 
     everyone = admin_web.get("/admin/users")
-    rows = re.findall(r'data-testid="user-row" data-node-id="(\d+)" data-username="([\w.-]+)"', everyone.text)
-    assert set(rows) == {(root_node.node_id, "admin"), (TOWNSHIP_ID, "lichuang"), (VILLAGE_ID, "zhao")}
+    rows = re.findall(
+        r'data-testid="user-row" data-node-id="(\d+)" data-username="([\w.-]+)"', everyone.text
+    )
+    assert set(rows) == {
+        (root_node.node_id, "admin"),
+        (TOWNSHIP_ID, "lichuang"),
+        (VILLAGE_ID, "zhao"),
+    }
     filtered = admin_web.get("/admin/users", params={"node_id": TOWNSHIP_ID})
-    assert re.findall(r'data-testid="user-row" data-node-id="(\d+)"', filtered.text) == [TOWNSHIP_ID]
+    assert re.findall(r'data-testid="user-row" data-node-id="(\d+)"', filtered.text) == [
+        TOWNSHIP_ID
+    ]
     assert "乡镇窗口人员" in filtered.text and "洣水镇便民服务中心" in filtered.text
 
     # Users log in on their own node only: the county does not let the township clerk in.
     client = make_client(root_node, username=None)
-    refused = client.post("/login", data={"username": "lichuang", "password": PASSWORD,
-                                          "csrf_token": csrf_of(client.get("/login").text)})
+    refused = client.post(
+        "/login",
+        data={
+            "username": "lichuang",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(client.get("/login").text),
+        },
+    )
     assert refused.status_code == 401
 
 
-def test_a_provisioned_county_clerk_logs_in_and_is_kept_out_of_admin(root_node, admin_web, make_client):
+def test_a_provisioned_county_clerk_logs_in_and_is_kept_out_of_admin(
+    root_node, admin_web, make_client
+):
     assert _provision(admin_web).status_code == 303
     client, answer = _try_login(root_node, make_client, "wang", PASSWORD)
     assert answer.status_code == 303 and answer.headers["location"] == "/staff/queue"
@@ -71,7 +111,10 @@ def test_provision_refusals_are_shown_at_the_field(root_node, tree, admin_web):
     unknown = _provision(admin_web, role="wizard")
     assert unknown.status_code == 400 and 'id="d-role">未知角色 wizard' in unknown.text
     no_department = _provision(admin_web, role="department_reviewer")
-    assert no_department.status_code == 400 and 'id="d-department">部门审批人员必须填写所属部门' in no_department.text
+    assert (
+        no_department.status_code == 400
+        and 'id="d-department">部门审批人员必须填写所属部门' in no_department.text
+    )
     weak = _provision(admin_web, password="12345678")
     assert weak.status_code == 400 and 'id="d-password">' in weak.text
     bad_name = _provision(admin_web, username="王")
@@ -80,7 +123,10 @@ def test_provision_refusals_are_shown_at_the_field(root_node, tree, admin_web):
 
     assert _provision(admin_web).status_code == 303
     duplicate = _provision(admin_web, display_name="另一个王")
-    assert duplicate.status_code == 409 and 'id="d-username">节点 430424000000 已有用户 wang' in duplicate.text
+    assert (
+        duplicate.status_code == 409
+        and 'id="d-username">节点 430424000000 已有用户 wang' in duplicate.text
+    )
     assert _user(root_node, root_node.node_id, "wang").display_name == "王窗口"
 
 
@@ -92,17 +138,32 @@ def test_change_role_reset_password_disable_and_enable(root_node, admin_web, mak
 
     wrong = post_form(admin_web, f"{path}/role", {"role": "township_approver"}, page=path)
     assert wrong.status_code == 400 and 'id="d-role">乡镇审批人员不能设在县级节点' in wrong.text
-    changed = post_form(admin_web, f"{path}/role", {"role": "department_reviewer", "department": "衡东县自然资源局"},
-                        page=path)
+    changed = post_form(
+        admin_web,
+        f"{path}/role",
+        {"role": "department_reviewer", "department": "衡东县自然资源局"},
+        page=path,
+    )
     assert changed.status_code == 303
     user = _user(root_node, root_node.node_id, "wang")
     assert (user.role, user.department) == ("department_reviewer", "衡东县自然资源局")
 
-    mismatch = post_form(admin_web, f"{path}/password", {"password": "Neu-Passwort-1", "password_confirm": "x"},
-                         page=path)
-    assert mismatch.status_code == 400 and 'id="d-password_confirm">两次输入的新密码不一致' in mismatch.text
-    reset = post_form(admin_web, f"{path}/password",
-                      {"password": "Neu-Passwort-1", "password_confirm": "Neu-Passwort-1"}, page=path)
+    mismatch = post_form(
+        admin_web,
+        f"{path}/password",
+        {"password": "Neu-Passwort-1", "password_confirm": "x"},
+        page=path,
+    )
+    assert (
+        mismatch.status_code == 400
+        and 'id="d-password_confirm">两次输入的新密码不一致' in mismatch.text
+    )
+    reset = post_form(
+        admin_web,
+        f"{path}/password",
+        {"password": "Neu-Passwort-1", "password_confirm": "Neu-Passwort-1"},
+        page=path,
+    )
     assert reset.status_code == 303
     assert _try_login(root_node, make_client, "wang", PASSWORD)[1].status_code == 401
     assert _try_login(root_node, make_client, "wang", "Neu-Passwort-1")[1].status_code == 303

@@ -12,8 +12,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_executable(), headless=True,
-                                             args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=chromium_executable(), headless=True, args=CHROMIUM_FLAGS
+        )
         yield browser
         browser.close()
 
@@ -25,7 +26,9 @@ def new_tab(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make(who: str) -> CheckedTab:
-        context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900}
+        )
         contexts.append(context)
         return CheckedTab(context.new_page(), who)
 

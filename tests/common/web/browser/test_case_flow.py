@@ -71,7 +71,9 @@ def _file_company_case(agent: CheckedTab, village: str, scan: str) -> str:
         agent.page.click("[data-testid=start-filing]")
     agent.check("intake-form")
     page = agent.page
-    page.select_option("select[name=applicant_kind]", "enterprise")  # 企业设立登记 serves enterprises
+    page.select_option(
+        "select[name=applicant_kind]", "enterprise"
+    )  # 企业设立登记 serves enterprises
     page.fill("[data-testid=applicant-name]", "衡东县示例农产品有限公司")
     page.fill("[data-testid=applicant-id]", APPLICANT)
     page.fill("[data-testid=applicant-phone]", "13807340000")
@@ -95,7 +97,8 @@ def _take_in_inbox(tab: CheckedTab, url: str, case_no: str) -> None:
 
 
 def test_a_county_case_filed_in_the_village_browser_comes_back_as_a_licence(
-        demo: dict[str, str], new_tab: Callable[[str], CheckedTab], tmp_path: Path) -> None:
+    demo: dict[str, str], new_tab: Callable[[str], CheckedTab], tmp_path: Path
+) -> None:
     village, township, county = demo[VILLAGE], demo[TOWNSHIP], demo[COUNTY_ID]
 
     agent = new_tab("village-agent")
@@ -134,7 +137,12 @@ def test_a_county_case_filed_in_the_village_browser_comes_back_as_a_licence(
 
     # The result comes home by sync; the agent delivers the licence and records a rating.
     case_url = f"{village}/agent/cases/{case_no}"
-    _until(agent, case_url, "case-home", lambda: agent.page.locator("[data-testid=deliver-button]").count() == 1)
+    _until(
+        agent,
+        case_url,
+        "case-home",
+        lambda: agent.page.locator("[data-testid=deliver-button]").count() == 1,
+    )
     assert licence_id in agent.page.inner_text("[data-testid=licence]")
     agent.submit("[data-testid=deliver-button]", "delivered")
     assert agent.page.get_attribute("[data-testid=case-state]", "data-state") == "delivered"
@@ -158,16 +166,29 @@ def test_a_county_case_filed_in_the_village_browser_comes_back_as_a_licence(
     (ARTIFACTS / "licence.pdf").write_bytes(pdf.body())  # kept for people to look at
 
 
-def test_main_pages_of_every_role_open_cleanly(demo: dict[str, str], new_tab: Callable[[str], CheckedTab]) -> None:
+def test_main_pages_of_every_role_open_cleanly(
+    demo: dict[str, str], new_tab: Callable[[str], CheckedTab]
+) -> None:
     county, township, village = demo[COUNTY_ID], demo[TOWNSHIP], demo[VILLAGE]
     public = new_tab("public")
-    for path, name in (("/portal", "portal"), ("/guides", "guides"), (f"/guides/{COMPANY}", "guide"),
-                       ("/progress", "progress"), ("/verify", "verify")):
+    for path, name in (
+        ("/portal", "portal"),
+        ("/guides", "guides"),
+        (f"/guides/{COMPANY}", "guide"),
+        ("/progress", "progress"),
+        ("/verify", "verify"),
+    ):
         public.visit(county + path, name)
     admin = new_tab("county-admin")
     admin.log_in(county, "admin", DEMO_PASSWORD)
-    for path in ("/admin/health", "/admin/catalogue", "/admin/calendar", "/admin/nodes", "/admin/users",
-                 "/staff/cases"):
+    for path in (
+        "/admin/health",
+        "/admin/catalogue",
+        "/admin/calendar",
+        "/admin/nodes",
+        "/admin/users",
+        "/staff/cases",
+    ):
         admin.visit(county + path, path.strip("/").replace("/", "-"))
     assert admin.page.locator("[data-testid=case-row]").count() >= 1
     approver = new_tab("township-approver")
@@ -180,8 +201,9 @@ def test_main_pages_of_every_role_open_cleanly(demo: dict[str, str], new_tab: Ca
     assert agent.page.locator("[data-testid=sync-banner]").count() == 1
 
 
-def test_the_identity_number_is_checked_as_it_is_typed(demo: dict[str, str],
-                                                       new_tab: Callable[[str], CheckedTab]) -> None:
+def test_the_identity_number_is_checked_as_it_is_typed(
+    demo: dict[str, str], new_tab: Callable[[str], CheckedTab]
+) -> None:
     agent = new_tab("village-agent-typing")
     agent.log_in(demo[VILLAGE], "agent", DEMO_PASSWORD)
     agent.visit(f"{demo[VILLAGE]}/agent/file/{PENSION}", "intake-person")

@@ -10,8 +10,9 @@ from onetrip_testing import ADMIN_PASSWORD
 from common.node import ThisNode
 
 
-def test_admin_logs_in_and_out_in_chromium(root_node: ThisNode, serve: Callable[..., Any],
-                                           new_tab: Callable[..., Any]) -> None:
+def test_admin_logs_in_and_out_in_chromium(
+    root_node: ThisNode, serve: Callable[..., Any], new_tab: Callable[..., Any]
+) -> None:
     server = serve(root_node)
     tab = new_tab("county-admin")
     tab.visit(f"{server.url}/portal", "portal")

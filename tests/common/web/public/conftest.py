@@ -22,7 +22,6 @@ CLERK = Actor(username="clerk", node_id=COUNTY_ID, role=Role.COUNTY_WINDOW_CLERK
 PDF_BYTES = b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-
 @pytest.fixture
 def browser(published: ThisNode, make_client: Callable[..., TestClient]) -> TestClient:
     """A resident's browser: nobody logged in."""
@@ -39,8 +38,14 @@ def filed_case(published: ThisNode) -> str:
     from common.cases.intake.service import file_case
 
     with transaction(published.engine) as session:
-        return file_case(session, published, CLERK, matter_code=FOOD_LICENCE, applicant=_applicant(),
-                         materials=[]).case_no
+        return file_case(
+            session,
+            published,
+            CLERK,
+            matter_code=FOOD_LICENCE,
+            applicant=_applicant(),
+            materials=[],
+        ).case_no
 
 
 @pytest.fixture
@@ -54,8 +59,14 @@ def licence(published: ThisNode) -> str:
     with transaction(published.engine) as session:
         sha = store_blob(session, published, PDF_BYTES, "材料.pdf").sha256
         count = len(get_published(session, SOLE_TRADER).to_matter().materials)
-        case = file_case(session, published, CLERK, matter_code=SOLE_TRADER, applicant=_applicant(),
-                         materials=[{"position": i, "blob_sha256": sha} for i in range(count)])
+        case = file_case(
+            session,
+            published,
+            CLERK,
+            matter_code=SOLE_TRADER,
+            applicant=_applicant(),
+            materials=[{"position": i, "blob_sha256": sha} for i in range(count)],
+        )
         case = accept_case(session, published, CLERK, case.case_no)
         return issue_licence(session, published, CLERK, case)
 

@@ -14,7 +14,9 @@ from common.node import ThisNode
 from common.users.roles import Actor
 
 FOOD_LICENCE = "11430424MB1C5953154000119001001"
-SOCIAL_GROUP = "11430424006813635C4000104005001"  # 社会团体成立登记: 2 visits, for 社会组织 (a draft)
+SOCIAL_GROUP = (
+    "11430424006813635C4000104005001"  # 社会团体成立登记: 2 visits, for 社会组织 (a draft)
+)
 ELDERLY_HOME = "11430424006813635C4001004009001"  # 养老机构备案: published, also for 社会组织
 ROWS = re.compile(r'data-testid="guide-row" data-code="([^"]+)"')
 
@@ -55,16 +57,27 @@ def test_search_by_code_finds_exactly_that_matter(browser: TestClient) -> None:
     assert f'href="/guides/{FOOD_LICENCE}"' in page.text
 
 
-def test_filter_by_window_and_service_object(browser: TestClient, published: ThisNode, admin: Actor) -> None:
+def test_filter_by_window_and_service_object(
+    browser: TestClient, published: ThisNode, admin: Actor
+) -> None:
     page = browser.get("/guides", params={"window": "real_estate"})
     with Session(published.engine) as session:
-        expected = [row.implementation_code for row in list_published(session, window="real_estate")]
-    assert 'selected' in page.text and expected
+        expected = [
+            row.implementation_code for row in list_published(session, window="real_estate")
+        ]
+    assert "selected" in page.text and expected
     assert f"共找到 {len(expected)} 个事项" in page.text
     assert codes(page.text) == expected[:20]
 
     with transaction(published.engine) as session:  # a matter needing two trips, published too
-        publish_batch(session, published, admin, name="第三批", published_on=date(2026, 11, 27), codes=[SOCIAL_GROUP])
+        publish_batch(
+            session,
+            published,
+            admin,
+            name="第三批",
+            published_on=date(2026, 11, 27),
+            codes=[SOCIAL_GROUP],
+        )
     page = browser.get("/guides", params={"object": "4"})  # 社会组织
     found = codes(page.text)
     assert SOCIAL_GROUP in found and ELDERLY_HOME in found and FOOD_LICENCE not in found
@@ -73,7 +86,9 @@ def test_filter_by_window_and_service_object(browser: TestClient, published: Thi
 
     page = browser.get("/guides", params={"window": "business", "q": "许可", "object": "2"})
     assert FOOD_LICENCE in codes(page.text)
-    assert browser.get("/guides", params={"window": "nowhere"}).status_code == 200  # ignored, not a 500
+    assert (
+        browser.get("/guides", params={"window": "nowhere"}).status_code == 200
+    )  # ignored, not a 500
 
 
 def test_results_are_paginated(browser: TestClient, published: ThisNode) -> None:
@@ -92,7 +107,9 @@ def test_results_are_paginated(browser: TestClient, published: ThisNode) -> None
     assert 'data-testid="guide-none"' in none.text
 
 
-def test_guide_page_shows_every_element_and_the_pdf_link(browser: TestClient, published: ThisNode) -> None:
+def test_guide_page_shows_every_element_and_the_pdf_link(
+    browser: TestClient, published: ThisNode
+) -> None:
     with Session(published.engine) as session:
         matter = get_published(session, FOOD_LICENCE).to_matter()
     page = browser.get(f"/guides/{FOOD_LICENCE}")
@@ -102,11 +119,24 @@ def test_guide_page_shows_every_element_and_the_pdf_link(browser: TestClient, pu
     for material in matter.materials:
         assert material.name in page.text and material.issuer in page.text
     assert f'href="/api/v1/catalogue/matters/{FOOD_LICENCE}/guide.pdf"' in page.text
-    for text in (matter.implementing_body, matter.basic_code, matter.legal_basis.splitlines()[0],
-                 f"{matter.statutory_limit_days} 个工作日", f"{matter.promised_limit_days} 个工作日",
-                 "承诺件", "到办事现场次数", "最多跑一次"):
+    for text in (
+        matter.implementing_body,
+        matter.basic_code,
+        matter.legal_basis.splitlines()[0],
+        f"{matter.statutory_limit_days} 个工作日",
+        f"{matter.promised_limit_days} 个工作日",
+        "承诺件",
+        "到办事现场次数",
+        "最多跑一次",
+    ):
         assert text in page.text, text
-    for text in (matter.place, matter.hours, matter.consult_phone, matter.complaint_phone, matter.result_name):
+    for text in (
+        matter.place,
+        matter.hours,
+        matter.consult_phone,
+        matter.complaint_phone,
+        matter.result_name,
+    ):
         if text:
             assert text in page.text, text
     assert "<th" in page.text
@@ -119,8 +149,9 @@ def test_unknown_code_is_a_404_page_in_chinese(browser: TestClient) -> None:
     assert browser.get("/guides/" + "9" * 300).status_code == 404
 
 
-def test_a_withdrawn_matter_leaves_the_search_and_says_so(browser: TestClient, published: ThisNode,
-                                                          admin: Actor) -> None:
+def test_a_withdrawn_matter_leaves_the_search_and_says_so(
+    browser: TestClient, published: ThisNode, admin: Actor
+) -> None:
     with transaction(published.engine) as session:
         withdraw_matter(session, published, admin, FOOD_LICENCE, "并入“食品经营许可（一证通办）”")
     assert FOOD_LICENCE not in codes(browser.get("/guides", params={"q": "食品经营许可"}).text)
@@ -129,8 +160,9 @@ def test_a_withdrawn_matter_leaves_the_search_and_says_so(browser: TestClient, p
     assert "guide-pdf-link" not in page.text
 
 
-def test_portal_pages_are_served_on_a_village_node_too(browser: TestClient, published: ThisNode,
-                                                      tree: dict, make_client) -> None:  # type: ignore[no-untyped-def]
+def test_portal_pages_are_served_on_a_village_node_too(
+    browser: TestClient, published: ThisNode, tree: dict, make_client
+) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
     from onetrip_testing import VILLAGE_ID

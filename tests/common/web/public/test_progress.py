@@ -16,7 +16,9 @@ def test_the_form_has_a_title_and_labelled_fields(browser: TestClient) -> None:
     assert 'name="csrf_token"' in page.text
 
 
-def test_the_right_pair_shows_the_state_steps_and_deadline(browser: TestClient, filed_case: str) -> None:
+def test_the_right_pair_shows_the_state_steps_and_deadline(
+    browser: TestClient, filed_case: str
+) -> None:
     answer = post_form(browser, "/progress", {"case_no": filed_case, "id_last4": RESIDENT_ID[-4:]})
     assert answer.status_code == 200
     assert 'data-testid="progress-result"' in answer.text
@@ -27,16 +29,23 @@ def test_the_right_pair_shows_the_state_steps_and_deadline(browser: TestClient, 
     assert "张三丰" not in answer.text and RESIDENT_ID not in answer.text
 
 
-def test_wrong_digits_and_unknown_numbers_get_the_same_neutral_answer(browser: TestClient,
-                                                                       filed_case: str) -> None:
+def test_wrong_digits_and_unknown_numbers_get_the_same_neutral_answer(
+    browser: TestClient, filed_case: str
+) -> None:
     wrong = post_form(browser, "/progress", {"case_no": filed_case, "id_last4": "0000"})
-    unknown = post_form(browser, "/progress", {"case_no": filed_case[:-4] + "9999", "id_last4": "0000"})
+    unknown = post_form(
+        browser, "/progress", {"case_no": filed_case[:-4] + "9999", "id_last4": "0000"}
+    )
     assert wrong.status_code == unknown.status_code == 404
 
     def message(html: str) -> str:
         return html.split('data-testid="progress-not-found">', 1)[1].split("<", 1)[0]
 
-    assert message(wrong.text) == message(unknown.text) == "没有找到该办件，请核对办件编号和证件号码后四位"
+    assert (
+        message(wrong.text)
+        == message(unknown.text)
+        == "没有找到该办件，请核对办件编号和证件号码后四位"
+    )
     assert 'data-testid="progress-result"' not in wrong.text
     assert 'aria-invalid="true"' not in wrong.text  # not pinned on either field
 

@@ -33,19 +33,27 @@ def test_the_form_has_a_title_and_labelled_fields(browser: TestClient) -> None:
     assert 'data-testid="verify-result"' not in page.text
 
 
-def test_a_qr_link_opens_a_valid_verdict_with_the_holder_masked(browser: TestClient, licence: str,
-                                                               qr_payload: str) -> None:
+def test_a_qr_link_opens_a_valid_verdict_with_the_holder_masked(
+    browser: TestClient, licence: str, qr_payload: str
+) -> None:
     page = browser.get("/verify", params={"p": qr_payload})
     assert page.status_code == 200 and verdict(page.text) == ("true", "valid")
     assert licence in page.text and 'data-testid="verify-licence-name">' in page.text
     assert "张**" in page.text and "张三丰" not in page.text
     assert RESIDENT_ID not in page.text and "4304**********1232" in page.text
-    assert 'data-testid="verify-validity"' in page.text and 'data-testid="verify-issuer"' in page.text
+    assert (
+        'data-testid="verify-validity"' in page.text and 'data-testid="verify-issuer"' in page.text
+    )
 
 
-def test_pasted_payload_url_or_identifier_verify_too(browser: TestClient, licence: str, qr_payload: str) -> None:
-    for data in ({"payload": qr_payload}, {"payload": f"http://430424/verify?p={qr_payload}"},
-                 {"licence_id": licence}):
+def test_pasted_payload_url_or_identifier_verify_too(
+    browser: TestClient, licence: str, qr_payload: str
+) -> None:
+    for data in (
+        {"payload": qr_payload},
+        {"payload": f"http://430424/verify?p={qr_payload}"},
+        {"licence_id": licence},
+    ):
         answer = post_form(browser, "/verify", data)
         assert answer.status_code == 200 and verdict(answer.text) == ("true", "valid"), data
         assert licence in answer.text
@@ -63,16 +71,21 @@ def test_a_tampered_payload_is_invalid_and_says_why(browser: TestClient, qr_payl
     assert 'data-testid="verify-holder"' not in page.text and "李*" not in page.text
 
 
-def test_a_revoked_licence_is_not_valid(browser: TestClient, published: ThisNode, licence: str,
-                                        qr_payload: str, admin: Actor) -> None:
+def test_a_revoked_licence_is_not_valid(
+    browser: TestClient, published: ThisNode, licence: str, qr_payload: str, admin: Actor
+) -> None:
     with transaction(published.engine) as session:
-        revoke_licence(session, published, Actor.node_system(published.node_id), licence, "以欺骗手段取得")
+        revoke_licence(
+            session, published, Actor.node_system(published.node_id), licence, "以欺骗手段取得"
+        )
     page = browser.get("/verify", params={"p": qr_payload})
     assert verdict(page.text) == ("false", "revoked")
     assert "已被撤销" in page.text and "以欺骗手段取得" in page.text
 
 
-def test_garbage_gets_an_invalid_verdict_or_a_form_error_never_a_500(browser: TestClient, licence: str) -> None:
+def test_garbage_gets_an_invalid_verdict_or_a_form_error_never_a_500(
+    browser: TestClient, licence: str
+) -> None:
     for p in ("hello", "OT1:!!!!", "OT1:" + b64u(b'{"not":"an event"}')):
         page = browser.get("/verify", params={"p": p})
         assert page.status_code == 200 and verdict(page.text) == ("false", "invalid"), p

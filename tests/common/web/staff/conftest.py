@@ -37,7 +37,9 @@ USERS: dict[str, tuple[str, Role, str | None]] = {
 
 
 @pytest.fixture
-def browser(published: ThisNode, admin: Actor, make_client: Callable[..., TestClient]) -> Callable[..., TestClient]:
+def browser(
+    published: ThisNode, admin: Actor, make_client: Callable[..., TestClient]
+) -> Callable[..., TestClient]:
     """browser(node, username) -> a client logged in through the form as that user
     (provisioned on the root the first time it is asked for)."""
     from common.users.service import provision_user
@@ -48,9 +50,17 @@ def browser(published: ThisNode, admin: Actor, make_client: Callable[..., TestCl
         if username not in provisioned:
             node_id, role, department = USERS[username]
             with transaction(published.engine) as session:
-                provision_user(session, published, admin, node_id=node_id, username=username,
-                               display_name=f"测试{username}", role=role, department=department,
-                               password=PASSWORD)
+                provision_user(
+                    session,
+                    published,
+                    admin,
+                    node_id=node_id,
+                    username=username,
+                    display_name=f"测试{username}",
+                    role=role,
+                    department=department,
+                    password=PASSWORD,
+                )
             provisioned.add(username)
         return web_login(make_client(node, username=None), username, PASSWORD)
 
@@ -97,6 +107,7 @@ def case_of(published: ThisNode) -> Callable[[str], Any]:
 @pytest.fixture
 def staff_actor() -> Callable[[str], Actor]:
     """staff_actor(username) -> the Actor of a member of USERS (for setting up cases)."""
+
     def actor(username: str) -> Actor:
         node_id, role, department = USERS[username]
         return Actor(username=username, node_id=node_id, role=role, department=department)

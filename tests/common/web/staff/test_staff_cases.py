@@ -34,7 +34,12 @@ def test_overdue_cases_come_first(published, actors, browser, k, stored_pdf, tod
     auditor = browser(published, "auditor")
     page = auditor.get("/staff/cases")
     assert page.status_code == 200
-    assert listed(page.text) == [(late, "red"), (fresh, "normal"), (waiting, "not_started"), (done, "stopped")]
+    assert listed(page.text) == [
+        (late, "red"),
+        (fresh, "normal"),
+        (waiting, "not_started"),
+        (done, "stopped"),
+    ]
     assert 'class="deadline-over"' in page.text and 'class="deadline-ok"' in page.text
     assert k.PERSON_ID not in page.text
 
@@ -47,14 +52,23 @@ def test_overdue_cases_come_first(published, actors, browser, k, stored_pdf, tod
     assert police.get(f"/staff/cases/{fresh}").status_code == 403
 
 
-def test_township_case_from_queue_to_delivery(published, township, actors, browser, k, stored_pdf, case_of):
-    case_no = k.file(township, actors["tclerk"], k.MINIMUM_LIVING,
-                     materials=[{"position": i, "blob_sha256": stored_pdf} for i in range(4)])
+def test_township_case_from_queue_to_delivery(
+    published, township, actors, browser, k, stored_pdf, case_of
+):
+    case_no = k.file(
+        township,
+        actors["tclerk"],
+        k.MINIMUM_LIVING,
+        materials=[{"position": i, "blob_sha256": stored_pdf} for i in range(4)],
+    )
     tclerk = browser(township, "tclerk")
     assert tclerk.get("/", follow_redirects=False).headers["location"] == "/staff/inbox"
     queue = tclerk.get("/staff/queue")
     assert queue.status_code == 200 and case_no in queue.text
-    assert post_form(tclerk, f"/staff/cases/{case_no}/accept", {}, page="/staff/queue").status_code == 303
+    assert (
+        post_form(tclerk, f"/staff/cases/{case_no}/accept", {}, page="/staff/queue").status_code
+        == 303
+    )
     assert case_of(case_no).state == "accepted"
     # The clerk does not decide a township 承诺件.
     assert 'data-testid="decide-button"' not in tclerk.get(f"/staff/cases/{case_no}").text
@@ -63,15 +77,33 @@ def test_township_case_from_queue_to_delivery(published, township, actors, brows
     tasks = approver.get("/staff/tasks").text
     assert f'data-task-id="{case_no}/review/1"' in tasks
     page = f"/staff/cases/{case_no}"
-    assert post_form(approver, f"{page}/opinion", {"task_id": f"{case_no}/review/1", "opinion": "agree",
-                                                   "comment": "经入户核查，符合条件"}, page=page).status_code == 303
-    assert post_form(approver, f"{page}/decide", {"decision": "approved"}, page=page).status_code == 303
+    assert (
+        post_form(
+            approver,
+            f"{page}/opinion",
+            {
+                "task_id": f"{case_no}/review/1",
+                "opinion": "agree",
+                "comment": "经入户核查，符合条件",
+            },
+            page=page,
+        ).status_code
+        == 303
+    )
+    assert (
+        post_form(approver, f"{page}/decide", {"decision": "approved"}, page=page).status_code
+        == 303
+    )
     assert (case_of(case_no).state, case_of(case_no).licence_id) == ("approved", None)
-    assert 'data-task-id' not in approver.get("/staff/tasks").text  # nothing open any more
+    assert "data-task-id" not in approver.get("/staff/tasks").text  # nothing open any more
     assert 'data-testid="deliver-button"' in tclerk.get(page).text
-    courier = post_form(tclerk, f"{page}/deliver", {"method": "courier", "tracking_no": ""}, page=page)
+    courier = post_form(
+        tclerk, f"{page}/deliver", {"method": "courier", "tracking_no": ""}, page=page
+    )
     assert courier.status_code == 400 and 'id="d-deliver-tracking_no"' in courier.text
-    assert post_form(tclerk, f"{page}/deliver", {"method": "electronic"}, page=page).status_code == 303
+    assert (
+        post_form(tclerk, f"{page}/deliver", {"method": "electronic"}, page=page).status_code == 303
+    )
     assert case_of(case_no).state == "delivered"
     cases = tclerk.get("/staff/cases").text
     assert case_no in cases and "<h1>辖区办件</h1>" in cases
