@@ -22,13 +22,19 @@ from common.node import ThisNode
 from common.users.roles import Actor, Role
 
 # Sample-catalogue matters the intake tests use (implementation codes).
-FOOD_LICENCE = "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, 告知承诺 allowed
+FOOD_LICENCE = (
+    "11430424MB1C5953154000119001001"  # 食品经营许可（新办）: county 承诺件, 告知承诺 allowed
+)
 SOLE_TRADER = "11430424MB1C5953154000119002001"  # 个体工商户设立登记: county 即办件
 COMPANY = "11430424MB1C5953154000119003001"  # 企业设立登记: county, three departments in parallel
 MINIMUM_LIVING = "11430424006817011Q5001004010002"  # 最低生活保障申请审核: township 承诺件 (洣水镇)
-VILLAGE_PENSION = "54430424MEB423186J6002007001000"  # 城乡居民基本养老保险参保登记（村级代办）: village 即办件
+VILLAGE_PENSION = (
+    "54430424MEB423186J6002007001000"  # 城乡居民基本养老保险参保登记（村级代办）: village 即办件
+)
 VILLAGE_ELDERLY = "54430424MEB423186J6432004015000"  # 高龄津贴申请代办: village 即办件, 0 visits
-LAND_TRANSFER = "N2430424MFA182409L6002013010000"  # 土地经营权流转合同备案: village, persons and enterprises
+LAND_TRANSFER = (
+    "N2430424MFA182409L6002013010000"  # 土地经营权流转合同备案: village, persons and enterprises
+)
 
 MARKET_DEPT = "衡东县市场监督管理局"
 
@@ -47,7 +53,6 @@ PERSON_ID = resident_id("43042419800101123")
 OTHER_PERSON_ID = resident_id("43042419920815004")
 N_USCC = "N2430424MFA182409L"  # a letter-led code (village collective), from the sample catalogue
 Y_USCC = uscc("Y1430424MA4L12345")
-
 
 
 def member_node(root: ThisNode, node_id: str, tier: str, key: Any) -> ThisNode:
@@ -83,8 +88,10 @@ STAFF_PASSWORD = "hengdong-staff-2026"
 @pytest.fixture
 def actors() -> dict[str, Actor]:
     """Actors by username (no users rows: enough for the action functions)."""
-    actors = {name: Actor(username=name, node_id=node_id, role=role, department=dept)
-              for name, (node_id, role, dept) in STAFF.items()}
+    actors = {
+        name: Actor(username=name, node_id=node_id, role=role, department=dept)
+        for name, (node_id, role, dept) in STAFF.items()
+    }
     actors["admin"] = Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN)
     return actors
 
@@ -101,8 +108,17 @@ def staff_client(published: ThisNode, tree: dict, admin: Actor, make_client: Any
         if username not in provisioned and username != "admin":
             node_id, role, dept = STAFF[username]
             with transaction(published.engine) as session:
-                provision_user(session, published, admin, node_id=node_id, username=username,
-                               display_name=f"测试{username}", role=role, department=dept, password=STAFF_PASSWORD)
+                provision_user(
+                    session,
+                    published,
+                    admin,
+                    node_id=node_id,
+                    username=username,
+                    display_name=f"测试{username}",
+                    role=role,
+                    department=dept,
+                    password=STAFF_PASSWORD,
+                )
             provisioned.add(username)
         return make_client(node, username)
 
@@ -146,7 +162,9 @@ def case_row(node: ThisNode, case_no: str) -> Any:
         return session.get(Case, case_no)
 
 
-def applicant(kind: str = "person", id_number: str = PERSON_ID, name: str = "张三", **extra: Any) -> dict[str, Any]:
+def applicant(
+    kind: str = "person", id_number: str = PERSON_ID, name: str = "张三", **extra: Any
+) -> dict[str, Any]:
     return {"kind": kind, "name": name, "id_number": id_number, "phone": "13800000000", **extra}
 
 
@@ -154,9 +172,25 @@ def applicant(kind: str = "person", id_number: str = PERSON_ID, name: str = "张
 def k() -> SimpleNamespace:
     """The constants and helpers above, for test modules (they cannot import a conftest)."""
     return SimpleNamespace(
-        FOOD_LICENCE=FOOD_LICENCE, SOLE_TRADER=SOLE_TRADER, COMPANY=COMPANY, MINIMUM_LIVING=MINIMUM_LIVING,
-        VILLAGE_PENSION=VILLAGE_PENSION, VILLAGE_ELDERLY=VILLAGE_ELDERLY, LAND_TRANSFER=LAND_TRANSFER,
-        MARKET_DEPT=MARKET_DEPT, PERSON_ID=PERSON_ID, OTHER_PERSON_ID=OTHER_PERSON_ID, N_USCC=N_USCC,
-        Y_USCC=Y_USCC, PDF_BYTES=PDF_BYTES, PNG_BYTES=PNG_BYTES, STAFF_PASSWORD=STAFF_PASSWORD,
-        applicant=applicant, resident_id=resident_id, uscc=uscc, file=file_case, do=run, case=case_row,
+        FOOD_LICENCE=FOOD_LICENCE,
+        SOLE_TRADER=SOLE_TRADER,
+        COMPANY=COMPANY,
+        MINIMUM_LIVING=MINIMUM_LIVING,
+        VILLAGE_PENSION=VILLAGE_PENSION,
+        VILLAGE_ELDERLY=VILLAGE_ELDERLY,
+        LAND_TRANSFER=LAND_TRANSFER,
+        MARKET_DEPT=MARKET_DEPT,
+        PERSON_ID=PERSON_ID,
+        OTHER_PERSON_ID=OTHER_PERSON_ID,
+        N_USCC=N_USCC,
+        Y_USCC=Y_USCC,
+        PDF_BYTES=PDF_BYTES,
+        PNG_BYTES=PNG_BYTES,
+        STAFF_PASSWORD=STAFF_PASSWORD,
+        applicant=applicant,
+        resident_id=resident_id,
+        uscc=uscc,
+        file=file_case,
+        do=run,
+        case=case_row,
     )

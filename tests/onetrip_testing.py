@@ -24,14 +24,18 @@ VILLAGE_ID = "430424100201"  # sample village under 洣水镇
 ADMIN_PASSWORD = "Hengdong-2026!"
 PG_URL_ENV = "ONETRIP_TEST_PG_URL"
 
+
 def make_root(data_dir: Path, database_url: str | None) -> ThisNode:
     from common.bootstrap import init_root
 
     return init_root(
-        data_dir, node_id=COUNTY_ID, name="衡东县政务服务中心", admin_username="admin",
-        admin_password=ADMIN_PASSWORD, database_url=database_url,
+        data_dir,
+        node_id=COUNTY_ID,
+        name="衡东县政务服务中心",
+        admin_username="admin",
+        admin_password=ADMIN_PASSWORD,
+        database_url=database_url,
     )
-
 
 
 def register_member(root: ThisNode, node_id: str, name: str) -> NodeKey:
@@ -41,34 +45,83 @@ def register_member(root: ThisNode, node_id: str, name: str) -> NodeKey:
     with transaction(root.engine) as session:
         invitation = invite_node(session, root, system, node_id, name)
         via = [] if invitation.parent_id == root.node_id else [invitation.parent_id]
-        accept_enrolment(session, root, node_id=node_id, public_key=key.public_b64,
-                         token=invitation.token, via=via)
+        accept_enrolment(
+            session,
+            root,
+            node_id=node_id,
+            public_key=key.public_b64,
+            token=invitation.token,
+            via=via,
+        )
     return key
 
 
-
-def forge_event(session: Session, key: NodeKey, network_id: str, subject: str, kind: str, body: Any) -> SignedEvent:
+def forge_event(
+    session: Session, key: NodeKey, network_id: str, subject: str, kind: str, body: Any
+) -> SignedEvent:
     """An event signed with ``key`` at the heads this database holds, written straight
     into the events table: no authority check, no projection (what an attacker who
     controls a node's key and database can do). Returns it, e.g. to push elsewhere."""
     from common.ledger.service import EVENTS, _author_head, subject_head
 
     author, subj = _author_head(session, key.node_id), subject_head(session, subject)
-    event = sign_event(key, network_id, aseq=author.seq + 1, aprev=author.id, subject=subject,
-                       sseq=subj.seq + 1, sprev=subj.id, kind=kind, at=iso_utc(utcnow()), body=body)
+    event = sign_event(
+        key,
+        network_id,
+        aseq=author.seq + 1,
+        aprev=author.id,
+        subject=subject,
+        sseq=subj.seq + 1,
+        sprev=subj.id,
+        kind=kind,
+        at=iso_utc(utcnow()),
+        body=body,
+    )
     env = event.envelope
-    session.execute(insert(EVENTS).values(
-        id=event.id, author=env["author"], kid=env["kid"], aseq=env["aseq"], aprev=env["aprev"],
-        subject=env["subject"], sseq=env["sseq"], sprev=env["sprev"], kind=env["kind"], at=env["at"],
-        raw=event.raw, received_at=utcnow()))
+    session.execute(
+        insert(EVENTS).values(
+            id=event.id,
+            author=env["author"],
+            kid=env["kid"],
+            aseq=env["aseq"],
+            aprev=env["aprev"],
+            subject=env["subject"],
+            sseq=env["sseq"],
+            sprev=env["sprev"],
+            kind=env["kind"],
+            at=env["at"],
+            raw=event.raw,
+            received_at=utcnow(),
+        )
+    )
     return event
 
 
-def sign_forged(key: NodeKey, network_id: str, subject: str, kind: str, body: Any, *, aseq: int = 1,
-                aprev: str | None = None, sseq: int = 1, sprev: str | None = None) -> SignedEvent:
+def sign_forged(
+    key: NodeKey,
+    network_id: str,
+    subject: str,
+    kind: str,
+    body: Any,
+    *,
+    aseq: int = 1,
+    aprev: str | None = None,
+    sseq: int = 1,
+    sprev: str | None = None,
+) -> SignedEvent:
     """An event signed with ``key`` at the given chain positions, stored nowhere."""
-    return sign_event(key, network_id, aseq=aseq, aprev=aprev, subject=subject, sseq=sseq, sprev=sprev,
-                      kind=kind, at=iso_utc(utcnow()), body=body)
+    return sign_event(
+        key,
+        network_id,
+        aseq=aseq,
+        aprev=aprev,
+        subject=subject,
+        sseq=sseq,
+        sprev=sprev,
+        kind=kind,
+        at=iso_utc(utcnow()),
+        body=body,
+    )
 
 
 def api_token(node: ThisNode, username: str = "admin") -> str:
@@ -76,7 +129,6 @@ def api_token(node: ThisNode, username: str = "admin") -> str:
 
     with transaction(node.engine) as session:
         return issue_api_token(session, node.node_id, username, "tests")
-
 
 
 class LiveServer:
@@ -100,8 +152,13 @@ class LiveServer:
             self.port = probe.getsockname()[1]
         if not scheduler:
             node.settings = node.settings.model_copy(update={"sync_enabled": False})
-        config = uvicorn.Config(create_app(node.settings, node=node), host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            create_app(node.settings, node=node),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
