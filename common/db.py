@@ -88,7 +88,9 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     dialect_insert = (
         sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
     )
-    result = core(session).execute(dialect_insert(table).values(**values).on_conflict_do_nothing())
+    # preserve_rowcount: psycopg reports -1 for an INSERT unless asked to keep the count.
+    statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
+    result = core(session).execute(statement.execution_options(preserve_rowcount=True))
     return bool(result.rowcount)
 
 
