@@ -117,19 +117,28 @@ def end_batch_custody(session: Session) -> None:
     session.info.pop(_BATCH_CUSTODY_KEY, None)
 
 
+_CUSTODY_KINDS = frozenset(
+    {"case.filed", "handoff.offered", "handoff.accepted", "handoff.declined"}
+)
+
+
 def _track_custody(session: Session, event: SignedEvent) -> None:
     """After an allowed case event: what it does to custody, in the batch's cache."""
-    cache = session.info.get(_BATCH_CUSTODY_KEY)
-    if cache is None or not event.subject.startswith("case:"):
+    kind = event.kind
+    if kind not in _CUSTODY_KINDS:
         return
-    case_no, current = _record_key(event), cache.get(_record_key(event))
-    if event.kind == "case.filed":
+    cache = session.info.get(_BATCH_CUSTODY_KEY)
+    if cache is None:
+        return
+    case_no = _record_key(event)
+    current = cache.get(case_no)
+    if kind == "case.filed":
         cache[case_no] = (event.author, None)
-    elif current is not None and event.kind == "handoff.offered":
+    elif current is not None and kind == "handoff.offered":
         cache[case_no] = (current[0], event.body.get("to"))
-    elif current is not None and event.kind == "handoff.accepted":
+    elif current is not None and kind == "handoff.accepted":
         cache[case_no] = (event.author, None)
-    elif current is not None and event.kind == "handoff.declined":
+    elif current is not None and kind == "handoff.declined":
         cache[case_no] = (current[0], None)
 
 
@@ -155,6 +164,8 @@ def _record_key(event: SignedEvent) -> str:
 def _is_genesis(event: SignedEvent) -> bool:
     """The root's first registry event introduces the root itself (its key is checked
     against the installed anchor by the key resolver)."""
+    if event.subject != "registry" or event.envelope["sseq"] != 1:
+        return False
     node = event.body.get("node") if isinstance(event.body, dict) else None
     return (
         event.subject == "registry"
