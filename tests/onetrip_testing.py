@@ -62,7 +62,7 @@ def forge_event(
     """An event signed with ``key`` at the heads this database holds, written straight
     into the events table: no authority check, no projection (what an attacker who
     controls a node's key and database can do). Returns it, e.g. to push elsewhere."""
-    from common.ledger.service import EVENTS, _author_head, subject_head
+    from common.ledger.service import EVENTS, _author_head, event_row, subject_head
 
     author, subj = _author_head(session, key.node_id), subject_head(session, subject)
     event = sign_event(
@@ -77,23 +77,7 @@ def forge_event(
         at=iso_utc(utcnow()),
         body=body,
     )
-    env = event.envelope
-    session.execute(
-        insert(EVENTS).values(
-            id=event.id,
-            author=env["author"],
-            kid=env["kid"],
-            aseq=env["aseq"],
-            aprev=env["aprev"],
-            subject=env["subject"],
-            sseq=env["sseq"],
-            sprev=env["sprev"],
-            kind=env["kind"],
-            at=env["at"],
-            raw=event.raw,
-            received_at=utcnow(),
-        )
-    )
+    session.execute(insert(EVENTS).values(**event_row(event, utcnow())))
     return event
 
 

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from common.db import core
 from common.ledger.envelope import SignedEvent
 from common.ledger.projection import apply_event
-from common.ledger.service import EVENTS, run_after_store
+from common.ledger.service import EVENTS, event_row, run_after_store
 from common.ledger.write_behind import buffered_writes
 from common.timeutil import utcnow
 
@@ -197,25 +197,7 @@ def store_checked(session: Session, events: Sequence[SignedEvent], source: str |
     The projections' plain writes go through a ``WriteBehind`` buffer, flushed at the end
     (and before any statement that could see them)."""
     now = utcnow()
-    rows = []
-    for event in events:
-        env = event.envelope
-        rows.append(
-            {
-                "id": event.id,
-                "author": env["author"],
-                "kid": env["kid"],
-                "aseq": env["aseq"],
-                "aprev": env["aprev"],
-                "subject": env["subject"],
-                "sseq": env["sseq"],
-                "sprev": env["sprev"],
-                "kind": env["kind"],
-                "at": env["at"],
-                "raw": event.raw,
-                "received_at": now,
-            }
-        )
+    rows = [event_row(event, now) for event in events]
     lseqs = _insert_events(core(session), rows)
     with buffered_writes(session):
         for event, lseq in zip(events, lseqs, strict=True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -69,6 +70,7 @@ _SUBJECT_HEAD = (
     .limit(1)
 )
 _INSERT_EVENT = insert(EVENTS)
+_ENVELOPE_COLUMNS = ("author", "kid", "aseq", "aprev", "subject", "sseq", "sprev", "kind", "at")
 _HAS_EVENT = select(EVENTS.c.lseq).where(EVENTS.c.id == bindparam("id"))
 # A chain position and its predecessor in one statement: {seq: id} for seq-1 and seq.
 _AUTHOR_AT = select(EVENTS.c.aseq, EVENTS.c.id).where(
@@ -99,25 +101,16 @@ def lock_writer(session: Session, author: str) -> None:
     serialize(session, f"author:{author}")
 
 
-def _store(session: Session, event: SignedEvent, source: str | None = None) -> int:
+def event_row(event: SignedEvent, received_at: datetime) -> dict[str, Any]:
+    """The events table's row of a signed event: its envelope columns and exact bytes."""
     env = event.envelope
-    result = core(session).execute(
-        _INSERT_EVENT,
-        {
-            "id": event.id,
-            "author": env["author"],
-            "kid": env["kid"],
-            "aseq": env["aseq"],
-            "aprev": env["aprev"],
-            "subject": env["subject"],
-            "sseq": env["sseq"],
-            "sprev": env["sprev"],
-            "kind": env["kind"],
-            "at": env["at"],
-            "raw": event.raw,
-            "received_at": utcnow(),
-        },
-    )
+    row = {name: env[name] for name in _ENVELOPE_COLUMNS}
+    row.update(id=event.id, raw=event.raw, received_at=received_at)
+    return row
+
+
+def _store(session: Session, event: SignedEvent, source: str | None = None) -> int:
+    result = core(session).execute(_INSERT_EVENT, event_row(event, utcnow()))
     lseq = int(result.inserted_primary_key[0])
     apply_event(session, event)
     run_after_store(session, event, lseq, source)

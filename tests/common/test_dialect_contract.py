@@ -19,7 +19,7 @@ from common.blobs.models import Blob
 from common.db import core, insert_if_absent, serialize, transaction
 from common.identity.keys import NodeKey
 from common.ledger.batch import _insert_events
-from common.ledger.service import EVENTS
+from common.ledger.service import EVENTS, event_row
 from common.node import ThisNode
 
 BLOBS = Blob.__table__  # type: ignore[attr-defined]
@@ -166,23 +166,7 @@ def test_the_batch_insert_returns_local_sequence_numbers_in_row_order(root_node:
             aprev=aprev,
         )
         aprev = event.id
-        env = event.envelope
-        rows.append(
-            {
-                "id": event.id,
-                "author": env["author"],
-                "kid": env["kid"],
-                "aseq": env["aseq"],
-                "aprev": env["aprev"],
-                "subject": env["subject"],
-                "sseq": env["sseq"],
-                "sprev": env["sprev"],
-                "kind": env["kind"],
-                "at": env["at"],
-                "raw": event.raw,
-                "received_at": received,
-            }
-        )
+        rows.append(event_row(event, received))
     rows.reverse()  # not in aseq order: the numbers follow the rows, not the chain
     with transaction(root_node.engine) as session:
         top = session.execute(select(func.max(EVENTS.c.lseq))).scalar_one()
