@@ -21,7 +21,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from onetrip_testing import PG_URL_ENV, TOWNSHIP_ID, VILLAGE_ID, make_root, register_member
+from onetrip_testing import (
+    PG_URL_ENV,
+    TOWNSHIP_ID,
+    VILLAGE_ID,
+    case_filed_body,
+    make_root,
+    register_member,
+)
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
@@ -33,7 +40,6 @@ from common.cases.intake.filing import next_case_no
 from common.cases.models import Case, CaseMaterial, CaseTask
 from common.cases.review import service as review
 from common.catalog.sample import load_sample_matters, publish_sample
-from common.catalog.service import catalogue_version, get_published
 from common.db import transaction
 from common.ledger.models import Event
 from common.node import ThisNode
@@ -305,35 +311,21 @@ def committed(net: SimpleNamespace, node: ThisNode, code: str) -> dict[str, Any]
         ).case_no
     else:
         with transaction(node.engine) as session:
-            matter = get_published(session, code).to_matter()
             case_no = next_case_no(session, node, today_on(node))
             node.append(
                 session,
                 case_subject(case_no),
                 "case.filed",
-                {
-                    "case_no": case_no,
-                    "matter": {
-                        "code": code,
-                        "name": matter.name,
-                        "catalogue_version": catalogue_version(session),
-                        "case_type": matter.case_type.value,
-                        "handling_level": matter.handling_level.value,
-                        "window": matter.window.value,
-                        "lead_department": matter.lead_department,
-                        "departments": matter.departments,
-                        "required_visits": matter.required_visits,
-                        "limit_days": matter.promised_limit_days,
-                        "commitment_allowed": True,
-                    },
-                    "applicant": APPLICANT,
-                    "agent": None,
-                    "materials": [],
-                    "commitment": True,
-                    "filed_on": today_on(node),
-                    "visit": None,
-                    "origin_node": node.node_id,
-                },
+                case_filed_body(
+                    session,
+                    code,
+                    case_no,
+                    origin=node.node_id,
+                    applicant=APPLICANT,
+                    filed_on=today_on(node),
+                    commitment=True,
+                    commitment_allowed=True,
+                ),
             )
     run(node, intake.accept_case, clerk(node), case_no)
     ctx = ctx_of(node, case_no)

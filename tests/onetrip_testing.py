@@ -158,3 +158,47 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def case_filed_body(
+    session: Session,
+    code: str,
+    case_no: str,
+    *,
+    origin: str,
+    applicant: dict[str, Any],
+    filed_on: str,
+    commitment: bool = False,
+    commitment_allowed: bool | None = None,
+) -> dict[str, Any]:
+    """A ``case.filed`` body in the contract's shape for a published matter, for tests that
+    append a filing directly (past file_case's checks); ``commitment_allowed`` overrides
+    the matter's own 告知承诺 flag."""
+    from common.catalog.service import catalogue_version, get_published
+
+    matter = get_published(session, code).to_matter()
+    return {
+        "case_no": case_no,
+        "matter": {
+            "code": code,
+            "name": matter.name,
+            "catalogue_version": catalogue_version(session),
+            "case_type": matter.case_type.value,
+            "handling_level": matter.handling_level.value,
+            "window": matter.window.value,
+            "lead_department": matter.lead_department,
+            "departments": matter.departments,
+            "required_visits": matter.required_visits,
+            "limit_days": matter.promised_limit_days,
+            "commitment_allowed": matter.commitment_allowed
+            if commitment_allowed is None
+            else commitment_allowed,
+        },
+        "applicant": applicant,
+        "agent": None,
+        "materials": [],
+        "commitment": commitment,
+        "filed_on": filed_on,
+        "visit": None,
+        "origin_node": origin,
+    }

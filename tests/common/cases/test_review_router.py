@@ -14,12 +14,12 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from onetrip_testing import COUNTY_ID, TOWNSHIP_ID
+from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, case_filed_body
 
 from common.calendar.service import add_working_days
 from common.cases.access import case_subject, today_on
 from common.catalog.sample import publish_sample
-from common.catalog.service import catalogue_version, get_published
+from common.catalog.service import get_published
 from common.db import transaction
 from common.node import ThisNode
 from common.users.roles import Actor, Role
@@ -62,34 +62,20 @@ def accepted_case(
             session,
             case_subject(case_no),
             "case.filed",
-            {
-                "case_no": case_no,
-                "matter": {
-                    "code": code,
-                    "name": matter.name,
-                    "catalogue_version": catalogue_version(session),
-                    "case_type": matter.case_type.value,
-                    "handling_level": matter.handling_level.value,
-                    "window": matter.window.value,
-                    "lead_department": matter.lead_department,
-                    "departments": matter.departments,
-                    "required_visits": matter.required_visits,
-                    "limit_days": matter.promised_limit_days,
-                    "commitment_allowed": matter.commitment_allowed,
-                },
-                "applicant": {
+            case_filed_body(
+                session,
+                code,
+                case_no,
+                origin=node.node_id,
+                applicant={
                     "kind": "person",
                     "name": "李四",
                     "id_number": resident_id(),
                     "phone": None,
                 },
-                "agent": None,
-                "materials": [],
-                "commitment": commitment,
-                "filed_on": accepted_on,
-                "visit": None,
-                "origin_node": node.node_id,
-            },
+                filed_on=accepted_on,
+                commitment=commitment,
+            ),
         )
         if matter.case_type.value == "1":
             departments: list[str] = []

@@ -14,14 +14,14 @@ from datetime import date
 from typing import Any
 
 import pytest
-from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
+from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, case_filed_body
 
 from common.calendar.service import add_working_days
 from common.cases.access import case_subject, load_case
 from common.cases.models import CaseTask, SpecialProcedure
 from common.cases.review import service as review
 from common.catalog.sample import publish_sample
-from common.catalog.service import catalogue_version, get_published
+from common.catalog.service import get_published
 from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.ledger.envelope import parse_event
@@ -71,34 +71,20 @@ def accepted_case(
             session,
             case_subject(case_no),
             "case.filed",
-            {
-                "case_no": case_no,
-                "matter": {
-                    "code": code,
-                    "name": matter.name,
-                    "catalogue_version": catalogue_version(session),
-                    "case_type": matter.case_type.value,
-                    "handling_level": matter.handling_level.value,
-                    "window": matter.window.value,
-                    "lead_department": matter.lead_department,
-                    "departments": matter.departments,
-                    "required_visits": matter.required_visits,
-                    "limit_days": matter.promised_limit_days,
-                    "commitment_allowed": matter.commitment_allowed,
-                },
-                "applicant": {
+            case_filed_body(
+                session,
+                code,
+                case_no,
+                origin=node.node_id,
+                applicant={
                     "kind": "person",
                     "name": "张三",
                     "id_number": resident_id(),
                     "phone": "13800000000",
                 },
-                "agent": None,
-                "materials": [],
-                "commitment": commitment,
-                "filed_on": accepted_on,
-                "visit": None,
-                "origin_node": node.node_id,
-            },
+                filed_on=accepted_on,
+                commitment=commitment,
+            ),
         )
         if state == "filed":
             return case_no
