@@ -7,9 +7,10 @@ entry; common/ mounts the routers every node has.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import import_module
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from common import __version__
+from common.api.headers import SecurityHeaders
+from common.api.limits import BodyLimit, RequestTooLarge
 from common.bootstrap import node_from_settings
 from common.cases.intake.lookup_guard import LookupGuard
 from common.domains import ROUTER_MODULES
@@ -47,6 +50,9 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
     app.state.tier = tier
     app.state.lookup_guard = LookupGuard()
     _install_error_handlers(app)
+    # Added last runs first: the body limit wraps everything, headers go on every answer.
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
     for module_name in ROUTER_MODULES:
         app.include_router(import_module(module_name).router)
     for make_router in tier.routers:
@@ -82,6 +88,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, ClockSkew):
             headers[HEADER_SERVER_TIME] = str(exc.server_time)
         return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestTooLarge)
+    async def _too_large(_request: Request, exc: RequestTooLarge) -> Response:
+        # The body stream passed its route's limit while an endpoint was reading it.
+        return JSONResponse(exc.as_dict(), status_code=413, headers={"Connection": "close"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> Response:
@@ -122,8 +133,8 @@ def _constraint_name(exc: IntegrityError) -> str | None:
     return text.split(":", 1)[1].strip()[:120] if "constraint failed:" in text else None
 
 
-def _validation_body(errors: list) -> dict:  # type: ignore[type-arg]
-    problems = []
+def _validation_body(errors: Sequence[Any]) -> dict[str, Any]:
+    problems: list[dict[str, Any]] = []
     for error in errors:
         loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
         problems.append(
