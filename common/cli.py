@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import secrets
 from importlib.metadata import entry_points
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from common.bootstrap import InitError, init_member, init_root, open_node
+from common.bootstrap import init_member, init_root, open_node
 from common.cli_support import DataDir
 from common.db import transaction
-from common.errors import DomainError
+from common.errors import DomainError, InitError
 from common.settings import DEFAULT_NETWORK_ID
 from common.users.roles import Actor
 
@@ -34,7 +34,7 @@ def _mount_domain_clis() -> None:
     app.add_typer(calendar_app, name="calendar")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[red]错误[/red] {escape(message)}")
     raise typer.Exit(2)
 
@@ -114,7 +114,13 @@ def serve(
 
     node = open_node(data_dir, host=host, port=port)
     application = create_app(node.settings, node=node)
-    uvicorn.run(application, host=node.settings.host, port=node.settings.port, log_level="warning")
+    uvicorn.run(
+        application,
+        host=node.settings.host,
+        port=node.settings.port,
+        log_level="warning",
+        log_config=None,  # our handler (common.logs) masks personal data in uvicorn's records too
+    )
 
 
 @node_app.command("invite")

@@ -1,7 +1,10 @@
 """Structured logs (one JSON object a line) with personal data masked.
 
-Identity numbers and credit codes are masked by a filter on every handler, so a
-careless log call cannot leak them; passwords and tokens are never logged at all.
+Identity numbers, credit codes, phone numbers and tokens are masked by a filter on
+the one handler every logger reaches — onetrip's own, uvicorn's and APScheduler's
+(``onetrip serve`` starts uvicorn without its own logging configuration) — and the
+formatter writes a traceback only from the masked text the filter left, so a careless
+log call or an exception's message cannot leak them.
 """
 
 from __future__ import annotations
@@ -9,8 +12,10 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from types import TracebackType
+from typing import TextIO
 
-from common.identifiers.masking import PersonalDataFilter
+from common.identifiers.masking import PersonalDataFilter, mask_log_text
 from common.timeutil import iso_utc, utcnow
 
 
@@ -25,25 +30,50 @@ class JsonFormatter(logging.Formatter):
         for key in ("node_id", "event_id", "peer", "code", "constraint"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
+        if record.exc_text:  # the filter's masked rendering of exc_info
+            entry["exc"] = record.exc_text
+        elif record.exc_info:
+            entry["exc"] = mask_log_text(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+
+class PlainFormatter(logging.Formatter):
+    """``level logger message`` for a terminal, with the masked traceback text."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s %(message)s")
+
+    def formatException(self, ei: ExcInfo) -> str:
+        return mask_log_text(super().formatException(ei))
+
+
 _configured = False
+
+
+def masked_handler(stream: TextIO, *, json_lines: bool = True) -> logging.Handler:
+    """A handler that writes masked records to ``stream``: the node's one handler."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if json_lines else PlainFormatter())
+    handler.addFilter(PersonalDataFilter())
+    return handler
 
 
 def configure_logging(*, json_lines: bool = True, level: int = logging.INFO) -> None:
     global _configured
     if _configured:
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
-    )
-    handler.addFilter(PersonalDataFilter())
-    root = logging.getLogger("onetrip")
+    handler = masked_handler(sys.stderr, json_lines=json_lines)
+    # One handler on the root logger: every library's records pass its filter. Our own
+    # loggers say what they do at INFO; libraries only warnings and errors.
+    root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(level)
-    root.propagate = False
+    root.setLevel(logging.WARNING)
+    logging.getLogger("onetrip").setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "apscheduler"):
+        library = logging.getLogger(name)
+        library.handlers.clear()  # any handler of their own would bypass the filter
+        library.propagate = True
     _configured = True
