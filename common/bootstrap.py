@@ -150,7 +150,12 @@ def _remove_partial(settings: NodeSettings) -> None:
 def _request_enrolment(
     settings: NodeSettings, key: NodeKey, token: str, client: httpx.Client | None
 ) -> list[str]:
-    payload = {"node_id": settings.node_id, "public_key": key.public_b64, "token": token, "via": []}
+    payload: dict[str, Any] = {
+        "node_id": settings.node_id,
+        "public_key": key.public_b64,
+        "token": token,
+        "via": [],
+    }
     own_client = client is None
     http = client or httpx.Client(timeout=30)
     try:

@@ -16,7 +16,7 @@ import typer
 from sqlmodel import Session
 
 from common.db import transaction
-from common.errors import DomainError
+from common.errors import DomainError, InitError
 from common.node import ThisNode
 from common.users.roles import Actor
 
@@ -39,7 +39,7 @@ def node_session(
 ) -> Iterator[tuple[ThisNode, Session, Actor]]:
     """Open the node and one transaction. ``explain`` may print a refusal its own way
     (e.g. a table of import problems) and return True; otherwise it is printed plainly."""
-    from common.bootstrap import InitError, open_node
+    from common.bootstrap import open_node
 
     try:
         node = open_node(data_dir)

@@ -74,7 +74,8 @@ def read_node_file(data_dir: Path) -> dict[str, Any]:
     path = Path(data_dir).expanduser() / NODE_FILE
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
 
 
 def write_node_file(settings: NodeSettings) -> None:

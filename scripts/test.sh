@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, lint (ruff check, ruff format --check), then run the whole test suite: once on
-# SQLite, once on a throwaway PostgreSQL.
+# Set up, lint (ruff check, ruff format --check), type-check (mypy, strict on common/),
+# then run the whole test suite: once on SQLite, once on a throwaway PostgreSQL.
 # Installs what the tests need from Debian's packages when it is missing and we are
 # root: PostgreSQL, Chromium (browser tests), poppler and zbar (PDF and QR checks) and
 # a Chinese TrueType font (PDFs).
@@ -13,6 +13,8 @@ bash scripts/setup.sh
 echo "== Lint =="
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "== Type check =="
+.venv/bin/mypy
 
 NEEDED="postgresql chromium poppler-utils zbar-tools poppler-data fonts-wqy-zenhei"
 MISSING=""

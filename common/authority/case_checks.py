@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.access import load_case, require_custody, require_offer_target
 from common.cases.models import Case, CaseTask, SpecialProcedure
@@ -72,7 +72,8 @@ class Ask:
 
     @property
     def licence(self) -> Licence:
-        return self.details["licence"]
+        licence: Licence = self.details["licence"]  # passed by the licence actions' callers
+        return licence
 
     @property
     def user(self) -> bool:
@@ -192,7 +193,9 @@ def _not_below_township(ask: Ask) -> None:
 def deciding_node(session: Session, case_no: str) -> str | None:
     """The node that decided the case: the author of its ``case.decided`` event."""
     return session.execute(
-        select(Event.author).where(Event.subject == f"case:{case_no}", Event.kind == "case.decided")
+        select(col(Event.author)).where(
+            col(Event.subject) == f"case:{case_no}", col(Event.kind) == "case.decided"
+        )
     ).scalar()
 
 
@@ -269,8 +272,8 @@ def review_tasks(session: Session, case_no: str) -> list[CaseTask]:
     return list(
         session.execute(
             select(CaseTask)
-            .where(CaseTask.case_no == case_no, CaseTask.kind == "review")
-            .order_by(CaseTask.task_id)
+            .where(col(CaseTask.case_no) == case_no, col(CaseTask.kind) == "review")
+            .order_by(col(CaseTask.task_id))
         ).scalars()
     )
 
@@ -308,7 +311,8 @@ def open_procedure(session: Session, case_no: str) -> SpecialProcedure | None:
     return (
         session.execute(
             select(SpecialProcedure).where(
-                SpecialProcedure.case_no == case_no, SpecialProcedure.ended_on.is_(None)
+                col(SpecialProcedure.case_no) == case_no,
+                col(SpecialProcedure.ended_on).is_(None),
             )
         )
         .scalars()
@@ -448,7 +452,7 @@ BACK_TO_THE_ORIGIN = Check("level", "本节点不是来源节点", _back_to_the_
 
 def _case_departments(ask: Ask) -> set[str | None]:
     tasked = ask.session.execute(
-        select(CaseTask.department).where(CaseTask.case_no == ask.case.case_no)
+        select(col(CaseTask.department)).where(col(CaseTask.case_no) == ask.case.case_no)
     ).scalars()
     return {ask.case.lead_department, *tasked}
 
@@ -608,11 +612,13 @@ CALLED_BACK_FIRST = Check("special", "实名差评须先回访", _called_back_fi
 def _open_tasks_of(kind: str) -> Callable[[Session, Case], list[tuple[Any, dict[str, Any]]]]:
     def found(session: Session, case: Case) -> list[tuple[Any, dict[str, Any]]]:
         tasks = session.execute(
-            select(CaseTask.task_id)
+            select(col(CaseTask.task_id))
             .where(
-                CaseTask.case_no == case.case_no, CaseTask.kind == kind, CaseTask.state == "open"
+                col(CaseTask.case_no) == case.case_no,
+                col(CaseTask.kind) == kind,
+                col(CaseTask.state) == "open",
             )
-            .order_by(CaseTask.task_id)
+            .order_by(col(CaseTask.task_id))
         ).scalars()
         return [(task_id, {"task_id": task_id}) for task_id in tasks]
 
@@ -626,7 +632,7 @@ def _open_procedures(session: Session, case: Case) -> list[tuple[Any, dict[str, 
 
 def _its_rectification(session: Session, case: Case) -> list[tuple[Any, dict[str, Any]]]:
     found = session.execute(
-        select(Rectification.task_id).where(Rectification.case_no == case.case_no)
+        select(col(Rectification.task_id)).where(col(Rectification.case_no) == case.case_no)
     ).scalars()
     return [(task_id, {"task_id": task_id}) for task_id in found]
 

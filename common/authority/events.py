@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.models import LicenceEntitlement
 from common.cases.models import Case
@@ -64,10 +64,10 @@ class AuthorityViolation(EnvelopeError):
 # -- what the rules read ------------------------------------------------------------------
 
 _NODES_KEY = "onetrip.authority.nodes"  # session.info: node id -> (tier, revoked_version)
-_NODE = select(RegistryNode.tier, RegistryNode.revoked_version).where(
-    RegistryNode.node_id == bindparam("id")
+_NODE = select(col(RegistryNode.tier), col(RegistryNode.revoked_version)).where(
+    col(RegistryNode.node_id) == bindparam("id")
 )
-_ROOT = select(RegistryNode.node_id).where(RegistryNode.parent_id.is_(None)).limit(1)
+_ROOT = select(col(RegistryNode.node_id)).where(col(RegistryNode.parent_id).is_(None)).limit(1)
 _CASES = Case.__table__  # type: ignore[attr-defined]
 _CUSTODY = select(_CASES.c.custodian, _CASES.c.pending_offer_to).where(
     _CASES.c.case_no == bindparam("no")
@@ -146,7 +146,9 @@ def _custody(session: Session, case_no: str) -> tuple[str | None, str | None] | 
     """(custodian, open offer's target) as the events so far make them: from the
     batch's cache when a batch is being applied, else from the case row (a row filed in
     a buffered batch is read from the buffer)."""
-    cache = session.info.get(_BATCH_CUSTODY_KEY)
+    cache: dict[str, tuple[str | None, str | None] | None] | None = session.info.get(
+        _BATCH_CUSTODY_KEY
+    )
     if cache is not None and case_no in cache:
         return cache[case_no]
     buffer = write_behind(session)
@@ -222,8 +224,8 @@ def _by_offer_target(session: Session, event: SignedEvent) -> str | None:
 
 def _by_case_decider(session: Session, event: SignedEvent) -> str | None:
     decider = session.execute(
-        select(Event.author).where(
-            Event.subject == "case:" + _record_key(event), Event.kind == "case.decided"
+        select(col(Event.author)).where(
+            col(Event.subject) == "case:" + _record_key(event), col(Event.kind) == "case.decided"
         )
     ).scalar()
     if decider is None:
@@ -234,7 +236,7 @@ def _by_case_decider(session: Session, event: SignedEvent) -> str | None:
 def _by_rectifier(session: Session, event: SignedEvent) -> str | None:
     case_no = _record_key(event)
     responsible = session.execute(
-        select(Rectification.responsible_node).where(Rectification.case_no == case_no)
+        select(col(Rectification.responsible_node)).where(col(Rectification.case_no) == case_no)
     ).scalar()
     if responsible is None:  # the rating that opens it has not arrived yet: hold, not refuse
         raise IngestRefused(
@@ -256,7 +258,7 @@ def _by_licence_issuer(session: Session, event: SignedEvent) -> str | None:
 
 def _by_licence_issuer_only(session: Session, event: SignedEvent) -> str | None:
     issuer = session.execute(
-        select(Licence.issuer_node).where(Licence.licence_id == _record_key(event))
+        select(col(Licence.issuer_node)).where(col(Licence.licence_id) == _record_key(event))
     ).scalar()
     if issuer is None:
         return "本节点没有该证照的签发记录"
@@ -274,19 +276,20 @@ def licence_entitlement_problem(session: Session, author: str, body: dict[str, A
     entry = _registry_entry(session, author)
     if entry is None:
         return f"颁发节点 {author} 未登记"
-    issuer = body.get("issuer") if isinstance(body.get("issuer"), dict) else {}
+    given = body.get("issuer")
+    issuer: dict[str, Any] = given if isinstance(given, dict) else {}
     uscc, type_code, cited = (
         str(issuer.get("uscc") or ""),
         str(body.get("type_code") or ""),
         body.get("catalogue_version"),
     )
-    query = select(LicenceEntitlement.since_version).where(
-        LicenceEntitlement.type_code == type_code,
-        LicenceEntitlement.issuer_uscc == uscc,
-        LicenceEntitlement.handling_level == entry[0],
+    query = select(col(LicenceEntitlement.since_version)).where(
+        col(LicenceEntitlement.type_code) == type_code,
+        col(LicenceEntitlement.issuer_uscc) == uscc,
+        col(LicenceEntitlement.handling_level) == entry[0],
     )
     if isinstance(cited, int) and not isinstance(cited, bool):
-        query = query.where(LicenceEntitlement.since_version <= cited)
+        query = query.where(col(LicenceEntitlement.since_version) <= cited)
     if session.execute(query.limit(1)).first() is None:
         return f"事项目录没有授权{entry[0]}级节点颁发 {uscc} 的 {type_code} 类证照"
     return None

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlmodel import Session, col
 
 from common.cases.access import load_case
 from common.cases.models import Case, CaseMaterial, CaseTask
@@ -48,7 +48,7 @@ def _refused(field: str, message: str = NOT_YOUR_DEPARTMENT_MESSAGE) -> Forbidde
     return Forbidden(NOT_YOUR_DEPARTMENT, message, field=field)
 
 
-def node_area(session: Session, node: ThisNode) -> Any:
+def node_area(session: Session, node: ThisNode) -> ColumnElement[bool] | None:
     """The cases a node's staff see (a clause for ``where``, None for all): the root sees
     everything; any other node the cases filed in its own area (its division code prefix)
     and those it holds or is offered."""
@@ -57,9 +57,9 @@ def node_area(session: Session, node: ThisNode) -> Any:
         return None
     prefix = node.node_id[: significant_digits(node.node_id)]
     return or_(
-        Case.origin_node.startswith(prefix),
-        Case.custodian == node.node_id,
-        Case.pending_offer_to == node.node_id,
+        col(Case.origin_node).startswith(prefix),
+        col(Case.custodian) == node.node_id,
+        col(Case.pending_offer_to) == node.node_id,
     )
 
 
@@ -69,16 +69,16 @@ def in_area(session: Session, node: ThisNode, case_no: str) -> bool:
     if area is None:
         return True
     return (
-        session.execute(select(Case.case_no).where(Case.case_no == case_no, area)).first()
+        session.execute(select(col(Case.case_no)).where(col(Case.case_no) == case_no, area)).first()
         is not None
     )
 
 
-def department_cases(department: str) -> Select[Any]:
+def department_cases(department: str) -> Select[str]:
     """The numbers of the cases a department's reviewer may read (for ``IN`` filters)."""
-    tasked = select(CaseTask.case_no).where(CaseTask.department == department)
-    return select(Case.case_no).where(
-        or_(Case.lead_department == department, Case.case_no.in_(tasked))
+    tasked = select(col(CaseTask.case_no)).where(col(CaseTask.department) == department)
+    return select(col(Case.case_no)).where(
+        or_(col(Case.lead_department) == department, col(Case.case_no).in_(tasked))
     )
 
 
@@ -92,7 +92,7 @@ def may_read_case(session: Session, node: ThisNode, actor: Actor, case: Case | s
         return False
     return (
         session.execute(
-            department_cases(department).where(Case.case_no == case_no).limit(1)
+            department_cases(department).where(col(Case.case_no) == case_no).limit(1)
         ).first()
         is not None
     )
@@ -121,10 +121,10 @@ def require_blob_reader(session: Session, node: ThisNode, actor: Actor, sha256: 
     found = (
         department
         and session.execute(
-            select(CaseMaterial.case_no)
+            select(col(CaseMaterial.case_no))
             .where(
-                CaseMaterial.blob_sha256 == sha256.lower(),
-                CaseMaterial.case_no.in_(department_cases(department)),
+                col(CaseMaterial.blob_sha256) == sha256.lower(),
+                col(CaseMaterial.case_no).in_(department_cases(department)),
             )
             .limit(1)
         ).first()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.blobs import store
 from common.blobs.models import Blob
@@ -24,6 +24,8 @@ from common.timeutil import utcnow
 
 MAX_NAME_CHARS = 200
 UNNAMED = "未命名文件"
+# SQLModel does not declare __table__ (SQLAlchemy's declarative mapping sets it).
+_BLOBS = Blob.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -56,8 +58,8 @@ def store_blob(session: Session, node: ThisNode, data: bytes, original_name: str
     # the same file arriving by sync): the first row wins, both requests succeed.
     insert_if_absent(
         session,
-        Blob.__table__,
-        {  # type: ignore[attr-defined]
+        _BLOBS,
+        {
             "sha256": digest,
             "size": len(data),
             "media_type": media_type,
@@ -77,7 +79,7 @@ def store_blob(session: Session, node: ThisNode, data: bytes, original_name: str
 
 def blob_exists(session: Session, sha256: str) -> bool:
     """True when this node holds the file for ``sha256``."""
-    found = session.execute(select(Blob.stored).where(Blob.sha256 == sha256)).scalar()
+    found = session.execute(select(col(Blob.stored)).where(col(Blob.sha256) == sha256)).scalar()
     return bool(found)
 
 
@@ -85,9 +87,10 @@ def blobs_held(session: Session, hashes: set[str]) -> set[str]:
     """Which of ``hashes`` this node holds, in one query (filing checks every material)."""
     if not hashes:
         return set()
-    table = Blob.__table__  # type: ignore[attr-defined]
     rows = core(session).execute(
-        select(table.c.sha256).where(table.c.sha256.in_(sorted(hashes)), table.c.stored.is_(True))
+        select(_BLOBS.c.sha256).where(
+            _BLOBS.c.sha256.in_(sorted(hashes)), _BLOBS.c.stored.is_(True)
+        )
     )
     return {row[0] for row in rows}
 

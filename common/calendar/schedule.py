@@ -137,6 +137,8 @@ def _build(year: int | None, rows: list[tuple[Any, Any, Any, str]], source: str)
     if problems:
         order = {where: i for i, (*_, where) in enumerate(rows)}
         raise ScheduleError(sorted(problems, key=lambda p: order.get(p.location, -1)))
+    if year is None:  # not reached: without any entry a problem was raised above
+        raise ScheduleError([Problem("schedule.empty", "全部", "没有任何节假日或调休日期")])
     return YearSchedule(
         year=year,
         holidays=tuple(d for d, k, _ in entries if k == "holiday"),

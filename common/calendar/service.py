@@ -21,8 +21,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session, col
 
 from common.calendar.models import SEED_SOURCE, CalendarDay, PublishedYear, schedule_json
 from common.calendar.projection import CALENDAR_SUBJECT, YEAR_PUBLISHED
@@ -136,7 +136,7 @@ def check_may_publish(node: ThisNode, actor: Actor) -> None:
 
 
 def _year_body(schedule: YearSchedule, source: str) -> dict[str, Any]:
-    return normalise(
+    body: dict[str, Any] = normalise(
         {
             "year": schedule.year,
             "holidays": [d.isoformat() for d in schedule.holidays],
@@ -145,6 +145,7 @@ def _year_body(schedule: YearSchedule, source: str) -> dict[str, Any]:
             "source": source,
         }
     )
+    return body
 
 
 def import_year_schedule(
@@ -161,11 +162,11 @@ def import_year_schedule(
         )
     current = session.execute(
         select(
-            PublishedYear.source,
-            PublishedYear.holidays,
-            PublishedYear.workdays,
-            PublishedYear.names,
-        ).where(PublishedYear.year == schedule.year)
+            col(PublishedYear.source),
+            col(PublishedYear.holidays),
+            col(PublishedYear.workdays),
+            col(PublishedYear.names),
+        ).where(col(PublishedYear.year) == schedule.year)
     ).first()
     wanted = (
         body["source"],
@@ -265,7 +266,8 @@ class _Basis:
     invalid: tuple[int, ...]  # published years whose record failed validation
 
 
-_CACHE: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], _Basis]] = (
+# Keyed by the session's bind: an Engine, or a Connection when a session is bound to one.
+_CACHE: weakref.WeakKeyDictionary[Engine | Connection, tuple[tuple[Any, ...], _Basis]] = (
     weakref.WeakKeyDictionary()
 )
 _CACHE_LOCK = threading.Lock()
@@ -273,7 +275,7 @@ _CACHE_LOCK = threading.Lock()
 
 def _forget(session: Session) -> None:
     with _CACHE_LOCK:
-        _CACHE.pop(session.get_bind(), None)  # type: ignore[arg-type]
+        _CACHE.pop(session.get_bind(), None)
 
 
 def _state(session: Session) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
@@ -288,12 +290,12 @@ def _state(session: Session) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     ).one()
     published = session.execute(
         select(
-            PublishedYear.year,
-            PublishedYear.version,
-            PublishedYear.source,
-            PublishedYear.holidays,
-            PublishedYear.workdays,
-        ).order_by(PublishedYear.year)
+            col(PublishedYear.year),
+            col(PublishedYear.version),
+            col(PublishedYear.source),
+            col(PublishedYear.holidays),
+            col(PublishedYear.workdays),
+        ).order_by(col(PublishedYear.year))
     ).all()
     return (tuple(seed), *(tuple(row) for row in published)), [tuple(r) for r in published]
 
@@ -301,7 +303,9 @@ def _state(session: Session) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
 def _build(session: Session, published: list[tuple[Any, ...]]) -> _Basis:
     overrides: dict[date, bool] = {}
     covered: set[int] = set()
-    for day, working in session.execute(select(CalendarDay.day, CalendarDay.is_working_day)):
+    for day, working in session.execute(
+        select(col(CalendarDay.day), col(CalendarDay.is_working_day))
+    ):
         covered.add(day.year)
         if working != (day.weekday() < 5):  # keep only the exceptions to Monday-Friday
             overrides[day] = working
@@ -333,12 +337,12 @@ def _basis(session: Session) -> _Basis:
     key, published = _state(session)
     engine = session.get_bind()
     with _CACHE_LOCK:
-        cached = _CACHE.get(engine)  # type: ignore[call-overload]
+        cached = _CACHE.get(engine)
     if cached is not None and cached[0] == key:
         return cached[1]
     basis = _build(session, published)
     with _CACHE_LOCK:
-        _CACHE[engine] = (key, basis)  # type: ignore[index]
+        _CACHE[engine] = (key, basis)
     return basis
 
 
@@ -402,15 +406,15 @@ def calendar_days(session: Session, start: date, end: date) -> dict[str, Any]:
     names: dict[date, str] = {
         day: name
         for day, name in session.execute(
-            select(CalendarDay.day, CalendarDay.name).where(
-                CalendarDay.day.between(start, end), CalendarDay.name.is_not(None)
+            select(col(CalendarDay.day), col(CalendarDay.name)).where(
+                col(CalendarDay.day).between(start, end), col(CalendarDay.name).is_not(None)
             )
         )
         if day.year not in basis.published
     }
     for text in session.execute(
-        select(PublishedYear.names).where(
-            PublishedYear.year.in_([y for y in basis.published if start.year <= y <= end.year])
+        select(col(PublishedYear.names)).where(
+            col(PublishedYear.year).in_([y for y in basis.published if start.year <= y <= end.year])
         )
     ).scalars():
         names.update({date.fromisoformat(d): n for d, n in json.loads(text).items()})

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from common.calendar.workdays import WorkingCalendar
 
@@ -122,17 +122,18 @@ def clock_input(case_like: Any, procedures: Iterable[Any] = ()) -> ClockInput:
     special-procedure rows; a ``ClockInput`` passes through unchanged."""
     if isinstance(case_like, ClockInput):
         return case_like
+    # cast: started_on and filed_on are NOT NULL columns, so as_date gives a date for them.
     pauses = tuple(
         Pause(
-            started_on=as_date(p.started_on),
-            ended_on=as_date(p.ended_on),  # type: ignore[arg-type]
+            started_on=cast(date, as_date(p.started_on)),
+            ended_on=as_date(p.ended_on),
             paused_days=int(getattr(p, "paused_days", 0) or 0),
             kind=int(p.kind),
         )
         for p in procedures
     ) or tuple(getattr(case_like, "pauses", ()) or ())
     return ClockInput(
-        filed_on=as_date(case_like.filed_on),  # type: ignore[arg-type]
+        filed_on=cast(date, as_date(case_like.filed_on)),
         accepted_on=as_date(case_like.accepted_on),
         limit_days=int(case_like.limit_days or 0),
         extension_days=int(getattr(case_like, "extension_days", 0) or 0),

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.sql import ClauseElement
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.models import (
     Case,
@@ -31,7 +31,8 @@ _TABLES = (Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit, SpecialProcedure
 cases_projection = register_projection(
     Projection(
         "cases",
-        tables=[t.__table__ for t in _TABLES],  # type: ignore[attr-defined]
+        # SQLModel's typing declares no ``__table__`` on table models.
+        tables=[t.__table__ for t in _TABLES],  # type: ignore[union-attr]
     )
 )
 
@@ -74,7 +75,7 @@ def set_case(session: Session, case_no: str, **values: Any) -> None:
     ``Case`` loaded in this session sees the new values, as the ORM's own UPDATE would
     arrange."""
     if any(isinstance(value, ClauseElement) for value in values.values()):
-        session.execute(update(Case).where(Case.case_no == case_no).values(**values))
+        session.execute(update(Case).where(col(Case.case_no) == case_no).values(**values))
         return
     update_case(session, case_no, values)
     loaded = (

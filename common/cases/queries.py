@@ -1,5 +1,8 @@
-"""Reading cases: the case view, lists, the integrated-window queues and the public
-progress answer. Identity numbers leave here masked only.
+"""Reading cases: the case view, lists, the integrated-window queues, the public
+progress answer, and what the case screens read of one case (its materials, its trail
+of events, its clock) and the village agent's case list. Identity numbers leave here
+masked only; where a list is filtered by who may read it, the rule is the read policy's
+(``common.authority.reading``).
 
 Reads never write; the clocks are worked out at read time from ``today``.
 """
@@ -9,33 +12,57 @@ from __future__ import annotations
 import hmac
 import json
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col
 
 from common.authority.reading import department_cases, node_area
 from common.calendar.service import working_calendar
-from common.cases.access import load_case
+from common.calendar.workdays import WorkingCalendar
+from common.cases.access import case_subject, load_case
 from common.cases.clock import clock_status
-from common.cases.models import (
-    Case,
-    CaseMaterial,
-    CaseNotice,
-    CaseTask,
-    CaseVisit,
-    SpecialProcedure,
-)
+from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
+from common.cases.review.service import case_procedures
 from common.cases.states import CLOSED, STATE_LABELS, CaseState
 from common.errors import DomainError, NotFound
 from common.identity.divisions import significant_digits
 from common.identity.models import RegistryNode
 from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
+from common.ledger.models import Event
 from common.node import ThisNode
 
 QUEUE_STATES = (CaseState.FILED.value, CaseState.SUPPLEMENT.value)
 ENDED_EARLY = (CaseState.REFUSED.value, CaseState.WITHDRAWN.value)
 MAX_LISTED = 500
+MAX_AGENT_CASES = 300  # the village agent's list
+# What each event of a case's trail was, as the agent reads it.
+EVENT_LABELS = {
+    "case.filed": "代办申请",
+    "case.supplement_requested": "一次性告知（补齐补正）",
+    "case.supplement_received": "收到补正材料",
+    "case.accepted": "受理",
+    "case.refused": "不予受理",
+    "case.opinion_recorded": "部门审查意见",
+    "case.decided": "作出决定",
+    "case.special_started": "特别程序开始",
+    "case.special_ended": "特别程序结束",
+    "case.extension_approved": "批准延期",
+    "case.visit_recorded": "到场记录",
+    "case.delivered": "送达",
+    "case.withdrawn": "撤回",
+    "case.verification_recorded": "告知承诺核查",
+    "case.rated": "评价",
+    "case.rectification_opened": "差评整改",
+    "case.callback_recorded": "回访",
+    "case.rectification_closed": "整改完成",
+    "handoff.offered": "移交（待接收）",
+    "handoff.accepted": "接收移交",
+    "handoff.declined": "拒收移交",
+}
+# A case's own rows, each table read the same way (by case number, in its order).
+_PartRow = TypeVar("_PartRow", CaseMaterial, CaseNotice, CaseVisit, CaseTask)
 
 
 def state_label(state: str) -> str:
@@ -45,15 +72,20 @@ def state_label(state: str) -> str:
         return state
 
 
-def _rows(session: Session, model: Any, case_no: str, order: Any) -> list[Any]:
-    return list(
-        session.execute(select(model).where(model.case_no == case_no).order_by(order)).scalars()
-    )
+def _rows(
+    session: Session, model: type[_PartRow], case_no: str, order: Mapped[Any]
+) -> list[_PartRow]:
+    query = select(model).where(col(model.case_no) == case_no).order_by(order)
+    return list(session.execute(query).scalars())
 
 
-def _clock(session: Session, case: Case, today: date) -> dict[str, Any]:
-    procedures = _rows(session, SpecialProcedure, case.case_no, SpecialProcedure.seq)
-    clock = clock_status(case, working_calendar(session), today, procedures).as_dict()
+def clock_view(
+    session: Session, case: Case, today: date, calendar: WorkingCalendar | None = None
+) -> dict[str, Any]:
+    """The case's statutory clock as a dict; a list passes one ``calendar`` for all."""
+    calendar = calendar or working_calendar(session)
+    procedures = case_procedures(session, case.case_no)
+    clock = clock_status(case, calendar, today, procedures).as_dict()
     if case.state in ENDED_EARLY:  # no decision will come: the clock no longer runs
         clock.update(status="stopped", status_label="已终止", days_left=None)
     return clock
@@ -106,10 +138,10 @@ def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str
     """Everything a window shows about one case, identity number masked."""
     case = load_case(session, case_no)
     day = today if isinstance(today, date) else date.fromisoformat(today)
-    materials = _rows(session, CaseMaterial, case_no, CaseMaterial.position)
-    notices = _rows(session, CaseNotice, case_no, CaseNotice.notice_no)
-    visits = _rows(session, CaseVisit, case_no, CaseVisit.seq)
-    tasks = _rows(session, CaseTask, case_no, CaseTask.task_id)
+    materials = _rows(session, CaseMaterial, case_no, col(CaseMaterial.position))
+    notices = _rows(session, CaseNotice, case_no, col(CaseNotice.notice_no))
+    visits = _rows(session, CaseVisit, case_no, col(CaseVisit.seq))
+    tasks = _rows(session, CaseTask, case_no, col(CaseTask.task_id))
     return {
         **case_summary(case),
         "version": case.version,
@@ -204,7 +236,7 @@ def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str
             "delivered_on": case.delivered_on,
         },
         "rating": case.rating,
-        "clock": _clock(session, case, day),
+        "clock": clock_view(session, case, day),
     }
 
 
@@ -223,7 +255,7 @@ def list_cases(
     read (``common.authority.reading``: it leads the case or has a task on it)."""
     query = select(Case)
     if origin:
-        query = query.where(Case.origin_node == origin)
+        query = query.where(col(Case.origin_node) == origin)
     if state:
         try:
             CaseState(state)
@@ -231,14 +263,14 @@ def list_cases(
             raise DomainError(
                 "case.state_unknown", f"未知的案件状态“{state}”", field="state"
             ) from None
-        query = query.where(Case.state == state)
+        query = query.where(col(Case.state) == state)
     if window:
-        query = query.where(Case.window == window)
+        query = query.where(col(Case.window) == window)
     if custodian:
-        query = query.where(Case.custodian == custodian)
+        query = query.where(col(Case.custodian) == custodian)
     if department is not None:  # a department reviewer: the cases the read policy lets it read
-        query = query.where(Case.case_no.in_(department_cases(department)))
-    query = query.order_by(Case.filed_at.desc(), Case.case_no.desc())
+        query = query.where(col(Case.case_no).in_(department_cases(department)))
+    query = query.order_by(col(Case.filed_at).desc(), col(Case.case_no).desc())
     return list(session.execute(query.limit(min(limit, MAX_LISTED)).offset(offset)).scalars())
 
 
@@ -247,8 +279,12 @@ def window_queue(session: Session, node: ThisNode, window: str) -> list[Case]:
     acceptance or for materials, oldest first."""
     query = (
         select(Case)
-        .where(Case.custodian == node.node_id, Case.window == window, Case.state.in_(QUEUE_STATES))
-        .order_by(Case.filed_at, Case.case_no)
+        .where(
+            col(Case.custodian) == node.node_id,
+            col(Case.window) == window,
+            col(Case.state).in_(QUEUE_STATES),
+        )
+        .order_by(col(Case.filed_at), col(Case.case_no))
     )
     return list(session.execute(query).scalars())
 
@@ -265,7 +301,7 @@ def public_progress(session: Session, case_no: str, id_last4: str, today: date) 
         raise NotFound(
             "case.not_found", "没有找到该办件，请核对办件编号和证件号码后四位", field="case_no"
         )
-    clock = _clock(session, case, today)
+    clock = clock_view(session, case, today)
     return {
         "case_no": case.case_no,
         "state_label": state_label(case.state),
@@ -303,42 +339,43 @@ def area_cases(
     if area is not None:
         query = query.where(area)
     if state:
-        query = query.where(Case.state == state)
+        query = query.where(col(Case.state) == state)
     if window:
-        query = query.where(Case.window == window)
+        query = query.where(col(Case.window) == window)
     if origin:
-        query = query.where(Case.origin_node == origin)
+        query = query.where(col(Case.origin_node) == origin)
     if number:
-        query = query.where(Case.case_no.contains(number.strip()))
+        query = query.where(col(Case.case_no).contains(number.strip()))
     if department is not None:
-        query = query.where(Case.case_no.in_(department_cases(department)))
-    closed = Case.state.in_([s.value for s in CLOSED])
-    query = query.order_by(closed, Case.deadline, Case.filed_at.desc(), Case.case_no)
+        query = query.where(col(Case.case_no).in_(department_cases(department)))
+    closed = col(Case.state).in_([s.value for s in CLOSED])
+    query = query.order_by(closed, col(Case.deadline), col(Case.filed_at).desc(), col(Case.case_no))
     return list(session.execute(query.limit(limit)).scalars())
+
+
+def _waiting_here(node: ThisNode) -> tuple[ColumnElement[bool], ...]:
+    """Held by this node, not being offered on, waiting for acceptance or materials."""
+    return (
+        col(Case.custodian) == node.node_id,
+        col(Case.pending_offer_to).is_(None),
+        col(Case.state).in_(QUEUE_STATES),
+    )
 
 
 def acceptance_queue(session: Session, node: ThisNode, window: str | None = None) -> list[Case]:
     """Cases this node holds that wait for acceptance or materials, oldest first
     (a township's queue has every window; the county's is one window at a time)."""
-    query = select(Case).where(
-        Case.custodian == node.node_id,
-        Case.pending_offer_to.is_(None),
-        Case.state.in_(QUEUE_STATES),
-    )
+    query = select(Case).where(*_waiting_here(node))
     if window:
-        query = query.where(Case.window == window)
-    return list(session.execute(query.order_by(Case.filed_at, Case.case_no)).scalars())
+        query = query.where(col(Case.window) == window)
+    return list(session.execute(query.order_by(col(Case.filed_at), col(Case.case_no))).scalars())
 
 
 def queue_counts(session: Session, node: ThisNode) -> dict[str, int]:
     rows = session.execute(
-        select(Case.window, func.count())
-        .where(
-            Case.custodian == node.node_id,
-            Case.pending_offer_to.is_(None),
-            Case.state.in_(QUEUE_STATES),
-        )
-        .group_by(Case.window)
+        select(col(Case.window), func.count())
+        .where(*_waiting_here(node))
+        .group_by(col(Case.window))
     ).all()
     return {window: int(count) for window, count in rows}
 
@@ -349,10 +386,76 @@ def area_origins(session: Session, node: ThisNode) -> list[tuple[str, str]]:
     rows = session.execute(
         select(RegistryNode)
         .where(
-            RegistryNode.node_id.startswith(prefix),
-            RegistryNode.node_id != node.node_id,
-            RegistryNode.revoked_version.is_(None),
+            col(RegistryNode.node_id).startswith(prefix),
+            col(RegistryNode.node_id) != node.node_id,
+            col(RegistryNode.revoked_version).is_(None),
         )
-        .order_by(RegistryNode.node_id)
+        .order_by(col(RegistryNode.node_id))
     ).scalars()
     return [(row.node_id, row.name) for row in rows]
+
+
+# -- one case on the case screens (its materials, its trail), the agent's list ------------
+
+
+def agent_cases(
+    session: Session, node: ThisNode, username: str, *, mine: bool, limit: int = MAX_AGENT_CASES
+) -> list[Case]:
+    """The cases filed at this village (or only ``username``'s), newest first."""
+    query = select(Case).where(col(Case.origin_node) == node.node_id)
+    if mine:
+        query = query.where(col(Case.agent) == username)
+    query = query.order_by(col(Case.filed_at).desc(), col(Case.case_no).desc())
+    return list(session.execute(query.limit(limit)).scalars())
+
+
+def outstanding_materials(session: Session, case_no: str) -> list[CaseMaterial]:
+    """Mandatory materials neither handed in, held as a licence nor promised (告知承诺)."""
+    query = (
+        select(CaseMaterial)
+        .where(
+            col(CaseMaterial.case_no) == case_no,
+            col(CaseMaterial.mandatory).is_(True),
+            col(CaseMaterial.provided).is_(False),
+            col(CaseMaterial.promised).is_(False),
+        )
+        .order_by(col(CaseMaterial.position))
+    )
+    return list(session.execute(query).scalars())
+
+
+def unprovided_materials(session: Session, case_no: str) -> list[CaseMaterial]:
+    query = (
+        select(CaseMaterial)
+        .where(col(CaseMaterial.case_no) == case_no, col(CaseMaterial.provided).is_(False))
+        .order_by(col(CaseMaterial.position))
+    )
+    return list(session.execute(query).scalars())
+
+
+def material_positions(session: Session, case_no: str) -> dict[str, int]:
+    rows = session.execute(
+        select(col(CaseMaterial.name), col(CaseMaterial.position)).where(
+            col(CaseMaterial.case_no) == case_no
+        )
+    )
+    return {name: position for name, position in rows}
+
+
+def case_trail(session: Session, case_no: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """Every event of the case in order: what happened, where, when (UTC ``at``)."""
+    rows = session.execute(
+        select(col(Event.sseq), col(Event.kind), col(Event.author), col(Event.at))
+        .where(col(Event.subject) == case_subject(case_no))
+        .order_by(col(Event.sseq))
+    ).all()
+    return [
+        {
+            "sseq": sseq,
+            "label": EVENT_LABELS.get(kind, kind),
+            "kind": kind,
+            "node": names.get(author, author),
+            "at": at,
+        }
+        for sseq, kind, author, at in rows
+    ]

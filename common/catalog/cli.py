@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -83,7 +83,7 @@ def _read_with_progress(file: Path) -> list[Matter]:
             raise typer.Exit(1) from None
 
 
-def _print_event(event_body: dict, version: int) -> None:
+def _print_event(event_body: dict[str, Any], version: int) -> None:
     console.print(
         f"已发布第{event_body['batch_no']}批“{escape(event_body['name'])}”（{event_body['published_on']}）："
         f"{len(event_body['matters'])}个事项，目录版本 {version}"

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field  # Col has an attribute named ``field``
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from pydantic import BaseModel
 
 from common.catalog.schema import Matter
 from common.labels import (
@@ -79,7 +82,7 @@ class Col:
     header: str
     field: str
     kind: str = "text"  # text | code | int | bool | enum | enum_list | departments | amount
-    labels: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = dataclass_field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     bool_labels: tuple[str, str] = ("是", "否")
     empty: Any = None  # value for an empty cell; None leaves the schema default
@@ -141,7 +144,7 @@ def norm_key(text: str) -> str:
     return re.sub(r"[\s*]", "", unicodedata.normalize("NFKC", text)).lower()
 
 
-def required_fields(model: type = Matter) -> set[str]:
+def required_fields(model: type[BaseModel] = Matter) -> set[str]:
     return {name for name, info in model.model_fields.items() if info.is_required()}
 
 

@@ -74,7 +74,7 @@ class CatalogueImportError(DomainError):
         )
         self.problems = problems
 
-    def as_dict(self) -> dict[str, Any]:  # type: ignore[override]
+    def as_dict(self) -> dict[str, Any]:
         return {**super().as_dict(), "problems": [p.as_dict() for p in self.problems]}
 
 
@@ -216,7 +216,7 @@ def _locate(record: RawRecord, err: Mapping[str, Any]) -> ImportProblem | None:
         return record.source.problem(guess_field(message), message)
     head = loc[0]
     if head in ("materials", "fees") and len(loc) >= 2 and isinstance(loc[1], int):
-        item = getattr(record, head)[loc[1]]
+        item: RawRecord = getattr(record, head)[loc[1]]
         name = str(loc[2]) if len(loc) > 2 else ""
         if name in item.bad:
             return None  # already reported as an unreadable cell

@@ -179,9 +179,11 @@ def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
         raise CatalogueImportError(problems)  # without the columns every row would fail
 
     index, rows = sheets[MATTER_SHEET]
-    headers = {col.field: col.header for col in MATTER_COLUMNS}
+    field_headers = {col.field: col.header for col in MATTER_COLUMNS}
     records = [
-        read_cells(cells, index, MATTER_COLUMNS, Source(MATTER_SHEET, row_no, headers), problems)
+        read_cells(
+            cells, index, MATTER_COLUMNS, Source(MATTER_SHEET, row_no, field_headers), problems
+        )
         for row_no, cells in rows
     ]
     by_code = check_duplicates(records, problems)
@@ -190,9 +192,9 @@ def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
         (FEE_SHEET, FEE_COLUMNS, "fees"),
     ):
         index, rows = sheets[name]
-        headers = {col.field: col.header for col in (CODE_COLUMN, *columns)}
+        field_headers = {col.field: col.header for col in (CODE_COLUMN, *columns)}
         for row_no, cells in rows:
-            source = Source(name, row_no, headers)
+            source = Source(name, row_no, field_headers)
             code = (
                 cell_text(cells[index["implementation_code"]])
                 if index["implementation_code"] < len(cells)

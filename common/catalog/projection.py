@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, insert, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.catalog.models import CatalogueBatch, PublishedMatter, matter_data_json
 from common.ledger.envelope import SignedEvent
@@ -68,7 +68,7 @@ def _batch_published(session: Session, event: SignedEvent) -> None:
     for start in range(0, len(codes), 500):
         chunk = codes[start : start + 500]
         session.execute(
-            delete(PublishedMatter).where(PublishedMatter.implementation_code.in_(chunk))
+            delete(PublishedMatter).where(col(PublishedMatter.implementation_code).in_(chunk))
         )
     if matters:
         session.execute(
@@ -80,7 +80,7 @@ def _batch_published(session: Session, event: SignedEvent) -> None:
 def _matter_withdrawn(session: Session, event: SignedEvent) -> None:
     session.execute(
         update(PublishedMatter)
-        .where(PublishedMatter.implementation_code == event.body["implementation_code"])
+        .where(col(PublishedMatter.implementation_code) == event.body["implementation_code"])
         .values(
             withdrawn=True,
             withdrawn_version=event.envelope["sseq"],

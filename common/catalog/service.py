@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import case, func, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.catalog.io_columns import norm_key
 from common.catalog.models import CatalogueBatch, MatterDraft, PublishedMatter, matter_data_json
@@ -72,7 +72,8 @@ def _duplicates(codes: list[str]) -> list[str]:
 
 def _matter_data(matter: Matter) -> dict[str, Any]:
     # NFC and JSON-only values: exactly what the signed event will carry.
-    return normalise(matter.model_dump(mode="json"))
+    data: dict[str, Any] = normalise(matter.model_dump(mode="json"))
+    return data
 
 
 # -- actions -----------------------------------------------------------------------
@@ -111,14 +112,25 @@ def import_drafts(
         if draft is not None and draft.data == data:
             summary.unchanged.append(code)
             continue
-        (summary.created if draft is None else summary.updated).append(code)
-        draft = draft or MatterDraft(implementation_code=code)
-        draft.basic_code, draft.name, draft.window = (
-            matter.basic_code,
-            matter.name,
-            matter.window.value,
-        )
-        draft.data, draft.imported_at, draft.updated_by = data, now, actor.username
+        if draft is None:
+            summary.created.append(code)
+            draft = MatterDraft(
+                implementation_code=code,
+                basic_code=matter.basic_code,
+                name=matter.name,
+                window=matter.window.value,
+                data=data,
+                imported_at=now,
+                updated_by=actor.username,
+            )
+        else:
+            summary.updated.append(code)
+            draft.basic_code, draft.name, draft.window = (
+                matter.basic_code,
+                matter.name,
+                matter.window.value,
+            )
+            draft.data, draft.imported_at, draft.updated_by = data, now, actor.username
         session.add(draft)
     session.flush()
     return summary
@@ -223,7 +235,7 @@ def _drafts_by_code(session: Session, codes: list[str]) -> list[MatterDraft]:
     for chunk in _chunks(codes):
         rows.extend(
             session.execute(
-                select(MatterDraft).where(MatterDraft.implementation_code.in_(chunk))
+                select(MatterDraft).where(col(MatterDraft.implementation_code).in_(chunk))
             ).scalars()
         )
     return rows
@@ -234,7 +246,7 @@ def _published_by_code(session: Session, codes: list[str]) -> list[PublishedMatt
     for chunk in _chunks(codes):
         rows.extend(
             session.execute(
-                select(PublishedMatter).where(PublishedMatter.implementation_code.in_(chunk))
+                select(PublishedMatter).where(col(PublishedMatter.implementation_code).in_(chunk))
             ).scalars()
         )
     return rows
@@ -267,16 +279,16 @@ def unpublished_draft_codes(session: Session) -> list[str]:
 def list_drafts(
     session: Session, *, window: str | None = None, q: str | None = None
 ) -> list[MatterDraft]:
-    query = select(MatterDraft).order_by(MatterDraft.implementation_code)
+    query = select(MatterDraft).order_by(col(MatterDraft.implementation_code))
     if window:
-        query = query.where(MatterDraft.window == window_code(window))
+        query = query.where(col(MatterDraft.window) == window_code(window))
     if q and q.strip():
         like = f"%{q.strip()}%"
         query = query.where(
             or_(
-                MatterDraft.name.like(like),
-                MatterDraft.implementation_code.like(like),
-                MatterDraft.basic_code.like(like),
+                col(MatterDraft.name).like(like),
+                col(MatterDraft.implementation_code).like(like),
+                col(MatterDraft.basic_code).like(like),
             )
         )
     return list(session.execute(query).scalars())
@@ -289,18 +301,18 @@ def list_published(
     q: str | None = None,
     include_withdrawn: bool = False,
 ) -> list[PublishedMatter]:
-    query = select(PublishedMatter).order_by(PublishedMatter.implementation_code)
+    query = select(PublishedMatter).order_by(col(PublishedMatter.implementation_code))
     if not include_withdrawn:
-        query = query.where(PublishedMatter.withdrawn.is_(False))
+        query = query.where(col(PublishedMatter.withdrawn).is_(False))
     if window:
-        query = query.where(PublishedMatter.window == window_code(window))
+        query = query.where(col(PublishedMatter.window) == window_code(window))
     if q and q.strip():
         like = f"%{q.strip()}%"
         query = query.where(
             or_(
-                PublishedMatter.name.like(like),
-                PublishedMatter.implementation_code.like(like),
-                PublishedMatter.basic_code.like(like),
+                col(PublishedMatter.name).like(like),
+                col(PublishedMatter.implementation_code).like(like),
+                col(PublishedMatter.basic_code).like(like),
             )
         )
     return list(session.execute(query).scalars())
@@ -350,7 +362,9 @@ def published_matter(session: Session, code: str) -> tuple[Matter, bool]:
 
 
 def list_batches(session: Session) -> list[CatalogueBatch]:
-    return list(session.execute(select(CatalogueBatch).order_by(CatalogueBatch.batch_no)).scalars())
+    return list(
+        session.execute(select(CatalogueBatch).order_by(col(CatalogueBatch.batch_no))).scalars()
+    )
 
 
 def catalogue_version(session: Session) -> int:
@@ -375,8 +389,10 @@ def one_trip_share(session: Session) -> dict[str, Any]:
     matters, one_trip = session.execute(
         select(
             func.count(),
-            func.coalesce(func.sum(case((PublishedMatter.required_visits <= 1, 1), else_=0)), 0),
-        ).where(PublishedMatter.withdrawn.is_(False))
+            func.coalesce(
+                func.sum(case((col(PublishedMatter.required_visits) <= 1, 1), else_=0)), 0
+            ),
+        ).where(col(PublishedMatter.withdrawn).is_(False))
     ).one()
     result: dict[str, Any] = {
         "overall": {
@@ -400,12 +416,12 @@ def one_trip_share(session: Session) -> dict[str, Any]:
     # On the county, drafts are the rest of the county's list of matters: the reform's
     # figure (DOMAIN.md: 910 published = 85% of all matters) is published one-trip
     # matters over every matter known, published or not.
-    draft_codes = set(session.execute(select(MatterDraft.implementation_code)).scalars())
+    draft_codes = set(session.execute(select(col(MatterDraft.implementation_code))).scalars())
     if draft_codes:
         published_codes = set(
             session.execute(
-                select(PublishedMatter.implementation_code).where(
-                    PublishedMatter.withdrawn.is_(False)
+                select(col(PublishedMatter.implementation_code)).where(
+                    col(PublishedMatter.withdrawn).is_(False)
                 )
             ).scalars()
         )

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.access import load_case
 from common.cases.models import SpecialProcedure
@@ -123,7 +123,7 @@ def available_case_documents(session: Session, case_no: str) -> list[str]:
     if case.notices:
         kinds.append("notice")
     if session.execute(
-        select(SpecialProcedure.seq).where(SpecialProcedure.case_no == case_no).limit(1)
+        select(col(SpecialProcedure.seq)).where(col(SpecialProcedure.case_no) == case_no).limit(1)
     ).first():
         kinds.append("special-procedure")
     if case.state in (CaseState.APPROVED, CaseState.REJECTED, CaseState.DELIVERED):

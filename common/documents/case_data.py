@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.reading import require_case_reader
 from common.cases.access import case_subject, load_case
@@ -78,9 +78,9 @@ def case_context(
 def event_body(session: Session, node: ThisNode, case_no: str, kind: str) -> dict[str, Any] | None:
     """The body of the case's latest event of ``kind``, or None."""
     raw = session.execute(
-        select(Event.raw)
-        .where(Event.subject == case_subject(case_no), Event.kind == kind)
-        .order_by(Event.sseq.desc())
+        select(col(Event.raw))
+        .where(col(Event.subject) == case_subject(case_no), col(Event.kind) == kind)
+        .order_by(col(Event.sseq).desc())
         .limit(1)
     ).scalar()
     return parse_event(node.network_id, raw).body if raw is not None else None

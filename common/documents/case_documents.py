@@ -13,7 +13,7 @@ from typing import Any
 
 from reportlab.lib.units import mm
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.clock import KIND_EXTENSION
 from common.cases.models import CaseNotice, SpecialProcedure
@@ -156,12 +156,13 @@ def refusal_notice(
 
 
 def _notice(session: Session, case_no: str, notice_no: int | None) -> CaseNotice:
+    row: CaseNotice | None
     if notice_no is None:
         row = (
             session.execute(
                 select(CaseNotice)
-                .where(CaseNotice.case_no == case_no)
-                .order_by(CaseNotice.notice_no.desc())
+                .where(col(CaseNotice.case_no) == case_no)
+                .order_by(col(CaseNotice.notice_no).desc())
                 .limit(1)
             )
             .scalars()

@@ -17,7 +17,8 @@ MIN_MODULE_MM = 0.6  # 3.5 px at 150 dpi
 QUIET_ZONE = 4  # modules of white border the standard asks for
 
 
-class QrCode(Flowable):
+# reportlab ships no type information, so Flowable is Any to mypy.
+class QrCode(Flowable):  # type: ignore[misc]
     """A QR code of ``payload``, ``size`` points wide at least (grown to keep modules readable)."""
 
     def __init__(self, payload: str, size: float = 60 * mm, max_size: float = 150 * mm) -> None:

@@ -47,7 +47,8 @@ def _parent_in(registry: list[str], node_id: str) -> str | None:
     for raw in registry:
         body = json.loads(raw).get("body", {})
         if isinstance(body, dict) and body.get("node", {}).get("id") == node_id:
-            return body["node"].get("parent")
+            parent: str | None = body["node"].get("parent")
+            return parent
     return None
 
 

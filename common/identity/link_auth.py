@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.errors import Unauthorised
 from common.identity.keys import NodeKey, load_public_key
@@ -101,7 +101,7 @@ def verify_request(
         )
     keys = session.execute(
         select(RegistryKey).where(
-            RegistryKey.node_id == node_id, RegistryKey.revoked_version.is_(None)
+            col(RegistryKey.node_id) == node_id, col(RegistryKey.revoked_version).is_(None)
         )
     ).scalars()
     message = _request_bytes(network_id, node_id, method, path, body, at, nonce)
@@ -119,7 +119,7 @@ def verify_request(
 
 def _remember_nonce(session: Session, node_id: str, nonce: str) -> None:
     cutoff = utcnow() - timedelta(seconds=2 * MAX_SKEW_SECONDS)
-    session.execute(delete(SeenNonce).where(SeenNonce.seen_at < cutoff))
+    session.execute(delete(SeenNonce).where(col(SeenNonce.seen_at) < cutoff))
     if session.get(SeenNonce, nonce) is not None:
         raise Unauthorised("link.replay", "重复的请求（随机数已使用）", field=HEADER_NONCE)
     try:

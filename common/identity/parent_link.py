@@ -68,6 +68,7 @@ def request_parent(
 
 def _is_skew(response: httpx.Response) -> bool:
     try:
-        return response.json().get("code") == "link.clock_skew"
+        code: object = response.json().get("code")
+        return code == "link.clock_skew"
     except ValueError:
         return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import insert, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.identity.keys import fingerprint_of
 from common.identity.models import RegistryKey, RegistryNode
@@ -52,6 +52,6 @@ def _node_revoked(session: Session, event: SignedEvent) -> None:
     )
     session.execute(
         update(RegistryKey)
-        .where(RegistryKey.node_id == node_id, RegistryKey.revoked_version.is_(None))
+        .where(col(RegistryKey.node_id) == node_id, col(RegistryKey.revoked_version).is_(None))
         .values(revoked_version=version)
     )

@@ -6,8 +6,11 @@ installed at enrolment. Other events need a registered, unrevoked key of their a
 
 from __future__ import annotations
 
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.identity.keys import fingerprint_of, load_public_key
 from common.identity.models import RegistryKey, RegistryNode
@@ -18,7 +21,7 @@ from common.ledger.models import Event
 
 def registry_version(session: Session) -> int:
     value = session.execute(
-        select(func.max(Event.sseq)).where(Event.subject == REGISTRY_SUBJECT)
+        select(func.max(Event.sseq)).where(col(Event.subject) == REGISTRY_SUBJECT)
     ).scalar()
     return int(value or 0)
 
@@ -29,7 +32,7 @@ def get_node_entry(session: Session, node_id: str) -> RegistryNode | None:
 
 def root_entry(session: Session) -> RegistryNode | None:
     return (
-        session.execute(select(RegistryNode).where(RegistryNode.parent_id.is_(None)))
+        session.execute(select(RegistryNode).where(col(RegistryNode.parent_id).is_(None)))
         .scalars()
         .first()
     )
@@ -39,8 +42,8 @@ def children_of(session: Session, node_id: str) -> list[RegistryNode]:
     return list(
         session.execute(
             select(RegistryNode)
-            .where(RegistryNode.parent_id == node_id)
-            .order_by(RegistryNode.node_id)
+            .where(col(RegistryNode.parent_id) == node_id)
+            .order_by(col(RegistryNode.node_id))
         ).scalars()
     )
 
@@ -59,7 +62,9 @@ def path_to_root(session: Session, node_id: str) -> list[str]:
 def registry_events(session: Session) -> list[bytes]:
     return list(
         session.execute(
-            select(Event.raw).where(Event.subject == REGISTRY_SUBJECT).order_by(Event.sseq)
+            select(col(Event.raw))
+            .where(col(Event.subject) == REGISTRY_SUBJECT)
+            .order_by(col(Event.sseq))
         ).scalars()
     )
 
@@ -71,7 +76,7 @@ class RegistryKeyResolver:
         self.root_fingerprint = root_fingerprint
         self.allow_revoked = allow_revoked
 
-    def __call__(self, session: Session, event: SignedEvent):  # type: ignore[no-untyped-def]
+    def __call__(self, session: Session, event: SignedEvent) -> Ed25519PublicKey:
         env = event.envelope
         if env["subject"] == REGISTRY_SUBJECT:
             return self._root_key(session, event)
@@ -86,7 +91,7 @@ class RegistryKeyResolver:
             )
         return load_public_key(key.public_key)
 
-    def _root_key(self, session: Session, event: SignedEvent):  # type: ignore[no-untyped-def]
+    def _root_key(self, session: Session, event: SignedEvent) -> Ed25519PublicKey:
         env = event.envelope
         if env["sseq"] == 1 and env["kind"] == "registry.node_added":
             # Genesis: the root introduces itself; trust it only if the key is the anchor.
@@ -98,7 +103,7 @@ class RegistryKeyResolver:
             return load_public_key(public_key)
         key = (
             session.execute(
-                select(RegistryKey).where(RegistryKey.fingerprint == self.root_fingerprint)
+                select(RegistryKey).where(col(RegistryKey.fingerprint) == self.root_fingerprint)
             )
             .scalars()
             .first()
@@ -108,14 +113,14 @@ class RegistryKeyResolver:
         return load_public_key(key.public_key)
 
 
-def registered_nodes_view(session: Session) -> list[dict]:
+def registered_nodes_view(session: Session) -> list[dict[str, Any]]:
     keys = {
         k.node_id: k
         for k in session.execute(
-            select(RegistryKey).where(RegistryKey.revoked_version.is_(None))
+            select(RegistryKey).where(col(RegistryKey.revoked_version).is_(None))
         ).scalars()
     }
-    nodes = session.execute(select(RegistryNode).order_by(RegistryNode.node_id)).scalars()
+    nodes = session.execute(select(RegistryNode).order_by(col(RegistryNode.node_id))).scalars()
     return [
         {
             "node_id": n.node_id,

@@ -3,8 +3,9 @@ and the registry (public: anyone may verify signatures against it)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
@@ -89,7 +90,7 @@ def enrol(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -
     return result
 
 
-def _error_detail(response) -> dict:  # type: ignore[no-untyped-def]
+def _error_detail(response: httpx.Response) -> dict[str, Any]:
     try:
         data = response.json()
         return data if isinstance(data, dict) else {}
@@ -106,7 +107,9 @@ class InviteRequest(BaseModel):
 
 
 @router.post("/nodes/invite")
-def invite(payload: InviteRequest, node: NodeDep, session: SessionDep, actor: CurrentUser) -> dict:
+def invite(
+    payload: InviteRequest, node: NodeDep, session: SessionDep, actor: CurrentUser
+) -> dict[str, Any]:
     invitation = service.invite_node(
         session,
         node,
@@ -127,18 +130,18 @@ class RevokeRequest(BaseModel):
 @router.post("/nodes/{node_id}/revoke")
 def revoke(
     node_id: str, payload: RevokeRequest, node: NodeDep, session: SessionDep, actor: CurrentUser
-) -> dict:
+) -> dict[str, Any]:
     event = service.revoke_node(session, node, actor, node_id, payload.reason)
     return {"node_id": node_id, "registry_version": event.envelope["sseq"]}
 
 
 @router.get("/registry")
-def registry(session: SessionDep) -> dict:
+def registry(session: SessionDep) -> dict[str, Any]:
     return {"version": registry_version(session), "nodes": registered_nodes_view(session)}
 
 
 @router.get("/registry/events")
-def registry_signed_events(session: SessionDep) -> dict:
+def registry_signed_events(session: SessionDep) -> dict[str, Any]:
     return {
         "version": registry_version(session),
         "events": [raw.decode("utf-8") for raw in registry_events(session)],

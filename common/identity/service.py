@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.identity.divisions import NODE_ID_RE, ancestor_codes, default_tier, is_under
@@ -123,7 +123,7 @@ def invite_node(
     # Drop earlier unused invitations for the same node: the newest one counts.
     session.execute(
         update(EnrolmentToken)
-        .where(EnrolmentToken.node_id == node_id, EnrolmentToken.used_at.is_(None))
+        .where(col(EnrolmentToken.node_id) == node_id, col(EnrolmentToken.used_at).is_(None))
         .values(expires_at=now)
     )
     session.add(

@@ -21,7 +21,7 @@ event at a time through ``ingest_event``, which has the exact answer for every c
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
@@ -55,6 +55,7 @@ _COLUMNS = (
 _SQLITE_INSERT = (
     f"INSERT INTO {EVENTS.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 )
+# One row, never NULL (COALESCE): its scalar() is cast to int below.
 _TOP_LSEQ = select(func.coalesce(func.max(EVENTS.c.lseq), 0))
 
 
@@ -76,7 +77,7 @@ def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> list[i
         connection.dialect
     )
     stamp = convert or (lambda value: value)
-    before = int(connection.execute(_TOP_LSEQ).scalar())
+    before = int(cast(int, connection.execute(_TOP_LSEQ).scalar()))
     connection.exec_driver_sql(
         _SQLITE_INSERT,
         [
@@ -97,7 +98,7 @@ def _insert_events(connection: Connection, rows: list[dict[str, Any]]) -> list[i
             for r in rows
         ],
     )
-    if int(connection.execute(_TOP_LSEQ).scalar()) == before + len(rows):
+    if int(cast(int, connection.execute(_TOP_LSEQ).scalar())) == before + len(rows):
         return list(range(before + 1, before + len(rows) + 1))
     ids = [row["id"] for row in rows]
     lseq_of: dict[str, int] = {}

@@ -47,7 +47,9 @@ FIELDS = (
 
 class Signer(Protocol):
     node_id: str
-    kid: str
+
+    @property
+    def kid(self) -> str: ...  # read-only: NodeKey derives it from the public key
 
     def sign(self, data: bytes) -> bytes: ...
 
@@ -75,17 +77,22 @@ class SignedEvent:
     raw: bytes
     envelope: dict[str, Any]
 
+    # Strings by construction: sign_event writes them as str and parse_event refuses
+    # anything else (stored events passed it on entry). Typed locals, no per-event check.
     @property
     def author(self) -> str:
-        return self.envelope["author"]
+        author: str = self.envelope["author"]
+        return author
 
     @property
     def kind(self) -> str:
-        return self.envelope["kind"]
+        kind: str = self.envelope["kind"]
+        return kind
 
     @property
     def subject(self) -> str:
-        return self.envelope["subject"]
+        subject: str = self.envelope["subject"]
+        return subject
 
     @property
     def body(self) -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.ledger.envelope import SignedEvent
 from common.ledger.models import Event
@@ -80,7 +80,10 @@ def iter_events(session: Session, batch: int = 1000) -> Iterable[bytes]:
     last = 0
     while True:
         rows = session.execute(
-            select(Event.lseq, Event.raw).where(Event.lseq > last).order_by(Event.lseq).limit(batch)
+            select(col(Event.lseq), col(Event.raw))
+            .where(col(Event.lseq) > last)
+            .order_by(col(Event.lseq))
+            .limit(batch)
         ).all()
         if not rows:
             return

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.ledger.envelope import FIELDS, EnvelopeError, SignedEvent
 from common.ledger.models import Event
@@ -81,9 +81,9 @@ def rebuild_projections(session: Session, *, progress: Progress | None = None) -
     last = 0
     while True:
         rows = session.execute(
-            select(Event.lseq, Event.id, Event.raw)
-            .where(Event.lseq > last)
-            .order_by(Event.lseq)
+            select(col(Event.lseq), col(Event.id), col(Event.raw))
+            .where(col(Event.lseq) > last)
+            .order_by(col(Event.lseq))
             .limit(BATCH)
         ).all()
         if not rows:

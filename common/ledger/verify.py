@@ -22,7 +22,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Table, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.identity.projection import REGISTRY_SUBJECT
 from common.identity.registry import RegistryKeyResolver, path_to_root
@@ -298,9 +298,14 @@ def verify_node(
     last = 0
     while True:
         rows = session.execute(
-            select(Event.lseq, Event.id, Event.raw, *(getattr(Event, n) for n in COLUMNS))
-            .where(Event.lseq > last)
-            .order_by(Event.lseq)
+            select(
+                col(Event.lseq),
+                col(Event.id),
+                col(Event.raw),
+                *(getattr(Event, n) for n in COLUMNS),
+            )
+            .where(col(Event.lseq) > last)
+            .order_by(col(Event.lseq))
             .limit(BATCH)
         ).all()
         if not rows:
@@ -346,7 +351,7 @@ def check_projections(session: Session, *, progress: Progress | None = None) -> 
 
 
 def first_difference(
-    live: dict[str, list[tuple]], rebuilt: dict[str, list[tuple]]
+    live: dict[str, list[tuple[Any, ...]]], rebuilt: dict[str, list[tuple[Any, ...]]]
 ) -> Problem | None:
     """The first table (in registration order) and row where live and rebuilt differ."""
     for table in projection_tables():
@@ -356,11 +361,13 @@ def first_difference(
     return None
 
 
-def _describe_row_difference(table: Table, have: list[tuple], want: list[tuple]) -> str:
+def _describe_row_difference(
+    table: Table, have: list[tuple[Any, ...]], want: list[tuple[Any, ...]]
+) -> str:
     names = [c.name for c in table.columns]
     key_at = [i for i, c in enumerate(table.columns) if c.primary_key] or list(range(len(names)))
 
-    def keyed(rows: list[tuple]) -> dict[tuple, tuple]:
+    def keyed(rows: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
         return {tuple(row[i] for i in key_at): row for row in rows}
 
     have_by, want_by = keyed(have), keyed(want)

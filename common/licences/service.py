@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.actions import check_case_action
 from common.cases.access import require_custody, today_on
@@ -89,11 +89,11 @@ def _next_serial(session: Session, issuer_uscc: str, type_code: str, year: int) 
     """The next free serial of this issuer and type in ``year`` (caller holds the writer lock)."""
     width = 4 + SERIAL_DIGITS
     last = session.execute(
-        select(func.max(Licence.serial)).where(
-            Licence.issuer_uscc == issuer_uscc,
-            Licence.type_code == type_code,
-            Licence.serial.like(f"{year}%"),
-            func.length(Licence.serial) == width,
+        select(func.max(col(Licence.serial))).where(
+            col(Licence.issuer_uscc) == issuer_uscc,
+            col(Licence.type_code) == type_code,
+            col(Licence.serial).like(f"{year}%"),
+            func.length(col(Licence.serial)) == width,
         )
     ).scalar()
     n = int(last[4:]) + 1 if last else 1
@@ -229,15 +229,15 @@ def find_valid_licence(
     if not holder or not type_code:
         return None
     return session.execute(
-        select(Licence.licence_id)
+        select(col(Licence.licence_id))
         .where(
-            Licence.holder_id == holder,
-            Licence.type_code == type_code,
-            Licence.state == "valid",
-            Licence.valid_from <= day,
-            (Licence.valid_to.is_(None)) | (Licence.valid_to >= day),
+            col(Licence.holder_id) == holder,
+            col(Licence.type_code) == type_code,
+            col(Licence.state) == "valid",
+            col(Licence.valid_from) <= day,
+            col(Licence.valid_to).is_(None) | (col(Licence.valid_to) >= day),
         )
-        .order_by(Licence.valid_from.desc(), Licence.licence_id.desc())
+        .order_by(col(Licence.valid_from).desc(), col(Licence.licence_id).desc())
         .limit(1)
     ).scalar()
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.events import licence_entitlement_problem
 from common.identifiers import (
@@ -102,9 +102,9 @@ def _invalid(reason: str, result: VerificationResult | None = None) -> Verificat
 def issued_event_raw(session: Session, licence_id: str) -> bytes | None:
     """The stored bytes of the licence's ``licence.issued`` event, if this node holds it."""
     return session.execute(
-        select(Event.raw)
-        .where(Event.subject == licence_subject(licence_id), Event.kind == LICENCE_ISSUED)
-        .order_by(Event.sseq)
+        select(col(Event.raw))
+        .where(col(Event.subject) == licence_subject(licence_id), col(Event.kind) == LICENCE_ISSUED)
+        .order_by(col(Event.sseq))
         .limit(1)
     ).scalar()
 
@@ -307,7 +307,7 @@ def _identifier_consistent(licence: dict[str, Any], result: VerificationResult) 
     licence_id = licence["licence_id"]
     try:
         parts = parse_licence_id(licence_id)
-        canonical = str(parts) == licence_id
+        canonical: bool = str(parts) == licence_id
         reason = "电子证照标识不是规范形式"
         if canonical and (parts.type_code, parts.issuer_uscc) != (
             licence.get("type_code"),
@@ -365,7 +365,8 @@ def _signed_by_issuer(session: Session, claim: _Claim, result: VerificationResul
 
 
 def _held(session: Session, event_id: str) -> bool:
-    return session.execute(select(Event.lseq).where(Event.id == event_id)).first() is not None
+    found = session.execute(select(col(Event.lseq)).where(col(Event.id) == event_id)).first()
+    return found is not None
 
 
 def _holds_credential(session: Session, decoded: CredentialPayload, network_id: str) -> bool:
@@ -392,9 +393,9 @@ def _check_revocation(
     if not claim.held(session):
         result.notes.append("本节点未保存该证照的签发记录，撤销状态以颁发节点为准")
     rows = session.execute(
-        select(Event.raw)
-        .where(Event.subject == claim.subject, Event.kind == LICENCE_REVOKED)
-        .order_by(Event.sseq)
+        select(col(Event.raw))
+        .where(col(Event.subject) == claim.subject, col(Event.kind) == LICENCE_REVOKED)
+        .order_by(col(Event.sseq))
     ).scalars()
     for raw in rows:
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.models import Case
 from common.cases.projection import case_handler
@@ -38,7 +38,8 @@ RECTIFICATION_SUBJECT_PREFIX = "rectification:"
 _RECTIFICATIONS = Rectification.__table__  # type: ignore[attr-defined]
 
 ratings_projection = register_projection(
-    Projection("ratings", tables=[t.__table__ for t in (Rating, Rectification)])  # type: ignore[attr-defined]
+    # SQLModel's typing declares no ``__table__`` on table models.
+    Projection("ratings", tables=[t.__table__ for t in (Rating, Rectification)])  # type: ignore[union-attr]
 )
 
 
@@ -67,7 +68,7 @@ def _rated(session: Session, event: SignedEvent, case_no: str) -> None:
             rated_on=body["rated_on"],
         )
     )
-    session.execute(update(Case).where(Case.case_no == case_no).values(rating=level))
+    session.execute(update(Case).where(col(Case.case_no) == case_no).values(rating=level))
     task = body.get("rectification")
     if task:
         session.execute(

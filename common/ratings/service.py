@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.actions import check_case_action
 from common.calendar.service import add_working_days
@@ -61,11 +61,14 @@ def rectification_task_id(case_no: str) -> str:
 def responsible_node(session: Session, case: Case) -> str:
     """The node that works a bad rating of ``case``: its decider, or a village
     decider's township (registry parent). Read from the signed ``case.decided``."""
-    decider = (
+    decider: str | None = (
         session.execute(
-            select(Event.author)
-            .where(Event.subject == case_subject(case.case_no), Event.kind == "case.decided")
-            .order_by(Event.sseq.desc())
+            select(col(Event.author))
+            .where(
+                col(Event.subject) == case_subject(case.case_no),
+                col(Event.kind) == "case.decided",
+            )
+            .order_by(col(Event.sseq).desc())
         )
         .scalars()
         .first()
@@ -198,11 +201,15 @@ def rectifications_due(
     """Open rectifications whose deadline is today or already past (for reminders),
     optionally only those one node must work."""
     day = today if isinstance(today, str) else today.isoformat()
-    query = select(Rectification).where(Rectification.state == "open", Rectification.due_on <= day)
+    query = select(Rectification).where(
+        col(Rectification.state) == "open", col(Rectification.due_on) <= day
+    )
     if responsible_node is not None:
-        query = query.where(Rectification.responsible_node == responsible_node)
+        query = query.where(col(Rectification.responsible_node) == responsible_node)
     return list(
-        session.execute(query.order_by(Rectification.due_on, Rectification.task_id)).scalars()
+        session.execute(
+            query.order_by(col(Rectification.due_on), col(Rectification.task_id))
+        ).scalars()
     )
 
 
@@ -215,18 +222,21 @@ def list_rectifications(
     require_role(
         actor, *RECTIFYING_ROLES, Role.AUDITOR, Role.TOWNSHIP_CLERK, Role.COUNTY_WINDOW_CLERK
     )
-    query = select(Rectification).order_by(Rectification.due_on, Rectification.task_id)
+    query = select(Rectification).order_by(col(Rectification.due_on), col(Rectification.task_id))
     if state:
-        query = query.where(Rectification.state == state)
+        query = query.where(col(Rectification.state) == state)
     if due_by:
-        query = query.where(Rectification.due_on <= due_by)
+        query = query.where(col(Rectification.due_on) <= due_by)
     if actor.role in (Role.TOWNSHIP_CLERK, Role.TOWNSHIP_APPROVER):
-        query = query.join(Case, Case.case_no == Rectification.case_no).where(
-            or_(Rectification.responsible_node == actor.node_id, Case.custodian == actor.node_id)
+        query = query.join(Case, col(Case.case_no) == col(Rectification.case_no)).where(
+            or_(
+                col(Rectification.responsible_node) == actor.node_id,
+                col(Case.custodian) == actor.node_id,
+            )
         )
     elif actor.role == Role.DEPARTMENT_REVIEWER:
-        query = query.join(Case, Case.case_no == Rectification.case_no).where(
-            Case.lead_department == actor.department,
-            Rectification.responsible_node == actor.node_id,
+        query = query.join(Case, col(Case.case_no) == col(Rectification.case_no)).where(
+            col(Case.lead_department) == actor.department,
+            col(Rectification.responsible_node) == actor.node_id,
         )
     return list(session.execute(query).scalars())

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.identifiers.masking import mask_text
@@ -136,7 +136,7 @@ def _envelope_ref(event_id: str, raw: bytes) -> dict[str, Any]:
 
 def dead_letters(session: Session, limit: int, offset: int) -> list[DeadLetterOut]:
     rows = session.execute(
-        select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit).offset(offset)
+        select(DeadLetter).order_by(col(DeadLetter.id).desc()).limit(limit).offset(offset)
     ).scalars()
     return [
         DeadLetterOut(
@@ -154,7 +154,7 @@ def dead_letters(session: Session, limit: int, offset: int) -> list[DeadLetterOu
 def held_events(session: Session, limit: int, offset: int) -> list[HeldOut]:
     rows = session.execute(
         select(HeldEvent)
-        .order_by(HeldEvent.held_at, HeldEvent.event_id)
+        .order_by(col(HeldEvent.held_at), col(HeldEvent.event_id))
         .limit(limit)
         .offset(offset)
     ).scalars()
@@ -172,14 +172,14 @@ def held_events(session: Session, limit: int, offset: int) -> list[HeldOut]:
 def rejects(session: Session, limit: int, offset: int) -> list[RejectOut]:
     rows = list(
         session.execute(
-            select(SyncReject).order_by(SyncReject.id.desc()).limit(limit).offset(offset)
+            select(SyncReject).order_by(col(SyncReject.id).desc()).limit(limit).offset(offset)
         ).scalars()
     )
     ours = (
         {
             e.id: e
             for e in session.execute(
-                select(Event).where(Event.id.in_([r.event_id for r in rows]))
+                select(Event).where(col(Event.id).in_([r.event_id for r in rows]))
             ).scalars()
         }
         if rows
@@ -250,7 +250,7 @@ def link_status(session: Session, node: ThisNode, scheduler: Any) -> StatusOut:
         waiting = session.execute(
             select(func.count())
             .select_from(OutboxEntry)
-            .where(OutboxEntry.peer == peer, OutboxEntry.seq > position.sent_acked)
+            .where(col(OutboxEntry.peer) == peer, col(OutboxEntry.seq) > position.sent_acked)
         ).scalar_one()
         rows.append(
             NeighbourOut(

@@ -18,6 +18,7 @@ admits each file whose bytes match its hash; large files come in chunks.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
@@ -50,7 +51,9 @@ def missing_of(session: Session, hashes: list[str]) -> list[str]:
     return sorted(wanted - blobs_held(session, wanted))
 
 
-def receive_chunk(session: Session, node: ThisNode, sha256: str, offset: int, chunk: bytes) -> dict:
+def receive_chunk(
+    session: Session, node: ThisNode, sha256: str, offset: int, chunk: bytes
+) -> dict[str, Any]:
     """Append ``chunk`` at ``offset``; returns the size held and whether the file is complete."""
     sha256 = check_hash_text(sha256)
     if blobs_held(session, {sha256}):
@@ -141,7 +144,7 @@ def admit_bundle(session: Session, node: ThisNode, body: bytes, wanted: set[str]
     return stored
 
 
-def receive_blobs(session: Session, node: ThisNode, body: bytes) -> dict:
+def receive_blobs(session: Session, node: ThisNode, body: bytes) -> dict[str, Any]:
     """Admit every file of a bundle after the hash, type and size checks; refuse the whole
     bundle (nothing stored: the request's transaction rolls back) if one fails."""
     if len(body) > 2 * BUNDLE_BYTES:

@@ -12,6 +12,7 @@ import logging
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import bindparam, delete, func, insert, select, union_all, update
 from sqlalchemy.engine import Connection, Engine
@@ -41,6 +42,7 @@ _TOPS = union_all(
     select(func.max(_OUTBOX.c.seq).label("top")).where(_OUTBOX.c.peer == bindparam("peer")),
     select(_CURSORS.c.sent_acked.label("top")).where(_CURSORS.c.peer == bindparam("peer")),
 ).subquery()
+# One row, never NULL (COALESCE): its scalar() is cast to int below.
 _TOP_SEQ = select(func.coalesce(func.max(_TOPS.c.top), 0))
 
 # The node id whose outboxes the hook fills, carried by the engine itself (several nodes
@@ -82,7 +84,8 @@ class PendingOutbox:
 
     def add(self, session: Session, peer: str, lseq: int) -> int:
         if peer not in self.next_seq:
-            self.next_seq[peer] = int(core(session).execute(_TOP_SEQ, {"peer": peer}).scalar()) + 1
+            top = cast(int, core(session).execute(_TOP_SEQ, {"peer": peer}).scalar())
+            self.next_seq[peer] = int(top) + 1
         seq = self.next_seq[peer]
         self.next_seq[peer] = seq + 1
         self.rows.append({"peer": peer, "seq": seq, "lseq": lseq})
@@ -101,11 +104,11 @@ def end_outbox_batch(session: Session, *, write: bool) -> None:
 
 
 def enqueue(session: Session, peer: str, lseq: int) -> int:
-    pending = session.info.get(_PENDING_KEY)
+    pending: PendingOutbox | None = session.info.get(_PENDING_KEY)
     if pending is not None:
         return pending.add(session, peer, lseq)
     connection = core(session)
-    seq = int(connection.execute(_TOP_SEQ, {"peer": peer}).scalar()) + 1
+    seq = int(cast(int, connection.execute(_TOP_SEQ, {"peer": peer}).scalar())) + 1
     connection.execute(insert(_OUTBOX), {"peer": peer, "seq": seq, "lseq": lseq})
     return seq
 
@@ -183,7 +186,7 @@ def backlog(session: Session, peer: str) -> int:
             .select_from(_OUTBOX)
             .where(_OUTBOX.c.peer == peer, _OUTBOX.c.seq > acked)
         )
-        .scalar()
+        .scalar_one()
     )
 
 

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
@@ -104,9 +105,9 @@ class _BatchKeys(RegistryKeyResolver):
 
     def __init__(self, root_fingerprint: str) -> None:
         super().__init__(root_fingerprint)
-        self._keys: dict[tuple[str, str], Any] = {}
+        self._keys: dict[tuple[str, str], Ed25519PublicKey] = {}
 
-    def __call__(self, session: Session, event: SignedEvent):  # type: ignore[no-untyped-def]
+    def __call__(self, session: Session, event: SignedEvent) -> Ed25519PublicKey:
         env = event.envelope
         if env["subject"] == REGISTRY_SUBJECT:
             self._keys.clear()

@@ -23,8 +23,10 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from common.db import core
@@ -180,12 +182,14 @@ class Tree:
 
 
 # Per engine: (registry head (sseq, id), Tree). A weak map, so a closed node's engine goes.
-_TREES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TREES: weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], Tree]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def tree(session: Session) -> Tree:
     """The tree as of the registry this transaction sees (one small query when cached)."""
-    held = session.info.get(_TREE_KEY)
+    held: Tree | None = session.info.get(_TREE_KEY)
     if held is not None:
         return held
     connection = core(session)

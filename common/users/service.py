@@ -18,7 +18,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorised
 from common.identity.models import RegistryNode
@@ -247,9 +247,9 @@ def change_role(
 
 
 def list_users(session: Session, node_id: str | None = None) -> list[User]:
-    query = select(User).order_by(User.node_id, User.username)
+    query = select(User).order_by(col(User.node_id), col(User.username))
     if node_id is not None:
-        query = query.where(User.node_id == node_id)
+        query = query.where(col(User.node_id) == node_id)
     return list(session.execute(query).scalars())
 
 

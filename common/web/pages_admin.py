@@ -15,15 +15,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 
+from common.calendar import queries as calendar_queries
 from common.calendar import service as calendar_service
 from common.calendar.router import MAX_UPLOAD_BYTES as CALENDAR_MAX_BYTES
+from common.calendar.schedule import YearSchedule
+from common.catalog import queries as catalogue_queries
 from common.catalog import service as catalogue_service
 from common.catalog.io import CatalogueImportError, format_of, read_catalogue
 from common.catalog.router import MAX_UPLOAD_BYTES as CATALOGUE_MAX_BYTES
 from common.errors import DomainError, NotFound
+from common.identity import queries as identity_queries
 from common.identity import service as identity_service
 from common.identity.registry import get_node_entry
-from common.labels import WINDOW_LABELS
+from common.labels import WINDOW_LABELS, tier_label
+from common.ledger.envelope import SignedEvent
+from common.sync import queries as sync_queries
 from common.sync.admin_router import dead_letters, held_events, rejects
 from common.timeutil import local_today, utcnow
 from common.users import service as users_service
@@ -67,14 +73,14 @@ def _upload_bytes(file: UploadFile | None, limit: int, label: str, code: str) ->
 
 @router.get("/admin/health")
 def health(page: Overseer) -> Response:
-    nodes = q.node_overview(page.session, page.node)
+    nodes = sync_queries.node_overview(page.session, page.node)
     return page.render(
         "admin/health.html",
         page_title="节点运行状况",
         nodes=nodes,
         silent=sum(1 for n in nodes if n.state == "silent"),
-        tier_label=q.tier_label,
-        counts=q.local_problem_counts(page.session),
+        tier_label=tier_label,
+        counts=sync_queries.local_problem_counts(page.session),
         dead_letters=dead_letters(page.session, LISTED_PROBLEMS, 0),
         held=held_events(page.session, LISTED_PROBLEMS, 0),
         rejects=rejects(page.session, LISTED_PROBLEMS, 0),
@@ -90,8 +96,8 @@ def _catalogue(page: Page, search: str = "", **context: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "page_title": "事项目录",
         "q": search,
-        "counts": q.catalogue_counts(session),
-        "drafts": q.unpublished_drafts(session, search or None),
+        "counts": catalogue_queries.catalogue_counts(session),
+        "drafts": catalogue_queries.unpublished_drafts(session, search or None),
         "published": published[: q.SHOWN_PUBLISHED],
         "published_total": len(published),
         "share": catalogue_service.one_trip_share(session),
@@ -158,6 +164,7 @@ def _parse_day(text: str, field: str, label: str) -> date:
 
 def _publish(page: Page, name: str, published_on: str, codes: list[str]) -> Any:
     day = _parse_day(published_on, "published_on", "公布日期")
+    assert page.actor is not None  # an Admin page has a logged-in actor
     return catalogue_service.publish_batch(
         page.session, page.node, page.actor, name=name, published_on=day, codes=codes
     )
@@ -234,7 +241,7 @@ def _calendar(page: Page, **context: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "page_title": "工作日历",
         "status": calendar_service.calendar_status(page.session, today),
-        "years": q.calendar_years(page.session, today),
+        "years": calendar_queries.calendar_years(page.session, today),
         "problems": [],
         "source": "",
         "day": "",
@@ -251,7 +258,10 @@ def calendar(page: Admin) -> Response:
     return page.render("admin/calendar.html", **_calendar(page))
 
 
-def _publish_year_file(page: Page, file: UploadFile | None, source: str) -> Any:
+def _publish_year_file(
+    page: Page, file: UploadFile | None, source: str
+) -> tuple[YearSchedule, SignedEvent]:
+    assert page.actor is not None  # an Admin page has a logged-in actor
     calendar_service.check_may_publish(page.node, page.actor)
     data, filename = _upload_bytes(file, CALENDAR_MAX_BYTES, "64KB", "calendar")
     fmt = calendar_service.schedule_format(filename, file.content_type if file else None, data)
@@ -289,6 +299,7 @@ def import_calendar(
             error=error,
             **_calendar(page, problems=problems, errors=errors, source=source),
         )
+    assert result is not None  # not refused, so the action returned its result
     schedule, event = result
     return page.redirect(
         "/admin/calendar",
@@ -299,10 +310,11 @@ def import_calendar(
     )
 
 
-def _publish_day(page: Page, day: str, kind: str, name: str, source: str) -> Any:
+def _publish_day(page: Page, day: str, kind: str, name: str, source: str) -> date:
+    assert page.actor is not None  # an Admin page has a logged-in actor
     calendar_service.check_may_publish(page.node, page.actor)
     parsed = _parse_day(day, "day", "日期")
-    schedule = q.year_schedule_with_day(page.session, parsed, kind, name, source)
+    schedule = calendar_queries.year_schedule_with_day(page.session, parsed, kind, name, source)
     calendar_service.import_year_schedule(page.session, page.node, page.actor, schedule, source)
     return parsed
 
@@ -331,6 +343,7 @@ def add_calendar_day(
                 day_source=day_source,
             ),
         )
+    assert parsed is not None  # not refused, so the action returned the day
     label = "放假" if kind == "holiday" else "调休上班"
     return page.redirect(
         "/admin/calendar", notice=f"已将{parsed}设为{label}，{parsed.year}年安排已重新发布"
@@ -343,11 +356,11 @@ def add_calendar_day(
 def _nodes(page: Page, **context: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "page_title": "节点管理",
-        "nodes": q.registry_rows(page.session),
-        "invitations": q.pending_invitations(page.session, utcnow()),
-        "tier_label": q.tier_label,
-        "parents": q.node_choices(page.session),
-        "tiers": [(t, q.tier_label(t)) for t in identity_service.TIERS],
+        "nodes": identity_queries.registry_rows(page.session),
+        "invitations": identity_queries.pending_invitations(page.session, utcnow()),
+        "tier_label": tier_label,
+        "parents": identity_queries.node_choices(page.session),
+        "tiers": [(t, tier_label(t)) for t in identity_service.TIERS],
         "form": {"node_id": "", "name": "", "tier": "", "parent_id": "", "valid_hours": ""},
     }
     values.update(context)
@@ -367,6 +380,7 @@ def _invite(
         if not valid_hours.strip().isdigit() or not 1 <= int(valid_hours) <= 24 * 30:
             raise DomainError("node.valid_hours", "有效期应为1至720小时", field="valid_hours")
         hours = int(valid_hours)
+    assert page.actor is not None  # an Admin page has a logged-in actor
     return identity_service.invite_node(
         page.session,
         page.node,
@@ -416,7 +430,7 @@ def invite_node(
         invitation=invitation,
         command=command,
         parent_name=parent.name if parent else "",
-        tier_label=q.tier_label,
+        tier_label=tier_label,
     )
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -429,7 +443,7 @@ def _revoke_context(page: Page, node_id: str, **context: Any) -> dict[str, Any]:
     return {
         "page_title": f"注销节点 {entry.name}",
         "entry": entry,
-        "tier_label": q.tier_label,
+        "tier_label": tier_label,
         "reason": "",
         **context,
     }
@@ -461,8 +475,8 @@ EMPTY_USER = {"node_id": "", "username": "", "display_name": "", "role": "", "de
 
 def _users(page: Page, node_filter: str, **context: Any) -> dict[str, Any]:
     session = page.session
-    choices = q.node_choices(session)
-    names = {n.node_id: n.name for n in q.active_nodes(session)}
+    choices = identity_queries.node_choices(session)
+    names = {n.node_id: n.name for n in identity_queries.active_nodes(session)}
     values: dict[str, Any] = {
         "page_title": "用户管理",
         "node_filter": node_filter,
@@ -532,7 +546,7 @@ def _user_context(page: Page, node_id: str, username: str, **context: Any) -> di
         "roles": q.role_choices(),
         "label_of_role": q.role_label,
         "node_name": entry.name if entry else node_id,
-        "node_tier": q.tier_label(entry.tier if entry else None),
+        "node_tier": tier_label(entry.tier if entry else None),
         "role": user.role,
         "department": user.department or "",
         **context,
@@ -582,6 +596,7 @@ def _reset_password(
 ) -> Any:
     if password != confirm:
         raise DomainError("password.mismatch", "两次输入的新密码不一致", field="password_confirm")
+    assert page.actor is not None  # an Admin page has a logged-in actor
     return users_service.change_password(
         page.session,
         page.node,

@@ -22,6 +22,7 @@ from common.authority.actions import allowed_case_actions
 from common.authority.case_checks import escalation_path, is_on_the_spot
 from common.blobs import store
 from common.blobs.service import store_blob
+from common.cases import queries as case_queries
 from common.cases.access import load_case, today_on
 from common.cases.flows import settle_on_the_spot
 from common.cases.handoff.service import custody_chain, offer_handoff
@@ -36,9 +37,12 @@ from common.cases.intake.service import (
 )
 from common.cases.models import Case
 from common.cases.queries import get_case_view
+from common.catalog import queries as catalogue_queries
 from common.catalog.schema import CaseType, IntegratedWindow, Matter
 from common.catalog.service import published_matter
 from common.errors import DomainError, NotFound
+from common.identity.registry import node_names
+from common.labels import WINDOW_LABELS
 from common.node import ThisNode
 from common.ratings.projection import RATING_LABELS
 from common.ratings.service import rate_case
@@ -129,8 +133,10 @@ def matters(
     objects: Annotated[str, Query(max_length=20)] = "",
 ) -> Response:
     window = window_text if window_text in {w.value for w in IntegratedWindow} else ""
-    hits = q.find_matters(page.session, q=q_text.strip(), window=window or None, objects=objects)
-    windows = [(w.value, q.WINDOW_LABELS[w.value]) for w in IntegratedWindow]
+    hits = catalogue_queries.find_matters(
+        page.session, q=q_text.strip(), window=window or None, objects=objects
+    )
+    windows = [(w.value, WINDOW_LABELS[w.value]) for w in IntegratedWindow]
     return page.render(
         "agent/matters.html",
         page_title="代办受理：查找事项",
@@ -139,7 +145,7 @@ def matters(
         window=window,
         objects=objects,
         windows=windows,
-        object_groups=[(k, v[0]) for k, v in q.OBJECT_GROUPS.items()],
+        object_groups=[(k, v[0]) for k, v in catalogue_queries.OBJECT_GROUPS.items()],
     )
 
 
@@ -245,7 +251,7 @@ def _file_for_resident(page: Page, matter: Matter) -> Case:
     actor = _actor(page)
     inputs = _materials_of_form(page, matter)
     present = bool(page.form.get("present"))
-    place = q.node_names(page.session).get(page.node.node_id, "村代办点")
+    place = node_names(page.session).get(page.node.node_id, "村代办点")
     visit = (
         {"who": "applicant", "place": place, "purpose": "提交申请"}
         if present
@@ -311,7 +317,7 @@ def file_submit(code: MatterCode, page: AgentPage) -> Response:
 def _handoff_choices(page: Page, level: str) -> list[tuple[str, str]]:
     """Where the agent may send a case up: the handling node (default) or a node on
     the way, e.g. the township centre, which then passes it on."""
-    names = q.node_names(page.session)
+    names = node_names(page.session)
     path = escalation_path(page.session, page.node, level)
     return [(node_id, names.get(node_id, node_id)) for node_id in reversed(path)]
 
@@ -327,7 +333,7 @@ def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
             f"/agent/cases/{case_no}", notice=f"{prefix}未能转交：{refusal.message}"
         )
     assert event is not None
-    target = q.node_names(page.session).get(event.body["to"], event.body["to"])
+    target = node_names(page.session).get(event.body["to"], event.body["to"])
     return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}已转交{target}，待其接收办理")
 
 
@@ -391,7 +397,7 @@ def _case_page(
     session, node = page.session, page.node
     case = _case_here(page, case_no)
     view = get_case_view(session, case_no, _today(node))
-    names = q.node_names(session)
+    names = node_names(session)
     try:
         matter: Matter | None = published_matter(session, case.matter_code)[0]
     except NotFound:
@@ -405,7 +411,7 @@ def _case_page(
         custody = []
     notices = view["notice_list"]
     latest = notices[-1] if notices else None
-    positions = q.material_positions(session, case_no)
+    positions = case_queries.material_positions(session, case_no)
     to_bring = [
         {
             "name": item["name"],
@@ -432,10 +438,10 @@ def _case_page(
         clock=q.clock_of(session, case, _today(node)),
         where=q.whereabouts(case, names, node.node_id),
         custody=custody,
-        trail=q.case_trail(session, case_no, names),
+        trail=case_queries.case_trail(session, case_no, names),
         names=names,
         missing=q.missing_materials(session, case_no, matter),
-        unprovided=q.unprovided_materials(session, case_no),
+        unprovided=case_queries.unprovided_materials(session, case_no),
         latest_notice=latest,
         to_bring=to_bring,
         offers=_offers(session, case, node, _actor(page)),
@@ -502,7 +508,7 @@ def case_notice(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     listed = [
         m.name
-        for m in q.unprovided_materials(page.session, case_no)
+        for m in case_queries.unprovided_materials(page.session, case_no)
         if page.form.get(f"miss_{m.position}")
     ]
     _, error = page.attempt(
@@ -537,7 +543,7 @@ def case_supplement(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     view = get_case_view(page.session, case_no, _today(page.node))
     latest = view["notice_list"][-1]["missing"] if view["notice_list"] else []
-    positions = q.material_positions(page.session, case_no)
+    positions = case_queries.material_positions(page.session, case_no)
     to_bring = [(positions[name], name) for name in latest if name in positions]
     _, error = page.attempt(_supplement, page, case_no, to_bring)
     if error is not None:
@@ -555,7 +561,7 @@ def case_supplement(case_no: CaseNo, page: AgentPage) -> Response:
 def case_deliver(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     method = _text(page, "method", 20)
-    place = q.node_names(page.session).get(page.node.node_id)
+    place = node_names(page.session).get(page.node.node_id)
     _, error = page.attempt(
         deliver_case,
         page.session,

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from common.cases.access import today_on
 from common.cases.queries import public_progress
+from common.catalog import queries as catalogue_queries
 from common.catalog.service import get_published, one_trip_share
 from common.errors import DomainError, NotFound
 from common.licences.service import verify_licence, verify_qr_payload
@@ -46,11 +47,11 @@ def guides(
 ) -> Response:
     """Search by name or code, filter by integrated window and service object."""
     text, window, service_object = (
-        (text or "").strip()[: pq.MAX_QUERY],
+        (text or "").strip()[: catalogue_queries.MAX_QUERY],
         window or "",
         service_object or "",
     )
-    found = pq.search_guides(
+    found = catalogue_queries.search_guides(
         page.session,
         q=text,
         window=window,

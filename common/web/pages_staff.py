@@ -16,12 +16,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlmodel import col
 from starlette.datastructures import UploadFile
 
 from common.authority import actions as policy
 from common.authority import case_checks as checks
+from common.authority import reading
 from common.authority.reading import require_case_reader, visible_tasks
 from common.cases import flows
+from common.cases import queries as case_queries
 from common.cases.access import load_case, today_on
 from common.cases.clock import STATUS_LABELS
 from common.cases.handoff import service as handoff
@@ -31,6 +34,7 @@ from common.cases.models import Case, CaseMaterial
 from common.cases.review import service as review
 from common.cases.states import STATE_LABELS, CaseState
 from common.errors import DomainError, Forbidden
+from common.identity import registry
 from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS, TIER_LABELS
 from common.users.roles import Role
 from common.web import queries_staff as q
@@ -120,8 +124,8 @@ def _clock_row(case: Case, clock: Any) -> dict[str, Any]:
 
 
 def _rows(page: Page, cases: list[Case]) -> list[dict[str, Any]]:
-    clocks = q.with_clocks(page.session, cases, _today(page))
-    names = q.node_names(page.session)
+    clocks = review.clocks_of(page.session, cases, _today(page))
+    names = registry.node_names(page.session)
     return [
         {
             "case": case,
@@ -147,7 +151,7 @@ def _common(page: Page) -> dict[str, Any]:
 
 
 def _inbox(page: Page, **extra: Any) -> dict[str, Any]:
-    names = q.node_names(page.session)
+    names = registry.node_names(page.session)
     items = handoff.handoff_inbox(page.session, page.node)
     for item in items:
         item["from_name"] = names.get(item["from_node"], item["from_node"])
@@ -201,7 +205,7 @@ def queue(
     page: Annotated[Page, page_for(*QUEUE_ROLES)],
     window: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    counts = q.queue_counts(page.session, page.node)
+    counts = case_queries.queue_counts(page.session, page.node)
     tabs: list[tuple[str, str, int]] = []
     if page.node.tier == "county":
         if window not in q.WINDOW_LABELS:
@@ -211,7 +215,7 @@ def queue(
         title = f"窗口受理 · {q.WINDOW_LABELS[window]}窗口"
     else:
         window = window if window in q.WINDOW_LABELS else None
-        cases = q.acceptance_queue(page.session, page.node, window)
+        cases = case_queries.acceptance_queue(page.session, page.node, window)
         title = "窗口受理 · 待受理办件"
     rows = _rows(page, cases)
     for row in rows:
@@ -238,13 +242,14 @@ def tasks(
 ) -> Response:
     if state not in dict(TASK_STATES):
         state = "open"
+    assert page.actor is not None  # a page_for page has a logged-in actor
     found = review.tasks_for(page.session, page.actor, state=state)
     numbers = sorted({t.case_no for t in found})
     cases = {
         c.case_no: c
-        for c in page.session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()
+        for c in page.session.execute(select(Case).where(col(Case.case_no).in_(numbers))).scalars()
     }
-    clocks = q.with_clocks(page.session, list(cases.values()), _today(page))
+    clocks = review.clocks_of(page.session, list(cases.values()), _today(page))
     rows = [
         {
             "task": t,
@@ -286,11 +291,12 @@ def cases(
 ) -> Response:
     state = state if state in {s.value for s in CaseState} else None
     window = window if window in q.WINDOW_LABELS else None
-    origins = q.area_origins(page.session, page.node)
+    origins = case_queries.area_origins(page.session, page.node)
     village = village if village in dict(origins) else None
     number = (number or "").strip() or None
+    assert page.actor is not None  # a Readers page has a logged-in actor
     department = page.actor.department or "" if _role(page) is Role.DEPARTMENT_REVIEWER else None
-    found = q.area_cases(
+    found = case_queries.area_cases(
         page.session,
         page.node,
         state=state,
@@ -299,7 +305,7 @@ def cases(
         number=number,
         department=department,
     )
-    clocks = q.with_clocks(page.session, found, _today(page))
+    clocks = review.clocks_of(page.session, found, _today(page))
     rows = _rows(page, q.by_urgency(found, clocks))
     filters = {
         "state": state or "",
@@ -315,7 +321,7 @@ def cases(
         origins=origins,
         windows=q.WINDOWS,
         states=[(s.value, STATE_LABELS[s]) for s in CaseState],
-        limit=q.MAX_LISTED,
+        limit=case_queries.MAX_LISTED,
         **_common(page),
     )
 
@@ -410,13 +416,13 @@ def _workbench(
     session = page.session
     assert page.actor is not None
     case = load_case(session, case_no)
-    if not q.in_area(session, page.node, case_no):
+    if not reading.in_area(session, page.node, case_no):
         raise Forbidden("case.not_in_area", f"案件 {case_no} 不属于本节点辖区", field="case_no")
     require_case_reader(session, page.node, page.actor, case)
     view = intake.get_case_view(session, case_no, today_on(page.node))
     view["tasks"] = visible_tasks(page.actor, view["tasks"])  # a department sees its own only
     procedures = review.case_procedures(session, case_no)
-    names = q.node_names(session)
+    names = registry.node_names(session)
     try:
         chain = handoff.custody_chain(session, case_no)
         chain_error = None
@@ -430,7 +436,7 @@ def _workbench(
             licence = get_licence(session, case.licence_id)
         except DomainError:
             licence = None
-    clocks = q.with_clocks(session, [case], _today(page))
+    clocks = review.clocks_of(session, [case], _today(page))
     actions = _actions(page, case, view["tasks"], procedures)
     missing = [m for m in view["materials"] if not m["provided"] and not m["promised"]]
     last_notice = view["notice_list"][-1]["missing"] if view["notice_list"] else []
@@ -513,13 +519,14 @@ def refuse(
 
 def _notice_items(
     page: Page, case_no: str, ticked: list[str]
-) -> tuple[list[dict[str, Any]], list[int]]:
+) -> tuple[list[str | dict[str, Any]], list[int]]:
     """The ticked materials with the reason typed next to each (``reason_{position}``),
-    and the material positions in the same order (to put a refusal at its field)."""
+    and the material positions in the same order (to put a refusal at its field).
+    The items are typed as ``request_supplement`` takes them."""
     positions = {
         m.name: m.position
         for m in page.session.execute(
-            select(CaseMaterial).where(CaseMaterial.case_no == case_no)
+            select(CaseMaterial).where(col(CaseMaterial.case_no) == case_no)
         ).scalars()
     }
     names = [name for name in ticked if name.strip()]
@@ -533,7 +540,7 @@ def _notice_items(
                 "已填写补正要求，请同时勾选这项材料",
                 field=f"reason_{position}",
             )
-    items: list[dict[str, Any]] = []
+    items: list[str | dict[str, Any]] = []
     for name in names:
         reason = page.form.get(f"reason_{positions[name]}") if name in positions else None
         items.append(
@@ -562,6 +569,7 @@ def notice(
 
     def issue() -> Any:
         items, order[:] = _notice_items(page, case_no, missing)
+        assert page.actor is not None  # a Readers page has a logged-in actor
         return intake.request_supplement(page.session, page.node, page.actor, case_no, items, note)
 
     result, error = page.attempt(issue)
@@ -596,6 +604,7 @@ def supplement(case_no: CaseNo, page: Readers) -> Response:
                 materials.append(
                     {"position": int(key.removeprefix("licence_")), "licence_ref": value.strip()}
                 )
+        assert page.actor is not None  # a Readers page has a logged-in actor
         return intake.receive_supplement(page.session, page.node, page.actor, case_no, materials)
 
     _, error = page.attempt(receive)
@@ -711,8 +720,8 @@ def extension(
     try:
         number = int(days.strip())
     except ValueError:
-        error = DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
-        return _done(page, case_no, error, "extension", "", values)
+        invalid = DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
+        return _done(page, case_no, invalid, "extension", "", values)
     _, error = page.attempt(
         review.approve_extension, page.session, page.node, page.actor, case_no, number, reason
     )
@@ -729,8 +738,8 @@ def verification(
 ) -> Response:
     values = {"passed": passed, "comment": comment}
     if passed not in ("yes", "no"):
-        error = DomainError("case.passed_invalid", "请选择核查结果：通过或不通过", field="passed")
-        return _done(page, case_no, error, "verification", "", values)
+        invalid = DomainError("case.passed_invalid", "请选择核查结果：通过或不通过", field="passed")
+        return _done(page, case_no, invalid, "verification", "", values)
     _, error = page.attempt(
         review.record_verification,
         page.session,

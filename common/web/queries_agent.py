@@ -1,46 +1,37 @@
-"""What the village agent's screens read: the catalogue as a finder and a service guide,
-the agent's cases with their clocks and whereabouts, and one case's trail.
+"""Shaping for the village agent's screens: a matter's service guide as labels, the
+applicant kinds it serves, what to bring for a material, where a case is now in the
+agent's words, and the deadline colour of a case's clock.
 
-Reads only; every change goes through the action functions in ``pages_agent``.
-Identity numbers leave here masked (the Case row's ``applicant_id_masked``).
+The reads are the domains' (``common.catalog.queries``: the finder;
+``common.cases.queries``: the agent's cases, a case's clock, materials and trail);
+``clock_of``, ``my_cases`` and ``missing_materials`` take the session only to hand it
+to those reads and shape what they return. Identity numbers stay masked (the Case
+row's ``applicant_id_masked``).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from common.calendar.service import working_calendar
-from common.cases.access import case_subject
-from common.cases.clock import clock_status
-from common.cases.models import Case, CaseMaterial, SpecialProcedure
-from common.cases.queries import CASE_TYPE_LABELS, ENDED_EARLY
-from common.catalog.models import PublishedMatter
-from common.catalog.schema import Matter
-from common.catalog.service import list_published
+from common.calendar.workdays import WorkingCalendar
+from common.cases import queries as case_queries
+from common.cases.models import Case
+from common.catalog.schema import Material, Matter
 from common.identity.registry import node_names
 from common.labels import (
+    CASE_TYPE_LABELS,
     DELIVERY_METHOD_LABELS,
     HANDLING_LEVEL_LABELS,
     MATTER_TYPE_LABELS,
     SERVICE_OBJECT_LABELS,
     WINDOW_LABELS,
 )
-from common.ledger.models import Event
 from common.node import ThisNode
 
-MAX_RESULTS = 200
-MAX_CASES = 300
-# Service objects as the finder groups them: residents, or businesses and organisations.
-OBJECT_GROUPS = {
-    "person": ("自然人（个人）", {"1"}),
-    "organisation": ("企业和组织", {"2", "3", "4", "5", "6"}),
-}
 # The clock's status -> the CSS class of the deadline cell (onetrip.css).
 DEADLINE_CLASSES = {
     "normal": "deadline-ok",
@@ -50,67 +41,9 @@ DEADLINE_CLASSES = {
     "stopped": "muted",
     "not_started": "muted",
 }
-EVENT_LABELS = {
-    "case.filed": "代办申请",
-    "case.supplement_requested": "一次性告知（补齐补正）",
-    "case.supplement_received": "收到补正材料",
-    "case.accepted": "受理",
-    "case.refused": "不予受理",
-    "case.opinion_recorded": "部门审查意见",
-    "case.decided": "作出决定",
-    "case.special_started": "特别程序开始",
-    "case.special_ended": "特别程序结束",
-    "case.extension_approved": "批准延期",
-    "case.visit_recorded": "到场记录",
-    "case.delivered": "送达",
-    "case.withdrawn": "撤回",
-    "case.verification_recorded": "告知承诺核查",
-    "case.rated": "评价",
-    "case.rectification_opened": "差评整改",
-    "case.callback_recorded": "回访",
-    "case.rectification_closed": "整改完成",
-    "handoff.offered": "移交（待接收）",
-    "handoff.accepted": "接收移交",
-    "handoff.declined": "拒收移交",
-}
 
 
 # -- the catalogue ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MatterHit:
-    code: str
-    name: str
-    window_label: str
-    level_label: str
-    case_type_label: str
-    required_visits: int
-
-
-def find_matters(
-    session: Session, *, q: str | None, window: str | None, objects: str | None
-) -> list[MatterHit]:
-    """Published matters by name or code, integrated window and service object."""
-    rows = list_published(session, window=window or None, q=q or None)
-    wanted = OBJECT_GROUPS[objects][1] if objects in OBJECT_GROUPS else None
-    hits = []
-    for row in rows:
-        if wanted is not None and not wanted & set(json.loads(row.data).get("service_objects", [])):
-            continue
-        hits.append(
-            MatterHit(
-                row.implementation_code,
-                row.name,
-                WINDOW_LABELS.get(row.window, row.window),
-                HANDLING_LEVEL_LABELS.get(row.handling_level, row.handling_level),
-                CASE_TYPE_LABELS.get(row.case_type, row.case_type),
-                row.required_visits,
-            )
-        )
-        if len(hits) >= MAX_RESULTS:
-            break
-    return hits
 
 
 def guide_of(matter: Matter) -> dict[str, Any]:
@@ -143,7 +76,7 @@ def applicant_kinds(matter: Matter) -> list[tuple[str, str]]:
     return kinds or [("person", "自然人（居民身份证）")]
 
 
-def material_hint(item: Any) -> str:
+def material_hint(item: Material) -> str:
     """原件1份、复印件1份（由…出具） for one catalogue material."""
     parts = []
     if item.originals:
@@ -159,23 +92,11 @@ def material_hint(item: Any) -> str:
 # -- cases ------------------------------------------------------------------------------
 
 
-def _procedures(session: Session, case_no: str) -> list[SpecialProcedure]:
-    return list(
-        session.execute(
-            select(SpecialProcedure)
-            .where(SpecialProcedure.case_no == case_no)
-            .order_by(SpecialProcedure.seq)
-        ).scalars()
-    )
-
-
-def clock_of(session: Session, case: Case, today: date, calendar: Any = None) -> dict[str, Any]:
+def clock_of(
+    session: Session, case: Case, today: date, calendar: WorkingCalendar | None = None
+) -> dict[str, Any]:
     """The case clock with the CSS class of its deadline."""
-    clock = clock_status(
-        case, calendar or working_calendar(session), today, _procedures(session, case.case_no)
-    ).as_dict()
-    if case.state in ENDED_EARLY:
-        clock.update(status="stopped", status_label="已终止", days_left=None)
+    clock = case_queries.clock_view(session, case, today, calendar)
     clock["css"] = DEADLINE_CLASSES.get(clock["status"], "")
     return clock
 
@@ -193,14 +114,7 @@ def my_cases(
     session: Session, node: ThisNode, username: str, *, mine: bool, today: date
 ) -> list[dict[str, Any]]:
     """The village's cases (or the agent's own), newest first, with clock and whereabouts."""
-    query = select(Case).where(Case.origin_node == node.node_id)
-    if mine:
-        query = query.where(Case.agent == username)
-    cases = list(
-        session.execute(
-            query.order_by(Case.filed_at.desc(), Case.case_no.desc()).limit(MAX_CASES)
-        ).scalars()
-    )
+    cases = case_queries.agent_cases(session, node, username, mine=mine)
     calendar = working_calendar(session)
     names = node_names(session)
     return [
@@ -219,61 +133,11 @@ def missing_materials(
     """Mandatory materials neither handed in, held as a licence nor promised (告知承诺),
     each with what to bring, for the plain-words one-time notice."""
     specs = {m.name: m for m in matter.materials} if matter else {}
-    rows = session.execute(
-        select(CaseMaterial)
-        .where(
-            CaseMaterial.case_no == case_no,
-            CaseMaterial.mandatory.is_(True),
-            CaseMaterial.provided.is_(False),
-            CaseMaterial.promised.is_(False),
-        )
-        .order_by(CaseMaterial.position)
-    ).scalars()
     return [
         {
             "position": row.position,
             "name": row.name,
             "bring": material_hint(specs[row.name]) if row.name in specs else "按办事指南要求提供",
         }
-        for row in rows
+        for row in case_queries.outstanding_materials(session, case_no)
     ]
-
-
-def unprovided_materials(session: Session, case_no: str) -> list[CaseMaterial]:
-    return list(
-        session.execute(
-            select(CaseMaterial)
-            .where(CaseMaterial.case_no == case_no, CaseMaterial.provided.is_(False))
-            .order_by(CaseMaterial.position)
-        ).scalars()
-    )
-
-
-def material_positions(session: Session, case_no: str) -> dict[str, int]:
-    rows = session.execute(
-        select(CaseMaterial.name, CaseMaterial.position).where(CaseMaterial.case_no == case_no)
-    )
-    return {name: position for name, position in rows}
-
-
-def case_trail(session: Session, case_no: str, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Every event of the case in order: what happened, where, when (UTC ``at``)."""
-    rows = session.execute(
-        select(Event.sseq, Event.kind, Event.author, Event.at)
-        .where(Event.subject == case_subject(case_no))
-        .order_by(Event.sseq)
-    ).all()
-    return [
-        {
-            "sseq": sseq,
-            "label": EVENT_LABELS.get(kind, kind),
-            "kind": kind,
-            "node": names.get(author, author),
-            "at": at,
-        }
-        for sseq, kind, author, at in rows
-    ]
-
-
-def published_row(session: Session, code: str) -> PublishedMatter | None:
-    return session.get(PublishedMatter, code)

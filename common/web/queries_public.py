@@ -1,22 +1,19 @@
-"""Reads for the public portal: service-guide search over the published catalogue, the
-labels a guide page shows, the steps of the public progress answer and the licence
-verification verdict as the page shows it. Nothing here writes or sees unmasked data.
+"""Shaping for the public portal: the search form's choices and page links, the labels
+a guide page shows, the steps of the public progress answer and the licence
+verification verdict as the page shows it. Nothing here reads the database (the guide
+search is ``common.catalog.queries.search_guides``, the progress answer
+``common.cases.queries.public_progress``) or sees unmasked data.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from sqlmodel import Session
-
+from common.catalog.queries import case_type_label
 from common.catalog.schema import Matter
-from common.catalog.service import list_published
 from common.labels import (
-    CASE_TYPE_LABELS,
     DELIVERY_METHOD_LABELS,
     EXERCISE_LEVEL_LABELS,
     HANDLING_LEVEL_LABELS,
@@ -25,35 +22,6 @@ from common.labels import (
     WINDOW_LABELS,
 )
 from common.licences.verification import QR_PREFIX
-
-PER_PAGE = 20
-MAX_QUERY = 100
-
-
-@dataclass(frozen=True)
-class GuideSummary:
-    """One line of the search results."""
-
-    code: str
-    name: str
-    case_type: str
-    case_type_label: str
-    promised_limit_days: int
-    required_visits: int
-    implementing_body: str
-    window_label: str
-
-    @property
-    def one_trip(self) -> bool:
-        return self.required_visits <= 1
-
-
-@dataclass(frozen=True)
-class GuideSearch:
-    results: list[GuideSummary]
-    total: int
-    page: int
-    pages: int
 
 
 def window_options() -> list[tuple[str, str]]:
@@ -70,52 +38,6 @@ def page_number(value: str | None) -> int:
         return max(1, int(value or "1"))
     except ValueError:
         return 1
-
-
-def search_guides(
-    session: Session,
-    *,
-    q: str = "",
-    window: str = "",
-    service_object: str = "",
-    page: int = 1,
-    per_page: int = PER_PAGE,
-) -> GuideSearch:
-    """Published, not withdrawn matters matching the name or a code (``q``), one
-    integrated window and one service object, ``per_page`` at a time."""
-    window = window if window in WINDOW_LABELS else ""
-    service_object = service_object if service_object in SERVICE_OBJECT_LABELS else ""
-    rows = list_published(session, window=window or None, q=q.strip()[:MAX_QUERY] or None)
-    matched: list[GuideSummary] = []
-    for row in rows:
-        data = json.loads(row.data)
-        if service_object and service_object not in data.get("service_objects", []):
-            continue
-        matched.append(
-            GuideSummary(
-                code=row.implementation_code,
-                name=row.name,
-                case_type=row.case_type,
-                case_type_label=case_type_label(row.case_type),
-                promised_limit_days=int(data.get("promised_limit_days", 0)),
-                required_visits=row.required_visits,
-                implementing_body=data.get("implementing_body", ""),
-                window_label=WINDOW_LABELS.get(row.window, row.window),
-            )
-        )
-    total = len(matched)
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    start = (page - 1) * per_page
-    return GuideSearch(
-        results=matched[start : start + per_page], total=total, page=page, pages=pages
-    )
-
-
-def case_type_label(code: str) -> str:
-    """即办件 / 承诺件; 一审一核件 is a kind of 承诺件 and is shown as such."""
-    label = CASE_TYPE_LABELS.get(code, code)
-    return f"承诺件（{label}）" if code == "2A" else label
 
 
 def guide_labels(matter: Matter) -> dict[str, Any]:

@@ -34,6 +34,8 @@ def chinese_date(value: date | str | None) -> str:
 
 
 def state_label(value: str | None) -> str:
+    if value is None:
+        return "—"
     try:
         return STATE_LABELS[CaseState(value)]
     except ValueError:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import literal, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.actions import check_case_action
 from common.authority.case_checks import ESCALATE, RETURN, escalation_path, offer_route
@@ -77,7 +77,7 @@ def _route(session: Session, node: ThisNode, case: Case) -> tuple[str, list[str]
     return RETURN, [case.origin_node]
 
 
-def _target(session: Session, node: ThisNode, to: Any, allowed: list[str]) -> str:
+def _target(session: Session, node: ThisNode, to: object, allowed: list[str]) -> str:
     if to is None:
         to = allowed[-1]
     elif not isinstance(to, str) or not to.strip():
@@ -215,14 +215,14 @@ def settle_custody(session: Session, node: ThisNode, case_no: str) -> str | None
 def handoff_inbox(session: Session, node: ThisNode) -> list[dict[str, Any]]:
     """Open offers to this node, oldest first (by the offer's arrival here)."""
     rows = session.execute(
-        select(Case, Event.raw, Event.author)
+        select(Case, col(Event.raw), col(Event.author))
         .join(
             Event,
-            (Event.subject == literal(CASE_SUBJECT_PREFIX) + Case.case_no)
-            & (Event.sseq == Case.pending_offer_seq),
+            (col(Event.subject) == literal(CASE_SUBJECT_PREFIX) + col(Case.case_no))
+            & (col(Event.sseq) == col(Case.pending_offer_seq)),
         )
-        .where(Case.pending_offer_to == node.node_id)
-        .order_by(Event.lseq)
+        .where(col(Case.pending_offer_to) == node.node_id)
+        .order_by(col(Event.lseq))
     ).all()
     items = []
     for case, raw, author in rows:
@@ -250,9 +250,9 @@ def handoff_inbox(session: Session, node: ThisNode) -> list[dict[str, Any]]:
 
 def _case_events(session: Session, case_no: str) -> list[SignedEvent]:
     rows = session.execute(
-        select(Event.lseq, Event.id, Event.raw)
-        .where(Event.subject == case_subject(case_no))
-        .order_by(Event.sseq)
+        select(col(Event.lseq), col(Event.id), col(Event.raw))
+        .where(col(Event.subject) == case_subject(case_no))
+        .order_by(col(Event.sseq))
     ).all()
     if not rows:
         raise NotFound("case.not_found", f"案件 {case_no} 不存在", field="case_no")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.actions import check_case_action
 from common.blobs.service import blobs_held
@@ -56,23 +56,26 @@ def text(
         return None
     if not isinstance(value, str):
         raise DomainError("case.field_type", f"{label or field}应为文字", field=field)
-    value = unicodedata.normalize("NFC", value).strip()
-    if len(value) > max_len:
+    normalised = unicodedata.normalize("NFC", value).strip()
+    if len(normalised) > max_len:
         raise DomainError(
             "case.field_too_long", f"{label or field}不得超过{max_len}个字", field=field
         )
-    return value
+    return normalised
 
 
 def filed_body(session: Session, node: ThisNode, case_no: str) -> dict[str, Any]:
     """The body of the case's ``case.filed`` event (what the projection does not keep,
     e.g. the matter's departments and the materials' licence types)."""
     raw = session.execute(
-        select(Event.raw).where(Event.subject == case_subject(case_no), Event.sseq == 1)
+        select(col(Event.raw)).where(
+            col(Event.subject) == case_subject(case_no), col(Event.sseq) == 1
+        )
     ).scalar()
     if raw is None:
         raise NotFound("case.not_found", f"案件 {case_no} 不存在", field="case_no")
-    return parse_event(node.network_id, raw).body
+    body: dict[str, Any] = parse_event(node.network_id, raw).body  # case.filed's is an object
+    return body
 
 
 # -- materials ---------------------------------------------------------------------
@@ -189,8 +192,8 @@ def _spec_of(
                 "case.material_unknown", "材料序号与名称不一致", field=f"{where}.name"
             )
         return spec
-    if isinstance(name, str) and (spec := by_name.get(unicodedata.normalize("NFC", name).strip())):
-        return spec
+    if isinstance(name, str) and (named := by_name.get(unicodedata.normalize("NFC", name).strip())):
+        return named
     raise DomainError("case.material_unknown", "该事项没有这项材料", field=f"{where}.name")
 
 
@@ -200,7 +203,7 @@ def _spec_of(
 def _published_matter(session: Session, code: Any) -> Matter:
     code = text(code, "matter_code", max_len=33, label="事项实施编码")
     try:
-        matter, withdrawn = published_matter(session, code)  # type: ignore[arg-type]
+        matter, withdrawn = published_matter(session, code)
     except NotFound:
         raise NotFound(
             "case.matter_unknown", f"没有实施编码为 {code} 的已发布事项", field="matter_code"
@@ -225,13 +228,14 @@ def _applicant(data: Any, node: ThisNode) -> dict[str, Any]:
             field="applicant.kind",
         )
     name = text(data.get("name"), "applicant.name", max_len=MAX_NAME, label="申请人名称")
+    given_id = data.get("id_number")
+    # Not text: the validators answer it as missing ("required") either way.
+    id_text = given_id if isinstance(given_id, str) else ""
     try:
         if kind == "person":
-            id_number = validate_resident_id(
-                data.get("id_number"), today=local_today(node.settings.tz)
-            )
+            id_number = validate_resident_id(id_text, today=local_today(node.settings.tz))
         else:
-            id_number = validate_uscc(data.get("id_number"))
+            id_number = validate_uscc(id_text)
     except IdentifierError as exc:
         raise DomainError(exc.code, exc.message, field="applicant.id_number") from None
     phone = text(data.get("phone"), "applicant.phone", required=False, max_len=20, label="联系电话")

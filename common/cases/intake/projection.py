@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
 from common.cases.projection import case_handler, set_case, version_written
@@ -74,7 +74,7 @@ def _recount_saved(session: Session, case_no: str) -> None:
     saved = (
         select(func.count())
         .select_from(CaseMaterial)
-        .where(CaseMaterial.case_no == case_no, CaseMaterial.licence_ref.is_not(None))
+        .where(col(CaseMaterial.case_no) == case_no, col(CaseMaterial.licence_ref).is_not(None))
         .scalar_subquery()
     )
     _set_case(session, case_no, materials_saved=saved)
@@ -165,7 +165,7 @@ def on_supplement_requested(session: Session, event: SignedEvent, case_no: str) 
     # A listed material is wanted again, even if something was handed in for it.
     session.execute(
         update(CaseMaterial)
-        .where(CaseMaterial.case_no == case_no, CaseMaterial.name.in_(body["missing"]))
+        .where(col(CaseMaterial.case_no) == case_no, col(CaseMaterial.name).in_(body["missing"]))
         .values(provided=False, promised=False)
     )
     _set_case(
@@ -182,7 +182,12 @@ def on_supplement_received(session: Session, event: SignedEvent, case_no: str) -
     for item in event.body["materials"]:
         session.execute(
             update(CaseMaterial)
-            .where(and_(CaseMaterial.case_no == case_no, CaseMaterial.position == item["position"]))
+            .where(
+                and_(
+                    col(CaseMaterial.case_no) == case_no,
+                    col(CaseMaterial.position) == item["position"],
+                )
+            )
             .values(
                 provided=True,
                 blob_sha256=item.get("blob_sha256"),
@@ -237,7 +242,7 @@ def on_withdrawn(session: Session, event: SignedEvent, case_no: str) -> None:
     # Nobody should keep working on a withdrawn case: its open tasks leave the lists.
     session.execute(
         update(CaseTask)
-        .where(CaseTask.case_no == case_no, CaseTask.state == "open")
+        .where(col(CaseTask.case_no) == case_no, col(CaseTask.state) == "open")
         .values(state="cancelled", done_on=body["withdrawn_on"])
     )
 
@@ -252,7 +257,7 @@ def on_visit_recorded(session: Session, event: SignedEvent, case_no: str) -> Non
         # The first reason stays: it is the moment the promise was broken.
         session.execute(
             update(Case)
-            .where(Case.case_no == case_no, Case.over_visit_limit.is_(False))
+            .where(col(Case.case_no) == case_no, col(Case.over_visit_limit).is_(False))
             .values(over_visit_limit=True, over_limit_reason=body["over_limit_reason"])
         )
 

@@ -156,7 +156,9 @@ def request_supplement(
 ) -> NoticeOut:
     """一次性告知（补齐补正通知书）：一次列出全部所缺材料，可逐项写明补正要求并附说明；
     同一案件再次告知记为违规。"""
-    missing = [item.model_dump(exclude_none=True) for item in body.missing]
+    missing: list[str | dict[str, Any]] = [
+        item.model_dump(exclude_none=True) for item in body.missing
+    ]
     notice = intake.request_supplement(session, node, actor, case_no, missing, body.note)
     return NoticeOut.model_validate(notice_view(notice))
 

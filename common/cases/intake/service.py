@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.actions import check_case_action
 from common.calendar.service import working_calendar
@@ -72,14 +72,14 @@ def _case_for(
 
 def _missing_mandatory(session: Session, case_no: str) -> list[str]:
     rows = session.execute(
-        select(CaseMaterial.name)
+        select(col(CaseMaterial.name))
         .where(
-            CaseMaterial.case_no == case_no,
-            CaseMaterial.mandatory.is_(True),
-            CaseMaterial.provided.is_(False),
-            CaseMaterial.promised.is_(False),
+            col(CaseMaterial.case_no) == case_no,
+            col(CaseMaterial.mandatory).is_(True),
+            col(CaseMaterial.provided).is_(False),
+            col(CaseMaterial.promised).is_(False),
         )
-        .order_by(CaseMaterial.position)
+        .order_by(col(CaseMaterial.position))
     ).scalars()
     return list(rows)
 
@@ -95,7 +95,7 @@ def _notice_items(session: Session, case_no: str, missing: Any) -> tuple[list[st
     names = {
         m.name
         for m in session.execute(
-            select(CaseMaterial).where(CaseMaterial.case_no == case_no)
+            select(CaseMaterial).where(col(CaseMaterial.case_no) == case_no)
         ).scalars()
     }
     listed: list[str] = []
@@ -110,8 +110,8 @@ def _notice_items(session: Session, case_no: str, missing: Any) -> tuple[list[st
                     f"告知事项只能包含材料名称和补正要求，不能有“{extra[0]}”",
                     field=f"{where}.{extra[0]}",
                 )
-            item, raw_reason = item.get("name"), item.get("reason")
-            name = text(item, f"{where}.name", label="材料名称")
+            raw_reason = item.get("reason")
+            name = text(item.get("name"), f"{where}.name", label="材料名称")
         else:
             name = text(item, where, label="材料名称")
         assert name is not None  # required text
@@ -279,7 +279,7 @@ def withdraw_case(
 
 def _next_visit_seq(session: Session, case_no: str) -> int:
     last = session.execute(
-        select(func.max(CaseVisit.seq)).where(CaseVisit.case_no == case_no)
+        select(func.max(col(CaseVisit.seq))).where(col(CaseVisit.case_no) == case_no)
     ).scalar()
     return (last or 0) + 1
 
@@ -405,11 +405,11 @@ def deliver_case(
 def _applicant_came_on(session: Session, case_no: str, day: str) -> bool:
     return (
         session.execute(
-            select(CaseVisit.seq)
+            select(col(CaseVisit.seq))
             .where(
-                CaseVisit.case_no == case_no,
-                CaseVisit.counts.is_(True),
-                CaseVisit.visited_on == day,
+                col(CaseVisit.case_no) == case_no,
+                col(CaseVisit.counts).is_(True),
+                col(CaseVisit.visited_on) == day,
             )
             .limit(1)
         ).first()

@@ -10,7 +10,7 @@ deadlines there), so a rebuild from the ledger gives identical rows.
 from __future__ import annotations
 
 from sqlalchemy import insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.cases.models import Case, CaseTask, SpecialProcedure
 from common.cases.projection import case_handler, cases_projection, set_case
@@ -25,7 +25,7 @@ def _finish_task(
 ) -> None:
     session.execute(
         update(CaseTask)
-        .where(CaseTask.task_id == task_id)
+        .where(col(CaseTask.task_id) == task_id)
         .values(state="done", opinion=opinion, comment=comment, done_by=by, done_on=on)
     )
 
@@ -88,7 +88,7 @@ def _special_ended(session: Session, event: SignedEvent, case_no: str) -> None:
     body = event.body
     session.execute(
         update(SpecialProcedure)
-        .where(SpecialProcedure.case_no == case_no, SpecialProcedure.seq == body["seq"])
+        .where(col(SpecialProcedure.case_no) == case_no, col(SpecialProcedure.seq) == body["seq"])
         .values(ended_on=body["ended_on"], result=body["result"], paused_days=body["paused_days"])
     )
     _set_case(session, case_no, state=CaseState.ACCEPTED.value, deadline=body["deadline"])
@@ -107,9 +107,9 @@ def _extension_approved(session: Session, event: SignedEvent, case_no: str) -> N
     session.execute(
         update(SpecialProcedure)
         .where(
-            SpecialProcedure.case_no == case_no,
-            SpecialProcedure.ended_on.is_(None),
-            SpecialProcedure.kind == 1,
+            col(SpecialProcedure.case_no) == case_no,
+            col(SpecialProcedure.ended_on).is_(None),
+            col(SpecialProcedure.kind) == 1,
         )
         .values(extension_days=SpecialProcedure.extension_days + body["days"])
     )

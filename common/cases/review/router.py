@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
@@ -103,7 +103,7 @@ def my_tasks(
     numbers = sorted({t.case_no for t in tasks})
     cases = {
         c.case_no: c
-        for c in session.execute(select(Case).where(Case.case_no.in_(numbers))).scalars()
+        for c in session.execute(select(Case).where(col(Case.case_no).in_(numbers))).scalars()
     }
     clocks = service.clocks_of(session, list(cases.values()), date.fromisoformat(today_on(node)))
     rows = []

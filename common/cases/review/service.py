@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.authority.actions import check_case_action
 from common.authority.case_checks import case_task, review_tasks
@@ -214,7 +214,9 @@ def start_special_procedure(
     reason = _text(reason, "reason", "特别程序的原因", required=True)
     seq = (
         session.execute(
-            select(func.max(SpecialProcedure.seq)).where(SpecialProcedure.case_no == case_no)
+            select(func.max(col(SpecialProcedure.seq))).where(
+                col(SpecialProcedure.case_no) == case_no
+            )
         ).scalar()
         or 0
     ) + 1
@@ -366,18 +368,18 @@ def tasks_for(session: Session, actor: Actor, *, state: str = "open") -> list[Ca
         Role.COUNTY_ADMIN,
         Role.AUDITOR,
     )
-    query = select(CaseTask).join(Case, Case.case_no == CaseTask.case_no)
+    query = select(CaseTask).join(Case, col(Case.case_no) == col(CaseTask.case_no))
     if actor.role == Role.DEPARTMENT_REVIEWER:
         query = query.where(
-            CaseTask.department == actor.department, Case.custodian == actor.node_id
+            col(CaseTask.department) == actor.department, col(Case.custodian) == actor.node_id
         )
     elif actor.role in (Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK):
-        query = query.where(Case.custodian == actor.node_id)
+        query = query.where(col(Case.custodian) == actor.node_id)
     if state != "all":
-        query = query.where(CaseTask.state == state)
+        query = query.where(col(CaseTask.state) == state)
     return list(
         session.execute(
-            query.order_by(CaseTask.due_on, CaseTask.opened_on, CaseTask.task_id)
+            query.order_by(col(CaseTask.due_on), col(CaseTask.opened_on), col(CaseTask.task_id))
         ).scalars()
     )
 
@@ -386,8 +388,8 @@ def case_procedures(session: Session, case_no: str) -> list[SpecialProcedure]:
     return list(
         session.execute(
             select(SpecialProcedure)
-            .where(SpecialProcedure.case_no == case_no)
-            .order_by(SpecialProcedure.seq)
+            .where(col(SpecialProcedure.case_no) == case_no)
+            .order_by(col(SpecialProcedure.seq))
         ).scalars()
     )
 
