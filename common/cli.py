@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import DatabaseError
 
+from common.backup.integrity import RESTORE_ADVICE
 from common.bootstrap import init_member, init_root, open_node
 from common.cli_support import DataDir
 from common.db import transaction
@@ -111,9 +115,16 @@ def serve(
     import uvicorn
 
     from common.app import create_app
+    from common.backup.integrity import check_integrity
 
     node = open_node(data_dir, host=host, port=port)
+    integrity = check_integrity(node.engine)
+    if integrity.failed:
+        node.engine.dispose()
+        console.print(f"[red]数据库完整性检查未通过[/red]：{escape(integrity.detail)}")
+        _fail(integrity.advice or "")
     application = create_app(node.settings, node=node)
+    application.state.integrity = integrity
     uvicorn.run(
         application,
         host=node.settings.host,
@@ -210,6 +221,8 @@ def verify(data_dir: DataDir) -> None:
     try:
         with console_progress() as progress, transaction(node.engine) as session:
             report = verify_node(session, node, progress=progress)
+    except DatabaseError as exc:
+        _fail(f"数据库无法读取（{escape(str(exc.orig))[:200]}）。{RESTORE_ADVICE}")
     finally:
         node.engine.dispose()
     console.print(escape(report.summary()))
@@ -234,6 +247,49 @@ def rebuild(data_dir: DataDir) -> None:
     finally:
         node.engine.dispose()
     console.print(f"投影已重建：重放 {count} 个事件")
+
+
+@app.command()
+def backup(
+    data_dir: DataDir,
+    to: Annotated[Path, typer.Option(help="备份文件存放的目录")],
+) -> None:
+    """Back the node up (database snapshot, key, settings, stored files) into one .tar.gz.
+
+    Safe while the node serves: the database is copied with SQLite's online backup."""
+    from common.backup.archive import BackupError, backup_node
+    from common.settings import load_settings
+
+    try:
+        report = backup_node(load_settings(data_dir), to)
+    except (BackupError, OSError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"备份完成：{report.archive}（数据库 {report.database_bytes // 1024} KB，"
+        f"文件 {report.files} 个）"
+    )
+
+
+@app.command()
+def restore(
+    archive: Annotated[Path, typer.Argument(help="onetrip backup 写出的 .tar.gz")],
+    data_dir: DataDir,
+) -> None:
+    """Restore a backup into a new, empty data directory.
+
+    Start the restored node where its parent can reach it: before writing anything it
+    takes back from its parent what it wrote after the backup."""
+    from common.backup.archive import BackupError, restore_node
+
+    try:
+        settings = restore_node(archive, data_dir)
+    except (BackupError, OSError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"已恢复节点 {settings.node_id} 到 {settings.data_dir}。"
+        "启动后，节点先从上级取回备份之后本节点写过的数据，再继续办理"
+        + ("" if settings.parent_url else "（根节点没有上级：备份之后的数据已无处取回）")
+    )
 
 
 @app.command()
@@ -273,6 +329,7 @@ def _mount_registered_commands() -> None:
 
 
 def main() -> None:
+    os.umask(0o077)  # the database, key, stored files and backups are the node's alone
     _mount_domain_clis()
     _mount_registered_commands()
     app()

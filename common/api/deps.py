@@ -19,7 +19,8 @@ from common.users.roles import Actor
 
 
 def get_node(request: Request) -> ThisNode:
-    return request.app.state.node
+    node: ThisNode = request.app.state.node
+    return node
 
 
 NodeDep = Annotated[ThisNode, Depends(get_node)]
@@ -70,3 +71,19 @@ def get_current_user(
 
 
 CurrentUser = Annotated[Actor, Depends(get_current_user)]
+
+
+def get_optional_user(
+    request: Request,
+    session: SessionDep,
+    node: NodeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor | None:
+    """The user when the request carries valid credentials, else None (public pages)."""
+    try:
+        return get_current_user(request, session, node, credentials)
+    except Unauthorised:
+        return None
+
+
+OptionalUser = Annotated[Actor | None, Depends(get_optional_user)]
