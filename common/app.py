@@ -34,6 +34,7 @@ from common.web.mount import mount_screens, wants_html
 from common.web.page import html_error
 
 log = logging.getLogger("onetrip.app")
+START_CHECK_SECONDS = 5.0
 
 
 def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastAPI:
@@ -69,6 +70,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     node: ThisNode = app.state.node
     scheduler = None
     if node.settings.parent_url and node.settings.sync_enabled:
+        _check_standing_at_start(node)
         scheduler = SyncScheduler(node, interval=node.settings.sync_interval_seconds)
         scheduler.start()
     app.state.sync = scheduler
@@ -77,6 +79,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if scheduler is not None:
             scheduler.shutdown()
+
+
+def _check_standing_at_start(node: ThisNode) -> None:
+    """Before the first request: did this node lose writes its parent holds? (A node
+    that starts out of reach works offline; the first sync round asks again.)"""
+    import httpx
+
+    from common.sync.client import SyncError, check_standing
+
+    try:
+        check_standing(node, timeout=START_CHECK_SECONDS)
+    except (SyncError, httpx.HTTPError) as exc:
+        log.warning(
+            "could not ask the parent what it holds of this node's chain at start: %s",
+            type(exc).__name__,
+            extra={"code": "sync.standing_unknown"},
+        )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

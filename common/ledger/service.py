@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import bindparam, insert, select
+from sqlalchemy.engine import Row
 from sqlmodel import Session
 
 from common.db import core, serialize
@@ -27,6 +28,7 @@ from common.ledger.envelope import (
     sign_event,
     verify_signature,
 )
+from common.ledger.hold import refuse_if_held
 from common.ledger.models import Event, QuarantinedEvent
 from common.ledger.projection import apply_event
 from common.timeutil import iso_utc, utcnow
@@ -76,6 +78,9 @@ _HAS_EVENT = select(EVENTS.c.lseq).where(EVENTS.c.id == bindparam("id"))
 _AUTHOR_AT = select(EVENTS.c.aseq, EVENTS.c.id).where(
     EVENTS.c.author == bindparam("key"), EVENTS.c.aseq.between(bindparam("prev"), bindparam("seq"))
 )
+_AUTHOR_AT_SEQ = select(EVENTS.c.id).where(
+    EVENTS.c.author == bindparam("key"), EVENTS.c.aseq == bindparam("seq")
+)
 _SUBJECT_AT = select(EVENTS.c.sseq, EVENTS.c.id).where(
     EVENTS.c.subject == bindparam("key"), EVENTS.c.sseq.between(bindparam("prev"), bindparam("seq"))
 )
@@ -84,6 +89,17 @@ _SUBJECT_AT = select(EVENTS.c.sseq, EVENTS.c.id).where(
 def _author_head(session: Session, author: str) -> ChainHead:
     row = core(session).execute(_AUTHOR_HEAD, {"key": author}).first()
     return ChainHead(row[0], row[1]) if row else ChainHead(0, None)
+
+
+def author_head(session: Session, author: str) -> ChainHead:
+    """The last position of ``author``'s chain held here (0, None for none)."""
+    return _author_head(session, author)
+
+
+def id_at(session: Session, author: str, aseq: int) -> str | None:
+    """The id of ``author``'s event at chain position ``aseq``, if held here."""
+    found: str | None = core(session).execute(_AUTHOR_AT_SEQ, {"key": author, "seq": aseq}).scalar()
+    return found
 
 
 def subject_head(session: Session, subject: str) -> ChainHead:
@@ -111,7 +127,8 @@ def event_row(event: SignedEvent, received_at: datetime) -> dict[str, Any]:
 
 def _store(session: Session, event: SignedEvent, source: str | None = None) -> int:
     result = core(session).execute(_INSERT_EVENT, event_row(event, utcnow()))
-    lseq = int(result.inserted_primary_key[0])
+    # Typed Optional because other statements have none; a one-row INSERT always has it.
+    lseq = int(cast("Row[Any]", result.inserted_primary_key)[0])
     apply_event(session, event)
     run_after_store(session, event, lseq, source)
     return lseq
@@ -121,6 +138,7 @@ def append_event(
     session: Session, signer: Signer, network_id: str, subject: str, kind: str, body: Any
 ) -> SignedEvent:
     """Write one event as this node, chained after its last event and the subject's."""
+    refuse_if_held(session)
     lock_writer(session, signer.node_id)
     author = _author_head(session, signer.node_id)
     subj = subject_head(session, subject)
@@ -211,7 +229,9 @@ def ingest_event(
         ("sseq", "sprev", _SUBJECT_AT, env["subject"], True),
     ):
         seq = env[seq_name]
-        held = dict(connection.execute(lookup, {"key": key, "prev": seq - 1, "seq": seq}).all())
+        held: dict[int, str] = dict(
+            connection.execute(lookup, {"key": key, "prev": seq - 1, "seq": seq}).all()
+        )
         if seq in held:
             reason = f"fork: {seq_name}={seq} of {key} already held by {held[seq]}"
             quarantine(session, event.id, raw, "event.fork", reason, conflicts_with=held[seq])

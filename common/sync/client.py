@@ -1,7 +1,9 @@
 """The child's side of sync: push what the parent needs, pull what it holds for us.
 
-One round (``sync_once``): push outbox batches (their blobs first) until the parent has
-acknowledged everything, then pull batches until the parent has nothing more. Each
+One round (``sync_once``): ask the parent what it holds of this node's own chain
+(``common.sync.recovery``: a node that lost its own writes holds them until it has them
+back), push outbox batches (their blobs first) until the parent has acknowledged
+everything, then pull batches until the parent has nothing more, and ask again. Each
 batch is one transaction on each side; cursors move only on acknowledgement.
 """
 
@@ -20,11 +22,13 @@ from common.db import transaction
 from common.errors import DomainError
 from common.identity.parent_link import clock_offset, post_to_parent, request_parent
 from common.ledger.envelope import parse_event
+from common.ledger.hold import WriteHold, write_hold
 from common.node import ThisNode
 from common.sync import blob_transfer
 from common.sync.models import SyncReject
 from common.sync.outbox import acknowledge, backlog, cursor, read_batch, requeue_own_for_parent
 from common.sync.receive import BatchResult, held_count, receive_batch, referenced_blobs
+from common.sync.recovery import judge_standing, own_standing
 from common.sync.routing import parent_of
 from common.sync.telemetry import own_report, relayed_reports
 from common.timeutil import utcnow
@@ -51,6 +55,7 @@ class SyncReport:
     blobs_down: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
     held: int = 0
+    writes_held: WriteHold | None = None  # this node's own writes, after the round
 
 
 def _check(response: httpx.Response, what: str) -> dict[str, Any]:
@@ -62,7 +67,8 @@ def _check(response: httpx.Response, what: str) -> dict[str, Any]:
         raise SyncError(
             f"{what} refused ({response.status_code}): {detail.get('code')} {detail.get('message')}"
         )
-    return response.json()
+    body: dict[str, Any] = response.json()
+    return body
 
 
 def sync_once(node: ThisNode) -> SyncReport:
@@ -78,11 +84,28 @@ def _round(node: ThisNode) -> SyncReport:
     if parent is None or not node.settings.parent_url:
         return report
     try:
-        _push_all(node, parent, report)
+        hold = check_standing(node)
+        if hold is None or hold.why == "recovering":
+            _push_all(node, parent, report)  # a forked chain's events would only be set aside
         _pull_all(node, parent, report)
+        if hold is not None:
+            hold = check_standing(node)  # released once the pulled events close the gap
     except httpx.HTTPError as exc:
         raise SyncError(f"link to parent failed: {type(exc).__name__}") from exc
+    report.writes_held = hold
     return report
+
+
+def check_standing(node: ThisNode, *, timeout: float = 30) -> WriteHold | None:
+    """Compare this node's own chain with the parent's copy; hold or release writes."""
+    with transaction(node.engine) as session:
+        own = own_standing(session, node.node_id)
+    answer = _check(
+        post_to_parent(node, "/api/v1/sync/standing", {"own_head": own.seq}, timeout=timeout),
+        "standing",
+    )
+    with transaction(node.engine) as session:
+        return judge_standing(node.engine, session, node.node_id, own, answer)
 
 
 def _push_all(node: ThisNode, parent: str, report: SyncReport) -> None:
@@ -91,11 +114,13 @@ def _push_all(node: ThisNode, parent: str, report: SyncReport) -> None:
         with transaction(node.engine) as session:
             after = cursor(session, parent).sent_acked
             batch = read_batch(session, parent, after)
+            hold = write_hold(node.engine)
             telemetry = own_report(
                 node.node_id,
                 backlog(session, parent),
                 held_count(session),
                 int(clock_offset(node) * 1000),
+                writes_held=hold.why if hold else None,
             )
             relayed = relayed_reports(session)
         if not batch.events and not first:

@@ -30,6 +30,7 @@ from common.sync.outbox import (
     record_push,
 )
 from common.sync.receive import receive_batch
+from common.sync.recovery import answer_standing
 from common.sync.telemetry import health_overview, record_reports
 from common.users.roles import Role, require_role
 
@@ -69,7 +70,7 @@ class PushRequest(BaseModel):
 
 
 @router.post("/sync/push")
-def push(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+def push(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict[str, Any]:
     peer = _child(request, body, node, session)
     payload = PushRequest.model_validate_json(body)
     resend = child_pushes_lost(session, peer.node_id, payload.after)
@@ -90,13 +91,25 @@ def push(request: Request, body: RawBody, node: NodeDep, session: SessionDep) ->
     }
 
 
+class StandingRequest(BaseModel):
+    own_head: int = Field(ge=0, description="the last position of the child's own chain it holds")
+
+
+@router.post("/sync/standing")
+def standing(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict[str, Any]:
+    """What this node holds of the child's own chain (``common.sync.recovery``)."""
+    peer = _child(request, body, node, session)
+    payload = StandingRequest.model_validate_json(body)
+    return answer_standing(session, peer.node_id, payload.own_head)
+
+
 class PullRequest(BaseModel):
     after: int = Field(ge=0, description="the highest seq of ours the child has applied")
     max_events: int = Field(default=500, ge=1, le=500)
 
 
 @router.post("/sync/pull")
-def pull(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+def pull(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict[str, Any]:
     peer = _child(request, body, node, session)
     payload = PullRequest.model_validate_json(body)
     backfill_child(session, node.node_id, peer.node_id)
@@ -116,14 +129,18 @@ class MissingRequest(BaseModel):
 
 
 @router.post("/sync/blobs/missing")
-def blobs_missing(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+def blobs_missing(
+    request: Request, body: RawBody, node: NodeDep, session: SessionDep
+) -> dict[str, Any]:
     _child(request, body, node, session, writes=False)
     payload = MissingRequest.model_validate_json(body)
     return {"missing": blob_transfer.missing_of(session, payload.hashes)}
 
 
 @router.post("/sync/blobs")
-def blob_bundle_upload(request: Request, body: RawBody, node: NodeDep, session: SessionDep) -> dict:
+def blob_bundle_upload(
+    request: Request, body: RawBody, node: NodeDep, session: SessionDep
+) -> dict[str, Any]:
     """Several small files in one request (``blob_transfer.pack_blobs``)."""
     _child(request, body, node, session)
     return blob_transfer.receive_blobs(session, node, body)
@@ -153,7 +170,7 @@ def blob_upload(
     node: NodeDep,
     session: SessionDep,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict:
+) -> dict[str, Any]:
     _child(request, body, node, session)
     return blob_transfer.receive_chunk(session, node, sha256, offset, body)
 
@@ -173,7 +190,7 @@ def blob_download(
 
 
 @router.get("/nodes/health")
-def nodes_health(session: SessionDep, actor: CurrentUser) -> list[dict]:
+def nodes_health(session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
     """Every node with its last contact, backlog, version and clock; silent ones flagged."""
     require_role(
         actor, Role.COUNTY_ADMIN, Role.AUDITOR, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK

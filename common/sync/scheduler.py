@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlmodel import Session
 
 from common.ledger.envelope import SignedEvent
 from common.ledger.service import after_store
@@ -45,7 +46,8 @@ class Backoff:
     def delay(self) -> float:
         if self.failures == 0:
             return 0.0
-        raw = min(self.cap, self.base * 2 ** (self.failures - 1))
+        # int ** int is typed Any (a negative exponent gives a float); here it is >= 0.
+        raw: float = min(self.cap, self.base * 2 ** (self.failures - 1))
         return raw * (1 + self.rng.uniform(-self.jitter, self.jitter))
 
 
@@ -102,7 +104,10 @@ class SyncScheduler:
             self.last_error = str(exc)[:300]
             code = "sync.failed" if isinstance(exc, (SyncError, OSError)) else "sync.error"
             log.warning(
-                "sync failed; retrying later", extra={"node_id": self.node.node_id, "code": code}
+                "sync failed (%s); retrying in %.0f s",
+                self.last_error,  # masked by the log filter like any message
+                delay,
+                extra={"node_id": self.node.node_id, "code": code},
             )
             return None
         finally:
@@ -113,7 +118,9 @@ class SyncScheduler:
         return report
 
 
-def _kick_on_local_write(session, event: SignedEvent, lseq: int, source: str | None) -> None:  # type: ignore[no-untyped-def]
+def _kick_on_local_write(
+    session: Session, event: SignedEvent, lseq: int, source: str | None
+) -> None:
     if source is not None:
         return
     scheduler = _KICKS.get(id(session.get_bind()))

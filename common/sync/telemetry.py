@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common import __version__
 from common.identity.models import RegistryNode
+from common.ledger.models import QuarantinedEvent
 from common.sync.models import DeadLetter, NodeHealth
 from common.timeutil import iso_utc, parse_iso, utcnow
 
@@ -24,9 +25,14 @@ def authority_violations(session: Session) -> dict[str, dict[str, Any]]:
     children's violations in the reports it passes up, so the root sees every one."""
     found: dict[str, dict[str, Any]] = {}
     rows = session.execute(
-        select(DeadLetter.event_id, DeadLetter.code, DeadLetter.raw, DeadLetter.received_at)
-        .where(DeadLetter.code.like(AUTHORITY_CODES))
-        .order_by(DeadLetter.id)
+        select(
+            col(DeadLetter.event_id),
+            col(DeadLetter.code),
+            col(DeadLetter.raw),
+            col(DeadLetter.received_at),
+        )
+        .where(col(DeadLetter.code).like(AUTHORITY_CODES))
+        .order_by(col(DeadLetter.id))
     )
     for event_id, code, raw, received_at in rows:
         try:
@@ -40,10 +46,31 @@ def authority_violations(session: Session) -> dict[str, dict[str, Any]]:
     return found
 
 
+def fork_counts(session: Session) -> dict[str, int]:
+    """Events this node set aside as forks of their author's chain, counted by author
+    (a node that wrote over events it had lost; ``common.sync.recovery``)."""
+    found: dict[str, int] = {}
+    rows = session.execute(
+        select(col(QuarantinedEvent.raw)).where(col(QuarantinedEvent.reason_code) == "event.fork")
+    )
+    for (raw,) in rows:
+        try:
+            author = str(json.loads(raw)["author"])[:12]
+        except (ValueError, KeyError, TypeError):
+            continue
+        found[author] = found.get(author, 0) + 1
+    return found
+
+
+def _detail(row: NodeHealth | None, key: str) -> Any:
+    return json.loads(row.detail).get(key) if row is not None and row.detail else None
+
+
 def _violations_of(row: NodeHealth | None) -> dict[str, Any] | None:
     if row is None or not row.detail:
         return None
-    return json.loads(row.detail).get("violations")
+    violations: dict[str, Any] | None = json.loads(row.detail).get("violations")
+    return violations
 
 
 def _merged(relayed: dict[str, Any] | None, local: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -52,14 +79,23 @@ def _merged(relayed: dict[str, Any] | None, local: dict[str, Any] | None) -> dic
     return max(candidates, key=lambda v: v["count"]) if candidates else None
 
 
-def own_report(node_id: str, backlog: int, held: int, clock_offset_ms: int = 0) -> dict[str, Any]:
-    return {
+def own_report(
+    node_id: str,
+    backlog: int,
+    held: int,
+    clock_offset_ms: int = 0,
+    writes_held: str | None = None,
+) -> dict[str, Any]:
+    report: dict[str, Any] = {
         "node_id": node_id,
         "backlog": backlog,
         "held": held,
         "version": __version__,
         "clock_offset_ms": clock_offset_ms,
     }
+    if writes_held:
+        report["writes_held"] = writes_held  # "recovering" or "forked"
+    return report
 
 
 def record_reports(
@@ -81,7 +117,9 @@ def record_reports(
         _upsert(session, str(direct["node_id"]), reporter, now, direct)
 
 
-def _upsert(session: Session, node_id: str, reporter: str, contact, report: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+def _upsert(
+    session: Session, node_id: str, reporter: str, contact: datetime, report: dict[str, Any]
+) -> None:
     row = session.get(NodeHealth, node_id)
     if row is None:
         row = NodeHealth(node_id=node_id, reported_by=reporter, last_contact=contact)
@@ -94,7 +132,11 @@ def _upsert(session: Session, node_id: str, reporter: str, contact, report: dict
     row.version = str(report.get("version", ""))[:40]
     row.clock_offset_ms = int(report.get("clock_offset_ms", 0))
     row.detail = json.dumps(
-        {k: v for k, v in report.items() if k in ("errors", "rejects", "violations")},
+        {
+            k: v
+            for k, v in report.items()
+            if k in ("errors", "rejects", "violations", "writes_held", "forks")
+        },
         ensure_ascii=False,
     )
     session.add(row)
@@ -103,6 +145,7 @@ def _upsert(session: Session, node_id: str, reporter: str, contact, report: dict
 def relayed_reports(session: Session) -> list[dict[str, Any]]:
     """Everything this node knows about its subtree, to pass up with its own sync."""
     violations = authority_violations(session)
+    forks = fork_counts(session)
     reports = []
     for r in session.execute(select(NodeHealth)).scalars():
         report = {
@@ -116,6 +159,11 @@ def relayed_reports(session: Session) -> list[dict[str, Any]]:
         flagged = _merged(_violations_of(r), violations.get(r.node_id))
         if flagged:
             report["violations"] = flagged
+        if _detail(r, "writes_held"):
+            report["writes_held"] = _detail(r, "writes_held")
+        fork_total = max(int(_detail(r, "forks") or 0), forks.get(r.node_id, 0))
+        if fork_total:
+            report["forks"] = fork_total
         reports.append(report)
     return reports
 
@@ -127,6 +175,7 @@ def health_overview(
     now = utcnow()
     health = {r.node_id: r for r in session.execute(select(NodeHealth)).scalars()}
     violations = authority_violations(session)
+    forks = fork_counts(session)
     rows = []
     for entry in session.execute(select(RegistryNode).order_by(RegistryNode.node_id)).scalars():
         h = health.get(entry.node_id)
@@ -145,6 +194,8 @@ def health_overview(
                 "clock_offset_ms": h.clock_offset_ms if h else None,
                 "silent": silent and entry.parent_id is not None,
                 "violations": _merged(_violations_of(h), violations.get(entry.node_id)),
+                "writes_held": _detail(h, "writes_held"),
+                "forks": max(int(_detail(h, "forks") or 0), forks.get(entry.node_id, 0)),
             }
         )
     return rows

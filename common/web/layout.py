@@ -1,5 +1,6 @@
 """What every page shows around its content: the node, the user, navigation by role
-and the sync banner (online or not, last sync, how much is waiting to go up)."""
+the sync banner (online or not, last sync, how much is waiting to go up) and, when
+this node's writes are held, why and what happens next."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from common.identity.models import RegistryNode
+from common.ledger.hold import write_hold
 from common.node import ThisNode
 from common.tiers import load_tier
 from common.timeutil import utcnow
@@ -58,7 +60,7 @@ def node_heading(node: ThisNode, session: Session | None = None) -> str:
         with Session(node.engine) as own:
             return node_heading(node, own)
     name = session.execute(
-        select(RegistryNode.name).where(RegistryNode.node_id == node.node_id)
+        select(col(RegistryNode.name)).where(col(RegistryNode.node_id) == node.node_id)
     ).scalar()
     try:
         tier_label = load_tier(node.tier).label
@@ -90,7 +92,7 @@ def sync_banner(page: Page) -> Banner | None:
         page.session.execute(
             select(func.count())
             .select_from(OutboxEntry)
-            .where(OutboxEntry.peer == parent, OutboxEntry.seq > acked)
+            .where(col(OutboxEntry.peer) == parent, col(OutboxEntry.seq) > acked)
         ).scalar_one()
     )
     scheduler = getattr(page.request.app.state, "sync", None)
@@ -122,6 +124,8 @@ def layout_context(page: Page) -> dict[str, Any]:
         "nav": nav,
         "public_nav": PUBLIC_NAV,
         "banner": sync_banner(page) if actor else None,
+        # Every screen, signed in or not, says when this node may not write.
+        "write_hold": write_hold(page.node.engine),
         "csrf_token": page.csrf_token,
         "current_path": page.request.url.path,
         "errors": {},
