@@ -91,9 +91,7 @@ def finish_and_check(
     wait_for("the new case at the township", lambda: township_holds(layout, fresh), nodes)
     for node_id in (TOWNSHIP_ID, VILLAGE_ID):
         assert query(layout, node_id, "SELECT count(*) FROM quarantined_events")[0][0] == 0
-    township_cases = dict(
-        query(layout, TOWNSHIP_ID, "SELECT case_no, applicant_id FROM cases")
-    )
+    township_cases = dict(query(layout, TOWNSHIP_ID, "SELECT case_no, applicant_id FROM cases"))
     assert filed.items() <= township_cases.items()
     for node in nodes:
         node.stop()
