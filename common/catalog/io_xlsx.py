@@ -8,6 +8,7 @@ zeros and decimals survive Excel.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from io import BytesIO
 from typing import Any
@@ -61,6 +62,17 @@ KIND_NOTES = {
     "departments": "多个部门用“、”分隔（牵头部门除外）",
     "amount": "金额，单位元，最多两位小数",
 }
+
+
+MiB = 1024 * 1024
+# A county's full catalogue (~2,000 matters) is ~8 MiB of XML; the 170-matter sample 0.6.
+MAX_UNCOMPRESSED = 24 * MiB
+MAX_RATIO = 50  # worksheet XML compresses about 8:1; a zip bomb hundreds to one
+MAX_ENTRIES = 200
+MAX_ROWS = 20_000  # per sheet
+MAX_COLUMNS = 200
+MAX_CELLS = 400_000  # in the whole workbook
+MAX_CELL_CHARS = 20_000
 
 
 # -- export ------------------------------------------------------------------------
@@ -146,17 +158,46 @@ def _write_guide(sheet: Worksheet) -> None:
 # -- import ------------------------------------------------------------------------
 
 
-def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
+def _refuse(message: str, sheet: str = "", row: int | None = None) -> CatalogueImportError:
+    return CatalogueImportError([ImportProblem(sheet, row, None, message)])
+
+
+def _check_archive(data: bytes) -> None:
+    """Refuse a workbook that would expand beyond reason, before any XML is parsed."""
     try:
-        workbook = load_workbook(BytesIO(data), data_only=True)
+        entries = zipfile.ZipFile(BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError):
+        raise _refuse("无法读取该文件，请上传Excel工作簿（.xlsx）") from None
+    if len(entries) > MAX_ENTRIES:
+        raise _refuse(f"工作簿内部文件过多（{len(entries)}个），不像事项目录")
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNCOMPRESSED:
+        raise _refuse(
+            f"工作簿解压后约{total // MiB}MB，超过{MAX_UNCOMPRESSED // MiB}MB上限，请分批导入"
+        )
+    for entry in entries:
+        if entry.file_size > MiB and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+            raise _refuse("工作簿压缩比异常（疑似压缩炸弹），已拒绝读取")
+
+
+def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
+    _check_archive(data)
+    try:
+        workbook = load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-        raise CatalogueImportError(
-            [ImportProblem("", None, None, "无法读取该文件，请上传Excel工作簿（.xlsx）")]
-        ) from None
+        raise _refuse("无法读取该文件，请上传Excel工作簿（.xlsx）") from None
+    try:
+        return _read_workbook(workbook, progress)
+    finally:
+        workbook.close()  # read-only mode keeps the archive open
+
+
+def _read_workbook(workbook: Any, progress: Progress | None) -> list[Matter]:
     if MATTER_SHEET not in workbook.sheetnames:
         raise CatalogueImportError([ImportProblem(MATTER_SHEET, None, None, "缺少“事项”工作表")])
     problems: list[ImportProblem] = []
     sheets: dict[str, tuple[dict[str, int], list[tuple[int, list[Any]]]]] = {}
+    budget = _CellBudget()
     for name, columns, required in (
         (MATTER_SHEET, MATTER_COLUMNS, required_fields()),
         (
@@ -169,7 +210,7 @@ def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
         if name not in workbook.sheetnames:
             sheets[name] = ({}, [])  # a catalogue without materials or fees is allowed
             continue
-        headers, rows = _rows(workbook[name])
+        headers, rows = _rows(workbook[name], name, budget)
         index = header_index(headers, columns)
         for col in columns:
             if col.field in required and col.field not in index:
@@ -213,14 +254,42 @@ def read_xlsx(data: bytes, progress: Progress | None = None) -> list[Matter]:
     return build_matters(records, problems, progress)
 
 
-def _rows(sheet: Worksheet) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
+class _CellBudget:
+    """Cells read so far in the workbook, refused past ``MAX_CELLS``."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    def take(self, count: int, sheet: str, row_no: int) -> None:
+        self.used += count
+        if self.used > MAX_CELLS:
+            raise _refuse(f"单元格超过{MAX_CELLS}个，请分批导入", sheet, row_no)
+
+
+def _rows(
+    sheet: Worksheet, name: str, budget: _CellBudget
+) -> tuple[list[Any], list[tuple[int, list[Any]]]]:
     """Header cells and the non-blank data rows with their row numbers."""
     headers: list[Any] = []
     rows: list[tuple[int, list[Any]]] = []
     for row_no, cells in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
         values = list(cells)
+        _check_row(values, name, row_no, budget)
         if row_no == 1:
             headers = values
         elif any(cell_text(v) is not None for v in values):
             rows.append((row_no, values))
     return headers, rows
+
+
+def _check_row(values: list[Any], sheet: str, row_no: int, budget: _CellBudget) -> None:
+    if row_no > MAX_ROWS + 1:
+        raise _refuse(f"超过{MAX_ROWS}行，请分批导入", sheet, row_no)
+    while values and values[-1] is None:
+        values.pop()  # trailing empty cells of a formatted row are not data
+    if len(values) > MAX_COLUMNS:
+        raise _refuse(f"超过{MAX_COLUMNS}列", sheet, row_no)
+    budget.take(len(values), sheet, row_no)
+    for value in values:
+        if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
+            raise _refuse(f"有单元格超过{MAX_CELL_CHARS}个字", sheet, row_no)
