@@ -128,8 +128,23 @@ def report(figures: list[dict[str, Any]], command: str, started: datetime, load_
     return "\n".join(lines)
 
 
+def _kept_chaos_section(path: Path) -> str:
+    """The chaos run's section (``python -m benchmarks chaos``) survives this report."""
+    from benchmarks.chaos import MARK_END, MARK_START
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if MARK_START not in text or MARK_END not in text:
+        return ""
+    block = text.split(MARK_START, 1)[1].split(MARK_END, 1)[0]
+    return f"\n{MARK_START}{block}{MARK_END}\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     args_list = sys.argv[1:] if argv is None else argv
+    if args_list[:1] == ["chaos"]:
+        from benchmarks import chaos
+
+        sys.exit(chaos.main(args_list[1:]))
     parser = argparse.ArgumentParser(description="Run the onetrip benchmarks and write the report.")
     parser.add_argument("--n", type=int, default=2000, help="filings through the action function")
     parser.add_argument(
@@ -152,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     figures.append(bench_sync.run(args.ingest_cases, reduced=args.sync_reduced))
     text = report(figures, command, started, load_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n", encoding="utf-8")
+    args.out.write_text(text + "\n" + _kept_chaos_section(args.out), encoding="utf-8")
     print(text)
 
 

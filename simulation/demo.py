@@ -95,6 +95,12 @@ class DemoNetwork:
     def url(self, node: DemoNode) -> str:
         return node.url(self.base_port)
 
+    def parent_url(self, node: DemoNode) -> str:
+        """Where ``node`` reaches its parent: the parent's address as this run has it (the
+        base port may differ from the first run). The chaos run puts a faulty link here."""
+        assert node.parent is not None
+        return self.url(NODES_BY_ID[node.parent])
+
     def enrolled(self, node: DemoNode) -> bool:
         return (self.data_dir(node) / "node.json").exists()
 
@@ -237,8 +243,7 @@ class DemoNetwork:
             PYTHONUNBUFFERED="1",
         )
         if node.parent is not None:
-            # The parent's address as this run has it (the base port may differ from the first run).
-            env["ONETRIP_PARENT_URL"] = self.url(NODES_BY_ID[node.parent])
+            env["ONETRIP_PARENT_URL"] = self.parent_url(node)
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [

@@ -34,6 +34,7 @@ from process_testing import (
     wait_for,
 )
 
+from benchmarks.chaos import lose_wal_tail
 from common.bootstrap import open_node
 from common.db import transaction
 from common.ledger.verify import verify_node
@@ -112,15 +113,13 @@ def test_a_village_whose_wal_lost_its_last_writes_takes_them_back(tmp_path, proc
     agent = log_in(village, "agent1")
     filed = {file_case(agent, layout, APPLICANTS[0]): APPLICANTS[0]}
     wait_for("the first case upstream", lambda: township_holds(layout, next(iter(filed))), nodes)
-    wal = village.data_dir / "node.db-wal"
-    kept = wal.stat().st_size  # what the disk will still hold
+    kept = (village.data_dir / "node.db-wal").stat().st_size  # what the disk will still hold
     for id_number in APPLICANTS[1:]:
         filed[file_case(agent, layout, id_number)] = id_number
     wait_for("every case upstream", lambda: all(township_holds(layout, c) for c in filed), nodes)
 
     village.kill()
-    with wal.open("r+b") as handle:
-        handle.truncate(kept)
+    lose_wal_tail(village.data_dir / "node.db", at_least=kept)
     lost = filed.keys() - cases_at(village.data_dir / "node.db").keys()
     assert lost, "the cut WAL still held every case: nothing was lost, nothing to test"
 
