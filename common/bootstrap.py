@@ -116,6 +116,7 @@ def init_member(
         **overrides,
     )
     key = _prepare(settings)
+    node: ThisNode | None = None
     try:
         registry = _request_enrolment(settings, key, token, client)
         node = node_from_settings(settings)
@@ -132,6 +133,11 @@ def init_member(
         # Nothing half-written: a failed enrolment leaves no key or database behind.
         _remove_partial(settings)
         raise
+    finally:
+        # The node is returned with its final settings on an engine of its own: this one
+        # must not keep the database open behind the caller's back.
+        if node is not None:
+            node.engine.dispose()
     write_node_file(settings)
     return node_from_settings(settings)
 
