@@ -73,14 +73,6 @@ class Timing:
         }
 
 
-def resident_id(n: int) -> str:
-    """A valid GB 11643 number (born 1960-1999 in 衡东县), one per ``n``."""
-    first17 = f"430424{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
-    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
-    return first17 + "10X98765432"[total % 11]
-
-
 def build_village(base: Path) -> Any:
     """The county and an enrolled village holding the county's catalogue; returns the village."""
     from fastapi.testclient import TestClient
@@ -191,14 +183,9 @@ def filing_plans(village: Any) -> list[dict[str, Any]]:
 
 
 def request_body(plans: list[dict[str, Any]], i: int) -> dict[str, Any]:
-    plan = plans[i % len(plans)]
-    applicant = {
-        "kind": "person",
-        "name": f"居民{i}",
-        "id_number": resident_id(i),
-        "phone": "13800000000",
-    }
-    return {**plan, "applicant": applicant}
+    from simulation.workload import applicant  # the simulation's residents: valid id numbers
+
+    return {**plans[i % len(plans)], "applicant": applicant(i)}
 
 
 def _timed(label: str, n: int, one: Callable[[int], None]) -> Timing:

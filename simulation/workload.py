@@ -21,6 +21,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import Session
 
 from common.cases.models import Case
 from common.db import transaction
@@ -41,6 +42,16 @@ def resident_id(n: int) -> str:
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     total = sum(int(d) * w for d, w in zip(first17, weights, strict=True))
     return first17 + "10X98765432"[total % 11]
+
+
+def applicant(n: int) -> dict[str, Any]:
+    """Resident ``n`` as a filing names the applicant."""
+    return {
+        "kind": "person",
+        "name": f"居民{n}",
+        "id_number": resident_id(n),
+        "phone": "13800000000",
+    }
 
 
 def scan(n: int) -> bytes:
@@ -90,35 +101,13 @@ class Workload:
 
     # -- at a village ---------------------------------------------------------------
 
-    def _applicant(self, n: int) -> dict[str, Any]:
-        return {
-            "kind": "person",
-            "name": f"居民{n}",
-            "id_number": resident_id(n),
-            "phone": "13800000000",
-        }
-
-    def _visit(self, node: ThisNode) -> dict[str, str]:
-        return {"who": "applicant", "place": f"{node.node_id}代办点", "purpose": "提交申请"}
-
     def file_village_case(self, village_id: str) -> str:
         """A village 即办件: filed, accepted, decided on the spot and delivered at once."""
-        from common.blobs.service import store_blob
         from common.cases.flows import settle_on_the_spot
-        from common.cases.intake.service import file_case
 
         node, agent, n = self.network[village_id], agent_of(village_id), self._next()
         with transaction(node.engine) as session:
-            sha = store_blob(session, node, scan(n), "户口簿.pdf").sha256
-            case_no = file_case(
-                session,
-                node,
-                agent,
-                matter_code=VILLAGE_MATTER,
-                applicant=self._applicant(n),
-                materials=_materials(session, VILLAGE_MATTER, sha),
-                visit=self._visit(node),
-            ).case_no
+            case_no = _file(session, node, agent, n, VILLAGE_MATTER, "户口簿.pdf")
             settle_on_the_spot(
                 session, node, agent, case_no, reason=None, deliver="agent", receiver=f"居民{n}"
             )
@@ -129,22 +118,11 @@ class Workload:
 
     def file_county_case(self, village_id: str) -> str:
         """A county matter: filed with its material at the village and offered upwards."""
-        from common.blobs.service import store_blob
         from common.cases.handoff.service import offer_handoff
-        from common.cases.intake.service import file_case
 
         node, agent, n = self.network[village_id], agent_of(village_id), self._next()
         with transaction(node.engine) as session:
-            sha = store_blob(session, node, scan(n), "身份证.pdf").sha256
-            case_no = file_case(
-                session,
-                node,
-                agent,
-                matter_code=COUNTY_MATTER,
-                applicant=self._applicant(n),
-                materials=_materials(session, COUNTY_MATTER, sha),
-                visit=self._visit(node),
-            ).case_no
+            case_no = _file(session, node, agent, n, COUNTY_MATTER, "身份证.pdf")
             offer_handoff(session, node, agent, case_no)
         self._record(village_id, case_no, "county")
         return case_no
@@ -306,6 +284,26 @@ class Workload:
         for village_id in self.villages:
             self.deliver_results(village_id)
         return rounds + converge(self.network, max_rounds=max_rounds)
+
+
+def _file(
+    session: Session, node: ThisNode, agent: Actor, n: int, matter_code: str, scan_name: str
+) -> str:
+    """The agent files ``matter_code`` for resident ``n`` with one scan (stored as
+    ``scan_name``) for every mandatory material; returns the case number."""
+    from common.blobs.service import store_blob
+    from common.cases.intake.service import file_case
+
+    sha = store_blob(session, node, scan(n), scan_name).sha256
+    return file_case(
+        session,
+        node,
+        agent,
+        matter_code=matter_code,
+        applicant=applicant(n),
+        materials=_materials(session, matter_code, sha),
+        visit={"who": "applicant", "place": f"{node.node_id}代办点", "purpose": "提交申请"},
+    ).case_no
 
 
 def _materials(session: Any, matter_code: str, sha: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from common.db import transaction
 from common.errors import Unauthorised
 from common.node import ThisNode
 from common.users.roles import Actor
@@ -27,13 +28,8 @@ NodeDep = Annotated[ThisNode, Depends(get_node)]
 
 
 def get_session(node: NodeDep) -> Iterator[Session]:
-    with Session(node.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with transaction(node.engine) as session:
+        yield session
 
 
 # scope="function": commit before the response is sent, so a failed commit is a 5xx

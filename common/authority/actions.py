@@ -47,6 +47,7 @@ from common.authority.case_checks import (
     ISSUER_OR_LEAD,
     LEAD,
     LEAD_RECTIFIES,
+    LEVEL_FITS,
     LICENCE_ISSUER,
     LICENCE_VALID,
     MATTER_NOT_ABOVE_HERE,
@@ -82,7 +83,6 @@ from common.authority.case_checks import (
     _open_tasks_of,
     is_on_the_spot,
     offer_route,
-    tier_rank,
 )
 from common.cases.access import load_case
 from common.cases.models import Case
@@ -406,11 +406,7 @@ def roles_allowed(
 
 
 def _level_allows(row: CaseAction, tier: str, level: str) -> bool:
-    if HANDLED_HERE in row.checks:
-        return tier == level
-    if AT_OR_ABOVE_LEVEL in row.checks:
-        return tier_rank(tier) >= tier_rank(level, 0)
-    return True
+    return all(fits(tier, level) for check, fits in LEVEL_FITS.items() if check in row.checks)
 
 
 def describe() -> list[dict[str, str]]:

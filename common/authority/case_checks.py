@@ -402,24 +402,26 @@ def _matter_not_above_here(ask: Ask) -> None:
         )
 
 
-def _handled_here(ask: Ask) -> None:
-    level = ask.case.handling_level
-    if level != ask.node.tier:
-        raise Conflict(
-            "case.handoff_required",
-            f"该事项由{TIER_LABELS.get(level, level)}受理办理，须移交后再受理",
-            field="handling_level",
-        )
+def handled_here(tier: str, level: str) -> bool:
+    return tier == level
 
 
-def _at_or_above_level(ask: Ask) -> None:
-    level = ask.case.handling_level
-    if tier_rank(ask.node.tier) < tier_rank(level, 0):
-        raise Conflict(
-            "case.wrong_level",
-            f"该事项由{TIER_LABELS.get(level, level)}办理，本节点不能审批",
-            field="handling_level",
-        )
+def at_or_above_level(tier: str, level: str) -> bool:
+    return tier_rank(tier) >= tier_rank(level, 0)
+
+
+def _level_rule(fits: Callable[[str, str], bool], code: str, refusal: str) -> Callable[[Ask], None]:
+    """Refuse unless ``fits(this node's tier, the case's handling level)``; the message
+    is "该事项由{level}" and the ``refusal``."""
+
+    def run(ask: Ask) -> None:
+        level = ask.case.handling_level
+        if not fits(ask.node.tier, level):
+            raise Conflict(
+                code, f"该事项由{TIER_LABELS.get(level, level)}{refusal}", field="handling_level"
+            )
+
+    return run
 
 
 def _up_to_the_handling_level(ask: Ask) -> None:
@@ -439,8 +441,18 @@ def _back_to_the_origin(ask: Ask) -> None:
 
 
 MATTER_NOT_ABOVE_HERE = Check("level", "事项的办理层级不低于本节点", _matter_not_above_here)
-HANDLED_HERE = Check("level", "本节点是事项的办理层级", _handled_here)
-AT_OR_ABOVE_LEVEL = Check("level", "本节点不低于事项的办理层级", _at_or_above_level)
+HANDLED_HERE = Check(
+    "level",
+    "本节点是事项的办理层级",
+    _level_rule(handled_here, "case.handoff_required", "受理办理，须移交后再受理"),
+)
+AT_OR_ABOVE_LEVEL = Check(
+    "level",
+    "本节点不低于事项的办理层级",
+    _level_rule(at_or_above_level, "case.wrong_level", "办理，本节点不能审批"),
+)
+# What a level check lets through, by check: for the roles a listing may name.
+LEVEL_FITS = {HANDLED_HERE: handled_here, AT_OR_ABOVE_LEVEL: at_or_above_level}
 UP_TO_THE_HANDLING_LEVEL = Check(
     "level", "事项在本节点之上办理，且上级中有该层级的节点", _up_to_the_handling_level
 )

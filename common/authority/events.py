@@ -23,13 +23,13 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
+from common.authority.case_checks import deciding_node
 from common.authority.models import LicenceEntitlement
 from common.cases.models import Case
 from common.catalog.projection import BATCH_PUBLISHED, MATTER_WITHDRAWN
 from common.db import core, insert_if_absent
 from common.identity.models import RegistryNode
 from common.ledger.envelope import EnvelopeError, SignedEvent
-from common.ledger.models import Event
 from common.ledger.projection import Projection, install_authority_check, register_projection
 from common.ledger.service import IngestRefused
 from common.ledger.write_behind import write_behind
@@ -223,11 +223,7 @@ def _by_offer_target(session: Session, event: SignedEvent) -> str | None:
 
 
 def _by_case_decider(session: Session, event: SignedEvent) -> str | None:
-    decider = session.execute(
-        select(col(Event.author)).where(
-            col(Event.subject) == "case:" + _record_key(event), col(Event.kind) == "case.decided"
-        )
-    ).scalar()
+    decider = deciding_node(session, _record_key(event))
     if decider is None:
         return "本节点没有该办件的办理决定"
     return None if decider == event.author else f"作出决定的节点是 {decider}"

@@ -179,16 +179,21 @@ def parse_year_schedule_csv(
     return _build(year, rows, source)
 
 
+def load_schedule_json(text: str) -> Any:
+    """The JSON document in ``text``; ScheduleError naming the line where it is not JSON."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ScheduleError(
+            [Problem("schedule.format", f"第{exc.lineno}行", "不是有效的JSON")]
+        ) from None
+
+
 def parse_year_schedule_json(obj: Mapping[str, Any] | str, *, source: str = "json") -> YearSchedule:
     """Parse ``{"year": ..., "holidays": [...], "workdays": [...]}``; entries are
     ``{"date": "2027-01-01", "name": "元旦"}`` or a bare date string."""
     if isinstance(obj, str):
-        try:
-            obj = json.loads(obj)
-        except json.JSONDecodeError as exc:
-            raise ScheduleError(
-                [Problem("schedule.format", f"第{exc.lineno}行", "不是有效的JSON")]
-            ) from None
+        obj = load_schedule_json(obj)
     if not isinstance(obj, Mapping):
         raise ScheduleError([Problem("schedule.format", "全部", "应为JSON对象")])
     year = obj.get("year")

@@ -30,6 +30,7 @@ from common.calendar.schedule import (
     Problem,
     ScheduleError,
     YearSchedule,
+    load_schedule_json,
     parse_year_schedule_csv,
     parse_year_schedule_json,
 )
@@ -223,11 +224,9 @@ def read_year_schedule(
         content = _decode(content)
     if fmt == "json" and isinstance(content, str):
         try:
-            content = json.loads(content)
-        except json.JSONDecodeError as exc:
-            raise ScheduleRejected(
-                [Problem("schedule.format", f"第{exc.lineno}行", "不是有效的JSON")]
-            ) from None
+            content = load_schedule_json(content)
+        except ScheduleError as exc:  # nothing else can be checked: refuse with this alone
+            raise ScheduleRejected(exc.problems) from None
     if fmt == "json" and isinstance(content, Mapping) and not source:
         source = content.get("source") if isinstance(content.get("source"), str) else None
     source = (source or "").strip()

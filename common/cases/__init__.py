@@ -7,7 +7,7 @@ By concern, each with its service (action functions), router and projection:
 ``review/`` (opinions, parallel approval, decisions, special procedures, 告知承诺
 verification) and ``handoff/`` (custody offers and answers, the chain of custody). At
 the top, what they share: ``models``, ``states``, ``access`` (loading and appending with
-custody), ``clock``, ``projection`` (the one cases projection), ``queries`` (the reads)
-and ``flows`` (steps that chain several actions). Who may do what is
+custody), ``clock``, ``projection`` (the one cases projection), ``queries`` (the reads),
+``flows`` (steps that chain several actions) and ``api`` (what the routers share). Who may do what is
 ``common.authority``'s; licences live in common/licences and ratings in common/ratings.
 """

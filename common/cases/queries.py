@@ -240,6 +240,23 @@ def get_case_view(session: Session, case_no: str, today: date | str) -> dict[str
     }
 
 
+def _filters(
+    *, state: str | None, window: str | None, origin: str | None, department: str | None
+) -> list[ColumnElement[bool]]:
+    """The filters both case lists offer. ``department`` keeps the cases a reviewer of it
+    may read (``common.authority.reading``: it leads the case or has a task on it)."""
+    where: list[ColumnElement[bool]] = []
+    if state:
+        where.append(col(Case.state) == state)
+    if window:
+        where.append(col(Case.window) == window)
+    if origin:
+        where.append(col(Case.origin_node) == origin)
+    if department is not None:
+        where.append(col(Case.case_no).in_(department_cases(department)))
+    return where
+
+
 def list_cases(
     session: Session,
     *,
@@ -251,11 +268,7 @@ def list_cases(
     limit: int = 100,
     offset: int = 0,
 ) -> list[Case]:
-    """Cases, newest first; ``department`` keeps those a reviewer of that department may
-    read (``common.authority.reading``: it leads the case or has a task on it)."""
-    query = select(Case)
-    if origin:
-        query = query.where(col(Case.origin_node) == origin)
+    """Cases, newest first (``department``: see ``_filters``)."""
     if state:
         try:
             CaseState(state)
@@ -263,13 +276,11 @@ def list_cases(
             raise DomainError(
                 "case.state_unknown", f"未知的案件状态“{state}”", field="state"
             ) from None
-        query = query.where(col(Case.state) == state)
-    if window:
-        query = query.where(col(Case.window) == window)
+    query = select(Case).where(
+        *_filters(state=state, window=window, origin=origin, department=department)
+    )
     if custodian:
         query = query.where(col(Case.custodian) == custodian)
-    if department is not None:  # a department reviewer: the cases the read policy lets it read
-        query = query.where(col(Case.case_no).in_(department_cases(department)))
     query = query.order_by(col(Case.filed_at).desc(), col(Case.case_no).desc())
     return list(session.execute(query.limit(min(limit, MAX_LISTED)).offset(offset)).scalars())
 
@@ -332,22 +343,16 @@ def area_cases(
     department: str | None = None,
     limit: int = MAX_LISTED,
 ) -> list[Case]:
-    """Cases of this node's area (``reading.node_area``) matching the filters, open ones
-    first; ``department`` keeps those a reviewer of it may read (``department_cases``)."""
-    query = select(Case)
+    """Cases of this node's area (``reading.node_area``) matching the filters (see
+    ``_filters``), open ones first."""
+    query = select(Case).where(
+        *_filters(state=state, window=window, origin=origin, department=department)
+    )
     area = node_area(session, node)
     if area is not None:
         query = query.where(area)
-    if state:
-        query = query.where(col(Case.state) == state)
-    if window:
-        query = query.where(col(Case.window) == window)
-    if origin:
-        query = query.where(col(Case.origin_node) == origin)
     if number:
         query = query.where(col(Case.case_no).contains(number.strip()))
-    if department is not None:
-        query = query.where(col(Case.case_no).in_(department_cases(department)))
     closed = col(Case.state).in_([s.value for s in CLOSED])
     query = query.order_by(closed, col(Case.deadline), col(Case.filed_at).desc(), col(Case.case_no))
     return list(session.execute(query.limit(limit)).scalars())

@@ -110,18 +110,10 @@ def import_cmd(
             f"更新{len(summary.updated)}，未变{len(summary.unchanged)}"
         )
         if publish_sample_batches:
-            from common.catalog.sample import load_sample_matters
+            from common.catalog.sample import load_sample_matters, publish_batches
 
             _, batches = load_sample_matters()
-            for batch in batches:
-                event = service.publish_batch(
-                    session,
-                    node,
-                    actor,
-                    name=batch.name,
-                    published_on=batch.published_on,
-                    codes=batch.codes,
-                )
+            for event in publish_batches(session, node, actor, batches):
                 _print_event(event.body, event.envelope["sseq"])
 
 

@@ -46,6 +46,11 @@ from common.catalog.schema import Fee, Material, Matter
 
 GUIDE_SHEET = "填写说明"
 CODE_COLUMN = Col(CODE_HEADER, "implementation_code", "code")
+# The sheets of a matter's items: sheet name, its columns (after 实施编码), Matter's list.
+ITEM_SHEETS = (
+    (MATERIAL_SHEET, MATERIAL_COLUMNS, "materials"),
+    (FEE_SHEET, FEE_COLUMNS, "fees"),
+)
 WIDE = {
     "事项名称": 32,
     "设定依据": 40,
@@ -84,26 +89,16 @@ def write_xlsx(matters: list[Matter]) -> bytes:
     assert sheet is not None
     sheet.title = MATTER_SHEET
     _write(sheet, MATTER_COLUMNS, (matter_cells(m) for m in matters))
-    materials = workbook.create_sheet(MATERIAL_SHEET)
-    _write(
-        materials,
-        (CODE_COLUMN, *MATERIAL_COLUMNS),
-        (
-            [m.implementation_code, *sub_cells(MATERIAL_COLUMNS, item.model_dump(mode="json"))]
-            for m in matters
-            for item in m.materials
-        ),
-    )
-    fees = workbook.create_sheet(FEE_SHEET)
-    _write(
-        fees,
-        (CODE_COLUMN, *FEE_COLUMNS),
-        (
-            [m.implementation_code, *sub_cells(FEE_COLUMNS, item.model_dump(mode="json"))]
-            for m in matters
-            for item in m.fees
-        ),
-    )
+    for name, columns, attribute in ITEM_SHEETS:
+        _write(
+            workbook.create_sheet(name),
+            (CODE_COLUMN, *columns),
+            (
+                [m.implementation_code, *sub_cells(columns, item.model_dump(mode="json"))]
+                for m in matters
+                for item in getattr(m, attribute)
+            ),
+        )
     _write_guide(workbook.create_sheet(GUIDE_SHEET))
     out = BytesIO()
     workbook.save(out)
@@ -142,7 +137,7 @@ def _write_guide(sheet: Worksheet) -> None:
         if col.field in required and col.kind != "bool":
             note = "必填；" + note
         sheet.append([MATTER_SHEET, col.header, note])
-    for sheet_name, columns in ((MATERIAL_SHEET, MATERIAL_COLUMNS), (FEE_SHEET, FEE_COLUMNS)):
+    for sheet_name, columns, _ in ITEM_SHEETS:
         sheet.append([sheet_name, CODE_HEADER, "必填；须为“事项”表中已有的实施编码"])
         for col in columns:
             note = (
@@ -228,10 +223,7 @@ def _read_workbook(workbook: Any, progress: Progress | None) -> list[Matter]:
         for row_no, cells in rows
     ]
     by_code = check_duplicates(records, problems)
-    for name, columns, attribute in (
-        (MATERIAL_SHEET, MATERIAL_COLUMNS, "materials"),
-        (FEE_SHEET, FEE_COLUMNS, "fees"),
-    ):
+    for name, columns, attribute in ITEM_SHEETS:
         index, rows = sheets[name]
         field_headers = {col.field: col.header for col in (CODE_COLUMN, *columns)}
         for row_no, cells in rows:

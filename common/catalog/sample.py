@@ -8,7 +8,7 @@ and tests have a realistic catalogue.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -20,6 +20,7 @@ from common.catalog.schema import Matter
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from common.ledger.envelope import SignedEvent
     from common.node import ThisNode
     from common.users.roles import Actor
 
@@ -63,7 +64,7 @@ def publish_sample(
 ) -> None:
     """Import the sample's matters as drafts and publish its batches, in ``session``;
     ``codes`` keeps only those matters (a quick test needs two, not the whole sample)."""
-    from common.catalog.service import import_drafts, publish_batch
+    from common.catalog.service import import_drafts
 
     matters, batches = load_sample_matters()
     wanted = None if codes is None else set(codes)
@@ -73,9 +74,25 @@ def publish_sample(
         actor,
         [m for m in matters if wanted is None or m.implementation_code in wanted],
     )
+    for _event in publish_batches(session, node, actor, batches, wanted):
+        pass
+
+
+def publish_batches(
+    session: Session,
+    node: ThisNode,
+    actor: Actor,
+    batches: Iterable[SampleBatch],
+    wanted: set[str] | None = None,
+) -> Iterator[SignedEvent]:
+    """Publish the sample's ``batches`` in order, each as it is iterated (so a caller can
+    report one before the next is tried), yielding its event; only the ``wanted`` codes,
+    and a batch left without any is skipped."""
+    from common.catalog.service import publish_batch
+
     for batch in batches:
         chosen = [c for c in batch.codes if wanted is None or c in wanted]
         if chosen:
-            publish_batch(
+            yield publish_batch(
                 session, node, actor, name=batch.name, published_on=batch.published_on, codes=chosen
             )

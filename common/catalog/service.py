@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlmodel import Session, col
 
 from common.catalog.io_columns import norm_key
@@ -96,7 +96,7 @@ def import_drafts(
             f"实施编码重复：{_codes_text(repeated)}",
             field="implementation_code",
         )
-    existing = {d.implementation_code: d for d in _drafts_by_code(session, codes)}
+    existing = _by_code(session, MatterDraft, codes)
     if existing and not replace_existing:
         raise Conflict(
             "catalogue.draft_exists",
@@ -158,12 +158,12 @@ def publish_batch(
         raise DomainError(
             "catalogue.duplicate_codes", f"实施编码重复：{_codes_text(repeated)}", field="codes"
         )
-    drafts = {d.implementation_code: d for d in _drafts_by_code(session, codes)}
+    drafts = _by_code(session, MatterDraft, codes)
     if unknown := [c for c in codes if c not in drafts]:
         raise NotFound(
             "catalogue.unknown_codes", f"没有这些事项的草稿：{_codes_text(unknown)}", field="codes"
         )
-    published = {p.implementation_code: p for p in _published_by_code(session, codes)}
+    published = _by_code(session, PublishedMatter, codes)
     unchanged = [
         c
         for c in codes
@@ -226,29 +226,20 @@ def withdraw_matter(
 # -- queries -----------------------------------------------------------------------
 
 
+# A matter's row: the county's draft or the published version (the same code columns).
+_MatterRow = TypeVar("_MatterRow", MatterDraft, PublishedMatter)
+
+
 def _chunks(codes: list[str], size: int = 500) -> list[list[str]]:
     return [codes[i : i + size] for i in range(0, len(codes), size)]
 
 
-def _drafts_by_code(session: Session, codes: list[str]) -> list[MatterDraft]:
-    rows: list[MatterDraft] = []
+def _by_code(session: Session, table: type[_MatterRow], codes: list[str]) -> dict[str, _MatterRow]:
+    """The drafts or published matters held for ``codes``, by implementation code."""
+    rows: dict[str, _MatterRow] = {}
     for chunk in _chunks(codes):
-        rows.extend(
-            session.execute(
-                select(MatterDraft).where(col(MatterDraft.implementation_code).in_(chunk))
-            ).scalars()
-        )
-    return rows
-
-
-def _published_by_code(session: Session, codes: list[str]) -> list[PublishedMatter]:
-    rows: list[PublishedMatter] = []
-    for chunk in _chunks(codes):
-        rows.extend(
-            session.execute(
-                select(PublishedMatter).where(col(PublishedMatter.implementation_code).in_(chunk))
-            ).scalars()
-        )
+        query = select(table).where(col(table.implementation_code).in_(chunk))
+        rows.update((row.implementation_code, row) for row in session.execute(query).scalars())
     return rows
 
 
@@ -276,22 +267,29 @@ def unpublished_draft_codes(session: Session) -> list[str]:
     return codes
 
 
-def list_drafts(
-    session: Session, *, window: str | None = None, q: str | None = None
-) -> list[MatterDraft]:
-    query = select(MatterDraft).order_by(col(MatterDraft.implementation_code))
+def _matching(
+    query: Select[_MatterRow], table: type[_MatterRow], window: str | None, q: str | None
+) -> Select[_MatterRow]:
+    """``query`` narrowed to one integrated window and to ``q`` in the name or a code."""
     if window:
-        query = query.where(col(MatterDraft.window) == window_code(window))
+        query = query.where(col(table.window) == window_code(window))
     if q and q.strip():
         like = f"%{q.strip()}%"
         query = query.where(
             or_(
-                col(MatterDraft.name).like(like),
-                col(MatterDraft.implementation_code).like(like),
-                col(MatterDraft.basic_code).like(like),
+                col(table.name).like(like),
+                col(table.implementation_code).like(like),
+                col(table.basic_code).like(like),
             )
         )
-    return list(session.execute(query).scalars())
+    return query
+
+
+def list_drafts(
+    session: Session, *, window: str | None = None, q: str | None = None
+) -> list[MatterDraft]:
+    query = select(MatterDraft).order_by(col(MatterDraft.implementation_code))
+    return list(session.execute(_matching(query, MatterDraft, window, q)).scalars())
 
 
 def list_published(
@@ -304,18 +302,7 @@ def list_published(
     query = select(PublishedMatter).order_by(col(PublishedMatter.implementation_code))
     if not include_withdrawn:
         query = query.where(col(PublishedMatter.withdrawn).is_(False))
-    if window:
-        query = query.where(col(PublishedMatter.window) == window_code(window))
-    if q and q.strip():
-        like = f"%{q.strip()}%"
-        query = query.where(
-            or_(
-                col(PublishedMatter.name).like(like),
-                col(PublishedMatter.implementation_code).like(like),
-                col(PublishedMatter.basic_code).like(like),
-            )
-        )
-    return list(session.execute(query).scalars())
+    return list(session.execute(_matching(query, PublishedMatter, window, q)).scalars())
 
 
 def get_published(session: Session, code: str) -> PublishedMatter:

@@ -72,9 +72,31 @@ def _fees(doc: Document, matter: Matter) -> None:
     )
 
 
-def _ways(matter: Matter) -> str:
+def guide_labels(matter: Matter) -> dict[str, str]:
+    """A matter's coded elements in words, as the service guide prints them; the guide
+    screens (``common.web``) show the same words."""
+    return {
+        "matter_type": MATTER_TYPE_LABELS.get(matter.matter_type.value, matter.matter_type.value),
+        "exercise_level": EXERCISE_LEVEL_LABELS.get(
+            matter.exercise_level.value, matter.exercise_level.value
+        ),
+        "service_objects": "、".join(
+            SERVICE_OBJECT_LABELS.get(o.value, o.value) for o in matter.service_objects
+        ),
+        "case_type": CASE_TYPE_LABELS.get(matter.case_type.value, matter.case_type.value),
+        "handling_level": HANDLING_LEVEL_LABELS.get(
+            matter.handling_level.value, matter.handling_level.value
+        ),
+        "delivery_method": DELIVERY_METHOD_LABELS.get(
+            matter.delivery_method.value, matter.delivery_method.value
+        ),
+        "window": WINDOW_LABELS.get(matter.window.value, matter.window.value),
+    }
+
+
+def _ways(matter: Matter, labels: dict[str, str]) -> str:
     ways = [
-        f"办理方式：{DELIVERY_METHOD_LABELS.get(matter.delivery_method.value, matter.delivery_method.value)}",
+        f"办理方式：{labels['delivery_method']}",
         f"网上办理：{_yes(matter.online)}",
         f"快递送达：{_yes(matter.courier)}",
         f"预约办理：{_yes(matter.appointment)}",
@@ -96,31 +118,18 @@ def service_guide(session: Session, node: ThisNode, code: str) -> bytes:
     batch = session.get(CatalogueBatch, row.batch_no)
     doc = Document(node.settings)
     doc.header(matter.implementing_body, "办事指南", matter.name)
+    labels = guide_labels(matter)
     doc.fields(
         [
             ("事项名称", matter.name),
             ("基本编码", matter.basic_code),
             ("实施编码", matter.implementation_code),
-            (
-                "事项类型",
-                MATTER_TYPE_LABELS.get(matter.matter_type.value, matter.matter_type.value),
-            ),
-            (
-                "行使层级",
-                EXERCISE_LEVEL_LABELS.get(matter.exercise_level.value, matter.exercise_level.value),
-            ),
-            (
-                "服务对象",
-                "、".join(
-                    SERVICE_OBJECT_LABELS.get(o.value, o.value) for o in matter.service_objects
-                ),
-            ),
-            ("办件类型", CASE_TYPE_LABELS.get(matter.case_type.value, matter.case_type.value)),
-            (
-                "办理层级",
-                HANDLING_LEVEL_LABELS.get(matter.handling_level.value, matter.handling_level.value),
-            ),
-            ("综合窗口", WINDOW_LABELS.get(matter.window.value, matter.window.value)),
+            ("事项类型", labels["matter_type"]),
+            ("行使层级", labels["exercise_level"]),
+            ("服务对象", labels["service_objects"]),
+            ("办件类型", labels["case_type"]),
+            ("办理层级", labels["handling_level"]),
+            ("综合窗口", labels["window"]),
         ],
         label_width=30 * mm,
     )
@@ -160,7 +169,7 @@ def service_guide(session: Session, node: ThisNode, code: str) -> bytes:
         f"咨询电话：{matter.consult_phone or '—'}；投诉电话：{matter.complaint_phone or '—'}。"
     )
     doc.heading("十一、办理方式")
-    doc.paragraph(_ways(matter))
+    doc.paragraph(_ways(matter, labels))
     doc.heading("十二、到办事现场次数")
     one_trip = "，属于“最多跑一次”事项" if matter.at_most_one_trip else ""
     doc.paragraph(f"{matter.required_visits}次{one_trip}。")

@@ -30,7 +30,7 @@ from sqlmodel import Session
 from common.db import core
 from common.ledger.envelope import SignedEvent
 from common.ledger.projection import apply_event
-from common.ledger.service import EVENTS, event_row, run_after_store
+from common.ledger.service import ENVELOPE_COLUMNS, EVENTS, event_row, run_after_store
 from common.ledger.write_behind import buffered_writes
 from common.timeutil import utcnow
 
@@ -38,20 +38,7 @@ _CHUNK = 500  # ids / keys per IN (...) list
 _INSERT_RETURNING = EVENTS.insert().returning(EVENTS.c.lseq, sort_by_parameter_order=True)
 
 
-_COLUMNS = (
-    "id",
-    "author",
-    "kid",
-    "aseq",
-    "aprev",
-    "subject",
-    "sseq",
-    "sprev",
-    "kind",
-    "at",
-    "raw",
-    "received_at",
-)
+_COLUMNS = ("id", *ENVELOPE_COLUMNS, "raw", "received_at")
 _SQLITE_INSERT = (
     f"INSERT INTO {EVENTS.name} ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})"
 )

@@ -8,11 +8,11 @@ local order, which must give the same rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Row, Table, delete, select
 from sqlmodel import Session, col
 
 from common.ledger.envelope import SignedEvent
@@ -76,20 +76,28 @@ def projection_tables() -> list[Table]:
     return tables
 
 
-def iter_events(session: Session, batch: int = 1000) -> Iterable[bytes]:
+def event_rows(
+    session: Session, *columns: Any, batch: int = 1000
+) -> Iterator[Row[*tuple[Any, ...]]]:
+    """``(lseq, *columns)`` of every stored event in local order, read ``batch`` rows at
+    a time (keyset pages on ``lseq``: a long ledger is never held in memory at once)."""
     last = 0
     while True:
         rows = session.execute(
-            select(col(Event.lseq), col(Event.raw))
+            select(col(Event.lseq), *columns)
             .where(col(Event.lseq) > last)
             .order_by(col(Event.lseq))
             .limit(batch)
         ).all()
         if not rows:
             return
-        for _lseq, raw in rows:
-            yield raw
+        yield from rows
         last = rows[-1][0]
+
+
+def iter_events(session: Session, batch: int = 1000) -> Iterable[bytes]:
+    for _lseq, raw in event_rows(session, col(Event.raw), batch=batch):
+        yield raw
 
 
 def clear_projections(session: Session) -> None:

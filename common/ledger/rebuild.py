@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from common.ledger.envelope import FIELDS, EnvelopeError, SignedEvent
 from common.ledger.models import Event
-from common.ledger.projection import apply_event, clear_projections
+from common.ledger.projection import apply_event, clear_projections, event_rows
 
 # progress(stage, done, total): called every few hundred events and at the end.
 Progress = Callable[[str, int, int], None]
@@ -78,29 +78,18 @@ def rebuild_projections(session: Session, *, progress: Progress | None = None) -
     total = count_events(session) if progress else 0
     clear_projections(session)
     done = 0
-    last = 0
-    while True:
-        rows = session.execute(
-            select(col(Event.lseq), col(Event.id), col(Event.raw))
-            .where(col(Event.lseq) > last)
-            .order_by(col(Event.lseq))
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            break
-        for lseq, event_id, raw in rows:
-            event = stored_event(lseq, event_id, raw)
-            try:
-                apply_event(session, event)
-            except EnvelopeError as exc:  # the authority policy refuses it (or a handler does)
-                raise RebuildError(lseq, event_id, exc.message, exc.code) from exc
-            except (KeyError, TypeError, ValueError, SQLAlchemyError) as exc:
-                # A handler choked on a body it should have accepted: name the event.
-                raise RebuildError(lseq, event_id, f"{type(exc).__name__}: {exc}") from exc
-            done += 1
-            if progress and done % PROGRESS_EVERY == 0:
-                progress(REBUILD_STAGE, done, total)
-        last = rows[-1][0]
+    for lseq, event_id, raw in event_rows(session, col(Event.id), col(Event.raw), batch=BATCH):
+        event = stored_event(lseq, event_id, raw)
+        try:
+            apply_event(session, event)
+        except EnvelopeError as exc:  # the authority policy refuses it (or a handler does)
+            raise RebuildError(lseq, event_id, exc.message, exc.code) from exc
+        except (KeyError, TypeError, ValueError, SQLAlchemyError) as exc:
+            # A handler choked on a body it should have accepted: name the event.
+            raise RebuildError(lseq, event_id, f"{type(exc).__name__}: {exc}") from exc
+        done += 1
+        if progress and done % PROGRESS_EVERY == 0:
+            progress(REBUILD_STAGE, done, total)
     if progress:
         progress(REBUILD_STAGE, done, max(total, done))
     return done

@@ -72,7 +72,7 @@ _SUBJECT_HEAD = (
     .limit(1)
 )
 _INSERT_EVENT = insert(EVENTS)
-_ENVELOPE_COLUMNS = ("author", "kid", "aseq", "aprev", "subject", "sseq", "sprev", "kind", "at")
+ENVELOPE_COLUMNS = ("author", "kid", "aseq", "aprev", "subject", "sseq", "sprev", "kind", "at")
 _HAS_EVENT = select(EVENTS.c.lseq).where(EVENTS.c.id == bindparam("id"))
 # A chain position and its predecessor in one statement: {seq: id} for seq-1 and seq.
 _AUTHOR_AT = select(EVENTS.c.aseq, EVENTS.c.id).where(
@@ -120,7 +120,7 @@ def lock_writer(session: Session, author: str) -> None:
 def event_row(event: SignedEvent, received_at: datetime) -> dict[str, Any]:
     """The events table's row of a signed event: its envelope columns and exact bytes."""
     env = event.envelope
-    row = {name: env[name] for name in _ENVELOPE_COLUMNS}
+    row = {name: env[name] for name in ENVELOPE_COLUMNS}
     row.update(id=event.id, raw=event.raw, received_at=received_at)
     return row
 
@@ -140,9 +140,19 @@ def append_event(
     """Write one event as this node, chained after its last event and the subject's."""
     refuse_if_held(session)
     lock_writer(session, signer.node_id)
+    event = sign_at_heads(session, signer, network_id, subject, kind, body)
+    _store(session, event)
+    return event
+
+
+def sign_at_heads(
+    session: Session, signer: Signer, network_id: str, subject: str, kind: str, body: Any
+) -> SignedEvent:
+    """``body`` signed as the next event of the signer's chain and of the subject's, at the
+    heads held here; stores nothing (``append_event`` stores it, under the writer lock)."""
     author = _author_head(session, signer.node_id)
     subj = subject_head(session, subject)
-    event = sign_event(
+    return sign_event(
         signer,
         network_id,
         aseq=author.seq + 1,
@@ -154,8 +164,6 @@ def append_event(
         at=iso_utc(utcnow()),
         body=body,
     )
-    _store(session, event)
-    return event
 
 
 class IngestRefused(EnvelopeError):

@@ -21,14 +21,14 @@ from itertools import pairwise
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlmodel import Session, col
 
 from common.identity.projection import REGISTRY_SUBJECT
 from common.identity.registry import RegistryKeyResolver, path_to_root
 from common.ledger.envelope import EnvelopeError, SignedEvent, parse_event, verify_signature
 from common.ledger.models import Event
-from common.ledger.projection import projection_tables, snapshot
+from common.ledger.projection import event_rows, projection_tables, snapshot
 from common.ledger.rebuild import (
     BATCH,
     PROGRESS_EVERY,
@@ -295,27 +295,12 @@ def verify_node(
     report = VerifyReport(node_id=node.node_id)
     walk = _Walk(session, node)
     total = count_events(session) if progress else 0
-    last = 0
-    while True:
-        rows = session.execute(
-            select(
-                col(Event.lseq),
-                col(Event.id),
-                col(Event.raw),
-                *(getattr(Event, n) for n in COLUMNS),
-            )
-            .where(col(Event.lseq) > last)
-            .order_by(col(Event.lseq))
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            walk.check(row)
-            report.events_checked += 1
-            if progress and report.events_checked % PROGRESS_EVERY == 0:
-                progress(CHECK_STAGE, report.events_checked, total)
-        last = rows[-1].lseq
+    columns = (col(Event.id), col(Event.raw), *(getattr(Event, n) for n in COLUMNS))
+    for row in event_rows(session, *columns, batch=BATCH):
+        walk.check(row)
+        report.events_checked += 1
+        if progress and report.events_checked % PROGRESS_EVERY == 0:
+            progress(CHECK_STAGE, report.events_checked, total)
     if progress:
         progress(CHECK_STAGE, report.events_checked, max(total, report.events_checked))
     walk.finish_partial_chains()

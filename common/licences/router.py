@@ -54,26 +54,10 @@ class LicenceOut(BaseModel):
 
     @classmethod
     def of(cls, licence: Licence) -> LicenceOut:
-        return cls(
-            licence_id=licence.licence_id,
-            type_code=licence.type_code,
-            name=licence.name,
-            holder_kind=licence.holder_kind,
-            holder_name=licence.holder_name,
-            holder_id_masked=licence.holder_id_masked,
-            issuer_node=licence.issuer_node,
-            issuer_body=licence.issuer_body,
-            issuer_uscc=licence.issuer_uscc,
-            valid_from=licence.valid_from,
-            valid_to=licence.valid_to,
-            data=json.loads(licence.data),
-            case_no=licence.case_no,
-            issued_event_id=licence.issued_event_id,
-            state=licence.state,
-            state_label="有效" if licence.state == "valid" else "已撤销",
-            revoked_reason=licence.revoked_reason,
-            revoked_on=licence.revoked_on,
-        )
+        # The row's columns named above, as stored (never holder_id: it is not a field here).
+        columns = licence.model_dump(include=set(cls.model_fields) - {"data", "state_label"})
+        label = "有效" if licence.state == "valid" else "已撤销"
+        return cls(**columns, data=json.loads(licence.data), state_label=label)
 
 
 class RevokeRequest(BaseModel):

@@ -156,20 +156,27 @@ def get_rectification(session: Session, task_id: str) -> Rectification:
     return task
 
 
-def _open_task(
-    session: Session, node: ThisNode, actor: Actor, task_id: str, action: str
-) -> Rectification:
-    """The task, once the policy lets ``actor`` take ``action`` on it (the responsible
-    node, the lead department, still open, the call-back done or due)."""
+# Per action on a task: the event it appends, and the body field (with its label for
+# people) holding the text the action requires.
+_TASK_ACTIONS = {
+    "record_callback": ("rectification.callback_recorded", "note", "回访情况"),
+    "close_rectification": ("rectification.closed", "result", "整改结果"),
+}
+
+
+def _work_task(
+    session: Session, node: ThisNode, actor: Actor, task_id: str, action: str, text: str
+) -> SignedEvent:
+    """Append ``action``'s event on the task's chain, once the policy lets ``actor`` take
+    it (the responsible node, the lead department, still open, the call-back done or
+    due) and its required ``text`` is there."""
+    kind, field, label = _TASK_ACTIONS[action]
     # Serialise this node's writers before the policy reads the task's state (two call-backs at once).
     lock_writer(session, node.node_id)
     check_case_action(session, node, actor, None, action, task_id=task_id)
-    return get_rectification(session, task_id)
-
-
-def _append(
-    session: Session, node: ThisNode, task: Rectification, kind: str, body: dict[str, Any]
-) -> SignedEvent:
+    task = get_rectification(session, task_id)
+    text = _text(text, f"rectification.{field}_required", field, label, required=True)
+    body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), field: text}
     event = node.append(session, rectification_subject(task.case_no), kind, body)
     session.expire(task)  # the projection changed underneath the ORM object
     return event
@@ -179,20 +186,14 @@ def record_callback(
     session: Session, node: ThisNode, actor: Actor, task_id: str, note: str
 ) -> SignedEvent:
     """回访: record the call-back to the resident who gave a bad rating."""
-    task = _open_task(session, node, actor, task_id, "record_callback")
-    note = _text(note, "rectification.note_required", "note", "回访情况", required=True)
-    body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), "note": note}
-    return _append(session, node, task, "rectification.callback_recorded", body)
+    return _work_task(session, node, actor, task_id, "record_callback", note)
 
 
 def close_rectification(
     session: Session, node: ThisNode, actor: Actor, task_id: str, result: str
 ) -> SignedEvent:
     """Close a rectification with its result; a real-name bad rating needs its call-back first."""
-    task = _open_task(session, node, actor, task_id, "close_rectification")
-    result = _text(result, "rectification.result_required", "result", "整改结果", required=True)
-    body = {"task_id": task.task_id, "by": actor.username, "on": today_on(node), "result": result}
-    return _append(session, node, task, "rectification.closed", body)
+    return _work_task(session, node, actor, task_id, "close_rectification", result)
 
 
 def rectifications_due(

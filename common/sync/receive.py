@@ -25,7 +25,7 @@ from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
 from common.authority.events import end_batch_custody, preload_custody
-from common.blobs.models import Blob
+from common.blobs.service import blobs_held
 from common.db import core
 from common.identity.projection import REGISTRY_SUBJECT
 from common.identity.registry import RegistryKeyResolver
@@ -40,7 +40,6 @@ from common.sync.routing import end_batch_caches, in_subtree, preload_interest
 from common.timeutil import utcnow
 
 _HELD = HeldEvent.__table__  # type: ignore[attr-defined]
-_BLOBS = Blob.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -89,14 +88,7 @@ def referenced_blobs(body: Any) -> set[str]:
 
 
 def _missing_blobs(session: Session, hashes: set[str]) -> set[str]:
-    if not hashes:
-        return set()
-    rows = core(session).execute(
-        select(_BLOBS.c.sha256).where(
-            _BLOBS.c.sha256.in_(sorted(hashes)), _BLOBS.c.stored.is_(True)
-        )
-    )
-    return hashes - {row[0] for row in rows}
+    return hashes - blobs_held(session, hashes)
 
 
 class _BatchKeys(RegistryKeyResolver):

@@ -110,6 +110,13 @@ class Page:
         except DomainError as error:
             return None, error
 
+    def act(
+        self, action: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> tuple[T | None, DomainError | None]:
+        """``attempt`` of an action function as this page's user: the action functions
+        all take ``(session, node, actor, ...)``."""
+        return self.attempt(action, self.session, self.node, self.actor, *args, **kwargs)
+
     def form_error(self, template: str, error: DomainError, **context: Any) -> HTMLResponse:
         """The form again, with the refusal shown next to the field it names."""
         return self.render(
@@ -119,6 +126,14 @@ class Page:
             errors={error.field or "_": error.message},
             **context,
         )
+
+    def render_form(
+        self, template: str, error: DomainError | None = None, **context: Any
+    ) -> HTMLResponse:
+        """A form page: as it is, or again with ``error`` next to the field it names."""
+        if error is None:
+            return self.render(template, **context)
+        return self.form_error(template, error, **context)
 
 
 def _token_actor(

@@ -134,13 +134,8 @@ def import_catalogue(
     summary = None
     if error is None:
         assert matters is not None
-        summary, error = page.attempt(
-            catalogue_service.import_drafts,
-            page.session,
-            page.node,
-            page.actor,
-            matters,
-            replace_existing=replace_existing,
+        summary, error = page.act(
+            catalogue_service.import_drafts, matters, replace_existing=replace_existing
         )
     if error is not None:
         problems = error.problems if isinstance(error, CatalogueImportError) else []
@@ -195,33 +190,40 @@ def publish_catalogue(
     )
 
 
-def _withdraw_context(page: Page, code: str, **context: Any) -> dict[str, Any]:
+def _confirm_page(
+    page: Page,
+    template: str,
+    subject: dict[str, Any],
+    reason: str = "",
+    error: DomainError | None = None,
+) -> Response:
+    """The confirmation of an act that cannot be undone (withdraw a matter, revoke a node):
+    what it is about, the reason typed so far and the refusal, if any."""
+    return page.render_form(template, error, reason=reason, **subject)
+
+
+def _matter_to_withdraw(page: Page, code: str) -> dict[str, Any]:
     matter = catalogue_service.get_published(page.session, code)
     return {
         "page_title": f"撤销事项 {matter.name}",
         "matter": matter,
         "window_labels": WINDOW_LABELS,
-        "reason": "",
-        **context,
     }
 
 
 @router.get("/admin/catalogue/matters/{code}/withdraw")
 def withdraw_form(page: Admin, code: MatterCode) -> Response:
-    return page.render("admin/matter_withdraw.html", **_withdraw_context(page, code))
+    return _confirm_page(page, "admin/matter_withdraw.html", _matter_to_withdraw(page, code))
 
 
 @router.post("/admin/catalogue/matters/{code}/withdraw")
 def withdraw_matter(
     page: Admin, code: MatterCode, reason: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
-    event, error = page.attempt(
-        catalogue_service.withdraw_matter, page.session, page.node, page.actor, code, reason
-    )
+    event, error = page.act(catalogue_service.withdraw_matter, code, reason)
     if error is not None:
-        return page.form_error(
-            "admin/matter_withdraw.html", error, **_withdraw_context(page, code, reason=reason)
-        )
+        subject = _matter_to_withdraw(page, code)
+        return _confirm_page(page, "admin/matter_withdraw.html", subject, reason, error)
     assert event is not None
     name = catalogue_service.get_published(page.session, code).name
     return page.redirect(
@@ -436,33 +438,24 @@ def invite_node(
     return response
 
 
-def _revoke_context(page: Page, node_id: str, **context: Any) -> dict[str, Any]:
+def _node_to_revoke(page: Page, node_id: str) -> dict[str, Any]:
     entry = get_node_entry(page.session, node_id)
     if entry is None:
         raise NotFound("node.unknown", f"节点 {node_id} 未登记", field="node_id")
-    return {
-        "page_title": f"注销节点 {entry.name}",
-        "entry": entry,
-        "tier_label": tier_label,
-        "reason": "",
-        **context,
-    }
+    return {"page_title": f"注销节点 {entry.name}", "entry": entry, "tier_label": tier_label}
 
 
 @router.get("/admin/nodes/{node_id}/revoke")
 def revoke_form(page: Admin, node_id: NodeId) -> Response:
-    return page.render("admin/node_revoke.html", **_revoke_context(page, node_id))
+    return _confirm_page(page, "admin/node_revoke.html", _node_to_revoke(page, node_id))
 
 
 @router.post("/admin/nodes/{node_id}/revoke")
 def revoke_node(page: Admin, node_id: NodeId, reason: Text = "") -> Response:
-    _, error = page.attempt(
-        identity_service.revoke_node, page.session, page.node, page.actor, node_id, reason
-    )
+    _, error = page.act(identity_service.revoke_node, node_id, reason)
     if error is not None:
-        return page.form_error(
-            "admin/node_revoke.html", error, **_revoke_context(page, node_id, reason=reason)
-        )
+        subject = _node_to_revoke(page, node_id)
+        return _confirm_page(page, "admin/node_revoke.html", subject, reason, error)
     return page.redirect(
         "/admin/nodes", notice=f"已注销节点 {node_id}，它此后写入的记录将被各节点拒收"
     )
@@ -506,11 +499,8 @@ def provision_user(
     department: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
-    event, error = page.attempt(
+    event, error = page.act(
         users_service.provision_user,
-        page.session,
-        page.node,
-        page.actor,
         node_id=node_id,
         username=username,
         display_name=display_name,
@@ -570,11 +560,8 @@ def change_role(
     role: Annotated[str, Form(max_length=40)] = "",
     department: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    _, error = page.attempt(
+    _, error = page.act(
         users_service.change_role,
-        page.session,
-        page.node,
-        page.actor,
         node_id=node_id,
         username=username,
         role=role,
@@ -635,14 +622,8 @@ def set_active(
     active: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     enable = active == "true"
-    _, error = page.attempt(
-        users_service.set_user_active,
-        page.session,
-        page.node,
-        page.actor,
-        node_id=node_id,
-        username=username,
-        active=enable,
+    _, error = page.act(
+        users_service.set_user_active, node_id=node_id, username=username, active=enable
     )
     if error is not None:
         return page.form_error("admin/user.html", error, **_user_context(page, node_id, username))

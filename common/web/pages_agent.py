@@ -4,7 +4,7 @@ handles it or settle a village 即办件 on the spot, then follow "my cases": on
 notice and supplement, delivery with the trip recorded, the resident's rating, withdrawal.
 
 Handlers are thin: every change is one of the action functions the REST API calls,
-run through ``page.attempt`` so that a refusal leaves nothing half-written; the case page
+run through ``page.act`` so that a refusal leaves nothing half-written; the case page
 offers what the authority policy allows (``allowed_case_actions``), which the action
 functions ask again.
 """
@@ -24,10 +24,10 @@ from common.blobs import store
 from common.blobs.service import store_blob
 from common.cases import queries as case_queries
 from common.cases.access import load_case, today_on
+from common.cases.api import CASE_NO_PATTERN
 from common.cases.flows import settle_on_the_spot
 from common.cases.handoff.service import custody_chain, offer_handoff
 from common.cases.intake.filing import file_case
-from common.cases.intake.router import CASE_NO_PATTERN
 from common.cases.intake.service import (
     accept_case,
     deliver_case,
@@ -40,6 +40,13 @@ from common.cases.queries import get_case_view
 from common.catalog import queries as catalogue_queries
 from common.catalog.schema import CaseType, IntegratedWindow, Matter
 from common.catalog.service import published_matter
+from common.documents import (
+    CASE_DOCUMENTS,
+    available_case_documents,
+    case_document_url,
+    guide_url,
+    licence_document_url,
+)
 from common.errors import DomainError, NotFound
 from common.identity.registry import node_names
 from common.labels import WINDOW_LABELS
@@ -159,35 +166,26 @@ def matter_guide(code: MatterCode, page: AgentPage) -> Response:
         withdrawn=withdrawn,
         labels=q.guide_of(matter),
         material_hint=q.material_hint,
-        guide_pdf=f"/api/v1/catalogue/matters/{code}/guide.pdf",
+        guide_pdf=guide_url(code),
     )
 
 
 # -- the intake wizard ------------------------------------------------------------------
 
 
-def _file_form(
-    page: Page,
-    matter: Matter,
-    *,
-    status_code: int = 200,
-    error: DomainError | None = None,
-    errors: dict[str, str] | None = None,
-) -> Response:
+def _file_form(page: Page, matter: Matter, error: DomainError | None = None) -> Response:
     values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
     if page.request.method == "GET":
         values.setdefault("present", "1")
-    return page.render(
+    return page.render_form(
         "agent/file.html",
-        status_code=status_code,
+        error,
         page_title=f"代办申请：{matter.name}",
         matter=matter,
         labels=q.guide_of(matter),
         kinds=q.applicant_kinds(matter),
         values=values,
         material_hint=q.material_hint,
-        error=error,
-        errors=errors or {},
         handled_here=matter.handling_level.value == "village",
         handoff_targets=_handoff_choices(page, matter.handling_level.value),
         immediate=matter.case_type == CaseType.IMMEDIATE,
@@ -283,13 +281,7 @@ def file_submit(code: MatterCode, page: AgentPage) -> Response:
     matter, _ = published_matter(page.session, code)
     case, error = page.attempt(_file_for_resident, page, matter)
     if error is not None:
-        return _file_form(
-            page,
-            matter,
-            status_code=error.status_code,
-            error=error,
-            errors={error.field or "_": error.message},
-        )
+        return _file_form(page, matter, error)
     assert case is not None
     url = f"/agent/cases/{case.case_no}"
     missing = q.missing_materials(page.session, case.case_no, matter)
@@ -303,9 +295,7 @@ def file_submit(code: MatterCode, page: AgentPage) -> Response:
         return _hand_off(page, case.case_no, filed=True)
     if then == "on_the_spot":
         method = "window" if page.form.get("present") else "agent"
-        _, refusal = page.attempt(
-            settle_on_the_spot, page.session, page.node, _actor(page), case.case_no, deliver=method
-        )
+        _, refusal = page.act(settle_on_the_spot, case.case_no, deliver=method)
         if refusal is not None:
             return page.redirect(
                 url, notice=f"已登记办件 {case.case_no}，未能当场办结：{refusal.message}"
@@ -324,9 +314,7 @@ def _handoff_choices(page: Page, level: str) -> list[tuple[str, str]]:
 
 def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
     target = _text(page, "handoff_to", 12) or None
-    event, refusal = page.attempt(
-        offer_handoff, page.session, page.node, _actor(page), case_no, to=target
-    )
+    event, refusal = page.act(offer_handoff, case_no, to=target)
     prefix = f"已登记办件 {case_no}，" if filed else ""
     if refusal is not None:
         return page.redirect(
@@ -377,8 +365,6 @@ def _offers(session: Session, case: Case, node: ThisNode, actor: Actor) -> dict[
 
 
 def _documents(session: Session, case_no: str) -> list[dict[str, str]]:
-    from common.documents import CASE_DOCUMENTS, available_case_documents, case_document_url
-
     return [
         {"kind": kind, "title": CASE_DOCUMENTS[kind][0], "url": case_document_url(case_no, kind)}
         for kind in available_case_documents(session, case_no)
@@ -386,13 +372,7 @@ def _documents(session: Session, case_no: str) -> list[dict[str, str]]:
 
 
 def _case_page(
-    page: Page,
-    case_no: str,
-    *,
-    status_code: int = 200,
-    error: DomainError | None = None,
-    errors: dict[str, str] | None = None,
-    form: str = "",
+    page: Page, case_no: str, error: DomainError | None = None, form: str = ""
 ) -> Response:
     session, node = page.session, page.node
     case = _case_here(page, case_no)
@@ -429,9 +409,9 @@ def _case_page(
         for item in (latest["items"] if latest else [])
     ]
     values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
-    return page.render(
+    return page.render_form(
         "agent/case.html",
-        status_code=status_code,
+        error,
         page_title=f"办件 {case_no}",
         case=case,
         view=view,
@@ -448,11 +428,9 @@ def _case_page(
         documents=_documents(session, case_no),
         delivery_choices=DELIVERY_CHOICES,
         rating_labels=RATING_LABELS,
-        error=error,
-        errors=errors or {},
         values=values,
         form=form,
-        licence_pdf=f"/api/v1/licences/{case.licence_id}.pdf" if case.licence_id else None,
+        licence_pdf=licence_document_url(case.licence_id) if case.licence_id else None,
         handoff_targets=_handoff_choices(page, case.handling_level),
     )
 
@@ -462,18 +440,20 @@ def case_detail(case_no: CaseNo, page: AgentPage) -> Response:
     return _case_page(page, case_no)
 
 
-def _refused(
-    page: Page, case_no: str, error: DomainError, form: str, field_map: dict[str, str]
+def _done(
+    page: Page,
+    case_no: str,
+    error: DomainError | None,
+    form: str,
+    notice: str,
+    fields: dict[str, str] | None = None,
 ) -> Response:
-    field = field_map.get(error.field or "", "_")
-    return _case_page(
-        page,
-        case_no,
-        status_code=error.status_code,
-        error=error,
-        errors={field: error.message},
-        form=form,
-    )
+    """Back to the case page with ``notice``; on a refusal, the page again with it at the
+    field it names (``fields``: the action's field -> the field of ``form``)."""
+    if error is None:
+        return page.redirect(f"/agent/cases/{case_no}", notice=notice)
+    error.field = (fields or {}).get(error.field or "", "_")
+    return _case_page(page, case_no, error, form)
 
 
 @router.post("/agent/cases/{case_no}/handoff")
@@ -485,21 +465,15 @@ def case_handoff(case_no: CaseNo, page: AgentPage) -> Response:
 @router.post("/agent/cases/{case_no}/on-the-spot")
 def case_on_the_spot(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
-    _, error = page.attempt(
-        settle_on_the_spot, page.session, page.node, _actor(page), case_no, deliver=None
-    )
-    if error is not None:
-        return _refused(page, case_no, error, "on_the_spot", {})
-    return page.redirect(f"/agent/cases/{case_no}", notice="已受理并当场办结，请送达申请人")
+    _, error = page.act(settle_on_the_spot, case_no, deliver=None)
+    return _done(page, case_no, error, "on_the_spot", "已受理并当场办结，请送达申请人")
 
 
 @router.post("/agent/cases/{case_no}/accept")
 def case_accept(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
-    _, error = page.attempt(accept_case, page.session, page.node, _actor(page), case_no)
-    if error is not None:
-        return _refused(page, case_no, error, "accept", {})
-    return page.redirect(f"/agent/cases/{case_no}", notice="已受理")
+    _, error = page.act(accept_case, case_no)
+    return _done(page, case_no, error, "accept", "已受理")
 
 
 @router.post("/agent/cases/{case_no}/notice")
@@ -511,12 +485,9 @@ def case_notice(case_no: CaseNo, page: AgentPage) -> Response:
         for m in case_queries.unprovided_materials(page.session, case_no)
         if page.form.get(f"miss_{m.position}")
     ]
-    _, error = page.attempt(
-        request_supplement, page.session, page.node, _actor(page), case_no, listed
-    )
-    if error is not None:
-        return _refused(page, case_no, error, "notice", {"missing": "missing"})
-    return page.redirect(f"/agent/cases/{case_no}", notice="已出具一次性告知书，请打印交给申请人")
+    _, error = page.act(request_supplement, case_no, listed)
+    notice = "已出具一次性告知书，请打印交给申请人"
+    return _done(page, case_no, error, "notice", notice, {"missing": "missing"})
 
 
 def _supplement(page: Page, case_no: str, to_bring: list[tuple[int, str]]) -> Case:
@@ -546,15 +517,9 @@ def case_supplement(case_no: CaseNo, page: AgentPage) -> Response:
     positions = case_queries.material_positions(page.session, case_no)
     to_bring = [(positions[name], name) for name in latest if name in positions]
     _, error = page.attempt(_supplement, page, case_no, to_bring)
-    if error is not None:
-        return _refused(
-            page,
-            case_no,
-            error,
-            "supplement",
-            {"materials": "materials", **{f"s{p}_file": f"s{p}_file" for p, _ in to_bring}},
-        )
-    return page.redirect(f"/agent/cases/{case_no}", notice="已收到补正材料，办件回到“已申请”")
+    notice = "已收到补正材料，办件回到“已申请”"
+    fields = {"materials": "materials", **{f"s{p}_file": f"s{p}_file" for p, _ in to_bring}}
+    return _done(page, case_no, error, "supplement", notice, fields)
 
 
 @router.post("/agent/cases/{case_no}/deliver")
@@ -562,26 +527,17 @@ def case_deliver(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     method = _text(page, "method", 20)
     place = node_names(page.session).get(page.node.node_id)
-    _, error = page.attempt(
+    _, error = page.act(
         deliver_case,
-        page.session,
-        page.node,
-        _actor(page),
         case_no,
         method,
         _text(page, "tracking_no", 60) or None,
         _text(page, "receiver", 120) or None,
         place=place,
     )
-    if error is not None:
-        return _refused(
-            page,
-            case_no,
-            error,
-            "deliver",
-            {"method": "method", "tracking_no": "tracking_no", "receiver": "receiver"},
-        )
-    return page.redirect(f"/agent/cases/{case_no}", notice="已送达，请申请人对本次办事评价")
+    notice = "已送达，请申请人对本次办事评价"
+    fields = {"method": "method", "tracking_no": "tracking_no", "receiver": "receiver"}
+    return _done(page, case_no, error, "deliver", notice, fields)
 
 
 @router.post("/agent/cases/{case_no}/rate")
@@ -589,32 +545,19 @@ def case_rate(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
     raw = _text(page, "level", 2)
     level: Any = int(raw) if raw.isdigit() else raw
-    _, error = page.attempt(
+    _, error = page.act(
         rate_case,
-        page.session,
-        page.node,
-        _actor(page),
         case_no,
         level,
         _text(page, "comment", 600),
         real_name=bool(page.form.get("real_name")),
     )
-    if error is not None:
-        return _refused(page, case_no, error, "rate", {"level": "level", "comment": "comment"})
-    return page.redirect(f"/agent/cases/{case_no}", notice="已记录评价，谢谢")
+    fields = {"level": "level", "comment": "comment"}
+    return _done(page, case_no, error, "rate", "已记录评价，谢谢", fields)
 
 
 @router.post("/agent/cases/{case_no}/withdraw")
 def case_withdraw(case_no: CaseNo, page: AgentPage) -> Response:
     _case_here(page, case_no)
-    _, error = page.attempt(
-        withdraw_case,
-        page.session,
-        page.node,
-        _actor(page),
-        case_no,
-        _text(page, "withdraw_reason", 600),
-    )
-    if error is not None:
-        return _refused(page, case_no, error, "withdraw", {"reason": "withdraw_reason"})
-    return page.redirect(f"/agent/cases/{case_no}", notice="已撤回")
+    _, error = page.act(withdraw_case, case_no, _text(page, "withdraw_reason", 600))
+    return _done(page, case_no, error, "withdraw", "已撤回", {"reason": "withdraw_reason"})

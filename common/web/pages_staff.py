@@ -1,7 +1,7 @@
 """Township and county case screens: handoff inbox, window acceptance queues, one-time notices, review tasks, decisions, licences, special procedures, extensions, escalation, visits, withdrawal, and the cases of the area.
 
 Thin handlers: a GET renders, a POST calls the same action function the REST API calls
-(through ``page.attempt``, so a refusal leaves nothing written) and either redirects
+(through ``page.act``, so a refusal leaves nothing written) and either redirects
 with a notice or shows the form again with the refusal next to its field. The workbench
 offers exactly what the authority policy allows (``allowed_case_actions``), and the
 action functions ask the same policy again.
@@ -26,6 +26,7 @@ from common.authority.reading import require_case_reader, visible_tasks
 from common.cases import flows
 from common.cases import queries as case_queries
 from common.cases.access import load_case, today_on
+from common.cases.api import CASE_NO_PATTERN
 from common.cases.clock import STATUS_LABELS
 from common.cases.handoff import service as handoff
 from common.cases.handoff.projection import CustodyViolation
@@ -33,6 +34,7 @@ from common.cases.intake import service as intake
 from common.cases.models import Case, CaseMaterial
 from common.cases.review import service as review
 from common.cases.states import STATE_LABELS, CaseState
+from common.documents import case_document_url, licence_document_url
 from common.errors import DomainError, Forbidden
 from common.identity import registry
 from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS, TIER_LABELS
@@ -42,7 +44,7 @@ from common.web.page import Page, page_for
 
 router = APIRouter(include_in_schema=False)
 
-CaseNo = Annotated[str, Path(pattern=r"^\d{12}-\d{8}-\d{4,6}$")]
+CaseNo = Annotated[str, Path(pattern=CASE_NO_PATTERN)]
 CASE_TEMPLATE = "staff/case.html"
 
 READERS = (
@@ -175,7 +177,7 @@ def inbox(page: Annotated[Page, page_for(*INBOX_ROLES)]) -> Response:
 
 @router.post("/staff/inbox/{case_no}/accept")
 def inbox_accept(case_no: CaseNo, page: Annotated[Page, page_for(*INBOX_ROLES)]) -> Response:
-    _, error = page.attempt(handoff.accept_handoff, page.session, page.node, page.actor, case_no)
+    _, error = page.act(handoff.accept_handoff, case_no)
     if error:
         return page.form_error("staff/inbox.html", error, **_inbox(page, failed=case_no))
     return page.redirect(f"/staff/cases/{case_no}", notice=f"已接收案件 {case_no}")
@@ -187,9 +189,7 @@ def inbox_decline(
     page: Annotated[Page, page_for(*INBOX_ROLES)],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    _, error = page.attempt(
-        handoff.decline_handoff, page.session, page.node, page.actor, case_no, reason
-    )
+    _, error = page.act(handoff.decline_handoff, case_no, reason)
     if error:
         return page.form_error(
             "staff/inbox.html", error, **_inbox(page, failed=case_no, values={"reason": reason})
@@ -330,30 +330,24 @@ def cases(
 
 
 def _docs(case: Case, view: dict[str, Any], procedures: list[Any]) -> list[tuple[str, str]]:
-    base = f"/api/v1/cases/{case.case_no}/documents"
+    no = case.case_no
     docs: list[tuple[str, str]] = []
     if case.accepted_on:
-        docs.append(("受理通知书", f"{base}/acceptance.pdf"))
+        docs.append(("受理通知书", case_document_url(no, "acceptance")))
     if case.state == CaseState.REFUSED.value:
-        docs.append(("不予受理通知书", f"{base}/refusal.pdf"))
+        docs.append(("不予受理通知书", case_document_url(no, "refusal")))
     for notice in view["notice_list"]:
-        docs.append(
-            (
-                f"一次性告知书（第{notice['notice_no']}份）",
-                f"{base}/notice.pdf?seq={notice['notice_no']}",
-            )
-        )
+        seq = notice["notice_no"]
+        docs.append((f"一次性告知书（第{seq}份）", case_document_url(no, "notice", seq)))
     for procedure in procedures:
+        seq = procedure.seq
         docs.append(
-            (
-                f"特别程序告知书（第{procedure.seq}个）",
-                f"{base}/special-procedure.pdf?seq={procedure.seq}",
-            )
+            (f"特别程序告知书（第{seq}个）", case_document_url(no, "special-procedure", seq))
         )
     if case.licence_id:
-        docs.append(("电子证照", f"/api/v1/licences/{case.licence_id}.pdf"))
+        docs.append(("电子证照", licence_document_url(case.licence_id)))
     if case.delivered_on:
-        docs.append(("送达回执", f"{base}/delivery-receipt.pdf"))
+        docs.append(("送达回执", case_document_url(no, "delivery-receipt")))
     return docs
 
 
@@ -496,7 +490,7 @@ def _done(
 
 @router.post("/staff/cases/{case_no}/accept")
 def accept(case_no: CaseNo, page: Readers) -> Response:
-    _, error = page.attempt(intake.accept_case, page.session, page.node, page.actor, case_no)
+    _, error = page.act(intake.accept_case, case_no)
     return _done(page, case_no, error, "accept", "已受理，已开始计时")
 
 
@@ -504,17 +498,9 @@ def accept(case_no: CaseNo, page: Readers) -> Response:
 def refuse(
     case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
-    _, error = page.attempt(
-        intake.refuse_case, page.session, page.node, page.actor, case_no, reason
-    )
-    return _done(
-        page,
-        case_no,
-        error,
-        "refuse",
-        "已作出不予受理决定，请打印不予受理通知书",
-        {"reason": reason},
-    )
+    _, error = page.act(intake.refuse_case, case_no, reason)
+    notice = "已作出不予受理决定，请打印不予受理通知书"
+    return _done(page, case_no, error, "refuse", notice, {"reason": reason})
 
 
 def _notice_items(
@@ -617,9 +603,7 @@ def supplement(case_no: CaseNo, page: Readers) -> Response:
 def escalate(
     case_no: CaseNo, page: Readers, to: Annotated[str, Form(max_length=20)] = ""
 ) -> Response:
-    event, error = page.attempt(
-        handoff.offer_handoff, page.session, page.node, page.actor, case_no, to=to.strip() or None
-    )
+    event, error = page.act(handoff.offer_handoff, case_no, to=to.strip() or None)
     home = event is not None and event.body["reason"] == checks.RETURN
     text = "已退回来源节点，等待其接收" if home else "已上报，等待上级节点接收"
     return _done(page, case_no, error, "escalate", text, {"to": to})
@@ -633,24 +617,9 @@ def opinion(
     opinion: Annotated[str, Form(max_length=20)] = "",
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    _, error = page.attempt(
-        review.record_opinion,
-        page.session,
-        page.node,
-        page.actor,
-        case_no,
-        task_id,
-        opinion,
-        comment,
-    )
-    return _done(
-        page,
-        case_no,
-        error,
-        f"opinion:{task_id}",
-        "已提交审查意见",
-        {"opinion": opinion, "comment": comment},
-    )
+    _, error = page.act(review.record_opinion, case_no, task_id, opinion, comment)
+    values = {"opinion": opinion, "comment": comment}
+    return _done(page, case_no, error, f"opinion:{task_id}", "已提交审查意见", values)
 
 
 @router.post("/staff/cases/{case_no}/decide")
@@ -660,9 +629,7 @@ def decide(
     decision: Annotated[str, Form(max_length=20)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    event, error = page.attempt(
-        flows.decide_and_send_home, page.session, page.node, page.actor, case_no, decision, reason
-    )
+    event, error = page.act(flows.decide_and_send_home, case_no, decision, reason)
     text = "已作出决定"
     if event is not None and event.body.get("licence_id"):
         text += f"，已签发电子证照 {event.body['licence_id']}"
@@ -678,20 +645,10 @@ def special_start(
 ) -> Response:
     # Kind 1 is the extension of approval; every other special procedure is kind 2 (§45).
     kind = 1 if subkind == "extension" else 2
-    _, error = page.attempt(
-        review.start_special_procedure,
-        page.session,
-        page.node,
-        page.actor,
-        case_no,
-        kind,
-        subkind,
-        reason,
-    )
+    _, error = page.act(review.start_special_procedure, case_no, kind, subkind, reason)
     text = "特别程序已开始" + ("，期间不计入办理时限" if kind == 2 else "")
-    return _done(
-        page, case_no, error, "special_start", text, {"subkind": subkind, "reason": reason}
-    )
+    values = {"subkind": subkind, "reason": reason}
+    return _done(page, case_no, error, "special_start", text, values)
 
 
 @router.post("/staff/cases/{case_no}/special/{seq}/end")
@@ -701,12 +658,9 @@ def special_end(
     page: Readers,
     result: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    _, error = page.attempt(
-        review.end_special_procedure, page.session, page.node, page.actor, case_no, seq, result
-    )
-    return _done(
-        page, case_no, error, f"special_end:{seq}", "特别程序已结束，恢复计时", {"result": result}
-    )
+    _, error = page.act(review.end_special_procedure, case_no, seq, result)
+    text = "特别程序已结束，恢复计时"
+    return _done(page, case_no, error, f"special_end:{seq}", text, {"result": result})
 
 
 @router.post("/staff/cases/{case_no}/extension")
@@ -722,9 +676,7 @@ def extension(
     except ValueError:
         invalid = DomainError("case.extension_days", "延长的天数应为正整数（工作日）", field="days")
         return _done(page, case_no, invalid, "extension", "", values)
-    _, error = page.attempt(
-        review.approve_extension, page.session, page.node, page.actor, case_no, number, reason
-    )
+    _, error = page.act(review.approve_extension, case_no, number, reason)
     return _done(page, case_no, error, "extension", f"已批准延长 {number} 个工作日", values)
 
 
@@ -740,15 +692,8 @@ def verification(
     if passed not in ("yes", "no"):
         invalid = DomainError("case.passed_invalid", "请选择核查结果：通过或不通过", field="passed")
         return _done(page, case_no, invalid, "verification", "", values)
-    _, error = page.attempt(
-        review.record_verification,
-        page.session,
-        page.node,
-        page.actor,
-        case_no,
-        task_id or None,
-        passed == "yes",
-        comment,
+    _, error = page.act(
+        review.record_verification, case_no, task_id or None, passed == "yes", comment
     )
     text = "已记录核查结果" + ("" if passed == "yes" else "；核查不通过，办理结果及证照已撤销")
     return _done(page, case_no, error, "verification", text, values)
@@ -762,24 +707,9 @@ def deliver(
     tracking_no: Annotated[str, Form(max_length=40)] = "",
     receiver: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    _, error = page.attempt(
-        intake.deliver_case,
-        page.session,
-        page.node,
-        page.actor,
-        case_no,
-        method,
-        tracking_no or None,
-        receiver or None,
-    )
-    return _done(
-        page,
-        case_no,
-        error,
-        "deliver",
-        "已送达，案件办结",
-        {"method": method, "tracking_no": tracking_no, "receiver": receiver},
-    )
+    _, error = page.act(intake.deliver_case, case_no, method, tracking_no or None, receiver or None)
+    values = {"method": method, "tracking_no": tracking_no, "receiver": receiver}
+    return _done(page, case_no, error, "deliver", "已送达，案件办结", values)
 
 
 @router.post("/staff/cases/{case_no}/visit")
@@ -790,16 +720,7 @@ def visit(
     place: Annotated[str, Form(max_length=200)] = "",
     purpose: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
-    row, error = page.attempt(
-        intake.record_visit,
-        page.session,
-        page.node,
-        page.actor,
-        case_no,
-        who=who,
-        place=place,
-        purpose=purpose,
-    )
+    row, error = page.act(intake.record_visit, case_no, who=who, place=place, purpose=purpose)
     if error is not None and error.field:
         error.field = error.field.removeprefix("visit.")  # the form's own field names
     text = "已记录到场"
@@ -817,9 +738,6 @@ def visit(
 def withdraw(
     case_no: CaseNo, page: Readers, reason: Annotated[str, Form(max_length=2000)] = ""
 ) -> Response:
-    _, error = page.attempt(
-        intake.withdraw_case, page.session, page.node, page.actor, case_no, reason
-    )
-    return _done(
-        page, case_no, error, "withdraw", "已按申请人要求撤回，案件终止办理", {"reason": reason}
-    )
+    _, error = page.act(intake.withdraw_case, case_no, reason)
+    notice = "已按申请人要求撤回，案件终止办理"
+    return _done(page, case_no, error, "withdraw", notice, {"reason": reason})

@@ -21,15 +21,8 @@ from common.calendar.workdays import WorkingCalendar
 from common.cases import queries as case_queries
 from common.cases.models import Case
 from common.catalog.schema import Material, Matter
+from common.documents.guide import guide_labels
 from common.identity.registry import node_names
-from common.labels import (
-    CASE_TYPE_LABELS,
-    DELIVERY_METHOD_LABELS,
-    HANDLING_LEVEL_LABELS,
-    MATTER_TYPE_LABELS,
-    SERVICE_OBJECT_LABELS,
-    WINDOW_LABELS,
-)
 from common.node import ThisNode
 
 # The clock's status -> the CSS class of the deadline cell (onetrip.css).
@@ -47,20 +40,9 @@ DEADLINE_CLASSES = {
 
 
 def guide_of(matter: Matter) -> dict[str, Any]:
-    """The matter's elements as labels people read (the service guide)."""
+    """The matter's elements as labels people read (the printed service guide's words)."""
     return {
-        "matter_type": MATTER_TYPE_LABELS.get(matter.matter_type.value, matter.matter_type.value),
-        "service_objects": "、".join(
-            SERVICE_OBJECT_LABELS.get(o.value, o.value) for o in matter.service_objects
-        ),
-        "case_type": CASE_TYPE_LABELS.get(matter.case_type.value, matter.case_type.value),
-        "handling_level": HANDLING_LEVEL_LABELS.get(
-            matter.handling_level.value, matter.handling_level.value
-        ),
-        "delivery_method": DELIVERY_METHOD_LABELS.get(
-            matter.delivery_method.value, matter.delivery_method.value
-        ),
-        "window": WINDOW_LABELS.get(matter.window.value, matter.window.value),
+        **guide_labels(matter),
         "fees_free": not any(float(fee.amount) > 0 for fee in matter.fees),
     }
 

@@ -13,14 +13,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from common.catalog.queries import case_type_label
 from common.catalog.schema import Matter
-from common.labels import (
-    DELIVERY_METHOD_LABELS,
-    EXERCISE_LEVEL_LABELS,
-    HANDLING_LEVEL_LABELS,
-    MATTER_TYPE_LABELS,
-    SERVICE_OBJECT_LABELS,
-    WINDOW_LABELS,
-)
+from common.documents.guide import guide_labels as printed_labels
+from common.labels import SERVICE_OBJECT_LABELS, WINDOW_LABELS
 from common.licences.verification import QR_PREFIX
 
 
@@ -41,28 +35,9 @@ def page_number(value: str | None) -> int:
 
 
 def guide_labels(matter: Matter) -> dict[str, Any]:
-    """The readable labels of a matter's coded elements."""
-    return {
-        "matter_type": MATTER_TYPE_LABELS.get(matter.matter_type.value, matter.matter_type.value),
-        "exercise_level": EXERCISE_LEVEL_LABELS.get(
-            matter.exercise_level.value, matter.exercise_level.value
-        ),
-        "service_objects": "、".join(
-            SERVICE_OBJECT_LABELS.get(s.value, s.value) for s in matter.service_objects
-        ),
-        "case_type": case_type_label(matter.case_type.value),
-        "handling_level": HANDLING_LEVEL_LABELS.get(
-            matter.handling_level.value, matter.handling_level.value
-        ),
-        "delivery_method": DELIVERY_METHOD_LABELS.get(
-            matter.delivery_method.value, matter.delivery_method.value
-        ),
-        "window": WINDOW_LABELS.get(matter.window.value, matter.window.value),
-    }
-
-
-def guide_pdf_url(code: str) -> str:
-    return f"/api/v1/catalogue/matters/{quote(code, safe='')}/guide.pdf"
+    """The readable labels of a matter's coded elements: the printed guide's, with an
+    一审一核件 shown to residents as the 承诺件 it is."""
+    return {**printed_labels(matter), "case_type": case_type_label(matter.case_type.value)}
 
 
 def search_url(q: str, window: str, service_object: str, page: int) -> str:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
 from common.cases.access import load_case
+from common.cases.api import CASE_NO_PATTERN, WORK_LIST_READERS, CaseAt, case_errors
 from common.cases.handoff import service
 from common.cases.handoff.projection import CustodyViolation
 from common.cases.states import STATE_LABELS, CaseState
@@ -23,22 +23,11 @@ from common.users.roles import Role, require_role
 
 router = APIRouter(prefix="/api/v1", tags=["handoff"])
 
-CaseNo = Annotated[str, Path(pattern=r"^\d{12}-\d{8}-\d{4,6}$", description="办件编号")]
+CaseNo = Annotated[str, Path(pattern=CASE_NO_PATTERN, description="办件编号")]
 READERS = tuple(Role)
-INBOX_READERS = (
-    Role.VILLAGE_AGENT,
-    Role.TOWNSHIP_CLERK,
-    Role.TOWNSHIP_APPROVER,
-    Role.COUNTY_WINDOW_CLERK,
-    Role.COUNTY_ADMIN,
-    Role.AUDITOR,
+ERRORS = case_errors(
+    "接收节点或理由不符合规则（code、message、field）", "案件有待接收的移交，或当前状态不能移交"
 )
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "接收节点或理由不符合规则（code、message、field）"},
-    403: {"description": "无权办理"},
-    404: {"description": "案件不存在"},
-    409: {"description": "案件有待接收的移交，或当前状态不能移交"},
-}
 
 
 class _Request(BaseModel):
@@ -105,10 +94,17 @@ class CustodyOut(BaseModel):
     chain: list[CustodyStepOut]
 
 
-def _answer(session: Session, case_no: str, event: SignedEvent) -> HandoffOut:
-    case = load_case(session, case_no)
+def _at(case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep) -> CaseAt:
+    return CaseAt(session, node, actor, case_no)
+
+
+OnCase = Annotated[CaseAt, Depends(_at)]
+
+
+def _answer(at: CaseAt, event: SignedEvent) -> HandoffOut:
+    case = load_case(at.session, at.case_no)
     return HandoffOut(
-        case_no=case_no,
+        case_no=at.case_no,
         state=case.state,
         state_label=STATE_LABELS[CaseState(case.state)],
         custodian=case.custodian,
@@ -124,36 +120,27 @@ def _answer(session: Session, case_no: str, event: SignedEvent) -> HandoffOut:
 @router.post(
     "/cases/{case_no}/handoff", response_model=HandoffOut, status_code=201, responses=ERRORS
 )
-def offer_handoff(
-    case_no: CaseNo, body: OfferRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> HandoffOut:
+def offer_handoff(at: OnCase, body: OfferRequest) -> HandoffOut:
     """移交：上报到办理层级的节点，或办结后退回来源节点；对方接收前案件不能修改。"""
-    event = service.offer_handoff(session, node, actor, case_no, to=body.to, reason=body.reason)
-    return _answer(session, case_no, event)
+    return _answer(at, at.take(service.offer_handoff, to=body.to, reason=body.reason))
 
 
 @router.post("/cases/{case_no}/handoff/accept", response_model=HandoffOut, responses=ERRORS)
-def accept_handoff(
-    case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> HandoffOut:
+def accept_handoff(at: OnCase) -> HandoffOut:
     """接收移交：本节点成为案件的办理节点。"""
-    event = service.accept_handoff(session, node, actor, case_no)
-    return _answer(session, case_no, event)
+    return _answer(at, at.take(service.accept_handoff))
 
 
 @router.post("/cases/{case_no}/handoff/decline", response_model=HandoffOut, responses=ERRORS)
-def decline_handoff(
-    case_no: CaseNo, body: DeclineRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> HandoffOut:
+def decline_handoff(at: OnCase, body: DeclineRequest) -> HandoffOut:
     """拒收移交（须说明理由）：案件留在移交方。"""
-    event = service.decline_handoff(session, node, actor, case_no, body.reason)
-    return _answer(session, case_no, event)
+    return _answer(at, at.take(service.decline_handoff, body.reason))
 
 
 @router.get("/handoffs/inbox", response_model=list[InboxItemOut])
 def handoff_inbox(actor: CurrentUser, session: SessionDep, node: NodeDep) -> list[InboxItemOut]:
     """待接收的移交，先到先办（证件号码脱敏）。"""
-    require_role(actor, *INBOX_READERS)
+    require_role(actor, *WORK_LIST_READERS)
     return [InboxItemOut.model_validate(item) for item in service.handoff_inbox(session, node)]
 
 

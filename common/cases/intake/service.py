@@ -29,7 +29,7 @@ from common.cases.intake.filing import (
     visit_record,
 )
 from common.cases.models import Case, CaseMaterial, CaseNotice, CaseVisit
-from common.cases.queries import get_case_view, list_cases, window_queue
+from common.cases.queries import get_case_view, list_cases, outstanding_materials, window_queue
 from common.catalog.schema import CaseType
 from common.errors import DomainError
 from common.node import ThisNode
@@ -71,17 +71,7 @@ def _case_for(
 
 
 def _missing_mandatory(session: Session, case_no: str) -> list[str]:
-    rows = session.execute(
-        select(col(CaseMaterial.name))
-        .where(
-            col(CaseMaterial.case_no) == case_no,
-            col(CaseMaterial.mandatory).is_(True),
-            col(CaseMaterial.provided).is_(False),
-            col(CaseMaterial.promised).is_(False),
-        )
-        .order_by(col(CaseMaterial.position))
-    ).scalars()
-    return list(rows)
+    return [material.name for material in outstanding_materials(session, case_no)]
 
 
 def _notice_items(session: Session, case_no: str, missing: Any) -> tuple[list[str], dict[str, str]]:
@@ -238,22 +228,37 @@ def accept_case(session: Session, node: ThisNode, actor: Actor, case_no: str) ->
     return load_case(session, case_no)
 
 
-def refuse_case(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> Case:
-    """不予受理, with the reason the refusal notice states; closes the case."""
-    case = _case_for(session, node, actor, case_no, "refuse_case")
-    reason_text = text(reason, "reason", max_len=MAX_REASON, label="不予受理理由")
+# Closing a case before a decision, by action: its event, what was done (the event
+# names the day and the person after it), and what the reason is called on screen.
+_ENDED_EARLY = {
+    "refuse_case": ("case.refused", "refused", "不予受理理由"),
+    "withdraw_case": ("case.withdrawn", "withdrawn", "撤回原因"),
+}
+
+
+def _end_early(
+    session: Session, node: ThisNode, actor: Actor, case_no: str, action: str, reason: str
+) -> Case:
+    kind, done, label = _ENDED_EARLY[action]
+    case = _case_for(session, node, actor, case_no, action)
+    reason_text = text(reason, "reason", max_len=MAX_REASON, label=label)
     append_case_event(
         session,
         node,
         case,
-        "case.refused",
+        kind,
         {
             "reason": reason_text,
-            "refused_on": today_on(node),
-            "refused_by": actor.username,
+            f"{done}_on": today_on(node),
+            f"{done}_by": actor.username,
         },
     )
     return load_case(session, case_no)
+
+
+def refuse_case(session: Session, node: ThisNode, actor: Actor, case_no: str, reason: str) -> Case:
+    """不予受理, with the reason the refusal notice states; closes the case."""
+    return _end_early(session, node, actor, case_no, "refuse_case", reason)
 
 
 def withdraw_case(
@@ -261,20 +266,7 @@ def withdraw_case(
 ) -> Case:
     """撤回 at the applicant's request, recorded by the window holding the case; at a
     village only the agent who filed it may do so."""
-    case = _case_for(session, node, actor, case_no, "withdraw_case")
-    reason_text = text(reason, "reason", max_len=MAX_REASON, label="撤回原因")
-    append_case_event(
-        session,
-        node,
-        case,
-        "case.withdrawn",
-        {
-            "reason": reason_text,
-            "withdrawn_on": today_on(node),
-            "withdrawn_by": actor.username,
-        },
-    )
-    return load_case(session, case_no)
+    return _end_early(session, node, actor, case_no, "withdraw_case", reason)
 
 
 def _next_visit_seq(session: Session, case_no: str) -> int:

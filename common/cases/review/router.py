@@ -10,14 +10,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
 from common.cases.access import load_case, today_on
+from common.cases.api import CaseAt
 from common.cases.flows import decide_and_send_home
 from common.cases.models import Case
 from common.cases.review import service
@@ -78,10 +79,17 @@ class VerificationRequest(_Request):
     )
 
 
-def _answer(session: Session, event: SignedEvent, case_no: str) -> dict[str, Any]:
-    case = load_case(session, case_no)
+def _at(session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str) -> CaseAt:
+    return CaseAt(session, node, user, case_no)
+
+
+OnCase = Annotated[CaseAt, Depends(_at)]
+
+
+def _answer(at: CaseAt, event: SignedEvent) -> dict[str, Any]:
+    case = load_case(at.session, at.case_no)
     return {
-        "case_no": case_no,
+        "case_no": at.case_no,
         "state": case.state,
         "state_label": STATE_LABELS[CaseState(case.state)],
         "version": case.version,
@@ -130,36 +138,19 @@ def my_tasks(
 
 
 @router.post("/cases/{case_no}/tasks/{task_id:path}/opinion")
-def record_opinion(
-    session: SessionDep,
-    node: NodeDep,
-    user: CurrentUser,
-    case_no: str,
-    task_id: str,
-    request: OpinionRequest,
-) -> dict[str, Any]:
-    event = service.record_opinion(
-        session, node, user, case_no, task_id, request.opinion, request.comment
-    )
-    return _answer(session, event, case_no)
+def record_opinion(at: OnCase, task_id: str, request: OpinionRequest) -> dict[str, Any]:
+    return _answer(at, at.take(service.record_opinion, task_id, request.opinion, request.comment))
 
 
 @router.post("/cases/{case_no}/opinion")
-def record_opinion_by_body(
-    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, request: OpinionWithTask
-) -> dict[str, Any]:
-    event = service.record_opinion(
-        session, node, user, case_no, request.task_id, request.opinion, request.comment
-    )
-    return _answer(session, event, case_no)
+def record_opinion_by_body(at: OnCase, request: OpinionWithTask) -> dict[str, Any]:
+    event = at.take(service.record_opinion, request.task_id, request.opinion, request.comment)
+    return _answer(at, event)
 
 
 @router.post("/cases/{case_no}/decide")
-def decide(
-    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, request: DecisionRequest
-) -> dict[str, Any]:
-    event = decide_and_send_home(session, node, user, case_no, request.decision, request.reason)
-    return _answer(session, event, case_no)
+def decide(at: OnCase, request: DecisionRequest) -> dict[str, Any]:
+    return _answer(at, at.take(decide_and_send_home, request.decision, request.reason))
 
 
 @router.get("/cases/{case_no}/special-procedures")
@@ -188,52 +179,25 @@ def special_procedures(
 
 
 @router.post("/cases/{case_no}/special-procedures")
-def start_special_procedure(
-    session: SessionDep,
-    node: NodeDep,
-    user: CurrentUser,
-    case_no: str,
-    request: SpecialStartRequest,
-) -> dict[str, Any]:
-    event = service.start_special_procedure(
-        session, node, user, case_no, request.kind, request.subkind, request.reason
-    )
-    return _answer(session, event, case_no)
+def start_special_procedure(at: OnCase, request: SpecialStartRequest) -> dict[str, Any]:
+    event = at.take(service.start_special_procedure, request.kind, request.subkind, request.reason)
+    return _answer(at, event)
 
 
 @router.post("/cases/{case_no}/special-procedures/{seq}/end")
-def end_special_procedure(
-    session: SessionDep,
-    node: NodeDep,
-    user: CurrentUser,
-    case_no: str,
-    seq: int,
-    request: SpecialEndRequest,
-) -> dict[str, Any]:
-    event = service.end_special_procedure(session, node, user, case_no, seq, request.result)
-    return _answer(session, event, case_no)
+def end_special_procedure(at: OnCase, seq: int, request: SpecialEndRequest) -> dict[str, Any]:
+    return _answer(at, at.take(service.end_special_procedure, seq, request.result))
 
 
 @router.post("/cases/{case_no}/extension")
-def approve_extension(
-    session: SessionDep, node: NodeDep, user: CurrentUser, case_no: str, request: ExtensionRequest
-) -> dict[str, Any]:
-    event = service.approve_extension(session, node, user, case_no, request.days, request.reason)
-    return _answer(session, event, case_no)
+def approve_extension(at: OnCase, request: ExtensionRequest) -> dict[str, Any]:
+    return _answer(at, at.take(service.approve_extension, request.days, request.reason))
 
 
 @router.post("/cases/{case_no}/verification")
-def record_verification(
-    session: SessionDep,
-    node: NodeDep,
-    user: CurrentUser,
-    case_no: str,
-    request: VerificationRequest,
-) -> dict[str, Any]:
-    event = service.record_verification(
-        session, node, user, case_no, request.task_id, request.passed, request.comment
-    )
-    return _answer(session, event, case_no)
+def record_verification(at: OnCase, request: VerificationRequest) -> dict[str, Any]:
+    event = at.take(service.record_verification, request.task_id, request.passed, request.comment)
+    return _answer(at, event)
 
 
 @router.get("/cases/{case_no}/clock")

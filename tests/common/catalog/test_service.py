@@ -281,20 +281,11 @@ def test_synthetic_catalogue_of_910_matters_publishes(root_node, admin, make_mat
 
 def test_share_of_all_matters_counts_unpublished_drafts(root_node, admin):
     """The reform's figure: published one-trip matters over every matter the county lists."""
-    from common.catalog.sample import load_sample_matters
+    from common.catalog.sample import load_sample_matters, publish_sample
 
     matters, batches = load_sample_matters()
     with transaction(root_node.engine) as session:
-        service.import_drafts(session, root_node, admin, matters)
-        for batch in batches:
-            service.publish_batch(
-                session,
-                root_node,
-                admin,
-                name=batch.name,
-                published_on=batch.published_on,
-                codes=batch.codes,
-            )
+        publish_sample(session, root_node, admin)  # every matter as a draft, every batch
         share = service.one_trip_share(session)
     published = sum(len(b.codes) for b in batches)
     one_trip_published = sum(
