@@ -106,6 +106,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = {}
         if isinstance(exc, ClockSkew):
             headers[HEADER_SERVER_TIME] = str(exc.server_time)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            headers["Retry-After"] = str(int(retry_after) + 1)
         return JSONResponse(exc.as_dict(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestTooLarge)

@@ -19,6 +19,7 @@ from common.bootstrap import init_member, init_root, open_node
 from common.cli_support import DataDir
 from common.db import transaction
 from common.errors import DomainError, InitError
+from common.node import ThisNode
 from common.settings import DEFAULT_NETWORK_ID
 from common.users.roles import Actor
 
@@ -41,6 +42,14 @@ def _mount_domain_clis() -> None:
 def _fail(message: str) -> NoReturn:
     console.print(f"[red]错误[/red] {escape(message)}")
     raise typer.Exit(2)
+
+
+def _open_or_fail(data_dir: Path) -> ThisNode:
+    """The node in ``data_dir``; a missing or unreadable one is a refusal (exit 2)."""
+    try:
+        return open_node(data_dir)
+    except (InitError, OSError) as exc:
+        _fail(str(exc))
 
 
 @app.command()
@@ -131,6 +140,10 @@ def serve(
         port=node.settings.port,
         log_level="warning",
         log_config=None,  # our handler (common.logs) masks personal data in uvicorn's records too
+        # The client address (throttles key on it) comes from X-Forwarded-For only when the
+        # direct peer is a configured proxy; uvicorn would otherwise trust 127.0.0.1.
+        proxy_headers=bool(node.settings.trusted_proxies),
+        forwarded_allow_ips=node.settings.trusted_proxies or None,
     )
 
 
@@ -214,10 +227,7 @@ def verify(data_dir: DataDir) -> None:
     from common.ledger.rebuild import console_progress
     from common.ledger.verify import verify_node
 
-    try:
-        node = open_node(data_dir)
-    except (InitError, OSError) as exc:
-        _fail(str(exc))
+    node = _open_or_fail(data_dir)
     try:
         with console_progress() as progress, transaction(node.engine) as session:
             report = verify_node(session, node, progress=progress)
@@ -235,10 +245,7 @@ def rebuild(data_dir: DataDir) -> None:
     """Empty every projection table and replay the ledger in local order, in one transaction."""
     from common.ledger.rebuild import RebuildError, console_progress, rebuild_projections
 
-    try:
-        node = open_node(data_dir)
-    except (InitError, OSError) as exc:
-        _fail(str(exc))
+    node = _open_or_fail(data_dir)
     try:
         with console_progress() as progress, transaction(node.engine) as session:
             count = rebuild_projections(session, progress=progress)
@@ -300,10 +307,7 @@ def sync(data_dir: DataDir) -> None:
     had written since the backup before it writes anything new."""
     from common.sync.client import SyncError, sync_once
 
-    try:
-        node = open_node(data_dir)
-    except (InitError, OSError) as exc:
-        _fail(str(exc))
+    node = _open_or_fail(data_dir)
     if node.is_root or not node.settings.parent_url:
         node.engine.dispose()
         _fail("本节点没有上级节点，无需同步")

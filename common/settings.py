@@ -47,6 +47,9 @@ class NodeSettings(BaseSettings):
     # "STSong-Light" forces reportlab's standard CID font (not embedded).
     document_font: str | None = None
     log_json: bool = True
+    # Addresses of the reverse proxies in front of this node whose X-Forwarded-For is
+    # believed (the client address that throttles key on); none by default.
+    trusted_proxies: list[str] = Field(default_factory=list)
 
     @field_validator("data_dir")
     @classmethod

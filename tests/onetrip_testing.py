@@ -62,21 +62,9 @@ def forge_event(
     """An event signed with ``key`` at the heads this database holds, written straight
     into the events table: no authority check, no projection (what an attacker who
     controls a node's key and database can do). Returns it, e.g. to push elsewhere."""
-    from common.ledger.service import EVENTS, _author_head, event_row, subject_head
+    from common.ledger.service import EVENTS, event_row, sign_at_heads
 
-    author, subj = _author_head(session, key.node_id), subject_head(session, subject)
-    event = sign_event(
-        key,
-        network_id,
-        aseq=author.seq + 1,
-        aprev=author.id,
-        subject=subject,
-        sseq=subj.seq + 1,
-        sprev=subj.id,
-        kind=kind,
-        at=iso_utc(utcnow()),
-        body=body,
-    )
+    event = sign_at_heads(session, key, network_id, subject, kind, body)
     session.execute(insert(EVENTS).values(**event_row(event, utcnow())))
     return event
 
@@ -141,6 +129,7 @@ class LiveServer:
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
+            log_config=None,  # as `onetrip serve`: uvicorn's records go through our masking handler
             lifespan="on",
         )
         self.server = uvicorn.Server(config)

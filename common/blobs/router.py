@@ -65,7 +65,7 @@ def download_blob(
         content.data,
         media_type=content.blob.media_type,
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(content.blob.original_name)}",
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(store.download_name(content.blob.original_name, content.blob.media_type))}",
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "private, max-age=86400, immutable",  # content-addressed: never changes
             "ETag": f'"{sha256}"',

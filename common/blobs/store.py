@@ -28,6 +28,18 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 ACCEPTED_TYPES = (PDF, OFD, JPEG, PNG)
 TYPE_LABELS = {PDF: "PDF", OFD: "OFD", JPEG: "JPEG", PNG: "PNG"}
+EXTENSIONS = {PDF: ".pdf", OFD: ".ofd", JPEG: ".jpg", PNG: ".png"}
+
+
+def download_name(original: str, media_type: str) -> str:
+    """The name a file is saved under: the uploader's name with the extension of what the
+    content is (an upload named ``x.html`` holding a PDF is saved as ``x.pdf``, never
+    opened as a page)."""
+    extension = EXTENSIONS.get(media_type, ".bin")
+    stem, dot, suffix = original.rpartition(".")
+    base = stem if dot and stem else original
+    return base + extension if (dot + suffix).lower() != extension else original
+
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 

@@ -62,12 +62,26 @@ def write_csv(matters: list[Matter]) -> bytes:
             else ""
             for name, _, _ in ITEM_COLUMNS
         ]
-        writer.writerow([_text(v) for v in matter_cells(matter)] + items)
+        writer.writerow([_inert(_text(v)) for v in matter_cells(matter)] + items)
     return out.getvalue().encode("utf-8-sig")
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...)).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str) -> str:
+    """Export: a leading apostrophe makes a formula-like cell plain text (OWASP's advice)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _restored(text: str) -> str:
+    """Import: the apostrophe ``_inert`` added comes off again, so a round trip is exact."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
 
 
 def _decode(data: bytes) -> str:
@@ -83,7 +97,10 @@ def _decode(data: bytes) -> str:
 
 def read_csv(data: bytes, progress: Progress | None = None) -> list[Matter]:
     try:
-        rows = list(csv.reader(StringIO(_decode(data), newline="")))
+        rows = [
+            [_restored(cell) for cell in row]
+            for row in csv.reader(StringIO(_decode(data), newline=""))
+        ]
     except csv.Error as exc:
         raise CatalogueImportError(
             [ImportProblem(CSV_SHEET, None, None, f"CSV格式错误：{exc}")]

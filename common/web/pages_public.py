@@ -18,6 +18,7 @@ from common.cases.access import today_on
 from common.cases.queries import public_progress
 from common.catalog import queries as catalogue_queries
 from common.catalog.service import get_published, one_trip_share
+from common.documents import guide_url
 from common.errors import DomainError, NotFound
 from common.licences.service import verify_licence, verify_qr_payload
 from common.licences.verification import MAX_QR_PAYLOAD, STATUS_LABELS, VerificationResult
@@ -94,7 +95,7 @@ def guide(page: PublicPage, code: str) -> Response:
         matter=matter,
         row=row,
         labels=pq.guide_labels(matter),
-        pdf_url=pq.guide_pdf_url(row.implementation_code),
+        pdf_url=guide_url(row.implementation_code),
     )
 
 
@@ -132,7 +133,7 @@ def progress_lookup(page: PublicPage) -> Response:
     if error is None:
         result, error = page.attempt(public_progress, page.session, case_no, last4, today)
         if isinstance(error, NotFound):
-            guard.wrong(case_no)
+            guard.wrong(client, case_no)
     if error is not None or result is None:
         # One neutral answer for an unknown case and for wrong digits (not tied to a field).
         return _progress_form(

@@ -8,15 +8,18 @@ can live at /api/v1/public/cases/... in the same module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.types import DecoratedCallable
+from pydantic import BaseModel, Field
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader, visible_tasks
 from common.cases.access import load_case, today_on
+from common.cases.api import CASE_NO_PATTERN, WORK_LIST_READERS, CaseAt, case_errors
 from common.cases.intake import service as intake
 from common.cases.intake.schemas import (
     CaseSummaryOut,
@@ -34,36 +37,42 @@ from common.cases.intake.schemas import (
 from common.cases.queries import case_summary, notice_view, public_progress
 from common.catalog.schema import IntegratedWindow
 from common.errors import NotFound
-from common.node import ThisNode
-from common.users.roles import Actor, Role, require_role
+from common.users.roles import Role, require_role
 
 router = APIRouter(prefix="/api/v1")
 
-CASE_NO_PATTERN = r"^\d{12}-\d{8}-\d{4,6}$"
 CaseNo = Annotated[
     str, Path(pattern=CASE_NO_PATTERN, description="办件编号：节点编号-日期-当日序号")
 ]
 STAFF = tuple(Role)
-QUEUE_READERS = (
-    Role.VILLAGE_AGENT,
-    Role.TOWNSHIP_CLERK,
-    Role.TOWNSHIP_APPROVER,
-    Role.COUNTY_WINDOW_CLERK,
-    Role.COUNTY_ADMIN,
-    Role.AUDITOR,
-)
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "规则不允许（code、message、field）"},
-    403: {"description": "无权办理"},
-    404: {"description": "案件不存在"},
-    409: {"description": "案件当前状态不允许此操作"},
-}
+ERRORS = case_errors("规则不允许（code、message、field）", "案件当前状态不允许此操作")
 
 
-def _view(session: Session, node: ThisNode, actor: Actor, case_no: str) -> CaseViewOut:
-    require_case_reader(session, node, actor, case_no)
-    view = intake.get_case_view(session, case_no, today_on(node))
-    view["tasks"] = visible_tasks(actor, view["tasks"])
+def _at(case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep) -> CaseAt:
+    return CaseAt(session, node, actor, case_no)
+
+
+OnCase = Annotated[CaseAt, Depends(_at)]
+
+
+def _acts_on_case(
+    action: str, answer: type[BaseModel] = CaseViewOut, status_code: int | None = None
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """An action on a case at ``/cases/{case_no}/{action}``: by default answered with
+    the case's view."""
+    return router.post(
+        f"/cases/{{case_no}}/{action}",
+        response_model=answer,
+        status_code=status_code,
+        tags=["cases"],
+        responses=ERRORS,
+    )
+
+
+def _view(at: CaseAt) -> CaseViewOut:
+    require_case_reader(at.session, at.node, at.actor, at.case_no)
+    view = intake.get_case_view(at.session, at.case_no, today_on(at.node))
+    view["tasks"] = visible_tasks(at.actor, view["tasks"])
     return CaseViewOut.model_validate(view)
 
 
@@ -89,7 +98,7 @@ def file_case(
         visit=body.visit.model_dump() if body.visit else None,
         agent=body.agent,
     )
-    return _view(session, node, actor, case.case_no)
+    return _view(CaseAt(session, node, actor, case.case_no))
 
 
 @router.get("/cases", response_model=list[CaseSummaryOut], tags=["cases"])
@@ -129,7 +138,7 @@ def window_queue(
     window: IntegratedWindow, actor: CurrentUser, session: SessionDep, node: NodeDep
 ) -> list[CaseSummaryOut]:
     """综合窗口排队：本节点待受理、待补正的办件，先到先办。"""
-    require_role(actor, *QUEUE_READERS)
+    require_role(actor, *WORK_LIST_READERS)
     return [
         CaseSummaryOut.model_validate(case_summary(c))
         for c in intake.window_queue(session, node, window.value)
@@ -137,93 +146,57 @@ def window_queue(
 
 
 @router.get("/cases/{case_no}", response_model=CaseViewOut, tags=["cases"], responses=ERRORS)
-def get_case(
-    case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> CaseViewOut:
-    require_role(actor, *STAFF)
-    return _view(session, node, actor, case_no)
+def get_case(at: OnCase) -> CaseViewOut:
+    require_role(at.actor, *STAFF)
+    return _view(at)
 
 
-@router.post(
-    "/cases/{case_no}/supplement-notice",
-    response_model=NoticeOut,
-    status_code=201,
-    tags=["cases"],
-    responses=ERRORS,
-)
-def request_supplement(
-    case_no: CaseNo, body: NoticeRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> NoticeOut:
+@_acts_on_case("supplement-notice", NoticeOut, status_code=201)
+def request_supplement(at: OnCase, body: NoticeRequest) -> NoticeOut:
     """一次性告知（补齐补正通知书）：一次列出全部所缺材料，可逐项写明补正要求并附说明；
     同一案件再次告知记为违规。"""
     missing: list[str | dict[str, Any]] = [
         item.model_dump(exclude_none=True) for item in body.missing
     ]
-    notice = intake.request_supplement(session, node, actor, case_no, missing, body.note)
+    notice = at.take(intake.request_supplement, missing, body.note)
     return NoticeOut.model_validate(notice_view(notice))
 
 
-@router.post(
-    "/cases/{case_no}/supplement", response_model=CaseViewOut, tags=["cases"], responses=ERRORS
-)
-def receive_supplement(
-    case_no: CaseNo, body: SupplementRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> CaseViewOut:
+@_acts_on_case("supplement")
+def receive_supplement(at: OnCase, body: SupplementRequest) -> CaseViewOut:
     """补齐补正：收到所缺材料，案件回到“已申请”。"""
-    intake.receive_supplement(session, node, actor, case_no, _materials(body.materials))
-    return _view(session, node, actor, case_no)
+    at.take(intake.receive_supplement, _materials(body.materials))
+    return _view(at)
 
 
-@router.post(
-    "/cases/{case_no}/accept", response_model=CaseViewOut, tags=["cases"], responses=ERRORS
-)
-def accept_case(
-    case_no: CaseNo, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> CaseViewOut:
+@_acts_on_case("accept")
+def accept_case(at: OnCase) -> CaseViewOut:
     """受理：开始计时，按部门生成审查任务（即办件当场办结，无任务）。"""
-    intake.accept_case(session, node, actor, case_no)
-    return _view(session, node, actor, case_no)
+    at.take(intake.accept_case)
+    return _view(at)
 
 
-@router.post(
-    "/cases/{case_no}/refuse", response_model=CaseViewOut, tags=["cases"], responses=ERRORS
-)
-def refuse_case(
-    case_no: CaseNo, body: ReasonRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> CaseViewOut:
+@_acts_on_case("refuse")
+def refuse_case(at: OnCase, body: ReasonRequest) -> CaseViewOut:
     """不予受理（须说明理由）。"""
-    intake.refuse_case(session, node, actor, case_no, body.reason)
-    return _view(session, node, actor, case_no)
+    at.take(intake.refuse_case, body.reason)
+    return _view(at)
 
 
-@router.post(
-    "/cases/{case_no}/withdraw", response_model=CaseViewOut, tags=["cases"], responses=ERRORS
-)
-def withdraw_case(
-    case_no: CaseNo, body: ReasonRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> CaseViewOut:
+@_acts_on_case("withdraw")
+def withdraw_case(at: OnCase, body: ReasonRequest) -> CaseViewOut:
     """撤回（申请人要求）。"""
-    intake.withdraw_case(session, node, actor, case_no, body.reason)
-    return _view(session, node, actor, case_no)
+    at.take(intake.withdraw_case, body.reason)
+    return _view(at)
 
 
-@router.post(
-    "/cases/{case_no}/visits",
-    response_model=RecordedVisitOut,
-    status_code=201,
-    tags=["cases"],
-    responses=ERRORS,
-)
-def record_visit(
-    case_no: CaseNo, body: VisitIn, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> RecordedVisitOut:
+@_acts_on_case("visits", RecordedVisitOut, status_code=201)
+def record_visit(at: OnCase, body: VisitIn) -> RecordedVisitOut:
     """记录一次到场；申请人本人到场计入跑动次数，超过承诺次数的标记并说明原因。"""
-    visit = intake.record_visit(
-        session, node, actor, case_no, who=body.who, place=body.place, purpose=body.purpose
-    )
-    case = load_case(session, case_no)
+    visit = at.take(intake.record_visit, who=body.who, place=body.place, purpose=body.purpose)
+    case = load_case(at.session, at.case_no)
     return RecordedVisitOut(
-        case_no=case_no,
+        case_no=at.case_no,
         seq=visit.seq,
         who=visit.who,
         place=visit.place,
@@ -236,49 +209,50 @@ def record_visit(
     )
 
 
-@router.post(
-    "/cases/{case_no}/deliver", response_model=CaseViewOut, tags=["cases"], responses=ERRORS
-)
-def deliver_case(
-    case_no: CaseNo, body: DeliverRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
-) -> CaseViewOut:
+@_acts_on_case("deliver")
+def deliver_case(at: OnCase, body: DeliverRequest) -> CaseViewOut:
     """送达：窗口领取、快递、电子送达或代办员送达；送达回执办结案件。"""
-    intake.deliver_case(
-        session,
-        node,
-        actor,
-        case_no,
+    at.take(
+        intake.deliver_case,
         body.method,
         body.tracking_no,
         body.receiver,
         pickup_visit=body.pickup_visit,
         place=body.place,
     )
-    return _view(session, node, actor, case_no)
+    return _view(at)
 
 
-@router.get(
-    "/public/cases/{case_no}",
+class ProgressLookup(BaseModel):
+    id_last4: str = Field(pattern=r"^[0-9A-Za-z]{4}$", description="申请人证件号码后四位")
+
+
+@router.post(
+    "/public/cases/{case_no}/progress",
     response_model=PublicProgressOut,
     tags=["public"],
-    responses={404: {"description": "办件编号或证件号码后四位不符（两者答复相同）"}},
+    responses={
+        404: {"description": "办件编号或证件号码后四位不符（两者答复相同）"},
+        429: {"description": "错误查询过多：稍后再试（Retry-After 秒数）"},
+    },
 )
 def public_case_progress(
     case_no: Annotated[str, Path(max_length=40)],
-    id_last4: Annotated[
-        str, Query(pattern=r"^[0-9A-Za-z]{4}$", description="申请人证件号码后四位")
-    ],
+    lookup: ProgressLookup,
     session: SessionDep,
     node: NodeDep,
     request: Request,
 ) -> PublicProgressOut:
     """办件进度查询（无需登录）：只返回状态、事项名称、日期和时限状态，不含个人信息。
-    错误的查询过多时暂停查询（429）。"""
+    证件号码后四位放在请求正文中（不进网址和访问日志）；错误的查询越多，再次查询前须等待越久（429）。"""
     guard = request.app.state.lookup_guard
-    guard.admit(request.client.host if request.client else "", case_no)
+    client = request.client.host if request.client else ""
+    guard.admit(client, case_no)
     try:
-        progress = public_progress(session, case_no, id_last4, date.fromisoformat(today_on(node)))
+        progress = public_progress(
+            session, case_no, lookup.id_last4, date.fromisoformat(today_on(node))
+        )
     except NotFound:
-        guard.wrong(case_no)
+        guard.wrong(client, case_no)
         raise
     return PublicProgressOut.model_validate(progress)

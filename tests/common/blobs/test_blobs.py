@@ -138,6 +138,10 @@ def test_upload_and_download_over_http(root_node, make_client):
     )
     assert client.get(f"/api/v1/blobs/{'0' * 64}").status_code == 404
     assert client.get("/api/v1/blobs/NOT-A-HASH").json()["field"] == "sha256"
+    # An upload named like a web page is saved under the extension of what it is.
+    page = client.post("/api/v1/blobs", files={"file": ("x.html", PDF, "text/html")}).json()
+    saved = client.get(f"/api/v1/blobs/{page['sha256']}").headers["content-disposition"]
+    assert saved.startswith("attachment;") and saved.endswith("''x.pdf")
 
 
 def test_the_api_refuses_bad_uploads_and_strangers(root_node, make_client, monkeypatch):

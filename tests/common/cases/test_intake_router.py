@@ -352,7 +352,9 @@ def test_public_progress_tells_nothing_to_a_stranger(published, staff_client, ma
     clerk = staff_client(published, "clerk")
     case_no = _file(clerk, k, k.FOOD_LICENCE).json()["case_no"]
     public = make_client(published, username=None)
-    found = public.get(f"/api/v1/public/cases/{case_no}", params={"id_last4": k.PERSON_ID[-4:]})
+    found = public.post(
+        f"/api/v1/public/cases/{case_no}/progress", json={"id_last4": k.PERSON_ID[-4:]}
+    )
     assert found.status_code == 200
     assert found.json() == {
         "case_no": case_no,
@@ -371,14 +373,19 @@ def test_public_progress_tells_nothing_to_a_stranger(published, staff_client, ma
     assert (
         "张三" not in found.text and k.PERSON_ID[6:14] not in found.text
     )  # no name, no birth date
-    wrong_digits = public.get(f"/api/v1/public/cases/{case_no}", params={"id_last4": "0000"})
-    wrong_case = public.get(
-        f"/api/v1/public/cases/{published.node_id}-20200101-0001",
-        params={"id_last4": k.PERSON_ID[-4:]},
+    wrong_digits = public.post(
+        f"/api/v1/public/cases/{case_no}/progress", json={"id_last4": "0000"}
+    )
+    wrong_case = public.post(
+        f"/api/v1/public/cases/{published.node_id}-20200101-0001/progress",
+        json={"id_last4": k.PERSON_ID[-4:]},
     )
     assert wrong_digits.status_code == wrong_case.status_code == 404
     assert wrong_digits.json() == wrong_case.json()
-    assert public.get(f"/api/v1/public/cases/{case_no}").status_code == 422
+    missing = public.post(f"/api/v1/public/cases/{case_no}/progress", json={})
+    assert missing.status_code == 422 and missing.json()["field"] == "id_last4"
+    # The digits never travel in the URL (proxies and access logs keep URLs).
+    assert public.get(f"/api/v1/public/cases/{case_no}/progress").status_code == 405
     assert public.get(f"/api/v1/cases/{case_no}").status_code == 401
 
 
@@ -396,7 +403,7 @@ def test_the_openapi_schema_describes_the_intake_api(published, make_client):
         "/api/v1/cases/{case_no}/visits",
         "/api/v1/cases/{case_no}/deliver",
         "/api/v1/cases/queues/{window}",
-        "/api/v1/public/cases/{case_no}",
+        "/api/v1/public/cases/{case_no}/progress",
         "/api/v1/blobs",
         "/api/v1/blobs/{sha256}",
     ):

@@ -172,8 +172,8 @@ def test_village_immediate_case_is_done_in_one_trip(village, staff_client, make_
     ) == (0, 0, 0)
 
     public = make_client(village, None)
-    url = f"/api/v1/public/cases/{case_no}"
-    progress = call(public, "GET", url, params={"id_last4": k.PERSON_ID[-4:]})
+    url = f"/api/v1/public/cases/{case_no}/progress"
+    progress = call(public, "POST", url, json={"id_last4": k.PERSON_ID[-4:]})
     assert progress == {
         "case_no": case_no,
         "state_label": "已送达",
@@ -189,11 +189,10 @@ def test_village_immediate_case_is_done_in_one_trip(village, staff_client, make_
         "result_revoked": False,
     }
     wrong = "0000" if k.PERSON_ID[-4:] != "0000" else "1111"
-    not_found = refused(public, "GET", url, 404, "case.not_found", params={"id_last4": wrong})
+    not_found = refused(public, "POST", url, 404, "case.not_found", json={"id_last4": wrong})
     # The same answer for a case that does not exist: the endpoint is no case-number oracle.
-    assert (
-        call(public, "GET", url[:-1] + "9", 404, params={"id_last4": k.PERSON_ID[-4:]}) == not_found
-    )
+    other_case = url.replace(f"{case_no}/", f"{case_no[:-1]}9/")
+    assert call(public, "POST", other_case, 404, json={"id_last4": k.PERSON_ID[-4:]}) == not_found
 
 
 # -- 2. a township 承诺件 with a one-time notice and a supplement ---------------------------
@@ -776,7 +775,7 @@ def test_commitment_case_whose_verification_fails(published, staff_client, make_
     assert call(reviewer, "GET", "/api/v1/tasks")["tasks"] == []
     # The applicant following the case sees that the result no longer stands.
     progress = call(
-        public, "GET", f"/api/v1/public/cases/{case_no}", params={"id_last4": company[-4:]}
+        public, "POST", f"/api/v1/public/cases/{case_no}/progress", json={"id_last4": company[-4:]}
     )
     assert (progress["state_label"], progress["result_revoked"]) == ("已送达", True)
 

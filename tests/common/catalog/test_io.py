@@ -294,3 +294,12 @@ def test_problem_reads_like_a_sentence():
         str(ImportProblem("事项", 3, "事项名称", "必填，不能为空"))
         == "事项 第3行“事项名称”：必填，不能为空"
     )
+
+
+def test_csv_export_cells_never_run_as_formulas_and_round_trip(make_matter):
+    hostile = make_matter(1, name='=HYPERLINK("http://evil.example","点此")', conditions="+1+1")
+    data = write_catalogue([hostile], "csv")
+    row = list(csv.reader(StringIO(data.decode("utf-8-sig"))))[1]
+    assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+    assert '\'=HYPERLINK("http://evil.example","点此")' in row
+    assert read_catalogue(data, "csv") == [hostile]
