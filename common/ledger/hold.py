@@ -61,6 +61,18 @@ class WriteHold:
 
 
 _HOLDS: weakref.WeakKeyDictionary[Engine, WriteHold] = weakref.WeakKeyDictionary()
+# Engines whose own chain the parent has confirmed since this process opened them. A
+# running node cannot lose what it committed — only a restart (a crash, a restore) can —
+# so once confirmed, sync rounds need not ask again until the next start.
+_CONFIRMED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def confirm_chain(engine: Engine) -> None:
+    _CONFIRMED.add(engine)
+
+
+def chain_confirmed(engine: Engine) -> bool:
+    return engine in _CONFIRMED
 
 
 def hold_writes(engine: Engine, hold: WriteHold) -> None:

@@ -22,7 +22,7 @@ from common.db import transaction
 from common.errors import DomainError
 from common.identity.parent_link import clock_offset, post_to_parent, request_parent
 from common.ledger.envelope import parse_event
-from common.ledger.hold import WriteHold, write_hold
+from common.ledger.hold import WriteHold, chain_confirmed, write_hold
 from common.node import ThisNode
 from common.sync import blob_transfer
 from common.sync.models import SyncReject
@@ -84,7 +84,8 @@ def _round(node: ThisNode) -> SyncReport:
     if parent is None or not node.settings.parent_url:
         return report
     try:
-        hold = check_standing(node)
+        # Asked until the parent confirms the chain once after this process started.
+        hold = None if chain_confirmed(node.engine) else check_standing(node)
         if hold is None or hold.why == "recovering":
             _push_all(node, parent, report)  # a forked chain's events would only be set aside
         _pull_all(node, parent, report)

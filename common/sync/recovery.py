@@ -1,7 +1,8 @@
 """A node that lost its own writes finds out from its parent and takes them back.
 
-At start and at the beginning of every sync round a child tells its parent the last
-position of its own author chain (``POST /api/v1/sync/standing``); the parent answers
+At start, and at the beginning of every sync round until the parent has once confirmed
+the chain since this process started (a running node cannot lose what it committed;
+only a restart can), a child tells its parent the last position of its own author chain (``POST /api/v1/sync/standing``); the parent answers
 with what it holds of that chain. Three outcomes:
 
 - the parent holds no more than the child, and the same event at its last position:
@@ -26,7 +27,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from common.db import core
-from common.ledger.hold import Why, WriteHold, hold_writes, release_writes, write_hold
+from common.ledger.hold import (
+    Why,
+    WriteHold,
+    confirm_chain,
+    hold_writes,
+    release_writes,
+    write_hold,
+)
 from common.ledger.models import Event
 from common.ledger.service import ChainHead, author_head, id_at
 from common.sync.models import OutboxEntry
@@ -100,6 +108,7 @@ def judge_standing(
         agrees = head == 0 or id_at(session, own_id, head) == head_id
         why = None if agrees else "forked"
     if why is None:
+        confirm_chain(engine)
         released = release_writes(engine)
         if released is not None:
             log.warning(
