@@ -30,6 +30,7 @@ from common.logs import configure_logging
 from common.node import ThisNode
 from common.settings import NodeSettings
 from common.tiers import load_tier
+from common.users.login_guard import LoginGuard
 from common.web.mount import mount_screens, wants_html
 from common.web.page import html_error
 
@@ -50,6 +51,7 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
     app.state.node = node
     app.state.tier = tier
     app.state.lookup_guard = LookupGuard()
+    app.state.login_guard = LoginGuard()
     _install_error_handlers(app)
     # Added last runs first: the body limit wraps everything, headers go on every answer.
     app.add_middleware(SecurityHeaders)

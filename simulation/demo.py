@@ -313,7 +313,7 @@ class DemoNetwork:
 
     def _record_arrived(self, user: DemoUser) -> bool:
         """Whether the user's record is in its node's database yet. Asked before trying the
-        login, because every failed login counts towards the lockout (5 in 15 minutes)."""
+        login, because every failed login counts towards the slowdown (after 5, a growing wait)."""
         database = self.data_dir(NODES_BY_ID[user.node_id]) / "node.db"
         try:
             with closing(

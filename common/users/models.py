@@ -52,9 +52,9 @@ class ApiToken(SQLModel, table=True):
 
 
 class LoginFailure(SQLModel, table=True):
-    """Consecutive failed logins per username, for the lockout.
+    """Consecutive failed logins per username, for the growing wait after wrong passwords.
 
-    Kept for unknown usernames too, so a lockout does not tell which names exist.
+    Kept for unknown usernames too, so a wait does not tell which names exist.
     """
 
     __tablename__ = "login_failures"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -100,14 +100,23 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
 @router.post("/auth/token", response_model=TokenResponse)
-def log_in(body: LoginRequest, session: SessionDep, node: NodeDep) -> TokenResponse:
+def log_in(
+    body: LoginRequest, session: SessionDep, node: NodeDep, request: Request
+) -> TokenResponse:
+    guard = request.app.state.login_guard
+    client = request.client.host if request.client else ""
+    name = body.username.strip().lower()
+    guard.admit(client, name)
     try:
         actor = service.authenticate_password(
             session, node.node_id, body.username, body.password, node=node
         )
-    except Unauthorised:
-        session.commit()  # keep the failure count: the lockout depends on it
+    except Unauthorised as refusal:
+        if refusal.code == "auth.invalid":
+            guard.wrong(client, name)
+        session.commit()  # keep the failure count: the slowdown depends on it
         raise
+    guard.forgive(client, name)
     token = service.issue_api_token(
         session, node.node_id, actor.username, body.label, LOGIN_TOKEN_TTL_DAYS
     )

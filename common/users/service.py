@@ -6,7 +6,7 @@ concerns. Functions check the actor's right, append the event and let the projec
 update ``users`` in the caller's transaction; they never commit.
 
 Authentication is local: a node logs in only its own users, counts failed logins
-(lockout) and keeps API tokens in local tables that never travel.
+(a growing wait after wrong passwords, never a lock) and keeps API tokens in local tables that never travel.
 """
 
 from __future__ import annotations
@@ -259,15 +259,26 @@ def get_user(session: Session, node_id: str, username: str) -> User:
 
 # --- authentication (local to this node) -------------------------------------------
 
-MAX_FAILURES = 5
-LOCK_DURATION = timedelta(minutes=15)
+MAX_FAILURES = 5  # wrong passwords for one name before any wait
+MAX_LOGIN_DELAY = 60  # seconds: the longest a name's owner ever waits
+STREAK_RESET = timedelta(minutes=15)  # a failure this old no longer counts
 TOKEN_PREFIX = "ot_"
 # Recording every use would turn each read into a write; a minute is precise enough.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class LoginLocked(Unauthorised):
+    """Too many wrong passwords just now: wait ``retry_after`` seconds (429)."""
+
     status_code = 429
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(
+            "auth.throttled",
+            f"登录失败次数较多，请{int(retry_after) + 1}秒后再试",
+            field="username",
+        )
+        self.retry_after = retry_after
 
 
 def _invalid_login() -> Unauthorised:
@@ -275,28 +286,29 @@ def _invalid_login() -> Unauthorised:
     return Unauthorised("auth.invalid", "用户名或密码不正确", field="password")
 
 
+def _login_delay(failures: int) -> float:
+    """Seconds to wait after ``failures`` wrong passwords: none for the first few, then
+    doubling up to a minute — a guesser crawls, the owner is never locked out."""
+    if failures < MAX_FAILURES:
+        return 0.0
+    return float(min(MAX_LOGIN_DELAY, 2 ** (failures - MAX_FAILURES + 1)))
+
+
 def _record_failure(session: Session, node_id: str, name: str, now: datetime) -> Unauthorised:
-    """Count a failed login; returns the error to raise (locked once the limit is hit)."""
+    """Count a failed login; returns the error to raise (a wait once the limit is hit)."""
     failure = session.get(LoginFailure, (node_id, name))
     if failure is None:
         failure = LoginFailure(node_id=node_id, username=name, failures=0)
     last = failure.last_failure_at
-    if last is not None and now - last >= LOCK_DURATION:
-        failure.failures = 0  # an old streak (or a served lock) starts over
+    if last is not None and now - last >= STREAK_RESET:
+        failure.failures = 0  # an old streak starts over
     failure.failures += 1
     failure.last_failure_at = now
-    if failure.failures >= MAX_FAILURES:
-        failure.locked_until = now + LOCK_DURATION
+    delay = _login_delay(failure.failures)
+    failure.locked_until = now + timedelta(seconds=delay) if delay else None
     session.add(failure)
     session.flush()
-    return _locked() if failure.failures >= MAX_FAILURES else _invalid_login()
-
-
-def _locked() -> LoginLocked:
-    minutes = int(LOCK_DURATION.total_seconds() // 60)
-    return LoginLocked(
-        "auth.locked", f"登录失败次数过多，账号已锁定，请{minutes}分钟后再试", field="username"
-    )
+    return LoginLocked(delay) if delay else _invalid_login()
 
 
 def authenticate_password(
@@ -305,7 +317,7 @@ def authenticate_password(
     """Check a user of node ``node_id`` by password.
 
     A refusal has written the failure count into ``session``: the caller commits it
-    even though this raises, or the lockout would never trigger. With ``node`` given
+    even though this raises, or the slowdown would never start. With ``node`` given
     and being the root, an outdated hash is replaced by a stronger one (an event).
     """
     name = username.strip().lower()[:64]
@@ -313,7 +325,7 @@ def authenticate_password(
     failure = session.get(LoginFailure, (node_id, name))
     locked_until = failure.locked_until if failure is not None else None
     if locked_until is not None and locked_until > now:
-        raise _locked()
+        raise LoginLocked((locked_until - now).total_seconds())
     user = session.get(User, (node_id, name))
     if user is None:
         burn_verify_time(password)

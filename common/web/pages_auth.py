@@ -56,10 +56,17 @@ def log_in(
     if not username.strip():
         error = DomainError("auth.username_missing", "请输入用户名", field="username")
     else:
+        guard = page.request.app.state.login_guard
+        client = page.request.client.host if page.request.client else ""
+        name = username.strip().lower()
         try:
-            # Not in a savepoint: a refused password must still count towards the lockout.
+            guard.admit(client, name)
+            # Not in a savepoint: a refused password must still count towards the slowdown.
             actor = authenticate_password(page.session, node.node_id, username, password, node=node)
+            guard.forgive(client, name)
         except DomainError as refusal:
+            if refusal.code == "auth.invalid":
+                guard.wrong(client, name)
             error = refusal
     if actor is None:
         assert error is not None

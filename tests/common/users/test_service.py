@@ -17,6 +17,7 @@ from common.timeutil import utcnow
 from common.users import service
 from common.users.models import ApiToken, LoginFailure, User
 from common.users.roles import Actor, Role
+from common.users.service import MAX_LOGIN_DELAY, _login_delay
 
 AGENT_PASSWORD = "cunmin-2026"  # as the conftest fixtures set them
 CLERK_PASSWORD = "chuangkou-2026"
@@ -387,19 +388,20 @@ def test_users_of_another_node_cannot_log_in_here(root_node, village_agent) -> N
     assert _login(root_node, VILLAGE_ID, "agent", AGENT_PASSWORD).role == Role.VILLAGE_AGENT
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(root_node) -> None:
+def test_five_failures_slow_the_name_never_locking_it(root_node) -> None:
     codes = [_failed_login(root_node, COUNTY_ID, "admin", f"wrong-{i}").code for i in range(5)]
-    assert codes == ["auth.invalid"] * 4 + ["auth.locked"]
-    locked = _failed_login(root_node, COUNTY_ID, "admin", ADMIN_PASSWORD)
-    assert (locked.code, locked.status_code) == ("auth.locked", 429)
+    assert codes == ["auth.invalid"] * 4 + ["auth.throttled"]
+    slowed = _failed_login(root_node, COUNTY_ID, "admin", ADMIN_PASSWORD)
+    assert (slowed.code, slowed.status_code) == ("auth.throttled", 429)
+    assert 0 < slowed.retry_after <= 2
     with transaction(root_node.engine) as session:
         failure = session.get(LoginFailure, (COUNTY_ID, "admin"))
         assert failure is not None and failure.failures == 5
-        # Let the lock run out.
-        past = utcnow() - timedelta(minutes=16)
+        # The two seconds pass.
+        past = utcnow() - timedelta(seconds=3)
         session.execute(
             update(LoginFailure).values(
-                locked_until=past + timedelta(minutes=15), last_failure_at=past
+                locked_until=past + timedelta(seconds=2), last_failure_at=past
             )
         )
     assert _login(root_node, COUNTY_ID, "admin", ADMIN_PASSWORD).username == "admin"
@@ -407,9 +409,15 @@ def test_five_failures_lock_the_account_for_fifteen_minutes(root_node) -> None:
         assert session.get(LoginFailure, (COUNTY_ID, "admin")) is None
 
 
-def test_unknown_names_lock_too_so_locks_reveal_nothing(root_node) -> None:
+def test_the_wait_doubles_up_to_a_minute() -> None:
+    waits = [_login_delay(n) for n in range(1, 14)]
+    assert waits[:4] == [0, 0, 0, 0]
+    assert waits[4:] == [2, 4, 8, 16, 32, MAX_LOGIN_DELAY, MAX_LOGIN_DELAY, MAX_LOGIN_DELAY, 60]
+
+
+def test_unknown_names_slow_too_so_waits_reveal_nothing(root_node) -> None:
     codes = [_failed_login(root_node, COUNTY_ID, "nobody", "wrong-guess").code for _ in range(5)]
-    assert codes[-1] == "auth.locked"
+    assert codes[-1] == "auth.throttled"
 
 
 def test_a_good_login_resets_the_count(root_node) -> None:
@@ -495,3 +503,18 @@ def test_list_users_by_node(root_node, village_agent, clerk) -> None:
         village = [u.username for u in service.list_users(session, VILLAGE_ID)]
     assert everyone == [(COUNTY_ID, "admin"), (COUNTY_ID, "clerk"), (VILLAGE_ID, "agent")]
     assert village == ["agent"]
+
+
+def test_one_address_guessing_many_names_is_slowed_too() -> None:
+    from common.users.login_guard import PER_ADDRESS_CAP, SPRAY_FREE, LoginGuard
+    from common.users.service import LoginLocked
+
+    now = [0.0]
+    guard = LoginGuard(lambda: now[0])
+    for n in range(SPRAY_FREE + 1):  # a different name each time
+        guard.admit("10.0.0.9", f"user{n}")
+        guard.wrong("10.0.0.9", f"user{n}")
+    with pytest.raises(LoginLocked) as slowed:
+        guard.admit("10.0.0.9", "user999")
+    assert 0 < slowed.value.retry_after <= PER_ADDRESS_CAP
+    guard.admit("10.0.0.10", "user1")  # another address, the owner of user1, is not slowed
