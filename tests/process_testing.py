@@ -46,6 +46,18 @@ PASSWORDS = {
 NAMES = {COUNTY_ID: "county", TOWNSHIP_ID: "township", VILLAGE_ID: "village"}
 
 
+def run_onetrip(*args: str) -> subprocess.CompletedProcess[str]:
+    """``onetrip ARGS`` as its own process (the CLI as an operator runs it)."""
+    return subprocess.run(
+        [sys.executable, "-m", "common.cli", *args],
+        cwd=REPO,
+        env=node_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

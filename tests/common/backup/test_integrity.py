@@ -3,13 +3,11 @@ to do, never as a traceback; a held node refuses to extend its own chain."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from process_testing import REPO, node_env
+from process_testing import run_onetrip
 
 from common.backup.archive import BackupError, backup_node
 from common.backup.integrity import RESTORE_ADVICE, check_integrity
@@ -28,17 +26,6 @@ def damage(db: Path, pages: range) -> None:
             handle.write(b"\xa5" * PAGE)
 
 
-def onetrip(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "common.cli", *args],
-        cwd=REPO,
-        env=node_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.sqlite_only
 def test_damaged_pages_are_reported_at_start_and_by_verify(root_node):
     data_dir = Path(root_node.settings.data_dir)
@@ -55,13 +42,13 @@ def test_damaged_pages_are_reported_at_start_and_by_verify(root_node):
         engine.dispose()
     assert found.failed and found.advice == RESTORE_ADVICE
 
-    served = onetrip("serve", "-d", str(data_dir), "--port", "1")
+    served = run_onetrip("serve", "-d", str(data_dir), "--port", "1")
     said = served.stdout.replace("\n", "")  # the console wraps long lines
     assert served.returncode == 2  # the CLI's code for "refused, with a reason"
     assert "完整性检查未通过" in said and "onetrip restore" in said
     assert "Traceback" not in served.stdout + served.stderr
 
-    verified = onetrip("verify", "-d", str(data_dir))
+    verified = run_onetrip("verify", "-d", str(data_dir))
     assert verified.returncode == 2
     assert "Traceback" not in verified.stdout + verified.stderr
     assert "onetrip restore" in verified.stdout.replace("\n", "")

@@ -11,8 +11,6 @@ case above them, and leave no fork at the township.
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,16 +18,15 @@ import pytest
 from onetrip_testing import TOWNSHIP_ID, VILLAGE_ID
 from process_testing import (
     PDF,
-    REPO,
     SOLE_TRADER,
     Layout,
     NodeProcess,
     build_network,
     free_port,
     log_in,
-    node_env,
     ok,
     query,
+    run_onetrip,
     start,
     wait_for,
 )
@@ -137,14 +134,7 @@ def test_a_village_restored_from_a_backup_takes_back_what_came_after(tmp_path, p
     filed = {file_case(agent, layout, APPLICANTS[0]): APPLICANTS[0]}
 
     def onetrip(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "common.cli", *args],
-            cwd=REPO,
-            env=node_env(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_onetrip(*args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
