@@ -74,8 +74,7 @@ def publish_sample(
         actor,
         [m for m in matters if wanted is None or m.implementation_code in wanted],
     )
-    for _event in publish_batches(session, node, actor, batches, wanted):
-        pass
+    list(publish_batches(session, node, actor, batches, wanted))  # each batch, in order
 
 
 def publish_batches(
