@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from common import __version__
 from common.api.headers import SecurityHeaders
 from common.api.limits import BodyLimit, RequestTooLarge
+from common.api.openapi import ERROR_RESPONSES
 from common.bootstrap import node_from_settings
 from common.cases.intake.lookup_guard import LookupGuard
 from common.domains import ROUTER_MODULES
@@ -57,9 +58,9 @@ def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastA
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit)
     for module_name in ROUTER_MODULES:
-        app.include_router(import_module(module_name).router)
+        app.include_router(import_module(module_name).router, responses=ERROR_RESPONSES)
     for make_router in tier.routers:
-        app.include_router(make_router())
+        app.include_router(make_router(), responses=ERROR_RESPONSES)
     mount_screens(app)
     return app
 

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep, get_current_user
+from common.api.openapi import OPTIONAL_BEARER
 from common.catalog import service
 from common.catalog.io import MEDIA_TYPES, format_of, read_catalogue, write_catalogue
 from common.catalog.models import MatterDraft, PublishedMatter
@@ -168,7 +169,11 @@ def share(session: SessionDep) -> dict[str, Any]:
     return {"version": service.catalogue_version(session), **service.one_trip_share(session)}
 
 
-@router.get("/export")
+@router.get(
+    "/export",
+    openapi_extra=OPTIONAL_BEARER,  # the published catalogue is public; drafts need the admin
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
+)
 def export(
     request: Request,
     session: SessionDep,

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from common import __version__
 from common.api.deps import NodeDep, OptionalUser, SessionDep
+from common.api.openapi import OPTIONAL_BEARER
 from common.backup.integrity import Integrity, check_integrity
 from common.calendar.service import calendar_status
 from common.identity.registry import registry_version
@@ -30,7 +31,7 @@ router = APIRouter(tags=["health"])
 INTEGRITY_INTERVAL = timedelta(minutes=10)
 
 
-@router.get("/healthz")
+@router.get("/healthz", openapi_extra=OPTIONAL_BEARER)
 def healthz(
     request: Request, node: NodeDep, session: SessionDep, user: OptionalUser
 ) -> dict[str, Any]:

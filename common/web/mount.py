@@ -4,8 +4,7 @@ HTML answers to refusals, and whatever page routers the tier lists."""
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -31,14 +30,35 @@ def mount_screens(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 
 
+MESSAGES = {
+    400: "请求内容无法解析（不是有效的JSON或表单）",
+    404: "找不到这个页面，请检查地址",
+    405: "不支持这种访问方式",
+}
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    """Unknown screens get a page in Chinese; the API keeps FastAPI's JSON answer."""
-    if not wants_html(request):
-        return await http_exception_handler(request, exc)
-    messages = {404: "找不到这个页面，请检查地址", 405: "不支持这种访问方式"}
+    """Unknown screens get a page in Chinese; the API answers in the one error shape
+    (``common.errors``: code, message, field), with a 405's ``Allow`` listing every
+    method the path takes (Starlette lists only the first matching route's)."""
     error = DomainError(
         f"http.{exc.status_code}",
-        messages.get(exc.status_code, str(exc.detail)),
+        MESSAGES.get(exc.status_code, str(exc.detail)),
+        field="body" if exc.status_code == 400 else None,
         status=exc.status_code,
     )
-    return html_error(request, error)
+    if wants_html(request):
+        return html_error(request, error)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_methods_of(request))
+    return JSONResponse(error.as_dict(), status_code=exc.status_code, headers=headers)
+
+
+def _methods_of(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
