@@ -102,13 +102,26 @@ def finish_and_check(
             node.engine.dispose()
 
 
-def test_a_village_whose_wal_lost_its_last_writes_takes_them_back(tmp_path, processes):
+def first_case_at_a_running_village(
+    tmp_path: Path, processes: list[NodeProcess]
+) -> tuple[Layout, NodeProcess, NodeProcess, httpx.Client, dict[str, str]]:
+    """A township and its village serving, the agent logged in, the first case filed."""
     layout = build_network(tmp_path, users=False)
     township, village = layout.process(TOWNSHIP_ID), layout.process(VILLAGE_ID)
-    nodes = [township, village]
     start(processes, township, village)
     agent = log_in(village, "agent1")
-    filed = {file_case(agent, layout, APPLICANTS[0]): APPLICANTS[0]}
+    return (
+        layout,
+        township,
+        village,
+        agent,
+        {file_case(agent, layout, APPLICANTS[0]): APPLICANTS[0]},
+    )
+
+
+def test_a_village_whose_wal_lost_its_last_writes_takes_them_back(tmp_path, processes):
+    layout, township, village, agent, filed = first_case_at_a_running_village(tmp_path, processes)
+    nodes = [township, village]
     wait_for("the first case upstream", lambda: township_holds(layout, next(iter(filed))), nodes)
     kept = (village.data_dir / "node.db-wal").stat().st_size  # what the disk will still hold
     for id_number in APPLICANTS[1:]:
@@ -126,12 +139,8 @@ def test_a_village_whose_wal_lost_its_last_writes_takes_them_back(tmp_path, proc
 
 
 def test_a_village_restored_from_a_backup_takes_back_what_came_after(tmp_path, processes):
-    layout = build_network(tmp_path, users=False)
-    township, village = layout.process(TOWNSHIP_ID), layout.process(VILLAGE_ID)
+    layout, township, village, agent, filed = first_case_at_a_running_village(tmp_path, processes)
     nodes = [township, village]
-    start(processes, township, village)
-    agent = log_in(village, "agent1")
-    filed = {file_case(agent, layout, APPLICANTS[0]): APPLICANTS[0]}
 
     def onetrip(*args: str) -> str:
         done = run_onetrip(*args)
