@@ -7,7 +7,7 @@ returns, rolled back on any error. Endpoints and services never commit themselve
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,7 +16,7 @@ from sqlmodel import Session
 from common.db import transaction
 from common.errors import Unauthorised
 from common.node import ThisNode
-from common.users.roles import Actor
+from common.users.roles import Actor, Role, require_role
 
 
 def get_node(request: Request) -> ThisNode:
@@ -83,3 +83,19 @@ def get_optional_user(
 
 
 OptionalUser = Annotated[Actor | None, Depends(get_optional_user)]
+
+
+def only(*roles: Role) -> dict[str, Any]:
+    """The route arguments of an endpoint only ``roles`` may call (``@router.post(path,
+    **only(Role.COUNTY_ADMIN))``): the role is checked before the body is read or
+    validated, so a caller without the right gets 403, never a 422 that describes the
+    input; ``x-roles`` in the OpenAPI document says who may. The action function
+    checks again, with the rest of its rules."""
+
+    def role_first(actor: CurrentUser) -> None:
+        require_role(actor, *roles)
+
+    return {
+        "dependencies": [Depends(role_first)],
+        "openapi_extra": {"x-roles": [role.value for role in roles]},
+    }

@@ -355,6 +355,23 @@ def check_case_action(
         check.run(ask)
 
 
+def refuse_by_role(node: ThisNode, actor: Actor, action: str) -> None:
+    """Refuse ``actor`` if its role takes ``action`` under none of the action's rules on
+    ``node``'s tier: the refusal the full check would give, before the request's input
+    is read, so a caller without the right learns nothing of what the input should be."""
+    rows = [row for row in ACTIONS if row.action == action]
+    if not rows:
+        raise ValueError(f"no case action {action}")
+    if any(actor.role in row.roles.get(node.tier, ()) for row in rows):
+        return
+    ROLE.run(Ask(None, node, actor, None, rows[0], {}))  # type: ignore[arg-type]  # no case read
+
+
+def roles_taking(action: str, tier: str) -> frozenset[Role]:
+    """The roles that take ``action`` on ``tier`` under any of its rules."""
+    return frozenset(r for row in ACTIONS if row.action == action for r in row.roles.get(tier, ()))
+
+
 def may(
     session: Session,
     node: ThisNode,

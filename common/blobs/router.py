@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Path, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.api.deps import CurrentUser, NodeDep, SessionDep, only
 from common.authority.reading import require_blob_reader
 from common.blobs import service, store
 from common.users.roles import Role, require_role
@@ -35,6 +35,7 @@ class BlobOut(BaseModel):
     response_model=BlobOut,
     status_code=201,
     responses={413: {"description": "文件超过大小上限"}, 415: {"description": "文件类型不被接受"}},
+    **only(*STAFF_ROLES),
 )
 def upload_blob(
     file: Annotated[UploadFile, File(description="PDF、OFD、JPEG或PNG文件，不超过10MB")],

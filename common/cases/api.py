@@ -12,8 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from fastapi import Depends
 from sqlmodel import Session
 
+from common.api.deps import CurrentUser, NodeDep
+from common.authority.actions import refuse_by_role, roles_taking
+from common.authority.case_checks import TIER_RANK
 from common.node import ThisNode
 from common.users.roles import Actor, Role
 
@@ -40,6 +44,26 @@ def case_errors(invalid: str, conflict: str) -> dict[int | str, dict[str, Any]]:
         403: {"description": "无权办理"},
         404: {"description": "案件不存在"},
         409: {"description": conflict},
+    }
+
+
+def taking(action: str) -> dict[str, Any]:
+    """The route arguments of an endpoint that takes the case action ``action`` (a row
+    of ``common.authority.actions.ACTIONS``): a role that takes it under none of its
+    rules on this node's tier is refused before the body is read or validated (403,
+    never a 422 that describes the input); ``x-roles`` in the OpenAPI document says who
+    may, by tier. The action function checks the whole rule again."""
+
+    def role_first(actor: CurrentUser, node: NodeDep) -> None:
+        refuse_by_role(node, actor, action)
+
+    return {
+        "dependencies": [Depends(role_first)],
+        "openapi_extra": {
+            "x-roles": {
+                tier: sorted(r.value for r in roles_taking(action, tier)) for tier in TIER_RANK
+            }
+        },
     }
 
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from common.api.deps import CurrentUser, NodeDep, SessionDep, get_current_user
+from common.api.deps import CurrentUser, NodeDep, SessionDep, get_current_user, only
 from common.api.openapi import OPTIONAL_BEARER
 from common.catalog import service
 from common.catalog.io import MEDIA_TYPES, format_of, read_catalogue, write_catalogue
@@ -61,7 +61,7 @@ def _summary(row: PublishedMatter | MatterDraft) -> dict[str, Any]:
     return result
 
 
-@router.post("/import")
+@router.post("/import", **only(Role.COUNTY_ADMIN))
 def import_file(
     session: SessionDep,
     node: NodeDep,
@@ -92,7 +92,7 @@ def drafts(
     return [_summary(row) for row in service.list_drafts(session, window=window, q=q)]
 
 
-@router.post("/batches")
+@router.post("/batches", **only(Role.COUNTY_ADMIN))
 def publish(
     session: SessionDep, node: NodeDep, user: CurrentUser, request: PublishRequest
 ) -> dict[str, Any]:
@@ -156,7 +156,7 @@ def matter(session: SessionDep, code: str) -> dict[str, Any]:
     }
 
 
-@router.post("/matters/{code}/withdraw")
+@router.post("/matters/{code}/withdraw", **only(Role.COUNTY_ADMIN))
 def withdraw(
     session: SessionDep, node: NodeDep, user: CurrentUser, code: str, request: WithdrawRequest
 ) -> dict[str, Any]:

@@ -9,13 +9,14 @@ import httpx
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
-from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.api.deps import CurrentUser, NodeDep, SessionDep, only
 from common.errors import DomainError, Forbidden
 from common.identity import service
 from common.identity.enrolment import check_fits_under, keep_registry
 from common.identity.link_auth import HEADER_SIG, verify_request
 from common.identity.parent_link import post_to_parent, signed_target
 from common.identity.registry import registered_nodes_view, registry_events, registry_version
+from common.users.roles import Role
 
 router = APIRouter(prefix="/api/v1", tags=["nodes"])
 
@@ -106,7 +107,7 @@ class InviteRequest(BaseModel):
     valid_hours: int | None = Field(default=None, ge=1, le=24 * 30)
 
 
-@router.post("/nodes/invite")
+@router.post("/nodes/invite", **only(Role.COUNTY_ADMIN))
 def invite(
     payload: InviteRequest, node: NodeDep, session: SessionDep, actor: CurrentUser
 ) -> dict[str, Any]:
@@ -127,7 +128,7 @@ class RevokeRequest(BaseModel):
     reason: str = Field(min_length=2, max_length=300)
 
 
-@router.post("/nodes/{node_id}/revoke")
+@router.post("/nodes/{node_id}/revoke", **only(Role.COUNTY_ADMIN))
 def revoke(
     node_id: str, payload: RevokeRequest, node: NodeDep, session: SessionDep, actor: CurrentUser
 ) -> dict[str, Any]:

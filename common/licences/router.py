@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_licence_reader
+from common.cases.api import taking
 from common.licences import service
 from common.licences.models import Licence
 from common.licences.verification import STATUS_LABELS, VerificationResult
@@ -132,7 +133,7 @@ def licence_qr(
     )
 
 
-@router.post("/licences/{licence_id}/revoke", response_model=LicenceOut)
+@router.post("/licences/{licence_id}/revoke", response_model=LicenceOut, **taking("revoke_licence"))
 def revoke_licence(
     licence_id: LicenceIdPath,
     body: RevokeRequest,

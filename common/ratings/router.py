@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
 from common.cases.access import today_on
+from common.cases.api import taking
 from common.ratings import service
 from common.ratings.models import Rating, Rectification
 
@@ -111,7 +112,9 @@ def _rating_out(session: SessionDep, node: NodeDep, case_no: str) -> RatingOut:
     return RatingOut.of(rating, task, today_on(node))
 
 
-@router.post("/cases/{case_no}/rating", response_model=RatingOut, status_code=201)
+@router.post(
+    "/cases/{case_no}/rating", response_model=RatingOut, status_code=201, **taking("rate_case")
+)
 def rate_case(
     case_no: CaseNoPath, body: RatingRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
 ) -> RatingOut:
@@ -127,7 +130,9 @@ def read_rating(
     return _rating_out(session, node, case_no)
 
 
-@router.post("/rectifications/callback", response_model=RectificationOut)
+@router.post(
+    "/rectifications/callback", response_model=RectificationOut, **taking("record_callback")
+)
 def record_callback(
     body: CallbackRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
 ) -> RectificationOut:
@@ -135,7 +140,9 @@ def record_callback(
     return RectificationOut.of(service.get_rectification(session, body.task_id), today_on(node))
 
 
-@router.post("/rectifications/close", response_model=RectificationOut)
+@router.post(
+    "/rectifications/close", response_model=RectificationOut, **taking("close_rectification")
+)
 def close_rectification(
     body: CloseRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
 ) -> RectificationOut:

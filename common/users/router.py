@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from common.api.deps import CurrentUser, NodeDep, SessionDep
+from common.api.deps import CurrentUser, NodeDep, SessionDep, only
 from common.errors import Unauthorised
 from common.users import service
 from common.users.models import User
@@ -149,7 +149,7 @@ def list_users(
     return [UserOut.of(user) for user in service.list_users(session, node_id)]
 
 
-@router.post("/users", response_model=UserOut, status_code=201)
+@router.post("/users", response_model=UserOut, status_code=201, **only(Role.COUNTY_ADMIN))
 def provision_user(
     body: ProvisionRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
 ) -> UserOut:
@@ -188,7 +188,9 @@ def change_password(
     return Done(version=event.envelope["sseq"])
 
 
-@router.post("/users/{node_id}/{username}/active", response_model=UserOut)
+@router.post(
+    "/users/{node_id}/{username}/active", response_model=UserOut, **only(Role.COUNTY_ADMIN)
+)
 def set_active(
     node_id: NodeIdPath,
     username: UsernamePath,
@@ -203,7 +205,7 @@ def set_active(
     return UserOut.of(service.get_user(session, node_id, username))
 
 
-@router.post("/users/{node_id}/{username}/role", response_model=UserOut)
+@router.post("/users/{node_id}/{username}/role", response_model=UserOut, **only(Role.COUNTY_ADMIN))
 def change_role(
     node_id: NodeIdPath,
     username: UsernamePath,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
 from common.cases.access import load_case
-from common.cases.api import CASE_NO_PATTERN, WORK_LIST_READERS, CaseAt, case_errors
+from common.cases.api import CASE_NO_PATTERN, WORK_LIST_READERS, CaseAt, case_errors, taking
 from common.cases.handoff import service
 from common.cases.handoff.projection import CustodyViolation
 from common.cases.states import STATE_LABELS, CaseState
@@ -118,20 +118,34 @@ def _answer(at: CaseAt, event: SignedEvent) -> HandoffOut:
 
 
 @router.post(
-    "/cases/{case_no}/handoff", response_model=HandoffOut, status_code=201, responses=ERRORS
+    "/cases/{case_no}/handoff",
+    response_model=HandoffOut,
+    status_code=201,
+    responses=ERRORS,
+    **taking("offer_handoff"),
 )
 def offer_handoff(at: OnCase, body: OfferRequest) -> HandoffOut:
     """移交：上报到办理层级的节点，或办结后退回来源节点；对方接收前案件不能修改。"""
     return _answer(at, at.take(service.offer_handoff, to=body.to, reason=body.reason))
 
 
-@router.post("/cases/{case_no}/handoff/accept", response_model=HandoffOut, responses=ERRORS)
+@router.post(
+    "/cases/{case_no}/handoff/accept",
+    response_model=HandoffOut,
+    responses=ERRORS,
+    **taking("accept_handoff"),
+)
 def accept_handoff(at: OnCase) -> HandoffOut:
     """接收移交：本节点成为案件的办理节点。"""
     return _answer(at, at.take(service.accept_handoff))
 
 
-@router.post("/cases/{case_no}/handoff/decline", response_model=HandoffOut, responses=ERRORS)
+@router.post(
+    "/cases/{case_no}/handoff/decline",
+    response_model=HandoffOut,
+    responses=ERRORS,
+    **taking("decline_handoff"),
+)
 def decline_handoff(at: OnCase, body: DeclineRequest) -> HandoffOut:
     """拒收移交（须说明理由）：案件留在移交方。"""
     return _answer(at, at.take(service.decline_handoff, body.reason))

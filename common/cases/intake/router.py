@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader, visible_tasks
 from common.cases.access import load_case, today_on
-from common.cases.api import CASE_NO_PATTERN, WORK_LIST_READERS, CaseAt, case_errors
+from common.cases.api import CASE_NO_PATTERN, WORK_LIST_READERS, CaseAt, case_errors, taking
 from common.cases.intake import service as intake
 from common.cases.intake.schemas import (
     CaseSummaryOut,
@@ -56,16 +56,17 @@ OnCase = Annotated[CaseAt, Depends(_at)]
 
 
 def _acts_on_case(
-    action: str, answer: type[BaseModel] = CaseViewOut, status_code: int | None = None
+    path: str, action: str, answer: type[BaseModel] = CaseViewOut, status_code: int | None = None
 ) -> Callable[[DecoratedCallable], DecoratedCallable]:
-    """An action on a case at ``/cases/{case_no}/{action}``: by default answered with
-    the case's view."""
+    """The case action ``action`` at ``/cases/{case_no}/{path}``: by default answered
+    with the case's view."""
     return router.post(
-        f"/cases/{{case_no}}/{action}",
+        f"/cases/{{case_no}}/{path}",
         response_model=answer,
         status_code=status_code,
         tags=["cases"],
         responses=ERRORS,
+        **taking(action),
     )
 
 
@@ -81,7 +82,12 @@ def _materials(items: list[Any]) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/cases", response_model=CaseViewOut, status_code=201, tags=["cases"], responses=ERRORS
+    "/cases",
+    response_model=CaseViewOut,
+    status_code=201,
+    tags=["cases"],
+    responses=ERRORS,
+    **taking("file_case"),
 )
 def file_case(
     body: FileCaseRequest, actor: CurrentUser, session: SessionDep, node: NodeDep
@@ -151,7 +157,7 @@ def get_case(at: OnCase) -> CaseViewOut:
     return _view(at)
 
 
-@_acts_on_case("supplement-notice", NoticeOut, status_code=201)
+@_acts_on_case("supplement-notice", "request_supplement", NoticeOut, status_code=201)
 def request_supplement(at: OnCase, body: NoticeRequest) -> NoticeOut:
     """一次性告知（补齐补正通知书）：一次列出全部所缺材料，可逐项写明补正要求并附说明；
     同一案件再次告知记为违规。"""
@@ -162,35 +168,35 @@ def request_supplement(at: OnCase, body: NoticeRequest) -> NoticeOut:
     return NoticeOut.model_validate(notice_view(notice))
 
 
-@_acts_on_case("supplement")
+@_acts_on_case("supplement", "receive_supplement")
 def receive_supplement(at: OnCase, body: SupplementRequest) -> CaseViewOut:
     """补齐补正：收到所缺材料，案件回到“已申请”。"""
     at.take(intake.receive_supplement, _materials(body.materials))
     return _view(at)
 
 
-@_acts_on_case("accept")
+@_acts_on_case("accept", "accept_case")
 def accept_case(at: OnCase) -> CaseViewOut:
     """受理：开始计时，按部门生成审查任务（即办件当场办结，无任务）。"""
     at.take(intake.accept_case)
     return _view(at)
 
 
-@_acts_on_case("refuse")
+@_acts_on_case("refuse", "refuse_case")
 def refuse_case(at: OnCase, body: ReasonRequest) -> CaseViewOut:
     """不予受理（须说明理由）。"""
     at.take(intake.refuse_case, body.reason)
     return _view(at)
 
 
-@_acts_on_case("withdraw")
+@_acts_on_case("withdraw", "withdraw_case")
 def withdraw_case(at: OnCase, body: ReasonRequest) -> CaseViewOut:
     """撤回（申请人要求）。"""
     at.take(intake.withdraw_case, body.reason)
     return _view(at)
 
 
-@_acts_on_case("visits", RecordedVisitOut, status_code=201)
+@_acts_on_case("visits", "record_visit", RecordedVisitOut, status_code=201)
 def record_visit(at: OnCase, body: VisitIn) -> RecordedVisitOut:
     """记录一次到场；申请人本人到场计入跑动次数，超过承诺次数的标记并说明原因。"""
     visit = at.take(intake.record_visit, who=body.who, place=body.place, purpose=body.purpose)
@@ -209,7 +215,7 @@ def record_visit(at: OnCase, body: VisitIn) -> RecordedVisitOut:
     )
 
 
-@_acts_on_case("deliver")
+@_acts_on_case("deliver", "deliver_case")
 def deliver_case(at: OnCase, body: DeliverRequest) -> CaseViewOut:
     """送达：窗口领取、快递、电子送达或代办员送达；送达回执办结案件。"""
     at.take(

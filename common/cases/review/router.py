@@ -18,7 +18,7 @@ from sqlmodel import col
 from common.api.deps import CurrentUser, NodeDep, SessionDep
 from common.authority.reading import require_case_reader
 from common.cases.access import load_case, today_on
-from common.cases.api import CaseAt
+from common.cases.api import CaseAt, taking
 from common.cases.flows import decide_and_send_home
 from common.cases.models import Case
 from common.cases.review import service
@@ -137,18 +137,18 @@ def my_tasks(
     return {"tasks": rows}
 
 
-@router.post("/cases/{case_no}/tasks/{task_id:path}/opinion")
+@router.post("/cases/{case_no}/tasks/{task_id:path}/opinion", **taking("record_opinion"))
 def record_opinion(at: OnCase, task_id: str, request: OpinionRequest) -> dict[str, Any]:
     return _answer(at, at.take(service.record_opinion, task_id, request.opinion, request.comment))
 
 
-@router.post("/cases/{case_no}/opinion")
+@router.post("/cases/{case_no}/opinion", **taking("record_opinion"))
 def record_opinion_by_body(at: OnCase, request: OpinionWithTask) -> dict[str, Any]:
     event = at.take(service.record_opinion, request.task_id, request.opinion, request.comment)
     return _answer(at, event)
 
 
-@router.post("/cases/{case_no}/decide")
+@router.post("/cases/{case_no}/decide", **taking("decide_case"))
 def decide(at: OnCase, request: DecisionRequest) -> dict[str, Any]:
     return _answer(at, at.take(decide_and_send_home, request.decision, request.reason))
 
@@ -178,23 +178,23 @@ def special_procedures(
     }
 
 
-@router.post("/cases/{case_no}/special-procedures")
+@router.post("/cases/{case_no}/special-procedures", **taking("start_special_procedure"))
 def start_special_procedure(at: OnCase, request: SpecialStartRequest) -> dict[str, Any]:
     event = at.take(service.start_special_procedure, request.kind, request.subkind, request.reason)
     return _answer(at, event)
 
 
-@router.post("/cases/{case_no}/special-procedures/{seq}/end")
+@router.post("/cases/{case_no}/special-procedures/{seq}/end", **taking("end_special_procedure"))
 def end_special_procedure(at: OnCase, seq: int, request: SpecialEndRequest) -> dict[str, Any]:
     return _answer(at, at.take(service.end_special_procedure, seq, request.result))
 
 
-@router.post("/cases/{case_no}/extension")
+@router.post("/cases/{case_no}/extension", **taking("approve_extension"))
 def approve_extension(at: OnCase, request: ExtensionRequest) -> dict[str, Any]:
     return _answer(at, at.take(service.approve_extension, request.days, request.reason))
 
 
-@router.post("/cases/{case_no}/verification")
+@router.post("/cases/{case_no}/verification", **taking("record_verification"))
 def record_verification(at: OnCase, request: VerificationRequest) -> dict[str, Any]:
     event = at.take(service.record_verification, request.task_id, request.passed, request.comment)
     return _answer(at, event)

@@ -547,10 +547,9 @@ def test_licence_api_staff_and_public(published, accepted_case, make_client, adm
         == 401
     )
     admin_client = make_client(published)
-    assert (
-        admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": ""}).status_code
-        == 422
-    )
+    # A role that may not revoke is refused before its input is checked.
+    empty = admin_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": ""})
+    assert (empty.status_code, empty.json()["code"]) == (403, "auth.role")
     # An administrator oversees but does not revoke a department's licence.
     refused = admin_client.post(
         f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}
@@ -572,6 +571,8 @@ def test_licence_api_staff_and_public(published, accepted_case, make_client, adm
             password="Revoker-2026!",
         )
     reviewer_client = make_client(published, "revoker")
+    empty = reviewer_client.post(f"/api/v1/licences/{licence_id}/revoke", json={"reason": ""})
+    assert empty.status_code == 422 and empty.json()["field"] == "reason"
     revoked = reviewer_client.post(
         f"/api/v1/licences/{licence_id}/revoke", json={"reason": "违法经营"}
     )
