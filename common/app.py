@@ -39,6 +39,20 @@ log = logging.getLogger("onetrip.app")
 START_CHECK_SECONDS = 5.0
 
 
+def server_options(settings: NodeSettings) -> dict[str, Any]:
+    """How uvicorn serves a node (``onetrip serve``, and the tests' live servers)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "log_config": None,  # our handler (common.logs) masks personal data in uvicorn's records too
+        # The client address (throttles key on it) comes from X-Forwarded-For only when the
+        # direct peer is a configured proxy; uvicorn would otherwise trust 127.0.0.1.
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": settings.trusted_proxies or None,
+    }
+
+
 def create_app(settings: NodeSettings, *, node: ThisNode | None = None) -> FastAPI:
     configure_logging(json_lines=settings.log_json)
     node = node or node_from_settings(settings)

@@ -123,7 +123,7 @@ def serve(
     """Run the node's web service (API, and later the screens)."""
     import uvicorn
 
-    from common.app import create_app
+    from common.app import create_app, server_options
     from common.backup.integrity import check_integrity
 
     node = open_node(data_dir, host=host, port=port)
@@ -134,17 +134,7 @@ def serve(
         _fail(integrity.advice or "")
     application = create_app(node.settings, node=node)
     application.state.integrity = integrity
-    uvicorn.run(
-        application,
-        host=node.settings.host,
-        port=node.settings.port,
-        log_level="warning",
-        log_config=None,  # our handler (common.logs) masks personal data in uvicorn's records too
-        # The client address (throttles key on it) comes from X-Forwarded-For only when the
-        # direct peer is a configured proxy; uvicorn would otherwise trust 127.0.0.1.
-        proxy_headers=bool(node.settings.trusted_proxies),
-        forwarded_allow_ips=node.settings.trusted_proxies or None,
-    )
+    uvicorn.run(application, **server_options(node.settings))
 
 
 @node_app.command("invite")

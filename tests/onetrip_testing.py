@@ -117,21 +117,15 @@ class LiveServer:
 
         import uvicorn
 
-        from common.app import create_app
+        from common.app import create_app, server_options
 
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         if not scheduler:
             node.settings = node.settings.model_copy(update={"sync_enabled": False})
-        config = uvicorn.Config(
-            create_app(node.settings, node=node),
-            host="127.0.0.1",
-            port=self.port,
-            log_level="warning",
-            log_config=None,  # as `onetrip serve`: uvicorn's records go through our masking handler
-            lifespan="on",
-        )
+        options = server_options(node.settings) | {"host": "127.0.0.1", "port": self.port}
+        config = uvicorn.Config(create_app(node.settings, node=node), lifespan="on", **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -107,3 +107,29 @@ def test_the_portal_page_answers_429_in_chinese_after_too_many_wrong_tries(
         )
         assert answer.status_code == (404 if attempt <= FREE_TRIES else 429)
     assert "查询过于频繁" in answer.text
+
+
+@pytest.mark.parametrize("behind_proxy", [True, False], ids=["trusted-proxy", "no-proxy"])
+def test_the_client_is_the_forwarded_address_only_behind_a_trusted_proxy(
+    behind_proxy: bool, published: ThisNode, serve: Any, actors: dict[str, Any], k: Any
+) -> None:
+    """Served as ``onetrip serve`` serves it: behind a configured proxy each forwarded
+    address is its own client, so one guesser does not slow the resident behind the same
+    proxy; with no proxy configured a forged X-Forwarded-For changes nothing."""
+    import httpx
+
+    target = k.file(published, actors["clerk"])
+    if behind_proxy:
+        published.settings = published.settings.model_copy(
+            update={"trusted_proxies": ["127.0.0.1"]}
+        )
+    server = serve(published)
+    url = f"{server.url}/api/v1/public/cases/{target}/progress"
+    guesser, resident = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "203.0.113.9"}
+    with httpx.Client(timeout=10) as http:
+        for _ in range(FREE_TRIES + 1):
+            wrong = {"id_last4": _wrong(k.PERSON_ID[-4:])}
+            assert http.post(url, json=wrong, headers=guesser).status_code == 404
+        assert http.post(url, json=wrong, headers=guesser).status_code == 429
+        answer = http.post(url, json={"id_last4": k.PERSON_ID[-4:]}, headers=resident)
+    assert answer.status_code == (200 if behind_proxy else 429)
