@@ -156,7 +156,11 @@ def lose_wal_tail(db: Path, keep: float = 0.0, *, at_least: int = 0) -> int:
 
 
 class ChaosNetwork(DemoNetwork):
-    """The demo network with each village reaching its township through a FaultyLink."""
+    """The demo network with each village reaching its township through a FaultyLink,
+    and every node's wall clock under libfaketime: the offset in its clock file (read
+    on every call) moves the node's clock while it runs, as a machine whose clock is
+    set by hand or corrected by NTP; the monotonic clock is left alone, as a real jump
+    leaves it."""
 
     links: dict[str, FaultyLink]
     mandatory: list[int]  # the village matter's mandatory material positions
@@ -164,6 +168,36 @@ class ChaosNetwork(DemoNetwork):
     def parent_url(self, node: DemoNode) -> str:
         link = getattr(self, "links", {}).get(node.node_id)
         return link.url if link else super().parent_url(node)
+
+    def clock_file(self, node: DemoNode) -> Path:
+        return self.base / "clocks" / node.node_id
+
+    def set_clock(self, node: DemoNode, offset_seconds: int) -> None:
+        path = self.clock_file(node)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(f"{offset_seconds:+d}s\n")
+
+    def node_env(self, node: DemoNode) -> dict[str, str]:
+        if not self.clock_file(node).exists():
+            self.set_clock(node, 0)
+        return {
+            "LD_PRELOAD": str(faketime_library()),
+            "FAKETIME_TIMESTAMP_FILE": str(self.clock_file(node)),
+            "FAKETIME_NO_CACHE": "1",
+            "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        }
+
+
+def faketime_library() -> Path:
+    """libfaketime's shared library, as the ``libfaketime`` package ships it (pinned in
+    requirements-test.lock); found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("libfaketime")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("the chaos run needs libfaketime: bash scripts/test.sh installs it")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "vendor" / "libfaketime" / "src" / "libfaketime.so.1"
 
 
 # -- the agents -----------------------------------------------------------------------
@@ -295,6 +329,7 @@ class Chaos:
         self.net.links = {}
         self.agents = Agents(self.net)
         self.cut_cases = 0  # filed cases a WAL cut removed from their village
+        self.jumps: list[int] = []  # clock offsets set, seconds
 
     def link_fault(self) -> str | None:
         with self.lock:
@@ -389,8 +424,10 @@ class Chaos:
             link.armed = True
         while sum(self.faults.values()) < target:
             time.sleep(self.rng.uniform(0.3, 1.2))
-            kind = self.rng.choice(("kill", "pause", "pause", "wal_loss"))
-            if kind == "wal_loss":
+            kind = self.rng.choice(("kill", "pause", "pause", "wal_loss", "clock_jump"))
+            if kind == "clock_jump":
+                self.jump_clock(self.rng.choice(DEMO_NODES))
+            elif kind == "wal_loss":
                 village = self.rng.choice(VILLAGES)
                 kind = "wal_loss" if self.wal_loss(village) else "kill"
             else:
@@ -401,7 +438,20 @@ class Chaos:
             self.say(f"  faults so far: {dict(self.faults)}; cases filed {len(self.agents.filed)}")
         for link in self.net.links.values():
             link.armed = False
+        for node in DEMO_NODES:  # the clocks are put right, as NTP would
+            self.net.set_clock(node, 0)
         return time.monotonic() - began
+
+    def jump_clock(self, node: DemoNode) -> None:
+        """Move ``node``'s wall clock while it runs: back or ahead by a minute to six
+        hours (across local midnight, some of the time), or right again."""
+        offset = (
+            0
+            if self.rng.random() < 0.25
+            else self.rng.choice((-1, 1)) * self.rng.randint(60, 6 * 3600)
+        )
+        self.net.set_clock(node, offset)
+        self.jumps.append(offset)
 
     # -- the end --------------------------------------------------------------------
 
@@ -467,6 +517,10 @@ class Chaos:
         return results
 
 
+def _hours(seconds: int) -> str:
+    return f"{abs(seconds) / 3600:.1f} h"
+
+
 def report_section(figures: dict[str, Any]) -> list[str]:
     faults: dict[str, int] = figures["faults"]
     lines = [
@@ -475,8 +529,11 @@ def report_section(figures: dict[str, Any]) -> list[str]:
         "",
         f"`{figures['command']}` on {figures['date']}: the seven-process demo network (county, "
         "two townships, four villages; each `onetrip serve`), one agent thread filing round the "
-        "villages (a third settled on the spot), faults from a seeded schedule. Clock jumps "
-        "are not injected (no fake clock in the node processes).",
+        "villages (a third settled on the spot), faults from a seeded schedule. A clock jump "
+        "moves one node's wall clock while it runs (libfaketime, offset read on every call) "
+        f"back or ahead by up to six hours, or right again (largest back {figures['jump_back']}, "
+        f"largest ahead {figures['jump_ahead']}); at the end of the faults every clock is "
+        "put right, as NTP would.",
         "",
         "| fault | injected |",
         "|---|---|",
@@ -540,6 +597,8 @@ def main(argv: list[str]) -> int:
         "command": " ".join(["python -m benchmarks chaos", *argv]),
         "date": datetime.now(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds"),
         "faults": dict(chaos.faults),
+        "jump_back": _hours(min([0, *chaos.jumps])),
+        "jump_ahead": _hours(max([0, *chaos.jumps])),
         "fault_seconds": fault_seconds,
         "converge_seconds": converge_seconds,
         "verified": verified,

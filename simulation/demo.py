@@ -95,6 +95,10 @@ class DemoNetwork:
     def url(self, node: DemoNode) -> str:
         return node.url(self.base_port)
 
+    def node_env(self, node: DemoNode) -> dict[str, str]:
+        """More environment for ``node``'s process (the chaos run's faked clocks)."""
+        return {}
+
     def parent_url(self, node: DemoNode) -> str:
         """Where ``node`` reaches its parent: the parent's address as this run has it (the
         base port may differ from the first run). The chaos run puts a faulty link here."""
@@ -244,6 +248,7 @@ class DemoNetwork:
         )
         if node.parent is not None:
             env["ONETRIP_PARENT_URL"] = self.parent_url(node)
+        env.update(self.node_env(node))
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 [

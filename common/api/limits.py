@@ -7,10 +7,11 @@ signature check ever holds more than its route's limit:
   byte of the body is read;
 - a body without a length (chunked) is counted as it streams and refused with 413 the
   moment it passes the limit;
-- a body larger than the small default must come with credentials (the link signature
-  headers for sync, a bearer token or a session cookie elsewhere); without them the
-  answer is 401 before anything is read. The credentials themselves are verified by
-  the endpoint, after a read that is bounded by this limit.
+- a body that may be larger than the small default must come with credentials (the
+  link signature for sync, a bearer token or a session cookie elsewhere), and they are
+  verified before anything is read: a token or session must be a live one of this
+  node; a link signature is checked over the body hash the request declares (the
+  endpoint checks it again over the body it reads). Otherwise the answer is 401.
 
 Starlette and FastAPI have no body limit of their own (uvicorn's ``--limit-*`` options
 bound concurrency, not size), so this small middleware is written here.
@@ -22,9 +23,14 @@ import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+
+from common.errors import Unauthorised
+from common.node import ThisNode
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -123,9 +129,14 @@ class BodyLimit:
             await _answer(send, 413, RequestTooLarge(max_bytes, what).as_dict())
             return
         may_be_large = declared is None or declared > SMALL_BODY
-        if route is not None and may_be_large and not _has_credentials(headers, route):
-            await _answer(send, 401, _missing_credentials(route))
-            return
+        if route is not None and may_be_large:
+            if not _has_credentials(headers, route):
+                await _answer(send, 401, _missing_credentials(route))
+                return
+            refusal = await run_in_threadpool(_refuse_credentials, scope, headers)
+            if refusal is not None:
+                await _answer(send, 401, refusal.as_dict(), _refusal_headers(refusal))
+                return
 
         received = 0
         started = False
@@ -178,6 +189,48 @@ def _has_credentials(headers: dict[str, str], route: RouteLimit) -> bool:
     )
 
 
+def _refuse_credentials(scope: Scope, headers: dict[str, str]) -> Unauthorised | None:
+    """Why the request's credentials are not good on this node, or None: a bearer token,
+    else the session cookie, else the link signature over the declared body hash."""
+    from common.api.deps import session_cookie
+    from common.db import transaction
+    from common.identity.link_auth import verify_declared
+    from common.identity.parent_link import signed_target
+    from common.users.service import actor_for_token
+
+    node: ThisNode = scope["app"].state.node
+    bearer = headers.get("authorization", "")
+    cookie = SimpleCookie(headers.get("cookie", "")).get(session_cookie(node))
+    try:
+        with transaction(node.engine) as session:
+            if bearer.lower().startswith("bearer "):
+                actor_for_token(session, node.node_id, bearer[7:].strip())
+            elif cookie is not None:
+                actor_for_token(session, node.node_id, cookie.value)
+            else:
+                query = scope.get("query_string", b"").decode("latin-1")
+                verify_declared(
+                    session,
+                    node.node_id,
+                    node.network_id,
+                    scope["method"],
+                    signed_target(scope["path"], query),
+                    headers,
+                )
+    except Unauthorised as refusal:
+        return refusal
+    return None
+
+
+def _refusal_headers(refusal: Unauthorised) -> list[tuple[bytes, bytes]]:
+    """A skewed clock is answered with this node's time, as the endpoint does."""
+    from common.identity.link_auth import HEADER_SERVER_TIME, ClockSkew
+
+    if isinstance(refusal, ClockSkew):
+        return [(HEADER_SERVER_TIME.lower().encode(), str(refusal.server_time).encode())]
+    return []
+
+
 def _missing_credentials(route: RouteLimit) -> dict[str, str | None]:
     field = "X-Onetrip-Signature" if route.credentials == LINK else "Authorization"
     return {
@@ -187,7 +240,12 @@ def _missing_credentials(route: RouteLimit) -> dict[str, str | None]:
     }
 
 
-async def _answer(send: Send, status: int, body: dict[str, str | None]) -> None:
+async def _answer(
+    send: Send,
+    status: int,
+    body: dict[str, str | None],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
     await send(
         {
@@ -197,6 +255,7 @@ async def _answer(send: Send, status: int, body: dict[str, str | None]) -> None:
                 (b"content-type", b"application/json; charset=utf-8"),
                 (b"content-length", str(len(payload)).encode()),
                 (b"connection", b"close"),
+                *(headers or []),
             ],
         }
     )

@@ -1,9 +1,12 @@
 """Signed requests between neighbouring nodes.
 
-The sender signs method, path, body hash, time and a nonce with its node key. The
-receiver serves only its direct neighbours in the registry, refuses a nonce it has
-seen, and answers a skewed clock with its own time (``X-Onetrip-Server-Time``) so
-that the client corrects its offset instead of failing.
+The sender signs method, path, body hash, time and a nonce with its node key, and
+declares the body hash in a header (``X-Onetrip-Content-SHA256``), so that a receiver
+can check the signature before it reads a large body (``verify_declared``, from the
+body limit) and again over the body it read (``verify_request``). The receiver serves
+only its direct neighbours in the registry, refuses a nonce it has seen, and answers a
+skewed clock with its own time (``X-Onetrip-Server-Time``) so that the client corrects
+its offset instead of failing.
 """
 
 from __future__ import annotations
@@ -30,12 +33,12 @@ HEADER_TIME = "X-Onetrip-Time"
 HEADER_NONCE = "X-Onetrip-Nonce"
 HEADER_SIG = "X-Onetrip-Signature"
 HEADER_SERVER_TIME = "X-Onetrip-Server-Time"
+HEADER_BODY = "X-Onetrip-Content-SHA256"
 
 
 def _request_bytes(
-    network_id: str, node_id: str, method: str, path: str, body: bytes, at: int, nonce: str
+    network_id: str, node_id: str, method: str, path: str, digest: str, at: int, nonce: str
 ) -> bytes:
-    digest = hashlib.sha256(body).hexdigest()
     return "\n".join(
         ["onetrip-request/v1", network_id, node_id, method.upper(), path, digest, str(at), nonce]
     ).encode("utf-8")
@@ -46,11 +49,13 @@ def sign_request(
 ) -> dict[str, str]:
     at = int(time.time() + clock_offset)
     nonce = secrets.token_urlsafe(18)
-    signature = key.sign(_request_bytes(network_id, key.node_id, method, path, body, at, nonce))
+    digest = hashlib.sha256(body).hexdigest()
+    signature = key.sign(_request_bytes(network_id, key.node_id, method, path, digest, at, nonce))
     return {
         HEADER_NODE: key.node_id,
         HEADER_TIME: str(at),
         HEADER_NONCE: nonce,
+        HEADER_BODY: digest,
         HEADER_SIG: b64u(signature),
     }
 
@@ -78,6 +83,33 @@ def verify_request(
     body: bytes,
     headers: dict[str, str],
 ) -> VerifiedPeer:
+    """The neighbour that signed this request over ``body``; its nonce is spent."""
+    digest = hashlib.sha256(body).hexdigest()
+    peer, nonce = _verify(session, own_id, network_id, method, path, digest, headers)
+    _remember_nonce(session, peer.node_id, nonce)
+    return peer
+
+
+def verify_declared(
+    session: Session, own_id: str, network_id: str, method: str, path: str, headers: dict[str, str]
+) -> VerifiedPeer:
+    """The neighbour that signed this request over the body hash it declares, before the
+    body is read (the nonce is spent by ``verify_request`` over the body itself)."""
+    digest = {k.lower(): v for k, v in headers.items()}.get(HEADER_BODY.lower())
+    if not digest:
+        raise Unauthorised("link.unsigned", "节点间请求未声明内容摘要", field=HEADER_BODY)
+    return _verify(session, own_id, network_id, method, path, digest, headers)[0]
+
+
+def _verify(
+    session: Session,
+    own_id: str,
+    network_id: str,
+    method: str,
+    path: str,
+    digest: str,
+    headers: dict[str, str],
+) -> tuple[VerifiedPeer, str]:
     lowered = {k.lower(): v for k, v in headers.items()}
     try:
         node_id = lowered[HEADER_NODE.lower()]
@@ -104,7 +136,7 @@ def verify_request(
             col(RegistryKey.node_id) == node_id, col(RegistryKey.revoked_version).is_(None)
         )
     ).scalars()
-    message = _request_bytes(network_id, node_id, method, path, body, at, nonce)
+    message = _request_bytes(network_id, node_id, method, path, digest, at, nonce)
     for key in keys:
         try:
             load_public_key(key.public_key).verify(signature, message)
@@ -113,8 +145,7 @@ def verify_request(
             continue
     else:
         raise Unauthorised("link.bad_signature", "节点间请求签名无效", field=HEADER_SIG)
-    _remember_nonce(session, node_id, nonce)
-    return VerifiedPeer(node_id=node_id, is_child=is_child)
+    return VerifiedPeer(node_id=node_id, is_child=is_child), nonce
 
 
 def _remember_nonce(session: Session, node_id: str, nonce: str) -> None:
