@@ -52,6 +52,7 @@ ROUTER_MODULES = [
     "common.documents.router",  # before licences: /licences/{id}.pdf must not match /licences/{id}
     "common.licences.router",
     "common.ratings.router",
+    "common.oversight.router",
     "common.sync.router",
     "common.sync.admin_router",
 ]

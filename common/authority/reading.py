@@ -8,6 +8,9 @@ department's tasks. What hangs off a case follows the case: a stored file is rea
 when it is a material of a case the user may read; a licence when its case is, or when
 the user's department issued it.
 
+Whose figures a user sees (``require_figures_reader``): the staff of a node see its
+area's and every area below it; a department reviewer's view is its tasks, not areas.
+
 Which cases a node's staff see at all (``node_area``: the root everything, any other
 node its own area and what it holds or is offered) is here too; lists and the case page
 ask it.
@@ -142,3 +145,22 @@ def require_licence_reader(
         return
     if licence.case_no is None or not may_read_case(session, node, actor, licence.case_no):
         raise _refused("licence_id", "本部门不参与办理该证照的案件，也不是颁发机构")
+
+
+FIGURE_READERS = frozenset(Role) - {Role.DEPARTMENT_REVIEWER}
+
+
+def require_figures_reader(session: Session, actor: Actor, node_id: str) -> None:
+    """Refuse unless ``actor`` may see the figures of ``node_id``'s area: its own node's
+    area or one below it (the node's own CLI sees everything)."""
+    if actor.system:
+        return
+    if actor.role not in FIGURE_READERS:
+        raise Forbidden("auth.role", "部门审批人员通过任务查看办件，不查看区域数据", field="role")
+    at: str | None = node_id
+    while at is not None:
+        if at == actor.node_id:
+            return
+        entry = session.get(RegistryNode, at)
+        at = entry.parent_id if entry is not None else None
+    raise Forbidden("oversight.out_of_scope", "只能查看本级及下级区域的数据", field="scope")
