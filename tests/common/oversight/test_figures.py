@@ -246,3 +246,67 @@ def test_the_xlsx_export_carries_the_numbers_on_the_screen(month, make_client):
     assert by_label["最多跑一次率"] == f"{board['figures']['one_trip_rate'] * 100:.1f}%"
     areas = list(book["下级区域"].iter_rows(values_only=True))
     assert {row[0] for row in areas[6:]} == {a["name"] for a in board["children"]}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from browser_testing import CHROMIUM_FLAGS, chromium_executable
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_executable(), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield chromium
+        chromium.close()
+
+
+PHONE = {"width": 375, "height": 800}
+
+
+def _fits(tab, name):
+    wide = tab.page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= PHONE["width"], f"{name}: the page is {wide} px wide at 375 px"
+
+
+def test_the_supervisor_drills_from_the_county_to_a_villages_cases_on_a_phone(
+    month, serve, browser
+):
+    """At 375 px: the county's dashboard, a click on the township's bar, a click on the
+    village's, then on the number of cases filed: the list is as long as the number, and
+    no page scrolls sideways."""
+    from browser_testing import CheckedTab
+    from onetrip_testing import ADMIN_PASSWORD
+
+    server = serve(month)
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE)
+    try:
+        tab = CheckedTab(context.new_page(), "oversight-375")
+        tab.log_in(server.url, "admin", ADMIN_PASSWORD)
+        tab.visit(f"{server.url}/oversight?from=2026-11-01&to=2026-11-30", "county-board")
+        _fits(tab, "county board")
+        assert tab.page.locator("[data-testid=figure]").count() == 15
+        chart = tab.page.locator("[data-testid=compare-filed]")
+        assert chart.locator("[data-testid=chart-row]").count() == 2  # the county's own, 洣水镇
+        with tab.page.expect_navigation():
+            chart.get_by_role("link").first.click()
+        tab.check("township-board")
+        assert f"scope={TOWNSHIP_ID}" in tab.page.url
+        _fits(tab, "township board")
+        village_link = tab.page.locator("[data-testid=compare-filed] a", has_text="示例村代办点")
+        with tab.page.expect_navigation():
+            village_link.click()
+        tab.check("village-board")
+        assert f"scope={VILLAGE_ID}" in tab.page.url
+        filed = tab.page.locator("[data-testid=figure][data-key=filed] a")
+        number = int(filed.inner_text())
+        with tab.page.expect_navigation():
+            filed.click()
+        tab.check("village-filed-cases")
+        _fits(tab, "cases behind a number")
+        assert int(tab.page.locator("[data-testid=drill-total]").inner_text()) == number
+        shown = tab.page.locator("[data-testid=drill-row]").count()
+        assert shown == min(number, 50) and number > 0
+        assert "430424199001011232" not in tab.page.content()
+    finally:
+        context.close()

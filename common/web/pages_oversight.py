@@ -1,0 +1,178 @@
+"""数据看板: the figures of an area for a period, the areas one level down, the
+breakdowns, each chart drawn on the server as SVG (no script, no CDN: the county LAN
+may be offline) with its numbers in a table beside it; and the cases behind a number.
+
+Thin over ``common.oversight`` (the same reads and the same scope rule as the API).
+Mounted on every tier: a township sees its area, a village agent its village.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlmodel import col
+
+from common.authority.reading import FIGURE_READERS
+from common.cases.queries import case_summary
+from common.identity.models import RegistryNode
+from common.oversight.export import shown
+from common.oversight.figures import (
+    BREAKDOWN_LABELS,
+    DRILLS,
+    FIGURES,
+    DrillName,
+    cases_behind,
+)
+from common.oversight.router import area_for, board_for, period_of, search
+from common.timeutil import local_today
+from common.web.page import Page, page_for
+
+router = APIRouter(include_in_schema=False)
+Reader = Annotated[Page, page_for(*FIGURE_READERS)]
+Scope = Annotated[str | None, Query(pattern=r"^\d{12}$")]
+Day = Annotated[date | None, Query()]
+PER_PAGE = 50
+# The figures charted for the areas one level down, and the headline's drill links.
+COMPARED = ("filed", "one_trip_rate", "on_time_rate", "red_now")
+DRILL_OF = {"filed": "filed", "proxied": "proxied", "decided": "decided"}
+DRILL_OF |= {"open_now": "open_now", "yellow_now": "yellow_now", "red_now": "red_now"}
+
+
+def screens() -> APIRouter:
+    """The tier packages mount this router (see their tier.py)."""
+    return router
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    value: float
+    text: str  # the number as shown
+    width: float  # percent of the chart's width
+    href: str | None = None
+
+
+def bars(rows: list[tuple[str, float | int | None, str, str | None]]) -> list[Bar]:
+    """Bars scaled to the largest value (a share to 100%); None draws no bar."""
+    top = max((v for _, v, _, _ in rows if v is not None), default=0) or 1
+    return [
+        Bar(label, float(v or 0), text, 100.0 * float(v or 0) / top, href)
+        for label, v, text, href in rows
+    ]
+
+
+def _areas(page: Page) -> list[tuple[str, str]]:
+    """The areas the user may choose: their node's and every one below it."""
+    assert page.actor is not None
+    rows = page.session.execute(
+        select(col(RegistryNode.node_id), col(RegistryNode.name), col(RegistryNode.parent_id))
+    ).all()
+    below: dict[str | None, list[tuple[str, str]]] = {}
+    for node_id, name, parent in rows:
+        below.setdefault(parent, []).append((node_id, name))
+    names = {node_id: name for node_id, name, _ in rows}
+    start = page.actor.node_id if not page.actor.system else page.node.node_id
+    chosen, stack = [], [(start, names.get(start, start))]
+    while stack:
+        node_id, name = stack.pop(0)
+        chosen.append((node_id, name))
+        stack[:0] = sorted(below.get(node_id, []))
+    return chosen
+
+
+@router.get("/oversight")
+def dashboard_page(
+    page: Reader,
+    scope: Scope = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+) -> Response:
+    assert page.actor is not None
+    board = board_for(page.session, page.node, page.actor, scope, start, end)
+    period = {"from": board.period.start.isoformat(), "to": board.period.end.isoformat()}
+    here = {"scope": board.area.node_id, **period}
+
+    def link(path: str, **params: str) -> str:
+        return f"{path}?{urlencode({**here, **params})}"
+
+    headline = [
+        (
+            f,
+            shown(f, board.figures[key]),
+            link("/oversight/cases", drill=DRILL_OF[key]) if key in DRILL_OF else None,
+        )
+        for key, f in FIGURES.items()
+    ]
+    compared = {
+        key: bars(
+            [
+                (
+                    area.name,
+                    values[key],
+                    shown(FIGURES[key], values[key]),
+                    f"/oversight?{urlencode({'scope': area.node_id, **period})}"
+                    if area.node_id != board.area.node_id
+                    else None,
+                )
+                for area, values in board.children
+            ]
+        )
+        for key in COMPARED
+    }
+    breakdowns = {
+        name: bars([(label, n, str(n), None) for _, label, n in rows])
+        for name, rows in board.breakdowns.items()
+    }
+    return page.render(
+        "oversight/dashboard.html",
+        page_title="数据看板",
+        board=board,
+        areas=_areas(page),
+        headline=headline,
+        compared=compared,
+        figures=FIGURES,
+        breakdowns=breakdowns,
+        breakdown_labels=BREAKDOWN_LABELS,
+        export=f"/api/v1/oversight/dashboard.xlsx?{urlencode(here)}",
+    )
+
+
+@router.get("/oversight/cases")
+def cases_page(
+    page: Reader,
+    drill: Annotated[DrillName, Query()],
+    scope: Scope = None,
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    q: Annotated[str | None, Query(max_length=40)] = None,
+    number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
+) -> Response:
+    assert page.actor is not None
+    today = local_today(page.node.settings.tz)
+    area = area_for(page.session, page.node, page.actor, scope)
+    period = period_of(start, end, today)
+    chosen = search(cases_behind(page.session, area, period, today, drill), q)
+    rows = chosen[(number - 1) * PER_PAGE : number * PER_PAGE]
+    here = {"scope": area.node_id, "from": period.start.isoformat(), "to": period.end.isoformat()}
+    return page.render(
+        "oversight/cases.html",
+        page_title=f"{DRILLS[drill][0]}：{area.name}",
+        drill=drill,
+        drill_label=DRILLS[drill][0],
+        area=area,
+        period=period,
+        q=q or "",
+        here=here,
+        total=len(chosen),
+        number=number,
+        pages=max(1, -(-len(chosen) // PER_PAGE)),
+        cases=[case_summary(case) | {"clock": clock.status_label} for case, clock in rows],
+        back=f"/oversight?{urlencode(here)}",
+        query=lambda **more: urlencode({**here, "drill": drill, "q": q or "", **more}),
+    )
