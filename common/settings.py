@@ -37,6 +37,9 @@ class NodeSettings(BaseSettings):
     enrolment_token_hours: int = 72
     sync_enabled: bool = True
     sync_interval_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # A node is 失联 (silent) on the health page after this many sync intervals without
+    # contact (its own, or relayed by the node between).
+    silent_after_rounds: int = Field(default=3, ge=1, le=10_000)
     # Working days a bad rating's rectification may take (DOMAIN.md: locally 5–15).
     rectification_days: int = Field(default=10, ge=5, le=15)
     # Working days to verify a 告知承诺制 approval after the decision.

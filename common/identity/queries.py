@@ -7,7 +7,7 @@ verification stay in ``common.identity.registry``; nothing here writes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -25,7 +25,8 @@ TIER_ORDER = {tier: n for n, tier in enumerate(TIERS)}  # province 0 ... village
 def registry_rows(session: Session) -> list[dict[str, Any]]:
     """The registry with parent names, software versions and pending invitations."""
     names = {n.node_id: n.name for n in session.execute(select(RegistryNode)).scalars()}
-    versions = {h["node_id"]: h["version"] for h in health_overview(session)}
+    health = health_overview(session, silent_after=timedelta.max)  # the versions only
+    versions = {h["node_id"]: h["version"] for h in health}
     rows = []
     for entry in registered_nodes_view(session):
         rows.append(

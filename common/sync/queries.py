@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from common import __version__
+from common.identity.models import RegistryNode
 from common.identity.queries import TIER_ORDER
 from common.node import ThisNode
-from common.sync.models import DeadLetter, HeldEvent, SyncReject
-from common.sync.telemetry import health_overview
+from common.sync.models import DeadLetter, HeldEvent, OutboxEntry, SyncCursor, SyncReject
+from common.sync.telemetry import health_overview, node_silent_after
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class NodeRow:
     )
     writes_held: str | None = None  # "recovering" / "forked": it lost its own last writes
     forks: int = 0  # its events set aside upstream as forks of its chain
+    down: int | None = None  # events this node waits to send it (a direct child only)
 
     @property
     def flagged(self) -> bool:
@@ -53,9 +55,11 @@ def _offset_text(ms: int | None) -> str:
 
 
 def node_overview(session: Session, node: ThisNode) -> list[NodeRow]:
-    """Every registered node, silent ones first, then by tier and code; revoked last."""
+    """Every registered node, silent ones first, then by tier and code; revoked last.
+    A node is silent after ``silent_after_rounds`` sync intervals without contact."""
     rows = []
-    for entry in health_overview(session):
+    down = waiting_down(session, node.node_id)
+    for entry in health_overview(session, silent_after=node_silent_after(node)):
         if entry["node_id"] == node.node_id:
             state = "self"
         elif entry["revoked"]:
@@ -77,6 +81,7 @@ def node_overview(session: Session, node: ThisNode) -> list[NodeRow]:
                 violations=entry["violations"],
                 writes_held=entry["writes_held"],
                 forks=entry["forks"],
+                down=down.get(entry["node_id"]),
             )
         )
     rank = {"silent": 0, "self": 1, "ok": 2, "revoked": 3}
@@ -84,6 +89,23 @@ def node_overview(session: Session, node: ThisNode) -> list[NodeRow]:
         rows,
         key=lambda r: (not r.flagged, rank[r.state], TIER_ORDER.get(r.tier, 9), r.node_id),
     )
+
+
+def waiting_down(session: Session, own_id: str) -> dict[str, int]:
+    """Per direct child: the events this node holds for it that it has not acknowledged."""
+    children = select(col(RegistryNode.node_id)).where(col(RegistryNode.parent_id) == own_id)
+    acked = (
+        select(func.coalesce(func.max(SyncCursor.sent_acked), 0))
+        .where(col(SyncCursor.peer) == col(OutboxEntry.peer))
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(col(OutboxEntry.peer), func.count())
+        .where(col(OutboxEntry.peer).in_(children), col(OutboxEntry.seq) > acked)
+        .group_by(col(OutboxEntry.peer))
+    )
+    found = {peer: int(n) for peer, n in rows}
+    return {child: found.get(child, 0) for child in session.execute(children).scalars()}
 
 
 def local_problem_counts(session: Session) -> dict[str, int]:

@@ -31,7 +31,7 @@ from common.sync.outbox import (
 )
 from common.sync.receive import receive_batch
 from common.sync.recovery import answer_standing
-from common.sync.telemetry import health_overview, record_reports
+from common.sync.telemetry import health_overview, node_silent_after, record_reports
 from common.users.roles import Role, require_role
 
 log = logging.getLogger("onetrip.sync")
@@ -190,9 +190,10 @@ def blob_download(
 
 
 @router.get("/nodes/health")
-def nodes_health(session: SessionDep, actor: CurrentUser) -> list[dict[str, Any]]:
-    """Every node with its last contact, backlog, version and clock; silent ones flagged."""
+def nodes_health(session: SessionDep, node: NodeDep, actor: CurrentUser) -> list[dict[str, Any]]:
+    """Every node with its last contact, backlog, version and clock; silent ones flagged
+    (no contact for ``silent_after_rounds`` sync intervals)."""
     require_role(
         actor, Role.COUNTY_ADMIN, Role.AUDITOR, Role.TOWNSHIP_APPROVER, Role.TOWNSHIP_CLERK
     )
-    return health_overview(session)
+    return health_overview(session, silent_after=node_silent_after(node))

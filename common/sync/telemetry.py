@@ -12,10 +12,10 @@ from sqlmodel import Session, col
 from common import __version__
 from common.identity.models import RegistryNode
 from common.ledger.models import QuarantinedEvent
+from common.node import ThisNode
 from common.sync.models import DeadLetter, NodeHealth
 from common.timeutil import iso_utc, parse_iso, utcnow
 
-SILENT_AFTER = timedelta(hours=1)
 AUTHORITY_CODES = "authority.%"  # dead letters the authority policy refused
 
 
@@ -168,9 +168,14 @@ def relayed_reports(session: Session) -> list[dict[str, Any]]:
     return reports
 
 
-def health_overview(
-    session: Session, *, silent_after: timedelta = SILENT_AFTER
-) -> list[dict[str, Any]]:
+def node_silent_after(node: ThisNode) -> timedelta:
+    """How long without contact makes a node silent: ``silent_after_rounds`` sync
+    intervals (the network's nodes share the interval; this node's is taken)."""
+    settings = node.settings
+    return timedelta(seconds=settings.sync_interval_seconds * settings.silent_after_rounds)
+
+
+def health_overview(session: Session, *, silent_after: timedelta) -> list[dict[str, Any]]:
     """Every registered node with its last known state; silent ones flagged."""
     now = utcnow()
     health = {r.node_id: r for r in session.execute(select(NodeHealth)).scalars()}
