@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "common.ratings.models",
     "common.sync.models",
     "common.authority.models",
+    "common.supervision.models",
 ]
 
 PROJECTION_MODULES = [
@@ -34,6 +35,7 @@ PROJECTION_MODULES = [
     "common.cases.review.projection",
     "common.licences.projection",
     "common.ratings.projection",
+    "common.supervision.projection",
     "common.sync.routing",
     "common.sync.custody",  # an after-pull hook: custody settles itself as records arrive
     "common.authority.events",  # installs the authority check; last, so every table it reads exists
@@ -53,6 +55,7 @@ ROUTER_MODULES = [
     "common.licences.router",
     "common.ratings.router",
     "common.oversight.router",
+    "common.supervision.router",
     "common.sync.router",
     "common.sync.admin_router",
 ]

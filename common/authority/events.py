@@ -35,6 +35,7 @@ from common.ledger.service import IngestRefused
 from common.ledger.write_behind import write_behind
 from common.licences.models import Licence
 from common.ratings.models import Rectification
+from common.supervision.models import Supervision
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,36 @@ def _registered(session: Session, event: SignedEvent) -> str | None:
     return None if entry[1] is None else f"节点 {event.author} 已于登记表第{entry[1]}版注销"
 
 
+def _by_supervisor(session: Session, event: SignedEvent) -> str | None:
+    """A 督办 is issued by the case's area's node or one above it, on its own record."""
+    case_no = str(event.body.get("case_no", "")) if isinstance(event.body, dict) else ""
+    if not event.subject.startswith(f"supervision:{case_no}:{event.author}:") or not case_no:
+        return "督办记录的标识与办件、签发节点不一致"
+    at: str | None = case_no[:12]  # the filing node: the case number begins with it
+    seen: set[str] = set()
+    while at is not None and at not in seen:
+        if at == event.author:
+            return None
+        seen.add(at)
+        at = session.execute(
+            select(col(RegistryNode.parent_id)).where(col(RegistryNode.node_id) == at)
+        ).scalar_one_or_none()
+    return f"节点 {event.author} 不在办件来源节点 {case_no[:12]} 之上"
+
+
+def _by_addressee(session: Session, event: SignedEvent) -> str | None:
+    addressee = session.execute(
+        select(col(Supervision.to_node)).where(
+            col(Supervision.notice_id) == event.subject.removeprefix("supervision:")
+        )
+    ).scalar_one_or_none()
+    if addressee is None:  # the notice has not arrived yet: hold, not refuse
+        raise IngestRefused(
+            "supervision.unissued", f"{event.kind} {event.id} arrives before its notice"
+        )
+    return None if addressee == event.author else f"督办对象是 {addressee}"
+
+
 # -- the policy ---------------------------------------------------------------------------
 
 ROOT = Rule("root", "只有根节点（县级）可以写入", _by_root)
@@ -312,6 +343,8 @@ CUSTODIAN = Rule(
 OFFER_TARGET = Rule("offer_target", "只有移交所指向的节点可以接收或拒收", _by_offer_target)
 CASE_DECIDER = Rule("case_decider", "只有作出办理决定的节点可以记录告知承诺核查", _by_case_decider)
 RECTIFIER = Rule("rectifier", "只有差评整改的责任节点可以回访、办结整改", _by_rectifier)
+SUPERVISOR = Rule("supervisor", "只有办件来源区域的节点或其上级可以督办", _by_supervisor)
+ADDRESSEE = Rule("addressee", "只有被督办的节点可以答复督办", _by_addressee)
 LICENCE_ISSUER = Rule(
     "licence_issuer",
     "只有事项目录授权的节点可以颁发该类证照（类型、颁发机构、办理层级一致）",
@@ -369,6 +402,7 @@ POLICY: dict[str, dict[str, Rule]] = {
         "rectification.closed": RECTIFIER,
     },
     "licence": {"licence.issued": LICENCE_ISSUER, "licence.revoked": LICENCE_REVOKER},
+    "supervision": {"supervision.issued": SUPERVISOR, "supervision.answered": ADDRESSEE},
 }
 SINGLE_RECORDS = frozenset({"registry", "catalogue", "calendar"})
 

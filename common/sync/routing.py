@@ -9,6 +9,8 @@
 - A bad rating's rectification (``rectification:{case_no}``) goes wherever its case
   goes, and the node responsible for it gets the case too; so does a 告知承诺 case's
   verification chain (``verification:{case_no}``), opened by its decision.
+- A 督办 (``supervision:{case_no}:{issuer}:{n}``) reaches the node it is addressed to
+  and the node that issued it.
 - Anything else (alerts, reports) only goes up.
 An event is never sent back to the neighbour it came from.
 
@@ -151,6 +153,12 @@ def _case_rated(session: Session, event: SignedEvent) -> None:
     for node_id in interested_in(session, event.subject):
         _add_interest(session, rectification, node_id)
     _add_interest(session, rectification, event.author)
+
+
+@interest_projection.on("supervision.issued")
+def _supervision_issued(session: Session, event: SignedEvent) -> None:
+    _add_interest(session, event.subject, event.body.get("to"))
+    _add_interest(session, event.subject, event.author)
 
 
 def interested_in(session: Session, subject: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 03:03:13.437152
+Create Date: 2026-12-04 13:46:50.133842
 """
 
 from collections.abc import Sequence
@@ -473,6 +473,29 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("subject", "node_id", name=op.f("pk_subject_interest")),
     )
     op.create_table(
+        "supervisions",
+        sa.Column("notice_id", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("case_no", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("issuer_node", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("issued_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("issued_on", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("to_node", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("message", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+        sa.Column("reply_by", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+        sa.Column("answer", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("answered_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("answered_on", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+        sa.PrimaryKeyConstraint("notice_id", name=op.f("pk_supervisions")),
+    )
+    with op.batch_alter_table("supervisions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_supervisions_case_no"), ["case_no"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_supervisions_issuer_node"), ["issuer_node"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_supervisions_to_node"), ["to_node"], unique=False)
+
+    op.create_table(
         "sync_cursors",
         sa.Column("peer", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
         sa.Column("sent_acked", sa.Integer(), nullable=False),
@@ -561,6 +584,12 @@ def downgrade() -> None:
 
     op.drop_table("sync_dead_letters")
     op.drop_table("sync_cursors")
+    with op.batch_alter_table("supervisions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_supervisions_to_node"))
+        batch_op.drop_index(batch_op.f("ix_supervisions_issuer_node"))
+        batch_op.drop_index(batch_op.f("ix_supervisions_case_no"))
+
+    op.drop_table("supervisions")
     op.drop_table("subject_interest")
     with op.batch_alter_table("seen_nonces", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_seen_nonces_seen_at"))

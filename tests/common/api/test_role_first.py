@@ -37,6 +37,7 @@ PATH_VALUES = {
     "task_id": "review/1",
     "seq": "1",
     "licence_id": "430424-2026-000001",
+    "notice_id": "430424000000-20261204-0001:430424000000:1",
 }
 # A role that may not act answers with the role rule's refusal, or the policy's own
 # refusal for a tier where no role may (a village reviews nothing, ...).

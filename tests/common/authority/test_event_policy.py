@@ -227,6 +227,37 @@ def _rectification(net: Net) -> tuple[str, dict[str, Any]]:
     }
 
 
+def _supervision_notice(net: Net) -> tuple[str, dict[str, Any]]:
+    """A 督办 on the county's case by a node below it (the author goes into the id)."""
+    return f"supervision:{net.county_case}:AUTHOR:1", {
+        "case_no": net.county_case,
+        "to": COUNTY_ID,
+        "message": "伪造督办",
+        "reply_by": "2099-01-01",
+        "by": "x",
+        "on": "2026-12-01",
+    }
+
+
+def _supervision_answer(net: Net) -> tuple[str, dict[str, Any]]:
+    """An answer to the county auditor's 督办 addressed to the county itself."""
+    from datetime import date
+
+    from common.supervision.service import issue_supervision, list_supervisions
+
+    with transaction(net.county.engine) as session:
+        notices = list_supervisions(session, net.county, "issued", "all", date(2026, 12, 1))
+        if not notices:
+            auditor = Actor(username="auditor", node_id=COUNTY_ID, role=Role.AUDITOR)
+            event = issue_supervision(
+                session, net.county, auditor, net.county_case, "请加快办理", date(2099, 1, 1)
+            )
+            subject = event.subject
+        else:
+            subject = f"supervision:{notices[0].notice_id}"
+    return subject, {"answer": "伪造答复", "by": "x", "on": "2026-12-01"}
+
+
 @dataclass(frozen=True)
 class Forgery:
     name: str
@@ -308,12 +339,27 @@ FORGERIES = [
         (VILLAGE_ID, TOWNSHIP_ID),
         "authority.case_decider",
     ),
+    Forgery(
+        "督办 of a county case by a node below it",
+        "supervision.issued",
+        _supervision_notice,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.supervisor",
+    ),
+    Forgery(
+        "督办 answered by a node it is not addressed to",
+        "supervision.answered",
+        _supervision_answer,
+        (VILLAGE_ID, TOWNSHIP_ID),
+        "authority.addressee",
+    ),
 ]
 CASES = [pytest.param(f, id=f.name.replace(" ", "-")) for f in FORGERIES]
 
 
 def _body(forgery: Forgery, net: Net, author: str) -> tuple[str, dict[str, Any]]:
     subject, body = forgery.make(net)
+    subject = subject.replace("AUTHOR", author)  # a record whose id names its author
     if forgery.kind == "licence.issued":
         body = {**body, "issuer": {**body["issuer"], "node": author}}
     return subject, body
