@@ -2,7 +2,8 @@
 
 The statutory clock (行政许可法 §42, §45, §82) counts working days from the day after
 acceptance up to today or the decision, minus the working days spent in special
-procedures that do not count (hearings, tests, appraisals, expert reviews, ...).
+procedures that §45 leaves out (hearings, tendering, auctions, tests, quarantine,
+appraisals, expert reviews).
 An approved extension adds days to the limit. The status people see is worked out
 at read time: normal, yellow (at least 80% of the limit used), red (overdue),
 paused (in a special procedure) or stopped (decided).
@@ -23,12 +24,103 @@ from typing import Any, cast
 
 from common.calendar.workdays import WorkingCalendar
 
-# Special-procedure kinds (GB/T 39046): 1 extension of approval, 2 other. Only kind 2
-# stops the clock: §45 lists hearings, tests, inspections, appraisals and expert
-# reviews as not counting; an extension request does not (its days come from §42).
+# Special-procedure kinds (GB/T 39046): 1 extension of approval, 2 other. An extension
+# request never stops the clock (its days come from §42); of kind 2 only what §45 lists
+# does: 听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审. On-site verification (§34
+# 现场勘查) counts toward the limit.
 KIND_EXTENSION = 1
 KIND_OTHER = 2
 PAUSING_KINDS = frozenset({KIND_OTHER})
+
+LAW = "《中华人民共和国行政许可法》"
+
+
+@dataclass(frozen=True)
+class SpecialKind:
+    """One special-procedure kind (``subkind`` in events), its legal basis and effect."""
+
+    code: str
+    label: str
+    kind: int  # GB/T 39046: 1 extension of approval, 2 other
+    basis: str  # the legal basis printed on the notice
+    pauses: bool  # whether its days are left out of the time limit
+    startable: bool  # whether a new procedure of this kind may be started
+    offered: bool  # whether screens offer it (a startable kind may be kept for old clients)
+
+
+def _section_45(code: str, label: str) -> SpecialKind:
+    return SpecialKind(
+        code, label, KIND_OTHER, f"{LAW}第四十五条", pauses=True, startable=True, offered=True
+    )
+
+
+SPECIAL_KINDS: dict[str, SpecialKind] = {
+    kind.code: kind
+    for kind in (
+        SpecialKind(
+            "extension",
+            "延长审批",
+            KIND_EXTENSION,
+            f"{LAW}第四十二条",
+            pauses=False,
+            startable=True,
+            offered=True,
+        ),
+        _section_45("hearing", "听证"),
+        _section_45("tendering", "招标"),
+        _section_45("auction", "拍卖"),
+        _section_45("examination", "检验"),
+        _section_45("testing", "检测"),
+        _section_45("quarantine", "检疫"),
+        _section_45("appraisal", "鉴定"),
+        _section_45("expert_review", "专家评审"),
+        # 检验检测 in one: lawful (§45 names both), older than the two above; API
+        # clients and records still use it, screens offer 检验 and 检测 instead.
+        SpecialKind(
+            "test",
+            "检验检测",
+            KIND_OTHER,
+            f"{LAW}第四十五条",
+            pauses=True,
+            startable=True,
+            offered=False,
+        ),
+        # Retired: §45 does not list them, so they never stop the clock. Events written
+        # before stay in the ledger and still project; new ones are refused.
+        SpecialKind(
+            "inspection",
+            "现场勘查",
+            KIND_OTHER,
+            f"{LAW}第三十四条（实地核查，所需时间计入办理时限）",
+            pauses=False,
+            startable=False,
+            offered=False,
+        ),
+        SpecialKind(
+            "other",
+            "其他",
+            KIND_OTHER,
+            f"不属于{LAW}第四十五条规定的情形，所需时间计入办理时限",
+            pauses=False,
+            startable=False,
+            offered=False,
+        ),
+    )
+}
+# The eight kinds of §45, in the law's order; what may be started; what pauses.
+SECTION_45_SUBKINDS = tuple(c for c, k in SPECIAL_KINDS.items() if k.offered and k.pauses)
+STARTABLE_SUBKINDS = tuple(c for c, k in SPECIAL_KINDS.items() if k.startable)
+PAUSING_SUBKINDS = frozenset(c for c, k in SPECIAL_KINDS.items() if k.pauses)
+
+
+def pauses_clock(kind: int, subkind: str | None = None) -> bool:
+    """Whether a procedure leaves its days out of the limit: kind 2 of a §45 kind.
+
+    ``subkind`` None (a caller that knows only the kind) judges by the kind alone."""
+    if kind not in PAUSING_KINDS:
+        return False
+    return subkind is None or subkind in PAUSING_SUBKINDS
+
 
 YELLOW_PERCENT = 80
 
@@ -59,6 +151,7 @@ class Pause:
     ended_on: date | None = None
     paused_days: int = 0  # working days, fixed when the procedure ended
     kind: int = KIND_OTHER
+    subkind: str | None = None  # None: judged by the kind alone
 
     @property
     def open(self) -> bool:
@@ -66,7 +159,7 @@ class Pause:
 
     @property
     def pauses(self) -> bool:
-        return self.kind in PAUSING_KINDS
+        return pauses_clock(self.kind, self.subkind)
 
 
 @dataclass(frozen=True)
@@ -129,6 +222,7 @@ def clock_input(case_like: Any, procedures: Iterable[Any] = ()) -> ClockInput:
             ended_on=as_date(p.ended_on),
             paused_days=int(getattr(p, "paused_days", 0) or 0),
             kind=int(p.kind),
+            subkind=getattr(p, "subkind", None),
         )
         for p in procedures
     ) or tuple(getattr(case_like, "pauses", ()) or ())
@@ -146,11 +240,15 @@ def clock_input(case_like: Any, procedures: Iterable[Any] = ()) -> ClockInput:
 
 
 def paused_working_days(pause: Pause, calendar: WorkingCalendar, until: date) -> int:
-    """Working days a procedure kept the clock stopped, as of ``until``."""
-    if not pause.pauses:
-        return 0
+    """Working days a procedure kept the clock stopped, as of ``until``.
+
+    An ended procedure's days are the ones its signed end recorded (and moved the
+    deadline by): a 现场勘查 ended before §45 was applied strictly keeps its recorded
+    days, one ended since records 0."""
     if not pause.open:
         return pause.paused_days
+    if not pause.pauses:
+        return 0
     return max(0, calendar.working_days_between(pause.started_on, until))
 
 

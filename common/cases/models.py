@@ -13,6 +13,7 @@ from sqlalchemy import Column, Index, Text
 from sqlmodel import Field, SQLModel
 
 import common.db  # noqa: F401  (naming convention before any table)
+from common.cases.clock import SPECIAL_KINDS, pauses_clock
 
 
 class Case(SQLModel, table=True):
@@ -144,23 +145,35 @@ class CaseVisit(SQLModel, table=True):
 
 
 class SpecialProcedure(SQLModel, table=True):
-    """特别程序: kind 1 extension of approval, 2 other (hearing, test, appraisal, ...)."""
+    """特别程序: kind 1 extension of approval (§42), 2 a §45 procedure (hearing, test, ...).
+
+    ``subkind`` is a code of ``cases.clock.SPECIAL_KINDS``; rows of the retired
+    ``inspection`` and ``other`` come from events written before §45 was applied
+    strictly and do not stop the clock."""
 
     __tablename__ = "case_special_procedures"
 
     case_no: str = Field(primary_key=True, max_length=40)
     seq: int = Field(primary_key=True)
     kind: int
-    subkind: str = Field(
-        max_length=20
-    )  # extension | hearing | test | appraisal | expert_review | inspection | other
+    subkind: str = Field(max_length=20)  # extension | hearing | tendering | ... | expert_review
     reason: str = Field(max_length=500)
     started_on: str = Field(max_length=10)
     ended_on: str | None = Field(default=None, max_length=10)
     result: str | None = Field(default=None, max_length=500)
-    # Working days the clock stood still, fixed by the action that ended it (kind 2 only).
+    # Working days the clock stood still, fixed by the action that ended it (§45 kinds only).
     paused_days: int = 0
     extension_days: int = 0  # extensions approved while this (kind 1) procedure was open
+
+    @property
+    def subkind_label(self) -> str:
+        known = SPECIAL_KINDS.get(self.subkind)
+        return known.label if known else self.subkind
+
+    @property
+    def pauses_clock(self) -> bool:
+        """Whether its days are left out of the limit (§45); 现场勘查 and "other" count."""
+        return pauses_clock(self.kind, self.subkind)
 
 
 class CaseCustody(SQLModel, table=True):

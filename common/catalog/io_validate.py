@@ -2,9 +2,9 @@
 
 Every reader (XLSX, CSV, JSON) produces ``RawMatter`` records that remember where each
 value came from (``Source``). Validation collects ALL problems — cells that cannot be
-read, pydantic errors mapped back to the column a person filled in, duplicate codes —
-and raises ``CatalogueImportError`` if there is any, so a file imports whole or not at
-all.
+read, pydantic errors mapped back to the column a person filled in, duplicate codes,
+the rules between fields (``consistency``) — and raises ``CatalogueImportError`` if
+there is any, so a file imports whole or not at all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from common.catalog.consistency import inconsistencies
 from common.catalog.io_columns import (
     FEE_COLUMNS,
     MATERIAL_COLUMNS,
@@ -205,6 +206,9 @@ def validate_record(record: RawRecord, problems: list[ImportProblem]) -> Matter 
                 problems.append(problem)
         return None
     if record.bad or any(item.bad for item in (*record.materials, *record.fees)):
+        return None
+    if found := inconsistencies(matter):
+        problems.extend(record.source.problem(issue.field, issue.message) for issue in found)
         return None
     return matter
 

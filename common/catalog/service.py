@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, case, func, or_, select
 from sqlmodel import Session, col
 
+from common.catalog.consistency import refuse_inconsistent
 from common.catalog.io_columns import norm_key
 from common.catalog.models import CatalogueBatch, MatterDraft, PublishedMatter, matter_data_json
 from common.catalog.projection import BATCH_PUBLISHED, CATALOGUE_SUBJECT, MATTER_WITHDRAWN
@@ -96,6 +97,8 @@ def import_drafts(
             f"实施编码重复：{_codes_text(repeated)}",
             field="implementation_code",
         )
+    # A file was checked row by row as it was read; this catches any other caller.
+    refuse_inconsistent(matters, action="导入", field="implementation_code")
     existing = _by_code(session, MatterDraft, codes)
     if existing and not replace_existing:
         raise Conflict(
@@ -177,6 +180,12 @@ def publish_batch(
             f"以下事项已发布且内容未改变：{_codes_text(unchanged)}",
             field="codes",
         )
+    # Drafts imported before the consistency rules existed are checked again here.
+    refuse_inconsistent(
+        (Matter.model_validate(json.loads(drafts[c].data)) for c in codes),
+        action="发布",
+        field="codes",
+    )
     # Hold this node's writer lock (PostgreSQL) before reading the last batch number, so
     # two concurrent publications cannot both take it; append_event takes it again.
     lock_writer(session, node.node_id)

@@ -15,10 +15,10 @@ from reportlab.lib.units import mm
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from common.cases.clock import KIND_EXTENSION
+from common.cases.clock import KIND_EXTENSION, SPECIAL_KINDS
 from common.cases.models import CaseNotice, SpecialProcedure
 from common.cases.queries import notice_view
-from common.cases.review.service import SUBKINDS, case_procedures
+from common.cases.review.service import case_procedures
 from common.cases.states import CaseState
 from common.catalog.schema import Material
 from common.documents.case_data import CaseContext, case_context, event_body, not_applicable
@@ -297,10 +297,13 @@ def special_procedure_notice(
     expected_end: date | None = None,
     actor: Actor | None = None,
 ) -> bytes:
-    """特别程序告知书: kind, reason, start, expected end; the latest procedure unless ``seq``.
+    """特别程序告知书: kind, legal basis, reason, start, expected end; the latest
+    procedure unless ``seq``.
 
-    §45: hearings, tests, appraisals and expert reviews do not count in the time limit
-    and must be notified in writing; §42: an approved extension is notified likewise.
+    §45: hearings, tendering, auctions, tests, quarantine, appraisals and expert reviews
+    do not count in the time limit and must be notified in writing; §42: an approved
+    extension is notified likewise. A 现场勘查 or "other" procedure from before §45 was
+    applied strictly prints that its days count.
     """
     ctx = case_context(session, node, case_no, actor)
     case = ctx.case
@@ -308,7 +311,9 @@ def special_procedure_notice(
         raise not_applicable(case, "特别程序告知书", "没有特别程序")
     procedure = _procedure(session, case_no, seq)
     end = _expected_end(ctx, procedure, expected_end)
-    what = SUBKINDS.get(procedure.subkind, procedure.subkind)
+    known = SPECIAL_KINDS.get(procedure.subkind)
+    what = procedure.subkind_label
+    basis = known.basis if known else "—"
     doc = Document(node.settings)
     title = "特别程序告知书"
     doc.header(
@@ -326,18 +331,26 @@ def special_procedure_notice(
             f"{_applied(ctx)}{accepted}。因{procedure.reason}，本机关不能在规定期限内作出决定。"
             f"根据{LAW}第四十二条的规定，经本机关负责人批准，办理期限{days}。"
         )
-    else:
+    elif procedure.pauses_clock:
         doc.paragraph(
             f"{_applied(ctx)}{accepted}。因{procedure.reason}，需要进行{what}。根据{LAW}第四十五条的规定，"
             f"{what}所需时间不计算在办理时限内，特此书面告知。"
         )
+    else:  # 现场勘查 / other, written before §45 was applied strictly
+        doc.paragraph(
+            f"{_applied(ctx)}{accepted}。因{procedure.reason}，需要进行{what}。{what}不属于{LAW}"
+            "第四十五条规定的情形，所需时间计入办理时限，特此书面告知。"
+        )
     doc.space(2)
     deadline = chinese_date(case.deadline) if case.deadline else "—"
-    clock = (
-        "特别程序期间暂停计时，所需时间不计算在办理时限内，办理时限相应顺延"
-        if procedure.kind != KIND_EXTENSION
-        else f"延长后于{deadline}前作出决定"
-    )
+    if procedure.kind == KIND_EXTENSION:
+        clock = f"延长后于{deadline}前作出决定"
+    elif procedure.pauses_clock:
+        clock = "特别程序期间暂停计时，所需时间不计算在办理时限内，办理时限相应顺延"
+    elif procedure.paused_days:  # ended by older software, which paused it: as signed
+        clock = f"按原记录未计入{procedure.paused_days}个工作日，于{deadline}前作出决定"
+    else:
+        clock = f"所需时间计入办理时限，于{deadline}前作出决定"
     doc.fields(
         _case_fields(
             ctx,
@@ -345,6 +358,7 @@ def special_procedure_notice(
                 "特别程序种类",
                 f"{SPECIAL_KIND_LABELS.get(procedure.kind, procedure.kind)}（{what}）",
             ),
+            ("法律依据", basis),
             ("原因", procedure.reason),
             ("开始日期", chinese_date(procedure.started_on)),
             ("预计结束日期", end),

@@ -52,11 +52,10 @@ class DecisionRequest(_Request):
 
 class SpecialStartRequest(_Request):
     kind: Literal[1, 2] = Field(
-        description="1 延长审批；2 其他（听证、检验检测、鉴定、专家评审等）"
+        description="1 延长审批（第四十二条）；2 行政许可法第四十五条规定的特别程序"
+        "（听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审）"
     )
-    subkind: Literal[
-        "extension", "hearing", "test", "appraisal", "expert_review", "inspection", "other"
-    ]
+    subkind: service.SpecialSubkind
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -18,7 +18,7 @@ never commits (the request owns the transaction).
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -29,10 +29,13 @@ from common.calendar.service import working_calendar
 from common.cases.access import append_case_event, load_case, today_on
 from common.cases.clock import (
     KIND_EXTENSION,
+    SECTION_45_SUBKINDS,
+    SPECIAL_KINDS,
     ClockView,
     as_date,
     clock_status,
     deadline_after_pause,
+    pauses_clock,
 )
 from common.cases.models import Case, CaseTask, SpecialProcedure
 from common.cases.review.projection import (
@@ -50,15 +53,24 @@ VERIFICATION_DAYS = (
 )
 EXTENSION_LIMIT_SINGLE = 10  # §42: one department
 EXTENSION_LIMIT_JOINT = 15  # §42: joint or centralised handling (several departments)
-SUBKINDS = {
-    "extension": "延长审批",
-    "hearing": "听证",
-    "test": "检验检测",
-    "appraisal": "鉴定",
-    "expert_review": "专家评审",
-    "inspection": "现场勘查",
-    "other": "其他",
-}
+# Labels of every special-procedure kind a ledger may hold, retired ones included (a
+# procedure started before stays readable); ``OFFERED_SUBKINDS`` is what screens offer.
+SUBKINDS = {code: kind.label for code, kind in SPECIAL_KINDS.items()}
+OFFERED_SUBKINDS = {code: kind.label for code, kind in SPECIAL_KINDS.items() if kind.offered}
+# What the API accepts (``clock.STARTABLE_SUBKINDS``, as a type for request models;
+# a test keeps the two equal).
+SpecialSubkind = Literal[
+    "extension",
+    "hearing",
+    "tendering",
+    "auction",
+    "examination",
+    "testing",
+    "quarantine",
+    "appraisal",
+    "expert_review",
+    "test",
+]
 
 
 # -- small checks --------------------------------------------------------------------
@@ -79,6 +91,27 @@ def _choice(value: str, allowed: tuple[str, ...], field: str) -> str:
             f"case.{field}_invalid", f"{field} 的取值只能是 {' / '.join(allowed)}", field=field
         )
     return value
+
+
+def _startable_subkind(subkind: str) -> None:
+    """A kind the law allows (§42 extension or one of §45's eight), or a 4xx at ``subkind``."""
+    known = SPECIAL_KINDS.get(subkind)
+    if known is not None and known.startable:
+        return
+    listed = "、".join(SPECIAL_KINDS[code].label for code in SECTION_45_SUBKINDS)
+    if known is None:
+        raise DomainError(
+            "case.subkind_invalid",
+            f"特别程序种类只能是延长审批或行政许可法第四十五条规定的{listed}",
+            field="subkind",
+        )
+    on_site = "（第三十四条规定的实地核查）" if subkind == "inspection" else ""
+    raise DomainError(
+        "case.subkind_not_statutory",
+        f"“{known.label}”{on_site}不是行政许可法第四十五条规定的特别程序，所需时间计入办理时限；"
+        f"不计入时限的只有{listed}",
+        field="subkind",
+    )
 
 
 def _add_days(session: Session, start: str, days: int) -> str:
@@ -197,18 +230,21 @@ def start_special_procedure(
     subkind: str,
     reason: str | None,
 ) -> SignedEvent:
-    """特别程序 (hearing, test, appraisal, expert review, ...): the clock stops (kind 2)."""
+    """特别程序: kind 1 extension of approval (§42), kind 2 one of the eight of §45 (the
+    clock stops). 现场勘查 and "other" are refused: their days count (§34)."""
     case = load_case(session, case_no)
     check_case_action(session, node, actor, case, "start_special_procedure")
     if kind not in (1, 2) or isinstance(kind, bool):
         raise DomainError(
-            "case.kind_invalid", "特别程序种类只能是 1（延长审批）或 2（其他）", field="kind"
+            "case.kind_invalid",
+            "特别程序种类只能是 1（延长审批）或 2（行政许可法第四十五条规定的程序）",
+            field="kind",
         )
-    _choice(subkind, tuple(SUBKINDS), "subkind")
+    _startable_subkind(subkind)
     if (kind == KIND_EXTENSION) != (subkind == "extension"):
         raise DomainError(
             "case.subkind_invalid",
-            "种类1（延长审批）对应 extension，种类2对应其他特别程序",
+            "种类1（延长审批）对应 extension，种类2对应第四十五条规定的特别程序",
             field="subkind",
         )
     reason = _text(reason, "reason", "特别程序的原因", required=True)
@@ -249,9 +285,11 @@ def end_special_procedure(
     if date.fromisoformat(ended_on) < started_on:
         raise DomainError("case.special_end_before_start", "结束日期早于开始日期", field="ended_on")
     calendar = working_calendar(session)
+    # A 现场勘查 or "other" procedure started before §45 was applied strictly ends
+    # without pausing: its days count.
     paused = (
         calendar.working_days_between(started_on, date.fromisoformat(ended_on))
-        if procedure.kind != KIND_EXTENSION
+        if pauses_clock(procedure.kind, procedure.subkind)
         else 0
     )
     deadline = (

@@ -16,6 +16,7 @@ from common.cases.clock import (
     clock_status,
     deadline_after_pause,
     deadline_for,
+    pauses_clock,
 )
 
 OFFICIAL = WorkingCalendar.from_chinese_calendar()
@@ -262,3 +263,24 @@ def test_deadlines_into_2027_count_monday_to_friday(start, n):
     assert OFFICIAL.working_days_between(start, D(2026, 12, 31)) + in_2027 == n
     view = clock_status(running(start, n), OFFICIAL, start)
     assert 2027 in view.fallback_years
+
+
+def test_only_the_kinds_of_section_45_pause_the_clock():
+    """现场勘查 (§34) and "other" count toward the limit; a kind-only Pause (no subkind)
+    is judged by its kind, as before."""
+    accepted = D(2026, 3, 2)
+    for subkind, status in (
+        ("inspection", "normal"),
+        ("other", "normal"),
+        ("hearing", "paused"),
+        ("quarantine", "paused"),
+        (None, "paused"),
+    ):
+        case = running(accepted, 10, Pause(D(2026, 3, 3), None, subkind=subkind))
+        view = clock_status(case, OFFICIAL, D(2026, 3, 5))
+        assert (view.status, view.paused_days) == (status, 0 if status == "normal" else 2), subkind
+    assert not pauses_clock(1, "extension") and pauses_clock(2, "test")
+    assert not pauses_clock(2, "inspection") and not pauses_clock(2, "other")
+    # An ended procedure keeps the days its signed end recorded (and moved the deadline by).
+    old = Pause(D(2026, 3, 3), D(2026, 3, 5), 2, subkind="inspection")
+    assert clock_status(running(accepted, 10, old), OFFICIAL, D(2026, 3, 6)).paused_days == 2

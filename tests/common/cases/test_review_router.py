@@ -282,6 +282,19 @@ def test_every_rejection_names_the_field(
     refused(make_client(county, None).get("/api/v1/tasks"), 401, "auth.missing", "Authorization")
 
 
+def test_a_special_procedure_outside_section_45_is_refused_over_http(
+    county: ThisNode, staff: Callable[[str], TestClient]
+):
+    case_no = accepted_case(county, COMPANY)
+    answer = staff("scjg").post(
+        f"/api/v1/cases/{case_no}/special-procedures",
+        json={"kind": 2, "subkind": "inspection", "reason": "现场勘查经营场所"},
+    )
+    # The action's 400 today; the request model's 422 once it takes ``SpecialSubkind``.
+    assert answer.status_code in (400, 422) and answer.json()["field"] == "subkind"
+    assert staff("scjg").get(f"/api/v1/cases/{case_no}/clock").json()["status"] != "paused"
+
+
 def test_special_procedure_and_extension_over_http(
     county: ThisNode, staff: Callable[[str], TestClient]
 ):
@@ -291,7 +304,7 @@ def test_special_procedure_and_extension_over_http(
     lead = staff("scjg")
     started = lead.post(
         f"/api/v1/cases/{case_no}/special-procedures",
-        json={"kind": 2, "subkind": "inspection", "reason": "现场勘查经营场所"},
+        json={"kind": 2, "subkind": "appraisal", "reason": "鉴定经营场所的设备"},
     )
     assert started.status_code == 200, started.json()
     assert (started.json()["seq"], started.json()["state"]) == (1, "special")
@@ -308,7 +321,7 @@ def test_special_procedure_and_extension_over_http(
     assert paused["status"] == "paused" and paused["days_used"] == 0
     procedures = lead.get(f"/api/v1/cases/{case_no}/special-procedures").json()["procedures"]
     assert [(p["seq"], p["subkind_label"], p["ended_on"]) for p in procedures] == [
-        (1, "现场勘查", None)
+        (1, "鉴定", None)
     ]
     ended = lead.post(
         f"/api/v1/cases/{case_no}/special-procedures/1/end", json={"result": "场所符合要求"}

@@ -11,13 +11,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID, case_filed_body
 
 from common.calendar.service import add_working_days
-from common.cases.access import case_subject, load_case
+from common.cases.access import append_case_event, case_subject, load_case
+from common.cases.clock import SECTION_45_SUBKINDS, SPECIAL_KINDS, STARTABLE_SUBKINDS
 from common.cases.models import CaseTask, SpecialProcedure
 from common.cases.review import service as review
 from common.catalog.sample import publish_sample
@@ -26,6 +27,7 @@ from common.db import transaction
 from common.errors import Conflict, DomainError, Forbidden, NotFound
 from common.ledger.envelope import parse_event
 from common.ledger.projection import apply_event, clear_projections, iter_events, snapshot
+from common.ledger.verify import verify_node
 from common.node import ThisNode
 from common.users.roles import Actor, Role
 
@@ -602,3 +604,107 @@ def test_the_review_projection_rebuilds_identically(county: ThisNode, monkeypatc
         assert snapshot(session) == before
     case = case_of(county, case_no)
     assert (case.extension_days, case.deadline, case.state) == (3, "2026-11-24", "approved")
+
+
+# -- only the law's special procedures (issue 13) --------------------------------------
+# §45 leaves out of the limit exactly 听证、招标、拍卖、检验、检测、检疫、鉴定、专家评审;
+# 现场勘查 (§34 on-site verification) and "other" count. Events of those two already in a
+# ledger (signed by older software) still project, rebuild and verify.
+
+LAND_LEAD = reviewer("衡东县发展和改革局")  # INVESTMENT's lead department (10 working days)
+
+
+def test_the_special_procedure_kinds_are_exactly_the_law_s():
+    labels = [SPECIAL_KINDS[code].label for code in SECTION_45_SUBKINDS]
+    assert labels == ["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
+    assert {SPECIAL_KINDS[code].basis for code in SECTION_45_SUBKINDS} == {
+        "《中华人民共和国行政许可法》第四十五条"
+    }
+    assert list(review.OFFERED_SUBKINDS) == ["extension", *SECTION_45_SUBKINDS]
+    assert not {"inspection", "other"} & set(STARTABLE_SUBKINDS)
+    # The type the review router's request model takes says the same.
+    assert get_args(review.SpecialSubkind) == STARTABLE_SUBKINDS
+
+
+@pytest.mark.parametrize("subkind", ["inspection", "other"])
+def test_a_retired_kind_is_refused_naming_the_field(county: ThisNode, monkeypatch, subkind):
+    case_no = accepted_case(county, INVESTMENT)
+    on_day(monkeypatch, "2026-11-04")
+    with pytest.raises(DomainError) as refused:
+        act(county, review.start_special_procedure, LAND_LEAD, case_no, 2, subkind, "现场勘查")
+    error = refused.value
+    assert (error.code, error.field, error.status_code) == (
+        "case.subkind_not_statutory",
+        "subkind",
+        400,
+    )
+    assert "第四十五条" in error.message and "计入办理时限" in error.message
+    with transaction(county.engine) as session:  # nothing written
+        assert load_case(session, case_no).state == "accepted"
+        assert session.get(SpecialProcedure, (case_no, 1)) is None
+
+
+@pytest.mark.parametrize("subkind", SECTION_45_SUBKINDS)
+def test_each_of_the_eight_kinds_of_section_45_pauses_the_clock(
+    county: ThisNode, monkeypatch, subkind
+):
+    case_no = accepted_case(county, INVESTMENT, accepted_on="2026-11-02")  # deadline 11-16
+    on_day(monkeypatch, "2026-11-04")
+    act(county, review.start_special_procedure, LAND_LEAD, case_no, 2, subkind, "依法组织")
+    with transaction(county.engine) as session:
+        view = review.case_clock(session, case_no, "2026-11-10")
+    assert (view.status, view.days_used) == ("paused", 2)
+    on_day(monkeypatch, "2026-11-11")
+    ended = act(county, review.end_special_procedure, LAND_LEAD, case_no, 1, "已完成")
+    assert (ended.body["paused_days"], ended.body["deadline"]) == (5, "2026-11-23")
+
+
+def _started_by_old_software(node: ThisNode, case_no: str, subkind: str, on: str) -> None:
+    """The event an older node wrote for a 现场勘查 / other procedure (signed, immutable)."""
+    body = {"seq": 1, "kind": 2, "subkind": subkind, "reason": "现场勘查", "started_on": on}
+    with transaction(node.engine) as session:
+        append_case_event(session, node, load_case(session, case_no), "case.special_started", body)
+
+
+def test_an_open_retired_kind_in_the_ledger_no_longer_stops_the_clock(
+    county: ThisNode, monkeypatch
+):
+    case_no = accepted_case(county, INVESTMENT, accepted_on="2026-11-02")
+    _started_by_old_software(county, case_no, "inspection", "2026-11-04")
+    assert case_of(county, case_no).state == "special"  # it still projects
+    with transaction(county.engine) as session:
+        view = review.case_clock(session, case_no, "2026-11-10")
+    assert (view.status, view.days_used, view.paused_days) == ("normal", 6, 0)
+    on_day(monkeypatch, "2026-11-11")
+    ended = act(county, review.end_special_procedure, LAND_LEAD, case_no, 1, "勘查完毕")
+    assert (ended.body["paused_days"], ended.body["deadline"]) == (0, "2026-11-16")
+    assert case_of(county, case_no).deadline == "2026-11-16"
+
+
+def test_retired_kind_events_in_a_ledger_rebuild_and_verify(county: ThisNode):
+    ended_before = accepted_case(county, INVESTMENT, accepted_on="2026-11-02")
+    _started_by_old_software(county, ended_before, "other", "2026-11-04")
+    ended = {
+        "seq": 1,
+        "ended_on": "2026-11-11",
+        "result": "完成",
+        "paused_days": 5,  # what older software recorded
+        "deadline": "2026-11-23",
+    }
+    with transaction(county.engine) as session:
+        case = load_case(session, ended_before)
+        append_case_event(session, county, case, "case.special_ended", ended)
+    still_open = accepted_case(county, PHARMACY, accepted_on="2026-11-02")
+    _started_by_old_software(county, still_open, "inspection", "2026-11-03")
+    with transaction(county.engine) as session:
+        before = snapshot(session)
+        clear_projections(session)
+        for raw in list(iter_events(session)):
+            apply_event(session, parse_event(county.network_id, raw))
+        assert snapshot(session) == before
+    with transaction(county.engine) as session:
+        report = verify_node(session, county)
+        assert report.ok, report.summary()
+        # What was signed stands: the recorded days and the moved deadline agree.
+        view = review.case_clock(session, ended_before, "2026-11-12")
+    assert (view.paused_days, view.deadline) == (5, date(2026, 11, 23))

@@ -300,6 +300,47 @@ def test_special_procedure_notice_with_an_expected_end_and_an_extension(
     assert "涉及相邻权人重大利益" in first
 
 
+def test_special_procedure_notice_names_the_legal_basis_and_the_kind(
+    published, actors, k, pdf, stored_pdf
+):
+    """Every §45 kind is notified in writing with its basis: 行政许可法第四十五条."""
+    accepted = _accepted_food_case(published, actors, k, stored_pdf)
+    k.do(
+        published,
+        review.start_special_procedure,
+        actors["reviewer"],
+        accepted,
+        2,
+        "quarantine",
+        "经营的食用农产品需经动物检疫",
+    )
+    text = pdf.text(pdf.render(published, special_procedure_notice, accepted))
+    assert "法律依据《中华人民共和国行政许可法》第四十五条" in text
+    assert "种类2：其他特别程序（检疫）" in text and "需要进行检疫" in text
+    assert "不计算在办理时限内" in text
+
+
+def test_notice_of_a_retired_kind_says_its_days_count(published, actors, k, pdf, stored_pdf):
+    """A 现场勘查 procedure signed by older software prints that it counts (§34), never §45."""
+    from common.cases.access import append_case_event, load_case
+
+    accepted = _accepted_food_case(published, actors, k, stored_pdf)
+    body = {
+        "seq": 1,
+        "kind": 2,
+        "subkind": "inspection",
+        "reason": "核实经营场所",
+        "started_on": "2026-11-04",
+    }
+    with transaction(published.engine) as session:
+        case = load_case(session, accepted)
+        append_case_event(session, published, case, "case.special_started", body)
+    text = pdf.text(pdf.render(published, special_procedure_notice, accepted))
+    assert "现场勘查不属于《中华人民共和国行政许可法》第四十五条规定的情形" in text
+    assert "法律依据《中华人民共和国行政许可法》第三十四条" in text
+    assert "所需时间计入办理时限" in text and "暂停计时" not in text
+
+
 def _mandatory(node, code):
     from common.catalog.service import get_published
 
