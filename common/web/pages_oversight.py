@@ -9,17 +9,21 @@ Mounted on every tier: a township sees its area, a village agent its village.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Annotated
+from datetime import date, timedelta
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlmodel import col
 
 from common.authority.reading import FIGURE_READERS
+from common.cases.access import load_case
+from common.cases.api import CASE_NO_PATTERN
 from common.cases.queries import case_summary
+from common.errors import DomainError
+from common.identity import registry
 from common.identity.models import RegistryNode
 from common.oversight.export import shown
 from common.oversight.figures import (
@@ -30,7 +34,10 @@ from common.oversight.figures import (
     cases_behind,
 )
 from common.oversight.router import area_for, board_for, period_of, search
+from common.supervision import service as supervision
+from common.supervision.router import notice_view
 from common.timeutil import local_today
+from common.users.roles import Role
 from common.web.page import Page, page_for
 
 router = APIRouter(include_in_schema=False)
@@ -174,5 +181,103 @@ def cases_page(
         pages=max(1, -(-len(chosen) // PER_PAGE)),
         cases=[case_summary(case) | {"clock": clock.status_label} for case, clock in rows],
         back=f"/oversight?{urlencode(here)}",
+        supervises=page.actor.role in supervision.SUPERVISORS,
         query=lambda **more: urlencode({**here, "drill": drill, "q": q or "", **more}),
+    )
+
+
+# -- 督办 --------------------------------------------------------------------------------
+
+Supervisor = Annotated[Page, page_for(*supervision.SUPERVISORS)]
+Staff = Annotated[Page, page_for(*Role)]
+CaseNo = Annotated[str, Path(pattern=CASE_NO_PATTERN)]
+NoticeId = Annotated[str, Path(pattern=r"^\d{12}-\d{8}-\d{4,6}:\d{12}:\d{1,6}$")]
+VIEW_LABELS = {"received": "本节点收到的督办", "issued": "本节点发出的督办"}
+STATE_LABELS = {"open": "待答复", "overdue": "逾期未答复", "answered": "已答复", "all": "全部"}
+
+
+@router.get("/oversight/supervisions")
+def supervisions_page(
+    page: Staff,
+    view: Annotated[supervision.View | None, Query()] = None,
+    state: Annotated[supervision.State, Query()] = "open",
+) -> Response:
+    assert page.actor is not None
+    supervises = page.actor.role in supervision.SUPERVISORS
+    chosen: supervision.View = view or ("issued" if supervises else "received")
+    if (chosen == "issued") != supervises:
+        chosen = "issued" if supervises else "received"
+    today = local_today(page.node.settings.tz)
+    notices = supervision.list_supervisions(page.session, page.node, chosen, state, today)
+    return page.render(
+        "oversight/supervisions.html",
+        page_title=VIEW_LABELS[chosen],
+        view=chosen,
+        state=state,
+        state_labels=STATE_LABELS,
+        notices=[notice_view(n, today) for n in notices],
+        names=registry.node_names(page.session),
+    )
+
+
+@router.post("/oversight/supervisions/{notice_id}/answer")
+def answer_page(
+    notice_id: NoticeId, page: Staff, answer: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
+    _, error = page.act(supervision.answer_supervision, notice_id, answer)
+    if error is None:
+        return page.redirect("/oversight/supervisions?view=received", "已答复督办")
+    today = local_today(page.node.settings.tz)
+    notices = supervision.list_supervisions(page.session, page.node, "received", "open", today)
+    return page.form_error(
+        "oversight/supervisions.html",
+        error,
+        page_title=VIEW_LABELS["received"],
+        view="received",
+        state="open",
+        state_labels=STATE_LABELS,
+        notices=[notice_view(n, today) for n in notices],
+        names=registry.node_names(page.session),
+        failed=notice_id,
+        values={"answer": answer},
+    )
+
+
+def _supervise_form(page: Page, case_no: str, **context: Any) -> dict[str, Any]:
+    case = load_case(page.session, case_no)
+    today = local_today(page.node.settings.tz)
+    return {
+        "page_title": f"督办 {case_no}",
+        "case": case_summary(case),
+        "holder": registry.node_names(page.session).get(case.custodian, case.custodian),
+        "default_reply_by": (today + timedelta(days=3)).isoformat(),
+        **context,
+    }
+
+
+@router.get("/oversight/supervise/{case_no}")
+def supervise_form(case_no: CaseNo, page: Supervisor) -> Response:
+    return page.render("oversight/supervise.html", **_supervise_form(page, case_no))
+
+
+@router.post("/oversight/supervise/{case_no}")
+def supervise(
+    case_no: CaseNo,
+    page: Supervisor,
+    message: Annotated[str, Form(max_length=500)] = "",
+    reply_by: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    try:
+        due = date.fromisoformat(reply_by)
+    except ValueError:
+        error: DomainError | None = DomainError(
+            "supervision.reply_by", "请填写答复期限（年-月-日）", field="reply_by"
+        )
+    else:
+        _, error = page.act(supervision.issue_supervision, case_no, message, due)
+    if error is None:
+        return page.redirect("/oversight/supervisions?view=issued", "已发出督办")
+    values = {"message": message, "reply_by": reply_by}
+    return page.form_error(
+        "oversight/supervise.html", error, **_supervise_form(page, case_no, values=values)
     )

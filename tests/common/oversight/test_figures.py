@@ -310,3 +310,60 @@ def test_the_supervisor_drills_from_the_county_to_a_villages_cases_on_a_phone(
         assert "430424199001011232" not in tab.page.content()
     finally:
         context.close()
+
+
+def test_a_supervisor_sends_a_notice_the_township_answers_it_on_phones(
+    month, township, serve, browser, staff_client
+):
+    """At 375 px: the county's auditor drills to the township's open cases, finds one the
+    township holds, sends a 督办; the township's clerk answers it on its own node; the
+    auditor sees it answered."""
+    from browser_testing import CheckedTab
+    from case_fixtures import STAFF_PASSWORD
+
+    staff_client(month, "auditor")  # provisioned: they log in with the staff password
+    staff_client(township, "tclerk")
+    county, town = serve(month), serve(township)
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=PHONE)
+    try:
+        tab = CheckedTab(context.new_page(), "supervision-375")
+        tab.log_in(county.url, "auditor", STAFF_PASSWORD)
+        tab.visit(f"{county.url}/oversight?from=2026-11-01&to=2026-11-30", "auditor-board")
+        with tab.page.expect_navigation():
+            tab.page.locator("[data-testid=compare-filed] a", has_text="洣水镇").click()
+        tab.check("auditor-township-board")
+        with tab.page.expect_navigation():
+            tab.page.locator("[data-testid=figure][data-key=open_now] a").click()
+        tab.check("auditor-open-cases")
+        tab.page.fill("[data-testid=drill-q]", f"{TOWNSHIP_ID}-")
+        tab.submit("[data-testid=drill-search]", "auditor-township-held")
+        _fits(tab, "open cases")
+        row = tab.page.locator("[data-testid=drill-row]").first
+        case_no = row.locator(".code").inner_text()
+        assert case_no.startswith(TOWNSHIP_ID)
+        with tab.page.expect_navigation():
+            row.locator("[data-testid=supervise-link]").click()
+        tab.check("supervise-form")
+        _fits(tab, "supervise form")
+        tab.page.fill("[data-testid=supervise-message]", "请说明该件为何仍未办结")
+        tab.submit("[data-testid=supervise-submit]", "supervision-issued")
+        issued = tab.page.locator("[data-testid=supervision-row]")
+        assert issued.count() == 1 and case_no in issued.inner_text()
+        assert issued.locator("[data-testid=supervision-state]").inner_text() == "待答复"
+
+        clerk = CheckedTab(context.new_page(), "supervision-375-township")
+        context.clear_cookies()
+        clerk.log_in(town.url, "tclerk", STAFF_PASSWORD)
+        clerk.visit(f"{town.url}/oversight/supervisions", "township-received")
+        _fits(clerk, "received notices")
+        clerk.page.fill("[data-testid=answer-text]", "已补齐材料，今日办结")
+        clerk.submit("[data-testid=answer-submit]", "township-answered")
+        assert "已答复督办" in clerk.page.content()
+
+        context.clear_cookies()
+        tab.log_in(county.url, "auditor", STAFF_PASSWORD)
+        tab.visit(f"{county.url}/oversight/supervisions?view=issued&state=answered", "answered")
+        answered = tab.page.locator("[data-testid=supervision-row]")
+        assert answered.count() == 1 and "已补齐材料，今日办结" in answered.inner_text()
+    finally:
+        context.close()
