@@ -1,8 +1,9 @@
 """Reading cases: the case view, lists, the integrated-window queues, the public
 progress answer, and what the case screens read of one case (its materials, its trail
-of events, its clock) and the village agent's case list. Identity numbers leave here
-masked only; where a list is filtered by who may read it, the rule is the read policy's
-(``common.authority.reading``).
+of events, its clock, whether its handoff offer has gone up the link yet), the village
+agent's case list, and how long each work list is (the menus' work counters). Identity
+numbers leave here masked only; where a list is filtered by who may read it, the rule is
+the read policy's (``common.authority.reading``).
 
 Reads never write; the clocks are worked out at read time from ``today``.
 """
@@ -14,14 +15,14 @@ import json
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col
 
 from common.authority.reading import department_cases, node_area
 from common.calendar.service import working_calendar
 from common.calendar.workdays import WorkingCalendar
-from common.cases.access import case_subject, load_case
+from common.cases.access import CASE_SUBJECT_PREFIX, case_subject, load_case
 from common.cases.clock import clock_status
 from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
 from common.cases.review.service import case_procedures
@@ -32,6 +33,7 @@ from common.identity.models import RegistryNode
 from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS
 from common.ledger.models import Event
 from common.node import ThisNode
+from common.users.roles import Actor
 
 QUEUE_STATES = (CaseState.FILED.value, CaseState.SUPPLEMENT.value)
 ENDED_EARLY = (CaseState.REFUSED.value, CaseState.WITHDRAWN.value)
@@ -464,3 +466,131 @@ def case_trail(session: Session, case_no: str, names: dict[str, str]) -> list[di
         }
         for sseq, kind, author, at in rows
     ]
+
+
+# -- work counters: how long each work list is (the menus and the empty lists say it) ------
+# Each count asks the same conditions as the list it counts, so the number in a menu is
+# the number of rows its page shows.
+
+# What waits for the village agent at the village: a case held here that is not on its
+# way elsewhere and is still to be handed up, accepted, completed or delivered.
+AGENT_TODO_STATES = (
+    CaseState.FILED.value,
+    CaseState.SUPPLEMENT.value,
+    CaseState.APPROVED.value,
+    CaseState.REJECTED.value,
+)
+
+
+def _agent_todo_where(node: ThisNode) -> tuple[ColumnElement[bool], ...]:
+    return (
+        col(Case.origin_node) == node.node_id,
+        col(Case.custodian) == node.node_id,
+        col(Case.pending_offer_to).is_(None),
+        col(Case.state).in_(AGENT_TODO_STATES),
+    )
+
+
+def agent_todo(session: Session, node: ThisNode, limit: int = MAX_AGENT_CASES) -> list[Case]:
+    """The village's cases waiting for an agent here (to hand up, accept, or deliver the
+    result that came home), oldest first."""
+    query = (
+        select(Case)
+        .where(*_agent_todo_where(node))
+        .order_by(col(Case.filed_at), col(Case.case_no))
+        .limit(limit)
+    )
+    return list(session.execute(query).scalars())
+
+
+def agent_todo_count(session: Session, node: ThisNode) -> int:
+    count = session.execute(
+        select(func.count()).select_from(Case).where(*_agent_todo_where(node))
+    ).scalar_one()
+    return min(int(count), MAX_AGENT_CASES)
+
+
+def inbox_count(session: Session, node: ThisNode) -> int:
+    """How many open offers wait for this node (``handoff.service.handoff_inbox``'s rows)."""
+    offer = (col(Event.subject) == literal(CASE_SUBJECT_PREFIX) + col(Case.case_no)) & (
+        col(Event.sseq) == col(Case.pending_offer_seq)
+    )
+    query = (
+        select(func.count())
+        .select_from(Case)
+        .join(Event, offer)
+        .where(col(Case.pending_offer_to) == node.node_id)
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def window_queue_count(session: Session, node: ThisNode, windows: list[str]) -> int:
+    """How many cases the window queues of ``windows`` list together (``window_queue``)."""
+    query = (
+        select(func.count())
+        .select_from(Case)
+        .where(
+            col(Case.custodian) == node.node_id,
+            col(Case.window).in_(windows),
+            col(Case.state).in_(QUEUE_STATES),
+        )
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def acceptance_queue_count(session: Session, node: ThisNode) -> int:
+    """How many cases ``acceptance_queue`` lists (every window)."""
+    query = select(func.count()).select_from(Case).where(*_waiting_here(node))
+    return int(session.execute(query).scalar_one())
+
+
+def open_task_count(session: Session, actor: Actor) -> int:
+    """How many open tasks the actor's task list shows (``review.service.tasks_for``)."""
+    from common.cases.review.service import tasks_for
+
+    return len(tasks_for(session, actor, state="open"))
+
+
+# -- whether a case's last handoff has gone up the link ------------------------------------
+
+
+def offers_waiting_upload(session: Session, node: ThisNode, cases: list[Case]) -> set[str]:
+    """The numbers of ``cases`` whose open offer, written here to a node up the tree, is
+    still in the outbox for this node's parent (not yet acknowledged). An offer that went
+    up, or one down to this node's own subtree (the child pulls it), is not among them."""
+    from common.sync.models import OutboxEntry, SyncCursor
+    from common.sync.routing import in_subtree, parent_of
+
+    parent = parent_of(session, node.node_id)
+    offered = {
+        case_subject(c.case_no): c
+        for c in cases
+        if c.pending_offer_to is not None
+        and c.pending_offer_seq is not None
+        and not in_subtree(session, node.node_id, c.pending_offer_to)
+    }
+    if parent is None or not offered:
+        return set()
+    cursor = session.get(SyncCursor, parent)
+    acked = cursor.sent_acked if cursor else 0
+    rows = session.execute(
+        select(col(Event.subject), col(Event.sseq))
+        .join(OutboxEntry, col(OutboxEntry.lseq) == col(Event.lseq))
+        .where(
+            col(Event.subject).in_(list(offered)),
+            col(Event.author) == node.node_id,
+            col(OutboxEntry.peer) == parent,
+            col(OutboxEntry.seq) > acked,
+        )
+    ).all()
+    return {
+        offered[subject].case_no
+        for subject, sseq in rows
+        if sseq == offered[subject].pending_offer_seq
+    }
+
+
+def offer_waiting_upload(session: Session, node: ThisNode, case_no: str) -> bool:
+    """Is this case's open offer still waiting to go up (``offers_waiting_upload``)?"""
+    case = session.get(Case, case_no)
+    return case is not None and bool(offers_waiting_upload(session, node, [case]))

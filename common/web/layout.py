@@ -1,6 +1,7 @@
 """What every page shows around its content: the node, the user, navigation by role
-the sync banner (online or not, last sync, how much is waiting to go up) and, when
-this node's writes are held, why and what happens next."""
+with the work counters of its lists (``common.web.work``), the sync banner (online or
+not, last sync, how much is waiting to go up) and, when this node's writes are held,
+why and what happens next."""
 
 from __future__ import annotations
 
@@ -17,25 +18,36 @@ from common.node import ThisNode
 from common.tiers import load_tier
 from common.timeutil import utcnow
 from common.users.roles import ROLE_LABELS, Role
+from common.web.work import WORK_LINKS, work_counts, work_elsewhere
 
 if TYPE_CHECKING:
     from common.web.page import Page
 
+# Every role but the department reviewer's sees its area's figures; everyone has 督办
+# (an auditor those it sent, the others those sent to their node).
+SUPERVISION = ("督办", "/oversight/supervisions")
+OVERSIGHT = [("数据看板", "/oversight"), SUPERVISION]
 # Navigation by role: (label, path). The first entry is the user's home screen.
 NAV: dict[Role, list[tuple[str, str]]] = {
-    Role.VILLAGE_AGENT: [("代办受理", "/agent/matters"), ("我的办件", "/agent/cases")],
+    Role.VILLAGE_AGENT: [("代办受理", "/agent/matters"), ("我的办件", "/agent/cases"), *OVERSIGHT],
     Role.TOWNSHIP_CLERK: [
         ("转交收件箱", "/staff/inbox"),
         ("窗口受理", "/staff/queue"),
         ("辖区办件", "/staff/cases"),
+        *OVERSIGHT,
     ],
-    Role.TOWNSHIP_APPROVER: [("审批任务", "/staff/tasks"), ("辖区办件", "/staff/cases")],
+    Role.TOWNSHIP_APPROVER: [
+        ("审批任务", "/staff/tasks"),
+        ("辖区办件", "/staff/cases"),
+        *OVERSIGHT,
+    ],
     Role.COUNTY_WINDOW_CLERK: [
         ("窗口受理", "/staff/queue"),
         ("转交收件箱", "/staff/inbox"),
         ("全部办件", "/staff/cases"),
+        *OVERSIGHT,
     ],
-    Role.DEPARTMENT_REVIEWER: [("审批任务", "/staff/tasks")],
+    Role.DEPARTMENT_REVIEWER: [("审批任务", "/staff/tasks"), SUPERVISION],
     Role.COUNTY_ADMIN: [
         ("节点运行", "/admin/health"),
         ("事项目录", "/admin/catalogue"),
@@ -43,8 +55,9 @@ NAV: dict[Role, list[tuple[str, str]]] = {
         ("节点管理", "/admin/nodes"),
         ("用户管理", "/admin/users"),
         ("全部办件", "/staff/cases"),
+        *OVERSIGHT,
     ],
-    Role.AUDITOR: [("全部办件", "/staff/cases"), ("节点运行", "/admin/health")],
+    Role.AUDITOR: [("全部办件", "/staff/cases"), ("节点运行", "/admin/health"), *OVERSIGHT],
 }
 PUBLIC_NAV = [("办事指南", "/guides"), ("办件查询", "/progress"), ("证照核验", "/verify")]
 
@@ -114,6 +127,7 @@ def sync_banner(page: Page) -> Banner | None:
 def layout_context(page: Page) -> dict[str, Any]:
     actor = page.actor
     nav = NAV.get(actor.role, []) if actor and actor.role else []
+    counts = work_counts(page, nav) if nav else {}
     heading = node_heading(page.node, page.session)
     page.request.app.state.node_label = heading  # for error pages, which must not query
     return {
@@ -122,6 +136,9 @@ def layout_context(page: Page) -> dict[str, Any]:
         "actor": actor,
         "role_label": ROLE_LABELS.get(actor.role, "") if actor and actor.role else "",
         "nav": nav,
+        "work_counts": counts,
+        "work_links": WORK_LINKS,
+        "work_elsewhere": work_elsewhere(nav, counts, page.request.url.path),
         "public_nav": PUBLIC_NAV,
         "banner": sync_banner(page) if actor else None,
         # Every screen, signed in or not, says when this node may not write.

@@ -31,11 +31,13 @@ from common.labels import WINDOW_LABELS, tier_label
 from common.ledger.envelope import SignedEvent
 from common.sync import queries as sync_queries
 from common.sync.admin_router import dead_letters, held_events, rejects
+from common.sync.telemetry import node_silent_after
 from common.timeutil import local_today, utcnow
 from common.users import service as users_service
 from common.users.roles import Role
 from common.web import queries_admin as q
 from common.web.page import Page, page_for
+from common.web.work import needs_attention
 
 router = APIRouter(include_in_schema=False)
 
@@ -79,12 +81,22 @@ def health(page: Overseer) -> Response:
         page_title="节点运行状况",
         nodes=nodes,
         silent=sum(1 for n in nodes if n.state == "silent"),
+        silent_after=_duration(node_silent_after(page.node).total_seconds()),
+        attention=len(needs_attention(nodes)),
         tier_label=tier_label,
         counts=sync_queries.local_problem_counts(page.session),
         dead_letters=dead_letters(page.session, LISTED_PROBLEMS, 0),
         held=held_events(page.session, LISTED_PROBLEMS, 0),
         rejects=rejects(page.session, LISTED_PROBLEMS, 0),
     )
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}秒"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}分钟"
+    return f"{seconds / 3600:.0f}小时"
 
 
 # -- catalogue -------------------------------------------------------------------------

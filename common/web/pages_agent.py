@@ -56,6 +56,7 @@ from common.ratings.service import rate_case
 from common.users.roles import Actor, Role
 from common.web import queries_agent as q
 from common.web.page import Page, page_for
+from common.web.uplink import offer_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -322,7 +323,10 @@ def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
         )
     assert event is not None
     target = node_names(page.session).get(event.body["to"], event.body["to"])
-    return page.redirect(f"/agent/cases/{case_no}", notice=f"{prefix}已转交{target}，待其接收办理")
+    return page.redirect(
+        f"/agent/cases/{case_no}",
+        notice=prefix + offer_notice(page, case_no, target, sent=f"已转交{target}，待其接收办理"),
+    )
 
 
 # -- my cases ---------------------------------------------------------------------------
@@ -330,14 +334,10 @@ def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
 
 @router.get("/agent/cases")
 def cases(
-    page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all)$")] = "mine"
+    page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all|todo)$")] = "mine"
 ) -> Response:
     rows = q.my_cases(
-        page.session,
-        page.node,
-        _actor(page).username,
-        mine=scope == "mine",
-        today=_today(page.node),
+        page.session, page.node, _actor(page).username, scope=scope, today=_today(page.node)
     )
     return page.render("agent/cases.html", page_title="我的办件", rows=rows, scope=scope)
 
@@ -416,7 +416,12 @@ def _case_page(
         case=case,
         view=view,
         clock=q.clock_of(session, case, _today(node)),
-        where=q.whereabouts(case, names, node.node_id),
+        where=q.whereabouts(
+            case,
+            names,
+            node.node_id,
+            queued=case_queries.offer_waiting_upload(session, node, case_no),
+        ),
         custody=custody,
         trail=case_queries.case_trail(session, case_no, names),
         names=names,

@@ -41,6 +41,7 @@ from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS, TIER_LABELS
 from common.users.roles import Role
 from common.web import queries_staff as q
 from common.web.page import Page, page_for
+from common.web.uplink import offer_notice
 
 router = APIRouter(include_in_schema=False)
 
@@ -440,9 +441,10 @@ def _workbench(
         "shown": failed in _forms(actions),
         "view": view,
         "procedures": procedures,
-        "subkinds": list(review.SUBKINDS.items()),
+        "subkinds": list(review.OFFERED_SUBKINDS.items()),
         "chain": chain,
         "chain_error": chain_error,
+        "offer_queued": case_queries.offer_waiting_upload(session, page.node, case_no),
         "names": names,
         "licence": licence,
         "clock": view["clock"],
@@ -606,6 +608,9 @@ def escalate(
     event, error = page.act(handoff.offer_handoff, case_no, to=to.strip() or None)
     home = event is not None and event.body["reason"] == checks.RETURN
     text = "已退回来源节点，等待其接收" if home else "已上报，等待上级节点接收"
+    if event is not None:
+        target = registry.node_names(page.session).get(event.body["to"], event.body["to"])
+        text = offer_notice(page, case_no, target, sent=text, verb="退回" if home else "上报")
     return _done(page, case_no, error, "escalate", text, {"to": to})
 
 

@@ -83,27 +83,36 @@ def clock_of(
     return clock
 
 
-def whereabouts(case: Case, names: dict[str, str], here: str) -> str:
-    """Where the case is now, as the agent says it to the resident."""
+def whereabouts(case: Case, names: dict[str, str], here: str, *, queued: bool = False) -> str:
+    """Where the case is now, as the agent says it to the resident (``queued``: the offer
+    is still in the outbox, waiting for the link to the parent)."""
     if case.pending_offer_to:
-        return f"转交中（待{names.get(case.pending_offer_to, case.pending_offer_to)}接收）"
+        target = names.get(case.pending_offer_to, case.pending_offer_to)
+        if queued:
+            return f"转交{target}已排队，尚未上传（连通上级节点后自动上传）"
+        return f"转交中（待{target}接收）"
     if case.custodian == here:
         return "本代办点"
     return names.get(case.custodian, case.custodian)
 
 
 def my_cases(
-    session: Session, node: ThisNode, username: str, *, mine: bool, today: date
+    session: Session, node: ThisNode, username: str, *, scope: str, today: date
 ) -> list[dict[str, Any]]:
-    """The village's cases (or the agent's own), newest first, with clock and whereabouts."""
-    cases = case_queries.agent_cases(session, node, username, mine=mine)
+    """The village's cases (``all``), the agent's own (``mine``), newest first, or those
+    waiting for an agent here (``todo``), oldest first; with clock and whereabouts."""
+    if scope == "todo":
+        cases = case_queries.agent_todo(session, node)
+    else:
+        cases = case_queries.agent_cases(session, node, username, mine=scope == "mine")
     calendar = working_calendar(session)
     names = node_names(session)
+    queued = case_queries.offers_waiting_upload(session, node, cases)
     return [
         {
             "case": case,
             "clock": clock_of(session, case, today, calendar),
-            "where": whereabouts(case, names, node.node_id),
+            "where": whereabouts(case, names, node.node_id, queued=case.case_no in queued),
         }
         for case in cases
     ]
