@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import struct
@@ -56,6 +57,7 @@ from simulation.demo_data import DEMO_NODES, DEMO_PASSWORD, NODES_BY_ID, DemoNod
 from simulation.workload import VILLAGE_MATTER, resident_id, scan
 
 REPO = Path(__file__).resolve().parents[1]
+LOGS = REPO / "artifacts" / "chaos-logs"  # each node's log of the last run
 VILLAGES = [n for n in DEMO_NODES if n.node_id.endswith(("201", "202")) and n.parent]
 LINK_FAULT_CHANCE = 0.12  # per request on a village's link while the schedule runs
 CONVERGE_TIMEOUT = 300.0
@@ -592,6 +594,9 @@ def main(argv: list[str]) -> int:
             chaos.net.stop()
             for link in chaos.net.links.values():
                 link.close()
+            # The nodes' logs outlive the run: what went wrong is read there.
+            shutil.rmtree(LOGS, ignore_errors=True)
+            shutil.copytree(Path(base) / "logs", LOGS, dirs_exist_ok=True)
         verified = chaos.verify_all()
     figures |= {
         "command": " ".join(["python -m benchmarks chaos", *argv]),

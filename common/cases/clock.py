@@ -123,6 +123,8 @@ def pauses_clock(kind: int, subkind: str | None = None) -> bool:
 
 
 YELLOW_PERCENT = 80
+ACCEPTANCE_DAYS = 5  # §32: accept, refuse or give the one-time notice within 5 working days
+DELIVERY_DAYS = 10  # §44: issue and deliver the result within 10 working days of deciding
 
 STATUS_LABELS = {
     "normal": "正常",
@@ -131,6 +133,13 @@ STATUS_LABELS = {
     "paused": "暂停计时",
     "stopped": "已停止计时",
     "not_started": "未受理",
+    "delivering": "待送达",
+}
+PHASE_LABELS = {
+    "acceptance": "受理时限（行政许可法第三十二条，5个工作日）",
+    "decision": "办理时限（行政许可法第四十二条）",
+    "delivery": "送达时限（行政许可法第四十四条，10个工作日）",
+    "done": "已办结",
 }
 
 
@@ -175,6 +184,8 @@ class ClockInput:
     delivered_on: date | None = None
     pauses: tuple[Pause, ...] = field(default_factory=tuple)
     withdrawn: bool = False  # withdrawn after acceptance: nothing left to count down
+    refused: bool = False  # 不予受理: nothing to count down
+    notified_on: date | None = None  # the first one-time notice (§32's other answer)
 
 
 @dataclass(frozen=True)
@@ -189,10 +200,17 @@ class ClockView:
     wait_calendar_days: int  # the resident's wait, filing to delivery (or today)
     wait_working_days: int
     fallback_years: tuple[int, ...] = ()  # years counted Monday-Friday (no schedule yet)
+    # Which of the law's clocks runs now: acceptance (§32), decision (§42), delivery (§44).
+    phase: str = "decision"
+    # §32: not accepted, refused or notified within 5 working days: accepted from filing.
+    deemed_accepted: bool = False
+    phase_deadline: date | None = None  # the acceptance or delivery deadline
+    phase_days_left: int | None = None  # working days left in that phase (negative: late)
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[self.status]
+        label = STATUS_LABELS[self.status]
+        return f"{label}（逾期未受理，依法视为受理）" if self.deemed_accepted else label
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -207,6 +225,11 @@ class ClockView:
             "wait_calendar_days": self.wait_calendar_days,
             "wait_working_days": self.wait_working_days,
             "fallback_years": list(self.fallback_years),
+            "phase": self.phase,
+            "phase_label": PHASE_LABELS[self.phase],
+            "deemed_accepted": self.deemed_accepted,
+            "phase_deadline": self.phase_deadline.isoformat() if self.phase_deadline else None,
+            "phase_days_left": self.phase_days_left,
         }
 
 
@@ -236,6 +259,8 @@ def clock_input(case_like: Any, procedures: Iterable[Any] = ()) -> ClockInput:
         delivered_on=as_date(getattr(case_like, "delivered_on", None)),
         pauses=pauses,
         withdrawn=getattr(case_like, "state", None) == "withdrawn",
+        refused=getattr(case_like, "state", None) == "refused",
+        notified_on=as_date(getattr(case_like, "notified_on", None)),
     )
 
 
@@ -255,38 +280,74 @@ def paused_working_days(pause: Pause, calendar: WorkingCalendar, until: date) ->
 def clock_status(
     case_like: Any, calendar: WorkingCalendar, today: date, procedures: Iterable[Any] = ()
 ) -> ClockView:
-    """Where the case's clocks stand on ``today``."""
+    """Where the case's clocks stand on ``today``: before acceptance the §32 window (5
+    working days to accept, refuse or give the one-time notice; past it the case counts
+    as accepted on the day it was filed), then the decision clock (§42, pauses of §45
+    left out), then after the decision the §44 window to deliver (10 working days)."""
     case = clock_input(case_like, procedures)
     limit = case.limit_days + case.extension_days
     wait_end = case.delivered_on or today
-    wait_calendar = max(0, (wait_end - case.filed_on).days)
-    wait_working = max(0, calendar.working_days_between(case.filed_on, wait_end))
-    fallback = calendar.uncovered_years_between(
-        case.filed_on, max(wait_end, case.deadline or wait_end)
-    )
-
-    if case.accepted_on is None:
+    common: dict[str, Any] = {
+        "extension_days": case.extension_days,
+        "wait_calendar_days": max(0, (wait_end - case.filed_on).days),
+        "wait_working_days": max(0, calendar.working_days_between(case.filed_on, wait_end)),
+        "fallback_years": tuple(
+            sorted(
+                calendar.uncovered_years_between(
+                    case.filed_on, max(wait_end, case.deadline or wait_end)
+                )
+            )
+        ),
+    }
+    accepted_on, deemed = case.accepted_on, False
+    if accepted_on is None and (case.refused or case.withdrawn):
         return ClockView(
-            limit,
-            case.extension_days,
-            0,
-            limit,
-            0,
-            "not_started",
-            case.deadline,
-            wait_calendar,
-            wait_working,
-            tuple(sorted(fallback)),
+            limit_days=limit,
+            days_used=0,
+            days_left=limit,
+            paused_days=0,
+            status="stopped",
+            deadline=case.deadline,
+            phase="done",
+            **common,
         )
+    if accepted_on is None:
+        answered = case.notified_on
+        used = max(0, calendar.working_days_between(case.filed_on, answered or today))
+        if answered is not None or used <= ACCEPTANCE_DAYS:
+            left = ACCEPTANCE_DAYS - used
+            near = answered is None and used * 100 >= ACCEPTANCE_DAYS * YELLOW_PERCENT
+            return ClockView(
+                limit_days=limit,
+                days_used=0,
+                days_left=limit,
+                paused_days=0,
+                status="yellow" if near else "not_started",
+                deadline=case.deadline,
+                phase="acceptance",
+                phase_deadline=calendar.add_working_days(case.filed_on, ACCEPTANCE_DAYS),
+                phase_days_left=None if answered is not None else left,
+                **common,
+            )
+        accepted_on, deemed = case.filed_on, True  # §32: deemed accepted on receipt
 
     end = min(today, case.decided_on) if case.decided_on else today
-    counted = max(0, calendar.working_days_between(case.accepted_on, end))
+    counted = max(0, calendar.working_days_between(accepted_on, end))
     paused = sum(paused_working_days(p, calendar, end) for p in case.pauses)
     used = max(0, counted - paused)
     left = limit - used
+    deadline = case.deadline
+    if deemed and deadline is None:
+        deadline = calendar.add_working_days(accepted_on, limit + paused)
+    phase, phase_deadline, phase_left = "decision", None, None
 
-    if case.decided_on is not None or case.withdrawn:
-        status = "stopped"
+    if case.withdrawn or case.delivered_on is not None:
+        status, phase = "stopped", "done"
+    elif case.decided_on is not None:
+        phase = "delivery"
+        phase_deadline = calendar.add_working_days(case.decided_on, DELIVERY_DAYS)
+        phase_left = DELIVERY_DAYS - max(0, calendar.working_days_between(case.decided_on, today))
+        status = "red" if phase_left < 0 else "delivering"
     elif any(p.open and p.pauses for p in case.pauses):
         status = "paused"
     elif used > limit:
@@ -296,16 +357,17 @@ def clock_status(
     else:  # a 即办件 (limit 0) stays normal on the day of acceptance, red the next
         status = "normal"
     return ClockView(
-        limit,
-        case.extension_days,
-        used,
-        left,
-        paused,
-        status,
-        case.deadline,
-        wait_calendar,
-        wait_working,
-        tuple(sorted(fallback)),
+        limit_days=limit,
+        days_used=used,
+        days_left=left,
+        paused_days=paused,
+        status=status,
+        deadline=deadline,
+        phase=phase,
+        deemed_accepted=deemed,
+        phase_deadline=phase_deadline,
+        phase_days_left=phase_left,
+        **common,
     )
 
 

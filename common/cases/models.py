@@ -64,6 +64,7 @@ class Case(SQLModel, table=True):
     closed_reason: str | None = Field(default=None, max_length=500)
 
     notices: int = 0  # one-time notices issued
+    notified_on: str | None = Field(default=None, max_length=10)  # the first notice (§32)
     notice_breaches: int = 0  # notices after the first: breaches of 一次性告知
     materials_required: int = 0
     materials_saved: int = 0  # satisfied by a held licence (无证明)

@@ -34,15 +34,8 @@ from common.identity.models import RegistryNode
 from common.ratings.models import Rating, Rectification
 from common.ratings.projection import BAD_LEVELS
 
-CLOSED = frozenset(
-    {
-        CaseState.APPROVED,
-        CaseState.REJECTED,
-        CaseState.DELIVERED,
-        CaseState.REFUSED,
-        CaseState.WITHDRAWN,
-    }
-)
+# A decided case is still open until its result is delivered (§44's clock runs).
+CLOSED = frozenset({CaseState.DELIVERED, CaseState.REFUSED, CaseState.WITHDRAWN})
 CHANNEL_LABELS = {"village_proxy": "村级代办", "window": "窗口申请"}
 LEVEL_LABELS = {"village": "村级", "township": "乡镇级", "county": "县级"}
 IN_CHUNK = 500  # case numbers per IN list
@@ -100,13 +93,23 @@ FIGURES: dict[str, Figure] = {
             "九成办结用时（工作日）",
             "the 90th percentile (nearest rank) of the same working days",
         ),
-        Figure("open_now", "在办件数", "cases in the scope not closed today, whenever filed"),
+        Figure(
+            "open_now",
+            "在办件数",
+            "cases of the area not yet delivered, refused or withdrawn today, whenever filed",
+        ),
         Figure(
             "yellow_now",
             "黄灯",
-            "open cases whose clock has used 80% or more of its working days today",
+            "open cases whose running clock (acceptance §32, decision §42 or delivery "
+            "§44) has used 80% or more of its working days today",
         ),
-        Figure("red_now", "红灯（已超期）", "open cases past their working days today"),
+        Figure(
+            "red_now",
+            "红灯（已超期）",
+            "open cases past the working days of their running clock today (a case not "
+            "accepted or notified within 5 days counts as accepted on filing, §32)",
+        ),
         Figure("rated", "评价件数", "ratings given in the period"),
         Figure(
             "bad_share",

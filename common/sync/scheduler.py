@@ -1,5 +1,10 @@
 """Running sync: an APScheduler interval job per node, with exponential backoff and
-jitter after failures, and an immediate round after a local write while the link is up."""
+jitter after failures, and an immediate round after a local write while the link is up.
+
+APScheduler times its jobs by the wall clock: set back by hours (a village PC's clock
+corrected by hand or by NTP), its next round would wait those hours. A watchdog thread,
+timed by the monotonic clock, compares the two clocks every interval and, when the wall
+clock jumped, runs the round now and goes on from there."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -51,10 +57,23 @@ class Backoff:
         return raw * (1 + self.rng.uniform(-self.jitter, self.jitter))
 
 
+CLOCK_JUMP_SECONDS = 30.0  # a wall-clock move larger than this, against the monotonic clock
+
+
 class SyncScheduler:
-    def __init__(self, node: ThisNode, *, interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        node: ThisNode,
+        *,
+        interval: float = 10.0,
+        wall: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.node = node
         self.interval = interval
+        self._wall, self._monotonic = wall, monotonic
+        self._clocks = (wall(), monotonic())
+        self._stopping = threading.Event()
         self.backoff = Backoff()
         self.not_before = 0.0
         self.last_report: SyncReport | None = None
@@ -76,10 +95,37 @@ class SyncScheduler:
         self._scheduler.start()
         _KICKS[id(self.node.engine)] = self
         after_store(_kick_on_local_write)
+        self._clocks = (self._wall(), self._monotonic())
+        threading.Thread(target=self._watch_clock, name="sync-clock", daemon=True).start()
 
     def shutdown(self) -> None:
         _KICKS.pop(id(self.node.engine), None)
+        self._stopping.set()
         self._scheduler.shutdown(wait=True)
+
+    def _watch_clock(self) -> None:
+        # Event.wait is timed by the monotonic clock: it wakes whatever the wall clock does.
+        while not self._stopping.wait(max(1.0, self.interval)):
+            self.check_clock()
+
+    def check_clock(self) -> float:
+        """If the wall clock moved against the monotonic clock since the last check, run
+        the sync round now (the interval job's next time was set by the old wall clock).
+        Returns the seconds it moved (0.0 when it did not)."""
+        wall, mono = self._wall(), self._monotonic()
+        last_wall, last_mono = self._clocks
+        self._clocks = (wall, mono)
+        moved = (wall - last_wall) - (mono - last_mono)
+        if abs(moved) <= CLOCK_JUMP_SECONDS:
+            return 0.0
+        log.warning(
+            "the wall clock moved by %+.0f s; sync rescheduled from now",
+            moved,
+            extra={"node_id": self.node.node_id, "code": "sync.clock_jump"},
+        )
+        if self._scheduler.running:
+            self._scheduler.modify_job("sync", next_run_time=utcnow())
+        return moved
 
     def kick(self) -> None:
         """Sync soon (a local write happened), unless the link is backing off."""

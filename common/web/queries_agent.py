@@ -31,6 +31,7 @@ DEADLINE_CLASSES = {
     "yellow": "deadline-near",
     "red": "deadline-over",
     "paused": "deadline-paused",
+    "delivering": "deadline-ok",
     "stopped": "muted",
     "not_started": "muted",
 }

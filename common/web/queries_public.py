@@ -58,6 +58,7 @@ DEADLINE_CLASSES = {
     "yellow": "deadline-near",
     "red": "deadline-over",
     "paused": "deadline-paused",
+    "delivering": "deadline-ok",
     "stopped": "deadline-paused",
     "not_started": "deadline-paused",
 }

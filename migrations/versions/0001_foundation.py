@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 13:46:50.133842
+Create Date: 2026-12-04 14:11:46.462973
 """
 
 from collections.abc import Sequence
@@ -171,6 +171,7 @@ def upgrade() -> None:
         sa.Column("delivered_on", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("closed_reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("notices", sa.Integer(), nullable=False),
+        sa.Column("notified_on", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("notice_breaches", sa.Integer(), nullable=False),
         sa.Column("materials_required", sa.Integer(), nullable=False),
         sa.Column("materials_saved", sa.Integer(), nullable=False),

@@ -172,6 +172,7 @@ def on_supplement_requested(session: Session, event: SignedEvent, case_no: str) 
         session,
         case_no,
         state=CaseState.SUPPLEMENT.value,
+        notified_on=func.coalesce(Case.notified_on, body["issued_on"]),
         notices=Case.notices + 1,
         notice_breaches=Case.notice_breaches + (1 if body["breach"] else 0),
     )

@@ -3,6 +3,7 @@ with hypothesis, and the Monday-Friday fallback for 2027 (no schedule published 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from hypothesis import assume, given, settings
@@ -69,7 +70,8 @@ def test_acceptance_day_does_not_count_and_holidays_do_not_either():
     assert clock_status(case, OFFICIAL, D(2026, 10, 11)).days_used == 3
 
 
-def test_a_decision_stops_the_clock():
+def test_a_decision_stops_the_clock_and_starts_the_delivery_window():
+    """§44: the result is issued and delivered within 10 working days of the decision."""
     case = ClockInput(
         filed_on=D(2026, 3, 1),
         accepted_on=D(2026, 3, 2),
@@ -77,12 +79,51 @@ def test_a_decision_stops_the_clock():
         deadline=D(2026, 3, 9),
         decided_on=D(2026, 3, 4),
     )
-    view = clock_status(case, OFFICIAL, D(2026, 4, 30))
+    view = clock_status(case, OFFICIAL, D(2026, 3, 6))
     assert (view.days_used, view.days_left, view.status, view.status_label) == (
         2,
         3,
+        "delivering",
+        "待送达",
+    )
+    assert (view.phase, view.phase_deadline, view.phase_days_left) == (
+        "delivery",
+        D(2026, 3, 18),
+        8,
+    )
+    late = clock_status(case, OFFICIAL, D(2026, 4, 30))
+    assert (late.days_used, late.status, late.phase, late.phase_days_left < 0) == (
+        2,
+        "red",
+        "delivery",
+        True,
+    )
+    delivered = clock_status(replace(case, delivered_on=D(2026, 3, 5)), OFFICIAL, D(2026, 4, 30))
+    assert (delivered.days_used, delivered.status, delivered.status_label) == (
+        2,
         "stopped",
         "已停止计时",
+    )
+
+
+def test_acceptance_within_five_working_days_or_deemed_accepted_on_filing():
+    """§32: accept, refuse or give the one-time notice within 5 working days; past them
+    without any, the case counts as accepted on the day it was filed."""
+    filed = ClockInput(filed_on=D(2026, 3, 2), limit_days=20)
+    fresh = clock_status(filed, OFFICIAL, D(2026, 3, 4))
+    assert (fresh.status, fresh.phase, fresh.phase_days_left) == ("not_started", "acceptance", 3)
+    assert fresh.phase_deadline == D(2026, 3, 9)
+    near = clock_status(filed, OFFICIAL, D(2026, 3, 6))  # 4 of the 5 days used
+    assert (near.status, near.phase_days_left) == ("yellow", 1)
+    deemed = clock_status(filed, OFFICIAL, D(2026, 4, 30))  # 2026-03-02 was a Monday
+    assert (deemed.deemed_accepted, deemed.phase) == (True, "decision")
+    assert deemed.days_used == OFFICIAL.working_days_between(D(2026, 3, 2), D(2026, 4, 30))
+    assert deemed.status == "red" and "依法视为受理" in deemed.status_label
+    notified = clock_status(replace(filed, notified_on=D(2026, 3, 3)), OFFICIAL, D(2026, 4, 30))
+    assert (notified.status, notified.deemed_accepted, notified.phase_days_left) == (
+        "not_started",
+        False,
+        None,
     )
 
 
@@ -140,7 +181,7 @@ def test_the_residents_wait_counts_from_filing_to_delivery():
     assert (view.wait_calendar_days, view.wait_working_days) == (13, 4)  # 02-14, 24, 25, 26
     waiting = clock_status(ClockInput(filed_on=D(2026, 3, 2)), OFFICIAL, D(2026, 3, 9))
     assert (waiting.status, waiting.wait_calendar_days, waiting.wait_working_days) == (
-        "not_started",
+        "yellow",  # the fifth working day to accept (§32)
         7,
         5,
     )

@@ -327,7 +327,7 @@ def test_township_promised_case_with_one_time_notice(township, staff_client, tod
         None,
     )
     clock = call(clerk, "GET", cases_path(case_no, "/clock"))
-    assert (clock["status"], clock["days_used"], clock["days_left"]) == ("stopped", 4, 6)
+    assert (clock["status"], clock["days_used"], clock["days_left"]) == ("delivering", 4, 6)
 
     # The resident collects the decision at the window: a third trip, on another day.
     delivered_on = today("2026-10-13")

@@ -196,8 +196,8 @@ def test_parallel_approval_over_http(county: ThisNode, staff: Callable[[str], Te
     assert body["state"] == "approved" and body["licence_id"].startswith("1.2.156.3005.2.YYZZ.")
     clock = staff("police").get(f"/api/v1/cases/{case_no}/clock").json()
     assert (clock["status"], clock["status_label"], clock["decided_on"]) == (
-        "stopped",
-        "已停止计时",
+        "delivering",  # decided: the §44 window to deliver runs
+        "待送达",
         body["decided_on"],
     )
     done = staff("police").get("/api/v1/tasks", params={"state": "done"}).json()["tasks"]

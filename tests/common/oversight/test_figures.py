@@ -133,7 +133,7 @@ def _scratch(session, nodes: set[str] | None) -> dict[str, object]:
         for c in rows
     }
     on_time = [c for c in decided if clocks[c.case_no].days_used <= clocks[c.case_no].limit_days]
-    open_now = [c for c in rows if c.state in ("filed", "supplement", "accepted", "special")]
+    open_now = [c for c in rows if c.state not in ("delivered", "refused", "withdrawn")]
     ratings = session.execute(
         select(Rating.level, Case.origin_node).join(Case, Case.case_no == Rating.case_no)
     ).all()

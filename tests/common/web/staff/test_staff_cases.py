@@ -36,9 +36,9 @@ def test_overdue_cases_come_first(published, actors, browser, k, stored_pdf, tod
     assert page.status_code == 200
     assert listed(page.text) == [
         (late, "red"),
+        (done, "red"),  # decided 11-02, not delivered by 11-20: past §44's ten working days
         (fresh, "normal"),
         (waiting, "not_started"),
-        (done, "stopped"),
     ]
     assert 'class="deadline-over"' in page.text and 'class="deadline-ok"' in page.text
     assert k.PERSON_ID not in page.text
