@@ -1,6 +1,9 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-Usage: ``python -m benchmarks [--n 2000] [--http-n 500] [--out docs/benchmarks.md]``.
+Usage: ``python -m benchmarks [--n 2000] [--http-n 500] [--out docs/benchmarks.md]``;
+``python -m benchmarks chaos …`` and ``python -m benchmarks e2e …`` run the chaos run and
+the end-to-end sync benchmark, each writing only its own block of the report, which
+this run keeps.
 The report names the machine (cores, CPU model, Python, SQLite), the date, the exact
 command and the load average before and after: the figures are only comparable
 between runs on an otherwise idle machine.
@@ -128,15 +131,21 @@ def report(figures: list[dict[str, Any]], command: str, started: datetime, load_
     return "\n".join(lines)
 
 
-def _kept_chaos_section(path: Path) -> str:
-    """The chaos run's section (``python -m benchmarks chaos``) survives this report."""
-    from benchmarks.chaos import MARK_END, MARK_START
+def _kept_sections(path: Path) -> str:
+    """The blocks other runs write (``python -m benchmarks chaos``, ``python -m
+    benchmarks e2e``) survive this report."""
+    from benchmarks import chaos, e2e_sync
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""
-    if MARK_START not in text or MARK_END not in text:
-        return ""
-    block = text.split(MARK_START, 1)[1].split(MARK_END, 1)[0]
-    return f"\n{MARK_START}{block}{MARK_END}\n"
+    kept = ""
+    for start, end in (
+        (chaos.MARK_START, chaos.MARK_END),
+        (e2e_sync.MARK_START, e2e_sync.MARK_END),
+    ):
+        if start in text and end in text:
+            block = text.split(start, 1)[1].split(end, 1)[0]
+            kept += f"\n{start}{block}{end}\n"
+    return kept
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -145,6 +154,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import chaos
 
         sys.exit(chaos.main(args_list[1:]))
+    if args_list[:1] == ["e2e"]:
+        from benchmarks import e2e_sync
+
+        sys.exit(e2e_sync.main(args_list[1:]))
     parser = argparse.ArgumentParser(description="Run the onetrip benchmarks and write the report.")
     parser.add_argument("--n", type=int, default=2000, help="filings through the action function")
     parser.add_argument(
@@ -167,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     figures.append(bench_sync.run(args.ingest_cases, reduced=args.sync_reduced))
     text = report(figures, command, started, load_before)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text + "\n" + _kept_chaos_section(args.out), encoding="utf-8")
+    args.out.write_text(text + "\n" + _kept_sections(args.out), encoding="utf-8")
     print(text)
 
 
