@@ -37,6 +37,7 @@ VILLAGE, TOWNSHIP, COUNTY = "village", "township", "county"
 TIER_RANK = {VILLAGE: 0, TOWNSHIP: 1, COUNTY: 2}
 TASK_KIND_LABELS = {"review": "审查", "verification": "核查", "rectification": "整改"}
 ESCALATE, RETURN = "escalate", "return"  # the two rules of a handoff offer
+OPINIONS_PENDING = "case.opinions_pending"  # a decision refused until every opinion is in
 ON_THE_SPOT, AFTER_REVIEW = "on_the_spot", "after_review"  # the two rules of a decision
 
 
@@ -552,20 +553,20 @@ def _agent_delivers_at_origin(ask: Ask) -> None:
 
 
 def _reviews_done(ask: Ask) -> None:
+    # Parallel approval: the decision weighs every department's opinion, so it waits for
+    # the last one (a task not done has none, whatever its state).
     tasks = review_tasks(ask.session, ask.case.case_no)
-    pending = [t.department for t in tasks if t.state == "open"]
+    pending = [t.department for t in tasks if t.state != "done"]
     if pending:
         raise Conflict(
-            "case.opinions_pending",
+            OPINIONS_PENDING,
             f"以下部门尚未提出审查意见：{'、'.join(pending)}",
             field="tasks",
         )
     if ask.case.case_type == CaseType.REVIEW_APPROVE.value:
         lead = next((t for t in tasks if t.lead), tasks[0] if tasks else None)
         if lead is None:
-            raise Conflict(
-                "case.opinions_pending", "一审一核件须先审查（审）后决定（核）", field="tasks"
-            )
+            raise Conflict(OPINIONS_PENDING, "一审一核件须先审查（审）后决定（核）", field="tasks")
         if lead.done_by == ask.actor.username:
             raise Forbidden(
                 "case.same_reviewer", "一审一核件的审查人与决定人不能是同一人", field="decided_by"
@@ -611,7 +612,11 @@ FILING_AGENT_AT_A_VILLAGE = Check(
     "special", "在村：只有代办该案件的代办员", _filing_agent_at_a_village
 )
 AGENT_DELIVERS_AT_ORIGIN = Check("special", "代办员送达：只在案件来源村", _agent_delivers_at_origin)
-REVIEWS_DONE = Check("special", "各部门都已提出意见；一审一核：审、核不是同一人", _reviews_done)
+REVIEWS_DONE = Check(
+    "special",
+    "本案每个审查任务都已办结（各部门都已提出意见）；一审一核：审、核不是同一人",
+    _reviews_done,
+)
 EXTENSION_APPLIES = Check("special", "承诺件，有办理时限", _extension_applies)
 RATED_ONCE = Check("special", "尚未评价（每案一次）", _rated_once)
 CALL_BACK_DUE = Check("special", "实名差评，尚未回访（匿名的不回访）", _call_back_due)

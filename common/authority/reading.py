@@ -4,9 +4,10 @@ The rule, one place for endpoints, documents and screens to ask: every staff rol
 reads the cases this node holds (each endpoint keeps its own ``require_role``), except
 a department reviewer, who reads a case only when its department leads the case's
 matter or has a task on it (any kind, any state), and then sees only its own
-department's tasks. What hangs off a case follows the case: a stored file is readable
-when it is a material of a case the user may read; a licence when its case is, or when
-the user's department issued it.
+department's tasks; the lead department sees every department's tasks and opinions,
+since it decides on them (``visible_tasks``). What hangs off a case follows the case: a
+stored file is readable when it is a material of a case the user may read; a licence
+when its case is, or when the user's department issued it.
 
 Whose figures a user sees (``require_figures_reader``): the staff of a node see its
 area's and every area below it; a department reviewer's view is its tasks, not areas.
@@ -111,9 +112,15 @@ def require_case_reader(session: Session, node: ThisNode, actor: Actor, case: Ca
 
 
 def visible_tasks(actor: Actor, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The tasks of a case view ``actor`` may see: a department sees only its own."""
+    """The tasks of one case's view ``actor`` may see: a department sees only its own,
+    except the lead department, which sees every department's task and opinion (it
+    decides on them, and must give reasons for overriding an objection). The lead is
+    the department of the case's lead review task: acceptance marks the matter's lead
+    department's task (``lead``), the one ``decide_case`` asks for."""
     department = _department_of(actor)
-    return tasks if department is None else [t for t in tasks if t["department"] == department]
+    if department is None or any(t["lead"] and t["department"] == department for t in tasks):
+        return tasks
+    return [t for t in tasks if t["department"] == department]
 
 
 def require_blob_reader(session: Session, node: ThisNode, actor: Actor, sha256: str) -> None:

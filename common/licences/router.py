@@ -6,6 +6,8 @@ department issued (``common.authority.reading``).
 Identity numbers are always masked here; a public answer also masks a person's name.
 A verification is a verdict (200 with valid / revoked / invalid and the reasons), not
 an error: a forged or mistyped licence is exactly what a verifier wants to be told about.
+A look-up by identifier of a licence this node does not hold answers ``unknown_here``
+with ``advice`` (scan the QR code, or ask the county portal): this node cannot tell.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from common.authority.reading import require_licence_reader
 from common.cases.api import taking
 from common.licences import service
 from common.licences.models import Licence
-from common.licences.verification import STATUS_LABELS, VerificationResult
+from common.licences.verification import STATUS_LABELS, VerificationResult, VerificationStatus
 from common.node import ThisNode
 from common.users.roles import Actor
 
@@ -82,9 +84,15 @@ class VerifyRequest(BaseModel):
 
 
 class VerificationOut(BaseModel):
-    status: str = Field(description="valid | revoked | invalid")
+    status: VerificationStatus = Field(
+        description="valid 有效 | revoked 已撤销 | invalid 无效 | unknown_here "
+        "本节点未收录该证照（按标识查询本节点没有的证照：不能据此判断真伪，见 advice）"
+    )
     status_label: str
     reasons: list[str]
+    advice: str | None = Field(
+        default=None, description="本节点无法核验时的核验途径（扫描二维码，或到县政务服务网核验）"
+    )
     notes: list[str]
     checks: dict[str, bool]
     licence_id: str | None
@@ -150,7 +158,9 @@ def verify_licence_by_id(
     licence_id: LicenceIdPath, session: SessionDep, node: NodeDep
 ) -> VerificationOut:
     return VerificationOut.of(
-        service.verify_licence(session, licence_id, network_id=node.network_id)
+        service.verify_licence(
+            session, licence_id, network_id=node.network_id, node_id=node.node_id
+        )
     )
 
 

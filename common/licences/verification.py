@@ -14,6 +14,14 @@ What is signed comes in two formats, and both go through ``_verify_claim``:
   of the ``licence.issued`` event itself, which carry the whole identity number.
 
 Either way a node that never received the licence can check it with its registry alone.
+
+A look-up by identifier is different: it needs the signed bytes, and a node holds only
+the licences issued or synced to it. A well-formed identifier this node does not hold is
+``unknown_here`` (本节点未收录), not invalid: a genuine licence from another node looks
+exactly like that, so the answer says how to verify it (``UNKNOWN_HERE_ADVICE``). It is
+invalid without a record only when its check character fails, or when this node is the
+only one that could have issued it (``_only_issuer_here``: the node that issues a
+licence holds it from the moment it signs it).
 """
 
 from __future__ import annotations
@@ -22,13 +30,14 @@ import binascii
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from common.authority.events import licence_entitlement_problem
+from common.authority.models import LicenceEntitlement
 from common.identifiers import (
     IdentifierError,
     mask_identifier,
@@ -52,15 +61,30 @@ from common.timeutil import local_today
 
 QR_PREFIX = "OT1:"  # the signed licence.issued event itself: licences printed before OT2
 MAX_QR_PAYLOAD = 8192  # characters; a licence event is about 1-2 KiB, a credential under 1 KiB
-STATUS_LABELS = {"valid": "有效", "revoked": "已撤销", "invalid": "无效"}
+VerificationStatus = Literal["valid", "revoked", "invalid", "unknown_here"]
+STATUS_LABELS: dict[str, str] = {  # one per VerificationStatus
+    "valid": "有效",
+    "revoked": "已撤销",
+    "invalid": "无效",
+    "unknown_here": "本节点未收录该证照",
+}
+UNKNOWN_HERE_REASON = (
+    "本节点没有该电子证照的签发记录：证照可能由其他节点颁发、尚未同步到本节点，"
+    "本节点不能据此判断其真伪"
+)
+UNKNOWN_HERE_ADVICE = "请扫描证照上的二维码核验，或到县政务服务网核验"
+NOT_ISSUED_HERE_REASON = (
+    "该类证照只能由本节点颁发，本节点没有该证照的签发记录：不是本系统颁发的证照"
+)
 
 
 @dataclass
 class VerificationResult:
     """The verdict and what it rests on; ``reasons`` are for people (Chinese)."""
 
-    status: str  # valid | revoked | invalid
+    status: VerificationStatus
     reasons: list[str] = field(default_factory=list)
+    advice: str | None = None  # how to verify elsewhere, when this node cannot tell
     notes: list[str] = field(default_factory=list)
     checks: dict[str, bool] = field(default_factory=dict)
     licence_id: str | None = None
@@ -99,6 +123,17 @@ def _invalid(reason: str, result: VerificationResult | None = None) -> Verificat
     return result
 
 
+def _unknown_here(licence_id: str) -> VerificationResult:
+    """A well-formed identifier with no signed record here: neither valid nor invalid."""
+    return VerificationResult(
+        status="unknown_here",
+        reasons=[UNKNOWN_HERE_REASON],
+        advice=UNKNOWN_HERE_ADVICE,
+        checks={"check_character": True},
+        licence_id=licence_id,
+    )
+
+
 def issued_event_raw(session: Session, licence_id: str) -> bytes | None:
     """The stored bytes of the licence's ``licence.issued`` event, if this node holds it."""
     return session.execute(
@@ -109,14 +144,37 @@ def issued_event_raw(session: Session, licence_id: str) -> bytes | None:
     ).scalar()
 
 
+def _only_issuer_here(session: Session, node_id: str, licence_id: str) -> bool:
+    """Is ``node_id`` the only registered node that could issue the licence ``licence_id``
+    names? The catalogue entitles tiers to issue a type for a body (USCC); when this node
+    is the only node of every such tier (the county, for a county body's licence), a
+    licence of that type and body was signed here or nowhere. Registry entries count
+    revoked or not: a revoked node's licences stay verifiable history."""
+    parts = parse_licence_id(licence_id)
+    tiers = session.execute(
+        select(col(LicenceEntitlement.handling_level)).where(
+            col(LicenceEntitlement.type_code) == parts.type_code,
+            col(LicenceEntitlement.issuer_uscc) == parts.issuer_uscc,
+        )
+    ).scalars()
+    issuers = session.execute(
+        select(col(RegistryNode.node_id)).where(col(RegistryNode.tier).in_(set(tiers))).limit(2)
+    ).scalars()
+    return list(issuers) == [node_id]
+
+
 def verify_licence(
     session: Session,
     licence_id_or_event_raw: str | bytes,
     *,
     network_id: str = DEFAULT_NETWORK_ID,
     today: date | None = None,
+    node_id: str | None = None,
 ) -> VerificationResult:
-    """Verify a licence by its identifier (from this node's ledger) or from event bytes."""
+    """Verify a licence by its identifier (from this node's ledger) or from event bytes.
+
+    An identifier this node (``node_id``) holds no record of is ``unknown_here``, unless
+    this node is the only one that could have issued it: then it is invalid."""
     if isinstance(licence_id_or_event_raw, bytes | bytearray | memoryview):
         return _verify_raw(session, bytes(licence_id_or_event_raw), network_id, today)
     try:
@@ -126,11 +184,12 @@ def verify_licence(
         result.checks["check_character"] = False
         return _invalid(f"电子证照标识无效：{exc.message}", result)
     raw = issued_event_raw(session, licence_id)
+    if raw is None and node_id is not None and _only_issuer_here(session, node_id, licence_id):
+        result = VerificationResult(status="invalid", licence_id=licence_id)
+        result.checks["check_character"] = True
+        return _invalid(NOT_ISSUED_HERE_REASON, result)
     if raw is None:
-        return _invalid(
-            "未找到该电子证照的签发记录",
-            VerificationResult(status="invalid", licence_id=licence_id),
-        )
+        return _unknown_here(licence_id)
     return _verify_raw(session, raw, network_id, today, expected_id=licence_id)
 
 

@@ -183,7 +183,9 @@ def _verify(page: Page, payload: str, licence_id: str) -> Response:
     if licence_id:
         if len(licence_id) > MAX_LICENCE_ID:
             return _verify_page(page, status_code=400, errors={"licence_id": "电子证照标识过长"})
-        result = verify_licence(page.session, licence_id, network_id=network_id)
+        result = verify_licence(
+            page.session, licence_id, network_id=network_id, node_id=page.node.node_id
+        )
         return _verify_page(page, result, licence_id=licence_id)
     return _verify_page(page)
 

@@ -405,6 +405,17 @@ def _forms(actions: dict[str, Any]) -> set[str]:
     return names
 
 
+def _decision_waits_for(page: Page, case: Case) -> str | None:
+    """Why the decision is not offered, when the only thing missing is the other
+    departments' opinions (the policy's refusal, for whoever will decide)."""
+    assert page.actor is not None
+    try:
+        policy.check_case_action(page.session, page.node, page.actor, case, "decide_case")
+    except DomainError as refusal:
+        return refusal.message if refusal.code == checks.OPINIONS_PENDING else None
+    return None
+
+
 def _workbench(
     page: Page, case_no: str, failed: str | None = None, values: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -415,7 +426,8 @@ def _workbench(
         raise Forbidden("case.not_in_area", f"案件 {case_no} 不属于本节点辖区", field="case_no")
     require_case_reader(session, page.node, page.actor, case)
     view = intake.get_case_view(session, case_no, today_on(page.node))
-    view["tasks"] = visible_tasks(page.actor, view["tasks"])  # a department sees its own only
+    # A department sees its own tasks only; the lead department every department's.
+    view["tasks"] = visible_tasks(page.actor, view["tasks"])
     procedures = review.case_procedures(session, case_no)
     names = registry.node_names(session)
     try:
@@ -433,6 +445,7 @@ def _workbench(
             licence = None
     clocks = review.clocks_of(session, [case], _today(page))
     actions = _actions(page, case, view["tasks"], procedures)
+    opinions = [t for t in view["tasks"] if t["kind"] == "review"]
     missing = [m for m in view["materials"] if not m["provided"] and not m["promised"]]
     last_notice = view["notice_list"][-1]["missing"] if view["notice_list"] else []
     return {
@@ -459,6 +472,8 @@ def _workbench(
         "applicant_kind": APPLICANT_KIND_LABELS.get(case.applicant_kind, case.applicant_kind),
         "opinion_labels": OPINION_LABELS,
         "opinions": OPINIONS,
+        "review_opinions": opinions,
+        "decision_waits_for": None if actions["decide"] else _decision_waits_for(page, case),
         "decisions": DECISIONS,
         "delivery_methods": DELIVERY_METHODS,
         "visitors": VISITORS,
