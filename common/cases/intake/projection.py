@@ -30,6 +30,7 @@ VISITS = CaseVisit.__table__  # type: ignore[attr-defined]
 _INSERT_CASE = insert(CASES)
 _INSERT_MATERIALS = insert(MATERIALS)
 _INSERT_VISIT = insert(VISITS)
+_INSERT_NOTICE = insert(CaseNotice.__table__)  # type: ignore[attr-defined]
 
 
 _set_case = set_case
@@ -150,18 +151,36 @@ def on_supplement_requested(session: Session, event: SignedEvent, case_no: str) 
     body = event.body
     # Reasons and the note came later: a notice event without them applies as before.
     reasons = body.get("reasons") or None
-    session.execute(
-        insert(CaseNotice).values(
-            case_no=case_no,
-            notice_no=body["notice_no"],
-            missing=json.dumps(body["missing"], ensure_ascii=False),
-            reasons=json.dumps(reasons, ensure_ascii=False, sort_keys=True) if reasons else None,
-            note=body.get("note") or None,
-            issued_on=body["issued_on"],
-            breach=bool(body["breach"]),
-            issued_by=body["issued_by"],
+    notice = {
+        "case_no": case_no,
+        "notice_no": body["notice_no"],
+        "missing": json.dumps(body["missing"], ensure_ascii=False),
+        "reasons": json.dumps(reasons, ensure_ascii=False, sort_keys=True) if reasons else None,
+        "note": body.get("note") or None,
+        "issued_on": body["issued_on"],
+        "breach": bool(body["breach"]),
+        "issued_by": body["issued_by"],
+    }
+    buffer = write_behind(session)
+    pending = buffer.pending_row(CASES, case_no) if buffer is not None else None
+    if buffer is not None and pending is not None:
+        # Filed in this batch: the case and its materials are still in the write-behind
+        # buffer, so they change there (no statement that would flush the batch).
+        buffer.insert(_INSERT_NOTICE, notice)
+        missing = set(body["missing"])
+        for _statement, row in buffer.inserts.get(MATERIALS.name, []):
+            if row["case_no"] == case_no and row["name"] in missing:
+                row.update(provided=False, promised=False)
+        _set_case(
+            session,
+            case_no,
+            state=CaseState.SUPPLEMENT.value,
+            notified_on=pending.get("notified_on") or body["issued_on"],
+            notices=(pending.get("notices") or 0) + 1,
+            notice_breaches=(pending.get("notice_breaches") or 0) + (1 if body["breach"] else 0),
         )
-    )
+        return
+    core(session).execute(_INSERT_NOTICE, notice)
     # A listed material is wanted again, even if something was handed in for it.
     session.execute(
         update(CaseMaterial)
