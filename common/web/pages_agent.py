@@ -20,7 +20,6 @@ from sqlmodel import Session
 
 from common.authority.actions import allowed_case_actions
 from common.authority.case_checks import escalation_path, is_on_the_spot
-from common.blobs import store
 from common.blobs.service import store_blob
 from common.cases import queries as case_queries
 from common.cases.access import load_case, today_on
@@ -48,6 +47,7 @@ from common.documents import (
     licence_document_url,
 )
 from common.errors import DomainError, NotFound
+from common.identifiers.phone import PHONE_HINT
 from common.identity.registry import node_names
 from common.labels import WINDOW_LABELS
 from common.node import ThisNode
@@ -55,6 +55,17 @@ from common.ratings.projection import RATING_LABELS
 from common.ratings.service import rate_case
 from common.users.roles import Actor, Role
 from common.web import queries_agent as q
+from common.web.filing_form import (
+    Scan,
+    form_field,
+    material_field,
+    material_inputs,
+    problems_of_form,
+    read_upload,
+    scans_of_form,
+    status_of,
+    summary,
+)
 from common.web.page import Page, page_for
 from common.web.uplink import offer_notice
 
@@ -70,15 +81,6 @@ DELIVERY_CHOICES = [
     ("courier", "快递送达"),
     ("electronic", "电子送达"),
 ]
-# Fields the action functions name -> the form fields of the intake page.
-APPLICANT_FIELDS = {
-    "applicant": "applicant_name",
-    "applicant.kind": "applicant_kind",
-    "applicant.name": "applicant_name",
-    "applicant.id_number": "applicant_id",
-    "applicant.phone": "applicant_phone",
-    "commitment": "commitment",
-}
 
 
 def screens() -> APIRouter:
@@ -98,17 +100,6 @@ def _actor(page: Page) -> Actor:
 def _text(page: Page, name: str, limit: int = 200) -> str:
     value = page.form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def _upload(page: Page, name: str) -> tuple[bytes, str] | None:
-    """The bytes and file name of a file input, or None when nothing was chosen
-    (a browser sends an empty part for an empty file input)."""
-    upload = page.form.get(name)
-    if upload is None or isinstance(upload, str) or not getattr(upload, "filename", ""):
-        return None
-    # One byte past the limit: enough for store_blob to refuse, never a huge read.
-    data = upload.file.read(store.MAX_BLOB_BYTES + 1)
-    return (data, upload.filename) if data else None
 
 
 def _store_scan(
@@ -174,22 +165,42 @@ def matter_guide(code: MatterCode, page: AgentPage) -> Response:
 # -- the intake wizard ------------------------------------------------------------------
 
 
-def _file_form(page: Page, matter: Matter, error: DomainError | None = None) -> Response:
+def _file_form(
+    page: Page,
+    matter: Matter,
+    problems: list[DomainError] | None = None,
+    scans: dict[int, Scan] | None = None,
+) -> Response:
+    """The filing form: empty, or again with every problem next to its input, a summary
+    linking to each at the top, what was typed and the scans already stored."""
     values = {k: v for k, v in page.form.items() if isinstance(v, str) and k != "csrf_token"}
     if page.request.method == "GET":
         values.setdefault("present", "1")
-    return page.render_form(
+    context: dict[str, Any] = {
+        "page_title": f"代办申请：{matter.name}",
+        "matter": matter,
+        "labels": q.guide_of(matter),
+        "kinds": q.applicant_kinds(matter),
+        "values": values,
+        "kept": scans or {},
+        "phone_hint": PHONE_HINT,
+        "material_hint": q.material_hint,
+        "handled_here": matter.handling_level.value == "village",
+        "handoff_targets": _handoff_choices(page, matter.handling_level.value),
+        "immediate": matter.case_type == CaseType.IMMEDIATE,
+    }
+    if not problems:
+        return page.render("agent/file.html", **context)
+    errors: dict[str, str] = {}
+    for problem in problems:
+        errors.setdefault(problem.field or "_", problem.message)
+    return page.render(
         "agent/file.html",
-        error,
-        page_title=f"代办申请：{matter.name}",
-        matter=matter,
-        labels=q.guide_of(matter),
-        kinds=q.applicant_kinds(matter),
-        values=values,
-        material_hint=q.material_hint,
-        handled_here=matter.handling_level.value == "village",
-        handoff_targets=_handoff_choices(page, matter.handling_level.value),
-        immediate=matter.case_type == CaseType.IMMEDIATE,
+        status_code=status_of(problems),
+        error=problems[0],
+        errors=errors,
+        problems=summary(matter, problems),
+        **context,
     )
 
 
@@ -205,50 +216,22 @@ def file_form(code: MatterCode, page: AgentPage) -> Response:
     return _file_form(page, matter)
 
 
-def _materials_of_form(page: Page, matter: Matter) -> list[dict[str, Any]]:
-    """Store each scan chosen on the form; the material inputs of ``file_case``."""
-    inputs = []
-    for position, item in enumerate(matter.materials):
-        field = f"m{position}_file"
-        upload = _upload(page, field)
-        if upload is None:
-            if page.form.get(f"m{position}_ok"):
-                raise DomainError(
-                    "agent.scan_missing", f"已勾选收取“{item.name}”，请上传它的扫描件", field=field
-                )
-            continue
-        sha = _store_scan(page.session, page.node, upload, item.name, field)
-        inputs.append({"position": position, "blob_sha256": sha})
-    return inputs
+def _applicant_of_form(page: Page) -> dict[str, Any]:
+    return {
+        "kind": _text(page, "applicant_kind", 20) or "person",
+        "name": _text(page, "applicant_name"),
+        "id_number": _text(page, "applicant_id", 40),
+        "phone": _text(page, "applicant_phone", 40),
+    }
 
 
-def _material_field(
-    error_field: str | None, inputs: list[dict[str, Any]], prefix: str
-) -> str | None:
-    """``materials[k].blob_sha256`` (k-th input) -> the file input of that material."""
-    if error_field and error_field.startswith("materials["):
-        index = int(error_field[len("materials[") :].split("]", 1)[0])
-        if 0 <= index < len(inputs):
-            return f"{prefix}{inputs[index]['position']}_file"
-    return None
+def _commitment_of_form(page: Page, matter: Matter) -> bool:
+    return bool(page.form.get("commitment")) and matter.commitment_allowed
 
 
-def _form_field(error_field: str | None, inputs: list[dict[str, Any]]) -> str:
-    if error_field is None:
-        return "_"
-    if error_field in APPLICANT_FIELDS:
-        return APPLICANT_FIELDS[error_field]
-    if material := _material_field(error_field, inputs, "m"):
-        return material
-    if error_field.startswith("visit"):
-        return "present"
-    return error_field if error_field.startswith("m") and error_field.endswith("_file") else "_"
-
-
-def _file_for_resident(page: Page, matter: Matter) -> Case:
-    """Store the scans and file the case, in one savepoint (``page.attempt``)."""
-    actor = _actor(page)
-    inputs = _materials_of_form(page, matter)
+def _file_for_resident(page: Page, matter: Matter, scans: dict[int, Scan]) -> Case:
+    """File the case with the stored scans, in one savepoint (``page.attempt``)."""
+    inputs = material_inputs(scans)
     present = bool(page.form.get("present"))
     place = node_names(page.session).get(page.node.node_id, "村代办点")
     visit = (
@@ -260,30 +243,39 @@ def _file_for_resident(page: Page, matter: Matter) -> Case:
         return file_case(
             page.session,
             page.node,
-            actor,
+            _actor(page),
             matter_code=matter.implementation_code,
-            applicant={
-                "kind": _text(page, "applicant_kind", 20) or "person",
-                "name": _text(page, "applicant_name"),
-                "id_number": _text(page, "applicant_id", 40),
-                "phone": _text(page, "applicant_phone", 40),
-            },
+            applicant=_applicant_of_form(page),
             materials=inputs,
-            commitment=bool(page.form.get("commitment")) and matter.commitment_allowed,
+            commitment=_commitment_of_form(page, matter),
             visit=visit,
         )
     except DomainError as error:
-        error.field = _form_field(error.field, inputs)
+        error.field = form_field(error.field, inputs)
         raise
+
+
+def _filed_or_problems(
+    page: Page, matter: Matter
+) -> tuple[Case | None, list[DomainError], dict[int, Scan]]:
+    """Store the chosen scans, then check the whole form at once; only a form without
+    problems is filed, and ``file_case``'s own refusal is the last word."""
+    scans, problems = scans_of_form(page, matter)
+    problems += problems_of_form(
+        matter, _applicant_of_form(page), _commitment_of_form(page, matter), _today(page.node)
+    )
+    if problems:
+        return None, problems, scans
+    case, error = page.attempt(_file_for_resident, page, matter, scans)
+    return case, [error] if error is not None else [], scans
 
 
 @router.post("/agent/file/{code}")
 def file_submit(code: MatterCode, page: AgentPage) -> Response:
     matter, _ = published_matter(page.session, code)
-    case, error = page.attempt(_file_for_resident, page, matter)
-    if error is not None:
-        return _file_form(page, matter, error)
-    assert case is not None
+    case, problems, scans = _filed_or_problems(page, matter)
+    if case is None:
+        return _file_form(page, matter, problems, scans)
     url = f"/agent/cases/{case.case_no}"
     missing = q.missing_materials(page.session, case.case_no, matter)
     if missing:
@@ -499,7 +491,7 @@ def _supplement(page: Page, case_no: str, to_bring: list[tuple[int, str]]) -> Ca
     inputs = []
     for position, name in to_bring:
         field = f"s{position}_file"
-        upload = _upload(page, field)
+        upload = read_upload(page, field)
         if upload is not None:
             inputs.append(
                 {
@@ -510,7 +502,7 @@ def _supplement(page: Page, case_no: str, to_bring: list[tuple[int, str]]) -> Ca
     try:
         return receive_supplement(page.session, page.node, _actor(page), case_no, inputs)
     except DomainError as error:
-        error.field = _material_field(error.field, inputs, "s") or error.field
+        error.field = material_field(error.field, inputs, "s") or error.field
         raise
 
 

@@ -23,14 +23,15 @@ from sqlmodel import Session, col
 from common.authority.actions import check_case_action
 from common.blobs.service import blobs_held
 from common.cases.access import case_subject, today_on
+from common.cases.intake.validation import checked_applicant, commitment_problems
+from common.cases.intake.validation import text as text  # re-exported: intake, handoff
 from common.cases.models import Case
 from common.catalog.schema import Matter
 from common.catalog.service import catalogue_version, published_matter
 from common.db import core
 from common.errors import Conflict, DomainError, NotFound
-from common.identifiers import IdentifierError, validate_resident_id, validate_uscc
+from common.identifiers import IdentifierError
 from common.identifiers.licence_id import parse_licence_id
-from common.labels import APPLICANT_KIND_LABELS
 from common.ledger.envelope import parse_event
 from common.ledger.models import Event
 from common.ledger.service import lock_writer
@@ -41,27 +42,8 @@ from common.users.roles import Actor
 FILED = "case.filed"
 
 VISITORS = ("applicant", "agent", "courier", "staff")
-MAX_NAME = 100
 MAX_PLACE = 100
 MAX_PURPOSE = 200
-
-
-def text(
-    value: Any, field: str, *, required: bool = True, max_len: int = 200, label: str = ""
-) -> str | None:
-    """NFC and stripped text, or a DomainError naming ``field``."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise DomainError("case.field_required", f"请填写{label or field}", field=field)
-        return None
-    if not isinstance(value, str):
-        raise DomainError("case.field_type", f"{label or field}应为文字", field=field)
-    normalised = unicodedata.normalize("NFC", value).strip()
-    if len(normalised) > max_len:
-        raise DomainError(
-            "case.field_too_long", f"{label or field}不得超过{max_len}个字", field=field
-        )
-    return normalised
 
 
 def filed_body(session: Session, node: ThisNode, case_no: str) -> dict[str, Any]:
@@ -218,32 +200,11 @@ def _published_matter(session: Session, code: Any) -> Matter:
 
 
 def _applicant(data: Any, node: ThisNode) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise DomainError("case.field_required", "请填写申请人信息", field="applicant")
-    kind = data.get("kind")
-    if kind not in APPLICANT_KIND_LABELS:
-        raise DomainError(
-            "case.applicant_kind",
-            "申请人类型应为 person（自然人）或 enterprise（法人或其他组织）",
-            field="applicant.kind",
-        )
-    name = text(data.get("name"), "applicant.name", max_len=MAX_NAME, label="申请人名称")
-    given_id = data.get("id_number")
-    # Not text: the validators answer it as missing ("required") either way.
-    id_text = given_id if isinstance(given_id, str) else ""
-    try:
-        if kind == "person":
-            id_number = validate_resident_id(id_text, today=local_today(node.settings.tz))
-        else:
-            id_number = validate_uscc(id_text)
-    except IdentifierError as exc:
-        raise DomainError(exc.code, exc.message, field="applicant.id_number") from None
-    phone = text(data.get("phone"), "applicant.phone", required=False, max_len=20, label="联系电话")
-    if phone is not None and not all(ch.isdigit() or ch in "+-() " for ch in phone):
-        raise DomainError(
-            "case.phone_invalid", "联系电话只能包含数字和 + - ( )", field="applicant.phone"
-        )
-    return {"kind": kind, "name": name, "id_number": id_number, "phone": phone}
+    # The rules the filing form shows all at once (``validation``); here the first counts.
+    person, problems = checked_applicant(data, today=local_today(node.settings.tz))
+    if problems:
+        raise problems[0]
+    return person
 
 
 def visit_record(
@@ -324,10 +285,8 @@ def file_case(
         agent = actor.username  # at a village the agent files for the resident
     else:
         agent = text(agent, "agent", required=False, max_len=64, label="代办员")
-    if commitment and not matter.commitment_allowed:
-        raise DomainError(
-            "case.commitment_not_allowed", f"“{matter.name}”不适用告知承诺制", field="commitment"
-        )
+    if refused := commitment_problems(matter, commitment):
+        raise refused[0]
 
     specs = [
         MaterialSpec(i, m.name, m.mandatory, m.licence_type) for i, m in enumerate(matter.materials)

@@ -1,18 +1,37 @@
 """Request and response models of the intake API (they are its OpenAPI schemas).
 
 Requests check shape and size; the rules (identity numbers, materials of the matter,
-roles, states) are the action functions' to check, so every client gets them.
+roles, states) are the action functions' to check, so every client gets them. A phone
+number is refused here already (``Phone``), by the same rule ``file_case`` asks
+(``common.identifiers.phone``), so that the schema says what a phone number is.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from common.identifiers import IdentifierError
+from common.identifiers.phone import PHONE_HINT, validate_phone
 
 Sha256 = Field(
     default=None, pattern=r"^[0-9a-f]{64}$", description="已上传文件的SHA-256（POST /api/v1/blobs）"
 )
+
+
+def _phone(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    try:
+        return validate_phone(value)
+    except IdentifierError as exc:
+        raise PydanticCustomError("phone_invalid", exc.message) from None
+
+
+# A contact phone: a mainland mobile or a landline with its area code, normalised.
+Phone = Annotated[str | None, AfterValidator(_phone)]
 
 
 class ApplicantIn(BaseModel):
@@ -25,7 +44,7 @@ class ApplicantIn(BaseModel):
     id_number: str = Field(
         min_length=1, max_length=30, description="公民身份号码或统一社会信用代码"
     )
-    phone: str | None = Field(default=None, max_length=20)
+    phone: Phone = Field(default=None, max_length=20, description=f"联系电话：{PHONE_HINT}")
 
 
 class MaterialIn(BaseModel):
@@ -274,12 +293,21 @@ class ClockOut(BaseModel):
     days_used: int
     days_left: int | None
     paused_days: int
-    status: str = Field(description="normal / yellow / red / paused / stopped / not_started")
+    status: str = Field(
+        description="normal / yellow / red / paused / delivering / stopped / not_started"
+    )
     status_label: str
     deadline: str | None
     wait_calendar_days: int = Field(description="申请人自申请至送达（或今天）的等待天数")
     wait_working_days: int
     fallback_years: list[int]
+    phase: str = Field(
+        description="acceptance 受理（§32）/ decision 办理（§42）/ delivery 送达（§44）/ done"
+    )
+    phase_label: str
+    deemed_accepted: bool = Field(description="5个工作日内未受理、未告知：依法自申请之日视为受理")
+    phase_deadline: str | None = Field(description="受理或送达期限")
+    phase_days_left: int | None
 
 
 class CaseViewOut(CaseSummaryOut):

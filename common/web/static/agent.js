@@ -1,5 +1,6 @@
-/* Village agent screens: check a resident identity number (GB 11643) as it is typed.
-   Only a help: the server checks it again and its answer is what counts. */
+/* Village agent screens: check a resident identity number (GB 11643) as it is typed, and
+   bring a refused form's summary of problems into focus. Only a help: the server checks
+   everything again and its answer is what counts. */
 (function () {
   "use strict";
   var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
@@ -47,5 +48,8 @@
   document.addEventListener("DOMContentLoaded", function () {
     var inputs = document.querySelectorAll("input[data-idcheck]");
     for (var i = 0; i < inputs.length; i++) { setup(inputs[i]); }
+    // A refused form: start at the list of everything to correct (read out at once).
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); }
   });
 })();

@@ -140,7 +140,9 @@ def test_a_bad_identity_number_is_refused_next_to_the_field(
     assert (
         f'value="{wrong}"' in answer.text and 'value="李大爷"' in answer.text
     )  # kept for correcting
-    assert count(village, Case) == 0 and count(village, Blob) == blobs  # nothing stored
+    # No case; the scan is stored and kept on the form, so it is not chosen again.
+    assert count(village, Case) == 0 and count(village, Blob) == blobs + 1
+    assert 'data-testid="kept-file-0"' in answer.text
 
 
 def test_a_ticked_material_without_its_scan_and_a_wrong_file_type(
