@@ -561,12 +561,17 @@ def report_section(figures: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_section(path: Path, lines: list[str]) -> None:
+def write_section(
+    path: Path, lines: list[str], marks: tuple[str, str] = (MARK_START, MARK_END)
+) -> None:
+    """Put ``lines`` (which begin and end with ``marks``) in place of that block of the
+    report, or after the rest when it has none: the other runs' figures stay."""
+    start, end = marks
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     block = "\n".join(lines)
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")

@@ -742,17 +742,6 @@ def targets(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def write_section(path: Path, lines: list[str]) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = "\n".join(lines)
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        text = head + block + rest.split(MARK_END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str]) -> int:
     from benchmarks.run import load_average
 
@@ -797,7 +786,9 @@ def main(argv: list[str]) -> int:
     }
     lines = report_section(figures)
     if not args.no_write:
-        write_section(args.out, lines)
+        from benchmarks.chaos import write_section
+
+        write_section(args.out, lines, (MARK_START, MARK_END))
     print("\n".join(lines))
     return 0 if all(r["complete"] for r in figures["runs"] if r["system"] == "onetrip") else 1
 

@@ -26,7 +26,9 @@ def test_village_backlog_arrives_at_the_served_county(tmp_path: Path) -> None:
 
     out = tmp_path / "benchmarks.md"
     figures |= {"command": "test", "date": "today", "load_before": "0", "load_after": "0"}
-    e2e_sync.write_section(out, e2e_sync.report_section(figures))
+    chaos.write_section(
+        out, e2e_sync.report_section(figures), (e2e_sync.MARK_START, e2e_sync.MARK_END)
+    )
     chaos.write_section(out, [chaos.MARK_START, "chaos figures", chaos.MARK_END])
     kept = run._kept_sections(out)
     assert "chaos figures" in kept
