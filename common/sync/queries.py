@@ -38,6 +38,7 @@ class NodeRow:
     writes_held: str | None = None  # "recovering" / "forked": it lost its own last writes
     forks: int = 0  # its events set aside upstream as forks of its chain
     down: int | None = None  # events this node waits to send it (a direct child only)
+    last_error: dict[str, str] | None = None  # its last failed sync round: message, at
 
     @property
     def flagged(self) -> bool:
@@ -82,6 +83,7 @@ def node_overview(session: Session, node: ThisNode) -> list[NodeRow]:
                 writes_held=entry["writes_held"],
                 forks=entry["forks"],
                 down=down.get(entry["node_id"]),
+                last_error=entry["last_error"],
             )
         )
     rank = {"silent": 0, "self": 1, "ok": 2, "revoked": 3}

@@ -22,6 +22,7 @@ from common.ledger.envelope import SignedEvent
 from common.ledger.service import after_store
 from common.node import ThisNode
 from common.sync.client import SyncError, SyncReport, sync_once
+from common.sync.telemetry import note_sync_failure
 from common.timeutil import utcnow
 
 log = logging.getLogger("onetrip.sync")
@@ -148,6 +149,7 @@ class SyncScheduler:
             delay = self.backoff.failed()
             self.not_before = time.monotonic() + delay
             self.last_error = str(exc)[:300]
+            note_sync_failure(self.node.node_id, self.last_error)
             code = "sync.failed" if isinstance(exc, (SyncError, OSError)) else "sync.error"
             log.warning(
                 "sync failed (%s); retrying in %.0f s",

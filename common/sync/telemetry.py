@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from common import __version__
+from common.identifiers.masking import mask_text
 from common.identity.models import RegistryNode
 from common.ledger.models import QuarantinedEvent
 from common.node import ThisNode
@@ -79,6 +80,16 @@ def _merged(relayed: dict[str, Any] | None, local: dict[str, Any] | None) -> dic
     return max(candidates, key=lambda v: v["count"]) if candidates else None
 
 
+# This process's last failed sync round, by node: the next report that gets through
+# tells the parent (and so the county) what went wrong, and when.
+_LAST_FAILURES: dict[str, dict[str, str]] = {}
+
+
+def note_sync_failure(node_id: str, message: str) -> None:
+    """Remember why a sync round failed (masked: a message may quote a record)."""
+    _LAST_FAILURES[node_id] = {"message": mask_text(message)[:300], "at": iso_utc(utcnow())}
+
+
 def own_report(
     node_id: str,
     backlog: int,
@@ -95,6 +106,8 @@ def own_report(
     }
     if writes_held:
         report["writes_held"] = writes_held  # "recovering" or "forked"
+    if node_id in _LAST_FAILURES:
+        report["last_error"] = _LAST_FAILURES[node_id]
     return report
 
 
@@ -135,7 +148,7 @@ def _upsert(
         {
             k: v
             for k, v in report.items()
-            if k in ("errors", "rejects", "violations", "writes_held", "forks")
+            if k in ("errors", "rejects", "violations", "writes_held", "forks", "last_error")
         },
         ensure_ascii=False,
     )
@@ -161,6 +174,8 @@ def relayed_reports(session: Session) -> list[dict[str, Any]]:
             report["violations"] = flagged
         if _detail(r, "writes_held"):
             report["writes_held"] = _detail(r, "writes_held")
+        if _detail(r, "last_error"):
+            report["last_error"] = _detail(r, "last_error")
         fork_total = max(int(_detail(r, "forks") or 0), forks.get(r.node_id, 0))
         if fork_total:
             report["forks"] = fork_total
@@ -200,6 +215,7 @@ def health_overview(session: Session, *, silent_after: timedelta) -> list[dict[s
                 "silent": silent and entry.parent_id is not None,
                 "violations": _merged(_violations_of(h), violations.get(entry.node_id)),
                 "writes_held": _detail(h, "writes_held"),
+                "last_error": _detail(h, "last_error"),
                 "forks": max(int(_detail(h, "forks") or 0), forks.get(entry.node_id, 0)),
             }
         )

@@ -59,3 +59,24 @@ def test_a_direct_child_shows_what_waits_to_go_down_to_it(root_node, tree):
         rows = {row.node_id: row for row in node_overview(session, root_node)}
     assert rows[TOWNSHIP_ID].down == 3  # the three above the acknowledged seq
     assert rows[VILLAGE_ID].down is None  # the township's child: not this node's to send
+
+
+def test_a_nodes_last_failed_round_reaches_the_county(root_node, tree, monkeypatch):
+    """The report a village sends once its link works again says why the last round
+    failed and when (masked), and the township passes it up."""
+    from common.sync.telemetry import note_sync_failure, own_report, relayed_reports
+
+    monkeypatch.setattr("common.sync.telemetry._LAST_FAILURES", {})  # this test's only
+
+    note_sync_failure(VILLAGE_ID, "link to parent failed: ConnectError (430424199001011232)")
+    report = own_report(VILLAGE_ID, backlog=3, held=0)
+    assert "ConnectError" in report["last_error"]["message"]
+    assert "430424199001011232" not in report["last_error"]["message"]
+    with transaction(root_node.engine) as session:
+        record_reports(session, TOWNSHIP_ID, [], direct=report)
+    with transaction(root_node.engine) as session:
+        rows = {row.node_id: row for row in node_overview(session, root_node)}
+        relayed = {r["node_id"]: r for r in relayed_reports(session)}
+    assert rows[VILLAGE_ID].last_error == report["last_error"]
+    assert relayed[VILLAGE_ID]["last_error"] == report["last_error"]
+    assert rows[TOWNSHIP_ID].last_error is None

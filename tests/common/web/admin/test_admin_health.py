@@ -93,3 +93,16 @@ def test_screens_send_anonymous_visitors_to_the_login(root_node, make_client):
     client = make_client(root_node, username=None)
     answer = client.get("/admin/catalogue", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login?next=")
+
+
+def test_health_shows_a_nodes_last_failed_sync_round(root_node, tree, admin_web, monkeypatch):
+    from common.sync.telemetry import note_sync_failure, own_report
+
+    monkeypatch.setattr("common.sync.telemetry._LAST_FAILURES", {})  # this test's only
+
+    note_sync_failure(VILLAGE_ID, "push refused (401): link.bad_signature")
+    with transaction(root_node.engine) as session:
+        record_reports(session, TOWNSHIP_ID, [], direct=own_report(VILLAGE_ID, 0, 0))
+    page = admin_web.get("/admin/health").text
+    shown = re.search(r'data-testid="node-last-error">([^<]+)<', page)
+    assert shown and "上次同步失败" in shown.group(1) and "link.bad_signature" in shown.group(1)
