@@ -26,24 +26,28 @@ def shown(figure: Figure, value: float | int | None) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def dashboard_workbook(board: Dashboard, county_name: str, made_at: datetime) -> bytes:
+def dashboard_workbook(
+    board: Dashboard, county_name: str, made_at: datetime, title: str = "数据看板"
+) -> bytes:
+    """The dashboard's tables (``title`` 月报 for the monthly report, whose board lists
+    every area below its scope)."""
     book = Workbook()
     figures = book.active
     assert figures is not None
     figures.title = "主要指标"
-    _heading(figures, board, county_name, made_at, "主要指标")
+    _heading(figures, board, county_name, made_at, "主要指标", title)
     figures.append(["指标", "数值", "口径"])
     for key, figure in FIGURES.items():
         figures.append([figure.label, shown(figure, board.figures[key]), figure.formula])
     if board.children:
         areas = book.create_sheet("下级区域")
-        _heading(areas, board, county_name, made_at, "下级区域")
+        _heading(areas, board, county_name, made_at, "下级区域", title)
         areas.append(["区域", *(figure.label for figure in FIGURES.values())])
         for area, values in board.children:
             areas.append([area.name, *(shown(f, values[k]) for k, f in FIGURES.items())])
     for name, rows in board.breakdowns.items():
         sheet = book.create_sheet(BREAKDOWN_LABELS[name].removeprefix("按"))
-        _heading(sheet, board, county_name, made_at, f"申请件{BREAKDOWN_LABELS[name]}")
+        _heading(sheet, board, county_name, made_at, f"申请件{BREAKDOWN_LABELS[name]}", title)
         sheet.append(["分类", "申请件数"])
         for _, label, cases in rows:
             sheet.append([label, cases])
@@ -56,9 +60,9 @@ def dashboard_workbook(board: Dashboard, county_name: str, made_at: datetime) ->
 
 
 def _heading(
-    sheet: Worksheet, board: Dashboard, county_name: str, made_at: datetime, title: str
+    sheet: Worksheet, board: Dashboard, county_name: str, made_at: datetime, part: str, title: str
 ) -> None:
-    sheet.append([f"{county_name} 政务服务数据看板：{title}"])
+    sheet.append([f"{county_name} 政务服务{title}：{part}"])
     sheet["A1"].font = Font(bold=True, size=14)
     sheet.append(["范围", board.area.name])
     sheet.append(["期间", f"{board.period.start.isoformat()} 至 {board.period.end.isoformat()}"])

@@ -251,33 +251,49 @@ def child_areas(session: Session, area: Area) -> list[Area]:
     return [own, *children] if children else []
 
 
+def areas_below(session: Session, area: Area) -> list[Area]:
+    """Every area below ``area``, each node's before its children's: ``area``'s own
+    filings ("本级"), then each node below as its whole area (a township with its
+    villages, then each village)."""
+    found: list[Area] = []
+    for child in child_areas(session, area):
+        found.append(child)
+        if child.node_id != area.node_id:
+            found.extend(a for a in areas_below(session, child) if a.node_id != child.node_id)
+    return found
+
+
 # -- the figures ----------------------------------------------------------------------
 
 
-def dashboard(session: Session, area: Area, period: Period, today: date) -> Dashboard:
-    """The figures of ``area`` for ``period``, its children's, and the breakdowns of
-    its filings."""
-    children = child_areas(session, area)
+def dashboard(
+    session: Session, area: Area, period: Period, today: date, *, every_area: bool = False
+) -> Dashboard:
+    """The figures of ``area`` for ``period``, its children's (with ``every_area``: every
+    area below it, as the monthly report lists them), and the breakdowns of its filings."""
+    children = areas_below(session, area) if every_area else child_areas(session, area)
     cases = list(_cases(session, area, period))
     clocks = _clocks(session, cases, today)
     whole, parts = Tally(), {child.node_id: Tally() for child in children}
-    owner = {node: child.node_id for child in children for node in child.nodes or ()}
+    # A node's filings count for every listed area that holds the node (a township's
+    # area and its own "本级" row both hold the township).
+    owners: dict[str, list[Tally]] = {}
+    for child in children:
+        for node in child.nodes or ():
+            owners.setdefault(node, []).append(parts[child.node_id])
     breakdowns: dict[str, Counter[str]] = {name: Counter() for name in BREAKDOWNS}
     for case in cases:
-        tallies = [whole]
-        if case.origin_node in owner:
-            tallies.append(parts[owner[case.origin_node]])
-        for tally in tallies:
+        for tally in [whole, *owners.get(case.origin_node, [])]:
             _add_case(tally, case, clocks[case.case_no], period)
         if case.filed_on in period:
             for name, of in BREAKDOWNS.items():
                 breakdowns[name][of(case)] += 1
     for rating_origin, level in _ratings(session, area, period):
-        for tally in [whole, *([parts[owner[rating_origin]]] if rating_origin in owner else [])]:
+        for tally in [whole, *owners.get(rating_origin, [])]:
             tally.rated += 1
             tally.bad += level in BAD_LEVELS
     for origin, on_time in _rectifications(session, area, period):
-        for tally in [whole, *([parts[owner[origin]]] if origin in owner else [])]:
+        for tally in [whole, *owners.get(origin, [])]:
             tally.rectifications_due += 1
             tally.rectified_on_time += on_time
     return Dashboard(

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -107,6 +107,33 @@ def export_dashboard(
     county = area_of(session, _root_of(session, node)).name
     content = dashboard_workbook(board, county, utcnow().astimezone(node.settings.tz))
     name = f"dashboard-{board.area.node_id}-{board.period.start}-{board.period.end}.xlsx"
+    return Response(
+        content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@router.get("/monthly.xlsx", response_class=Response, responses={200: {"content": {XLSX: {}}}})
+def monthly_report(
+    actor: CurrentUser,
+    session: SessionDep,
+    node: NodeDep,
+    month: Annotated[
+        str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="月份，如 2026-11")
+    ],
+    scope: Scope = None,
+) -> Response:
+    """月报：一个月的主要指标，本区域以下每个区域一行（乡镇、村），及申请件分类；XLSX。"""
+    start = date.fromisoformat(f"{month}-01")
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    today = local_today(node.settings.tz)
+    area = area_for(session, node, actor, scope)
+    board = dashboard(session, area, Period(start, end), today, every_area=True)
+    county = area_of(session, _root_of(session, node)).name
+    made_at = utcnow().astimezone(node.settings.tz)
+    content = dashboard_workbook(
+        board, county, made_at, title=f"{month[:4]}年{int(month[5:])}月月报"
+    )
+    name = f"monthly-{area.node_id}-{month}.xlsx"
     return Response(
         content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )

@@ -104,6 +104,7 @@ def dashboard_page(
     board = board_for(page.session, page.node, page.actor, scope, start, end)
     period = {"from": board.period.start.isoformat(), "to": board.period.end.isoformat()}
     here = {"scope": board.area.node_id, **period}
+    monthly = {"scope": board.area.node_id, "month": board.period.start.strftime("%Y-%m")}
 
     def link(path: str, **params: str) -> str:
         return f"{path}?{urlencode({**here, **params})}"
@@ -147,6 +148,8 @@ def dashboard_page(
         breakdowns=breakdowns,
         breakdown_labels=BREAKDOWN_LABELS,
         export=f"/api/v1/oversight/dashboard.xlsx?{urlencode(here)}",
+        monthly=f"/api/v1/oversight/monthly.xlsx?{urlencode(monthly)}",
+        monthly_label=f"{board.period.start.year}年{board.period.start.month}月月报",
     )
 
 

@@ -367,3 +367,23 @@ def test_a_supervisor_sends_a_notice_the_township_answers_it_on_phones(
         assert answered.count() == 1 and "已补齐材料，今日办结" in answered.inner_text()
     finally:
         context.close()
+
+
+def test_the_monthly_report_lists_every_area_below_with_its_figures(month, make_client):
+    """月报 for November: a row per area below the county (its own filings, 洣水镇 with
+    its villages, each village), each row's figures those of that area for the month."""
+    admin = make_client(month)
+    answer = admin.get("/api/v1/oversight/monthly.xlsx", params={"month": "2026-11"})
+    assert answer.status_code == 200
+    book = load_workbook(BytesIO(answer.content), read_only=True)
+    head = list(book["主要指标"].iter_rows(values_only=True))
+    assert "2026年11月月报" in head[0][0] and head[2][1] == "2026-11-01 至 2026-11-30"
+    rows = list(book["下级区域"].iter_rows(values_only=True))[6:]
+    filed = {row[0]: row[1] for row in rows}
+    assert len(filed) == 4 and {"示例村代办点", "示例二村代办点"} <= set(filed)
+    with transaction(month.engine) as session:
+        for node_id in (TOWNSHIP_ID, VILLAGE_ID, OTHER_VILLAGE):
+            area = area_of(session, node_id)
+            assert filed[area.name] == str(_scratch(session, AREAS[node_id])["filed"]), node_id
+    bad = admin.get("/api/v1/oversight/monthly.xlsx", params={"month": "2026-13"})
+    assert bad.status_code == 422 and bad.json()["field"] == "month"
