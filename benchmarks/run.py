@@ -134,13 +134,14 @@ def report(figures: list[dict[str, Any]], command: str, started: datetime, load_
 def _kept_sections(path: Path) -> str:
     """The blocks other runs write (``python -m benchmarks chaos``, ``python -m
     benchmarks e2e``) survive this report."""
-    from benchmarks import chaos, e2e_sync
+    from benchmarks import bench_dashboard, chaos, e2e_sync
 
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     kept = ""
     for start, end in (
         (chaos.MARK_START, chaos.MARK_END),
         (e2e_sync.MARK_START, e2e_sync.MARK_END),
+        (bench_dashboard.MARK_START, bench_dashboard.MARK_END),
     ):
         if start in text and end in text:
             block = text.split(start, 1)[1].split(end, 1)[0]
@@ -154,6 +155,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import chaos
 
         sys.exit(chaos.main(args_list[1:]))
+    if args_list[:1] == ["dashboard"]:
+        from benchmarks import bench_dashboard
+
+        sys.exit(bench_dashboard.main(args_list[1:]))
     if args_list[:1] == ["e2e"]:
         from benchmarks import e2e_sync
 
