@@ -58,6 +58,9 @@ class WorkingCalendar:
         self._overrides: dict[date, bool] = dict(overrides or {})
         self._sources: dict[int, str] = dict(sources or {})
         self.uncovered_years_touched: set[int] = set()
+        # Per year: working days from 1 January through each day (index: day of year),
+        # so that counting between two dates costs two look-ups, not a walk.
+        self._through: dict[int, list[int]] = {}
 
     # -- construction -------------------------------------------------------------
 
@@ -136,11 +139,34 @@ class WorkingCalendar:
         a, b = _plain_date(a), _plain_date(b)
         if b < a:
             return -self.working_days_between(b, a)
-        count, day = 0, a
-        while day < b:
-            day += _ONE_DAY
-            count += self.is_working_day(day)
-        return count
+        if a == b:
+            return 0
+        for year in range((a + _ONE_DAY).year, b.year + 1):  # the years of the days counted
+            if year not in self.covered_years:
+                self.uncovered_years_touched.add(year)
+        if a.year == b.year:
+            through = self._year_through(a.year)
+            return through[b.timetuple().tm_yday] - through[a.timetuple().tm_yday]
+        count = self._year_through(a.year)[-1] - self._year_through(a.year)[a.timetuple().tm_yday]
+        for year in range(a.year + 1, b.year):
+            count += self._year_through(year)[-1]
+        return count + self._year_through(b.year)[b.timetuple().tm_yday]
+
+    def _year_through(self, year: int) -> list[int]:
+        """[0, working days 1 Jan..1 Jan, 1 Jan..2 Jan, ...] of ``year`` (no fallback
+        record: the caller notes the years it counts)."""
+        through = self._through.get(year)
+        if through is None:
+            day, through = date(year, 1, 1), [0]
+            covered = year in self.covered_years
+            while day.year == year:
+                weekday = day.weekday() < 5
+                through.append(
+                    through[-1] + (self._overrides.get(day, weekday) if covered else weekday)
+                )
+                day += _ONE_DAY
+            self._through[year] = through
+        return through
 
     # -- fallback reporting -------------------------------------------------------
 
