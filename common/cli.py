@@ -120,7 +120,7 @@ def serve(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,
 ) -> None:
-    """Run the node's web service (API, and later the screens)."""
+    """Run the node's web service: the API and the screens."""
     import uvicorn
 
     from common.app import create_app, server_options
@@ -197,7 +197,8 @@ def node_list(data_dir: DataDir) -> None:
         version = registry_version(session)
     table = Table(title=f"节点登记表 版本 {version}")
     for column in ("节点编号", "名称", "层级", "上级", "状态", "密钥"):
-        table.add_column(column)
+        # Fold, never cut: a long name wraps in its cell on a narrow terminal.
+        table.add_column(column, overflow="fold", no_wrap=column == "节点编号")
     for row in rows:
         state = "已注销" if row["revoked_version"] else "正常"
         table.add_row(

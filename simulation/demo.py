@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import socket
 import sqlite3
@@ -86,6 +87,7 @@ class DemoNetwork:
         self.children: dict[str, Child] = {}
         self.api = DemoApi(base_port)
         self.state: dict[str, Any] = {}
+        self.offline: set[str] = set()  # nodes the user took offline (``offline 编号``)
 
     # -- paths, state, output ---------------------------------------------------------
 
@@ -415,13 +417,55 @@ class DemoNetwork:
         self.say(f"数据目录：{self.base}（再次运行会沿用；日志在 logs/）")
         self.say("演示网络已就绪（Ctrl-C 停止）")
 
-    def watch(self) -> Child:
-        """Block until a node process exits on its own; return it."""
+    def watch(self, commands: queue.Queue[str] | None = None) -> Child:
+        """Block until a node process exits on its own; return it. Meanwhile carry out
+        the commands typed at the terminal (``offline``/``online`` a node, ``help``)."""
         while True:
             for child in self.children.values():
-                if child.process.poll() is not None:
+                if child.node.node_id not in self.offline and child.process.poll() is not None:
                     return child
-            time.sleep(0.5)
+            try:
+                line = commands.get(timeout=0.5) if commands else None
+            except queue.Empty:
+                continue
+            if line is None:
+                time.sleep(0.5)
+            else:
+                self.command(line)
+
+    def command(self, line: str) -> None:
+        """``offline 编号``: stop one node (its neighbours queue for it, as when a village's
+        link drops); ``online 编号``: start it again; ``help``: say so."""
+        words = line.split()
+        if not words:
+            return
+        verb, name = words[0].lower(), " ".join(words[1:])
+        node = self.find(name) if name else None
+        if verb in ("offline", "online") and node is None:
+            self.say(f"找不到节点“{name}”：请用节点编号（如 430424100201）或名称的开头")
+        elif verb == "offline" and node is not None:
+            child = self.children[node.node_id]
+            self.offline.add(node.node_id)
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGINT)
+                child.process.wait(timeout=STOP_TIMEOUT)
+            self.say(f"{node.name} 已离线：上下级节点的同步会排队，输入 online {node.node_id} 恢复")
+        elif verb == "online" and node is not None:
+            if node.node_id in self.offline:
+                self.offline.discard(node.node_id)
+                self._spawn(node)
+                self._wait_healthy()
+            self.say(f"{node.name} 已在线：积压的记录会在下一轮同步中补上")
+        else:
+            self.say(
+                "可用命令：offline 节点编号（停止一个节点）、online 节点编号（重新启动）；Ctrl-C 停止演示"
+            )
+
+    def find(self, name: str) -> DemoNode | None:
+        for node in DEMO_NODES:
+            if name in (node.node_id, node.name) or node.name.startswith(name):
+                return node
+        return None
 
     def stop(self) -> None:
         alive = [c for c in self.children.values() if c.process.poll() is None]
@@ -435,6 +479,20 @@ class DemoNetwork:
                 self.say(f"节点 {child.node.name} 未在 {STOP_TIMEOUT:.0f} 秒内停止，强制结束")
                 child.process.kill()
                 child.process.wait()
+
+
+def _terminal_lines() -> queue.Queue[str]:
+    """Lines typed at the terminal, read by a thread of their own."""
+    import threading
+
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in sys.stdin:
+            lines.put(line.strip())
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -456,7 +514,8 @@ def run_demo(base: Path, base_port: int) -> int:
     try:
         network.start()
         network.print_table()
-        exited = network.watch()
+        network.say("输入 offline 节点编号 可让一个节点离线，online 节点编号 让它恢复（help 查看）")
+        exited = network.watch(_terminal_lines())
         network.say(
             f"节点 {exited.node.name} 的进程已退出（代码 {exited.process.returncode}），演示网络停止。"
         )

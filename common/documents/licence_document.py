@@ -1,5 +1,7 @@
-"""The printed electronic licence (电子证照): its GB/T 36904 identifier, what it licenses,
-to whom (identity number masked), by whom, how long, and a QR code carrying the
+"""The printed electronic licence (电子证照): the face of the certificate as the real one of
+its type prints it (``common.documents.licence_fields``: an enterprise's USCC in full, a
+person's identity number masked), then the electronic licence's own particulars (GB/T
+36904 identifier, matter, case, signing node, trust level) and a QR code carrying the
 licence's signed public credential (``OT2:``, holder masked; ``OT1:`` for a licence
 issued before credentials existed; from ``common.licences.service``), so that anyone
 can verify the paper offline against the registry.
@@ -15,9 +17,8 @@ from sqlmodel import Session
 
 from common.documents.case_data import node_name
 from common.documents.layout import FRAME_WIDTH, Document, chinese_date, esc
+from common.documents.licence_fields import printed_face
 from common.documents.qr import QrCode
-from common.labels import APPLICANT_KIND_LABELS
-from common.licences.models import Licence
 from common.licences.service import get_licence, licence_qr_payload
 from common.node import ThisNode
 
@@ -26,11 +27,6 @@ VERIFY_HINT = (
     "本证照为电子证照的打印件。二维码内容为发证节点签名的证照信息（证件号码已脱敏），"
     "可在任一政务服务节点“电子证照核验”处扫码或粘贴核验，离线亦可验证真伪。"
 )
-
-
-def _validity(licence: Licence) -> str:
-    end = chinese_date(licence.valid_to) if licence.valid_to else "长期"
-    return f"{chinese_date(licence.valid_from)} 至 {end}"
 
 
 def _qr_and_seal(doc: Document, qr: QrCode, issuer: str, on: str) -> Table:
@@ -65,24 +61,21 @@ def licence_document(session: Session, node: ThisNode, licence_id: str) -> bytes
                 doc.styles.heading,
             )
         )
+    doc.fields(printed_face(licence, data), label_width=36 * mm)  # 统一社会信用代码 on one line
+    doc.heading("电子证照信息")
     doc.fields(
         [
             ("证照标识", f"{licence.licence_id}\n（GB/T 36904，证照类型代码 {licence.type_code}）"),
-            ("持证主体", licence.holder_name),
-            ("主体类型", APPLICANT_KIND_LABELS.get(licence.holder_kind, licence.holder_kind)),
-            ("证件号码", licence.holder_id_masked),
-            ("许可事项", data.get("matter_name") or data.get("result_name") or licence.name),
-            ("发证机关", f"{licence.issuer_body}\n统一社会信用代码：{licence.issuer_uscc}"),
-            ("签发节点", f"{node_name(session, licence.issuer_node)}（{licence.issuer_node}）"),
-            ("发证日期", chinese_date(data.get("decided_on") or licence.valid_from)),
-            ("有效期限", _validity(licence)),
+            ("办理事项", data.get("matter_name") or data.get("result_name") or licence.name),
             ("办件编号", licence.case_no or "—"),
+            ("签发节点", f"{node_name(session, licence.issuer_node)}（{licence.issuer_node}）"),
+            ("发证机关代码", licence.issuer_uscc),
             (
                 "可信级别",
                 TRUST_LABELS.get(data.get("trust_level", ""), data.get("trust_level") or "—"),
             ),
         ],
-        label_width=28 * mm,
+        label_width=28 * mm,  # the longest licence identifier on one line
     )
     doc.space(5)
     doc.add(
