@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from common.users.roles import ROLE_LABELS, Role
+from common.users.roles import HEAD_ROLES, ROLE_LABELS, Role
 
 DEFAULT_BASE_PORT = 8400
 # One shared, simple password so that the printed table is easy to use. Demo only.
@@ -261,6 +261,9 @@ def provision_users(api: DemoApi, nodes: list[DemoNode]) -> list[DemoUser]:
                 "role": user.role.value,
                 "department": user.department,
                 "password": DEMO_PASSWORD,
+                # In the demo each department's and township's one reviewer heads it
+                # (本行政机关负责人, who approves extensions: 行政许可法 §42).
+                "head": user.role.value in HEAD_ROLES,
             },
         )
     return wanted

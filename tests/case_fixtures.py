@@ -19,7 +19,7 @@ from onetrip_testing import COUNTY_ID, TOWNSHIP_ID, VILLAGE_ID
 from common.db import transaction
 from common.identifiers.uscc import uscc_check_char
 from common.node import ThisNode
-from common.users.roles import Actor, Role
+from common.users.roles import HEAD_ROLES, Actor, Role
 
 # Sample-catalogue matters the intake tests use (implementation codes).
 FOOD_LICENCE = (
@@ -83,13 +83,16 @@ STAFF = {
     "agent2": (VILLAGE_ID, Role.VILLAGE_AGENT, None),
 }
 STAFF_PASSWORD = "hengdong-staff-2026"
+# In these small networks every department reviewer and township approver heads their
+# organ (本行政机关负责人: they approve extensions, 行政许可法 §42).
+HEADS = frozenset(name for name, (_, role, _) in STAFF.items() if role.value in HEAD_ROLES)
 
 
 @pytest.fixture
 def actors() -> dict[str, Actor]:
     """Actors by username (no users rows: enough for the action functions)."""
     actors = {
-        name: Actor(username=name, node_id=node_id, role=role, department=dept)
+        name: Actor(username=name, node_id=node_id, role=role, department=dept, head=name in HEADS)
         for name, (node_id, role, dept) in STAFF.items()
     }
     actors["admin"] = Actor(username="admin", node_id=COUNTY_ID, role=Role.COUNTY_ADMIN)
@@ -118,6 +121,7 @@ def staff_client(published: ThisNode, tree: dict, admin: Actor, make_client: Any
                     role=role,
                     department=dept,
                     password=STAFF_PASSWORD,
+                    head=username in HEADS,
                 )
             provisioned.add(username)
         return make_client(node, username)

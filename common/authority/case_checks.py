@@ -618,6 +618,18 @@ REVIEWS_DONE = Check(
     _reviews_done,
 )
 EXTENSION_APPLIES = Check("special", "承诺件，有办理时限", _extension_applies)
+
+
+def _organ_head(ask: Ask) -> None:
+    if ask.user and not ask.actor.head:
+        raise Forbidden(
+            "case.not_organ_head",
+            "延长办理期限须经本行政机关负责人批准（行政许可法第四十二条）",
+            field="role",
+        )
+
+
+ORGAN_HEAD = Check("special", "本行政机关负责人（行政许可法第四十二条）", _organ_head)
 RATED_ONCE = Check("special", "尚未评价（每案一次）", _rated_once)
 CALL_BACK_DUE = Check("special", "实名差评，尚未回访（匿名的不回访）", _call_back_due)
 CALLED_BACK_FIRST = Check("special", "实名差评须先回访", _called_back_first)

@@ -26,6 +26,9 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=100)
     role: str = Field(max_length=32, index=True)
     department: str | None = Field(default=None, max_length=100)
+    # 本行政机关负责人: the head of the organ (a department, a township), who approves
+    # extensions of the time limit (行政许可法 §42).
+    head: bool = False
     password_hash: str = Field(max_length=255)
     active: bool = True
     # sseq of the last event applied to this record.

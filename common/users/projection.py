@@ -42,6 +42,7 @@ def _provisioned(session: Session, event: SignedEvent) -> None:
             display_name=body["display_name"],
             role=body["role"],
             department=body.get("department"),
+            head=bool(body.get("head", False)),
             password_hash=body["password_hash"],
             active=True,
             version=version,
@@ -61,7 +62,14 @@ def _password_changed(session: Session, event: SignedEvent) -> None:
 
 @users_projection.on("user.role_changed")
 def _role_changed(session: Session, event: SignedEvent) -> None:
-    _update(session, event, role=event.body["role"], department=event.body.get("department"))
+    body = event.body
+    _update(
+        session,
+        event,
+        role=body["role"],
+        department=body.get("department"),
+        head=bool(body.get("head", False)),
+    )
 
 
 @users_projection.on("user.disabled")

@@ -31,6 +31,10 @@ ROLE_LABELS = {
     Role.AUDITOR: "审计监督人员",
 }
 
+# Roles whose holder may be the head of their organ (本行政机关负责人): a department's
+# reviewer at the county, the township's approver.
+HEAD_ROLES = frozenset({"department_reviewer", "township_approver"})
+
 # Which tier a role belongs on; the tier packages mount the matching screens.
 ROLE_TIERS = {
     Role.VILLAGE_AGENT: {"village"},
@@ -52,6 +56,7 @@ class Actor:
     role: Role | None
     department: str | None = None
     system: bool = False
+    head: bool = False  # 本行政机关负责人 (see ``HEAD_ROLES``)
 
     @classmethod
     def node_system(cls, node_id: str) -> Actor:

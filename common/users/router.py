@@ -46,6 +46,7 @@ class UserOut(BaseModel):
     role: str
     role_label: str
     department: str | None
+    head: bool
     active: bool
     version: int
 
@@ -60,6 +61,7 @@ class UserOut(BaseModel):
             role=user.role,
             role_label=label,
             department=user.department,
+            head=user.head,
             active=user.active,
             version=user.version,
         )
@@ -72,6 +74,9 @@ class ProvisionRequest(BaseModel):
     role: Role
     department: str | None = Field(default=None, max_length=100)
     password: str = Field(min_length=1, max_length=256)
+    head: bool = Field(
+        default=False, description="本行政机关负责人（批准延长办理期限，行政许可法第四十二条）"
+    )
 
 
 class PasswordRequest(BaseModel):
@@ -88,6 +93,9 @@ class ActiveRequest(BaseModel):
 class RoleRequest(BaseModel):
     role: Role
     department: str | None = Field(default=None, max_length=100)
+    head: bool = Field(
+        default=False, description="本行政机关负责人（批准延长办理期限，行政许可法第四十二条）"
+    )
 
 
 class Done(BaseModel):
@@ -163,6 +171,7 @@ def provision_user(
         role=body.role,
         department=body.department,
         password=body.password,
+        head=body.head,
     )
     return UserOut.of(service.get_user(session, body.node_id, event.body["username"]))
 
@@ -222,5 +231,6 @@ def change_role(
         username=username,
         role=body.role,
         department=body.department,
+        head=body.head,
     )
     return UserOut.of(service.get_user(session, node_id, username))

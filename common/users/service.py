@@ -16,6 +16,7 @@ import re
 import secrets
 import unicodedata
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
@@ -34,7 +35,7 @@ from common.users.passwords import (
     verify_password,
 )
 from common.users.projection import user_subject
-from common.users.roles import ROLE_LABELS, ROLE_TIERS, Actor, Role, require_role
+from common.users.roles import HEAD_ROLES, ROLE_LABELS, ROLE_TIERS, Actor, Role, require_role
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 
@@ -114,10 +115,14 @@ def provision_user(
     role: str | Role,
     department: str | None = None,
     password: str,
+    head: bool = False,
 ) -> SignedEvent:
-    """Create a user for any registered node (county administrator, on the root)."""
+    """Create a user for any registered node (county administrator, on the root);
+    ``head``: the head of their organ (a department reviewer or township approver)."""
     require_role(actor, Role.COUNTY_ADMIN)
-    return _provision(session, node, node_id, username, display_name, role, department, password)
+    return _provision(
+        session, node, node_id, username, display_name, role, department, password, head=head
+    )
 
 
 def _provision(
@@ -131,6 +136,7 @@ def _provision(
     password: str,
     *,
     check_tier: bool = True,
+    head: bool = False,
 ) -> SignedEvent:
     _require_root(node)
     username = normalise_username(username)
@@ -140,7 +146,8 @@ def _provision(
     if session.get(User, (node_id, username)) is not None:
         raise Conflict("users.exists", f"节点 {node_id} 已有用户 {username}", field="username")
     check_password_policy(password, username)
-    body = {
+    _check_head(parsed, head)
+    body: dict[str, Any] = {
         "node_id": node_id,
         "username": username,
         "display_name": display_name,
@@ -148,6 +155,8 @@ def _provision(
         "department": department,
         "password_hash": hash_password(password),
     }
+    if head:
+        body["head"] = True
     return node.append(session, user_subject(node_id, username), "user.provisioned", body)
 
 
@@ -225,8 +234,10 @@ def change_role(
     username: str,
     role: str | Role,
     department: str | None = None,
+    head: bool = False,
 ) -> SignedEvent:
-    """Give a user another role (and department) that fits their node's tier."""
+    """Give a user another role (and department) that fits their node's tier, and say
+    whether they head their organ."""
     require_role(actor, Role.COUNTY_ADMIN)
     _require_root(node)
     user = _get_user(session, node_id, username)
@@ -235,15 +246,26 @@ def change_role(
         raise Forbidden("users.role_self", "不能修改自己的角色", field="role")
     parsed = _parse_role(role)
     department = _check_role_fits(session, node_id, parsed, department)
-    if user.role == parsed.value and user.department == department:
-        raise Conflict("users.role_unchanged", "角色和部门没有变化", field="role")
+    _check_head(parsed, head)
+    if user.role == parsed.value and user.department == department and user.head == head:
+        raise Conflict("users.role_unchanged", "角色、部门和负责人身份都没有变化", field="role")
     body = {
         "node_id": node_id,
         "username": user.username,
         "role": parsed.value,
         "department": department,
+        "head": head,
     }
     return node.append(session, user_subject(node_id, user.username), "user.role_changed", body)
+
+
+def _check_head(role: Role, head: bool) -> None:
+    if head and role.value not in HEAD_ROLES:
+        raise DomainError(
+            "users.head_role",
+            "只有部门审批人员或乡镇审批人员可以是本机关负责人",
+            field="head",
+        )
 
 
 def list_users(session: Session, node_id: str | None = None) -> list[User]:
@@ -354,6 +376,7 @@ def _actor_of(user: User) -> Actor:
         node_id=user.node_id,
         role=Role(user.role),
         department=user.department,
+        head=user.head,
     )
 
 

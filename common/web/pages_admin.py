@@ -475,7 +475,14 @@ def revoke_node(page: Admin, node_id: NodeId, reason: Text = "") -> Response:
 
 # -- users -------------------------------------------------------------------------------
 
-EMPTY_USER = {"node_id": "", "username": "", "display_name": "", "role": "", "department": ""}
+EMPTY_USER = {
+    "node_id": "",
+    "username": "",
+    "display_name": "",
+    "role": "",
+    "department": "",
+    "head": False,
+}
 
 
 def _users(page: Page, node_filter: str, **context: Any) -> dict[str, Any]:
@@ -510,6 +517,7 @@ def provision_user(
     role: Annotated[str, Form(max_length=40)] = "",
     department: Annotated[str, Form(max_length=100)] = "",
     password: Annotated[str, Form(max_length=256)] = "",
+    head: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     event, error = page.act(
         users_service.provision_user,
@@ -519,6 +527,7 @@ def provision_user(
         role=role,
         department=department or None,
         password=password,
+        head=bool(head),
     )
     if error is not None:
         form = {
@@ -527,6 +536,7 @@ def provision_user(
             "display_name": display_name,
             "role": role,
             "department": department,
+            "head": bool(head),
         }
         return page.form_error("admin/users.html", error, **_users(page, "", form=form))
     assert event is not None
@@ -551,6 +561,7 @@ def _user_context(page: Page, node_id: str, username: str, **context: Any) -> di
         "node_tier": tier_label(entry.tier if entry else None),
         "role": user.role,
         "department": user.department or "",
+        "head": user.head,
         **context,
     }
 
@@ -571,6 +582,7 @@ def change_role(
     username: Username,
     role: Annotated[str, Form(max_length=40)] = "",
     department: Annotated[str, Form(max_length=100)] = "",
+    head: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     _, error = page.act(
         users_service.change_role,
@@ -578,12 +590,12 @@ def change_role(
         username=username,
         role=role,
         department=department or None,
+        head=bool(head),
     )
     if error is not None:
+        context = {"role": role, "department": department, "head": bool(head)}
         return page.form_error(
-            "admin/user.html",
-            error,
-            **_user_context(page, node_id, username, role=role, department=department),
+            "admin/user.html", error, **_user_context(page, node_id, username, **context)
         )
     return page.redirect(
         _user_path(node_id, username), notice=f"已将 {username} 的角色改为{q.role_label(role)}"

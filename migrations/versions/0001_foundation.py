@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 14:11:46.462973
+Create Date: 2026-12-04 15:02:31.998585
 """
 
 from collections.abc import Sequence
@@ -556,6 +556,7 @@ def upgrade() -> None:
         sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("department", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
+        sa.Column("head", sa.Boolean(), nullable=False),
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),

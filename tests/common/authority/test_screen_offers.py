@@ -59,7 +59,7 @@ from common.cases.intake import service as intake
 from common.cases.models import Case, CaseMaterial
 from common.cases.review import service as review
 from common.db import transaction
-from common.users.roles import Actor, Role
+from common.users.roles import HEAD_ROLES, Actor, Role
 
 PASSWORD = "hengdong-offers-2026"
 # username -> (node, role, department): every role that logs in on each tier.
@@ -124,6 +124,7 @@ def _provision(net: SimpleNamespace) -> None:
                     role=role,
                     department=department,
                     password=PASSWORD,
+                    head=role.value in HEAD_ROLES,
                 )
 
 
@@ -269,7 +270,8 @@ def allowed_for(net: SimpleNamespace, username: str, case_no: str) -> dict[str, 
     with transaction(node.engine) as session:
         case = session.get(Case, case_no)
         assert case is not None
-        return allowed_case_actions(session, node, Actor(username, node_id, role, department), case)
+        actor = Actor(username, node_id, role, department, head=role.value in HEAD_ROLES)
+        return allowed_case_actions(session, node, actor, case)
 
 
 def mismatches(

@@ -22,7 +22,7 @@ from common.catalog.sample import publish_sample
 from common.catalog.service import get_published
 from common.db import transaction
 from common.node import ThisNode
-from common.users.roles import Actor, Role
+from common.users.roles import HEAD_ROLES, Actor, Role
 from common.users.service import provision_user
 
 COMPANY = "11430424MB1C5953154000119003001"  # 企业设立登记: 3 departments, licence YYZZ
@@ -120,6 +120,7 @@ def county(root_node: ThisNode, tree: dict, admin: Actor) -> ThisNode:
                 role=role,
                 department=dept,
                 password=PASSWORD,
+                head=name != "scjg2" and role.value in HEAD_ROLES,  # scjg heads 市场监管局
             )
     return root_node
 

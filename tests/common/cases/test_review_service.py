@@ -45,8 +45,12 @@ CLERK = Actor("clerk", COUNTY_ID, Role.COUNTY_WINDOW_CLERK)
 _serial = itertools.count(1)
 
 
-def reviewer(department: str, name: str = "") -> Actor:
-    return Actor(name or f"r-{department[-5:]}", COUNTY_ID, Role.DEPARTMENT_REVIEWER, department)
+def reviewer(department: str, name: str = "", *, head: bool = True) -> Actor:
+    """A department's reviewer, by default the head of the department (who approves
+    extensions, 行政许可法 §42)."""
+    return Actor(
+        name or f"r-{department[-5:]}", COUNTY_ID, Role.DEPARTMENT_REVIEWER, department, head=head
+    )
 
 
 def resident_id(first17: str = "43042419900101123") -> str:
@@ -708,3 +712,22 @@ def test_retired_kind_events_in_a_ledger_rebuild_and_verify(county: ThisNode):
         # What was signed stands: the recorded days and the moved deadline agree.
         view = review.case_clock(session, ended_before, "2026-11-12")
     assert (view.paused_days, view.deadline) == (5, date(2026, 11, 23))
+
+
+def test_only_the_head_of_the_organ_approves_an_extension(county: ThisNode, monkeypatch):
+    """行政许可法 §42: 经本行政机关负责人批准. The lead department's reviewer who is not its
+    head is refused; its head approves."""
+    on_day(monkeypatch, "2026-11-05")
+    case_no = accepted_case(county, PHARMACY)
+    with pytest.raises(DomainError) as refused:
+        act(
+            county,
+            review.approve_extension,
+            reviewer(SCJG, "clerk-reviewer", head=False),
+            case_no,
+            2,
+            "现场核查",
+        )
+    assert (refused.value.code, refused.value.field) == ("case.not_organ_head", "role")
+    event = act(county, review.approve_extension, reviewer(SCJG), case_no, 2, "现场核查")
+    assert event.body["days"] == 2

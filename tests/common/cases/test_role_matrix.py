@@ -72,7 +72,7 @@ from common.licences.models import Licence
 from common.node import ThisNode
 from common.ratings import service as ratings
 from common.ratings.models import Rectification
-from common.users.roles import Actor, Role
+from common.users.roles import HEAD_ROLES, Actor, Role
 
 OTHER = "other_department"  # matrix key: a department reviewer of OTHER_DEPT
 KEYS = [role.value for role in Role] + [OTHER]
@@ -89,7 +89,9 @@ def actor(node: ThisNode, key: str, department: str) -> Actor:
     if key == OTHER:
         return Actor(OTHER, node.node_id, Role.DEPARTMENT_REVIEWER, OTHER_DEPT)
     role = Role(key)
-    return Actor(key, node.node_id, role, department if role is Role.DEPARTMENT_REVIEWER else None)
+    department = department if role is Role.DEPARTMENT_REVIEWER else None
+    # Each role's one person: a reviewer or approver heads their organ (§42 extensions).
+    return Actor(key, node.node_id, role, department, head=role.value in HEAD_ROLES)
 
 
 # -- the actions, as (session, node, actor, ctx) ---------------------------------------

@@ -39,6 +39,7 @@ def test_login_then_me_then_logout(root_node, make_client) -> None:
         "role": "county_admin",
         "role_label": "县管理员",
         "department": None,
+        "head": False,
         "active": True,
         "version": None,
     }

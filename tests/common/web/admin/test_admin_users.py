@@ -196,3 +196,23 @@ def test_the_header_names_the_administrators_role_on_the_user_pages(root_node, a
         page = admin_web.get(path)
         assert page.status_code == 200, path
         assert "admin（县管理员）" in page.text and "<function" not in page.text, path
+
+
+def test_the_administrator_names_the_head_of_a_department(root_node, admin_web):
+    """本行政机关负责人 (who approves extensions, §42) is set on the user form; only a
+    department reviewer or a township approver can be one."""
+    clerk = _provision(admin_web, head="1")  # a window clerk cannot head an organ
+    assert clerk.status_code == 400 and re.search(r'id="d-head">只有部门审批人员', clerk.text)
+    head = _provision(
+        admin_web,
+        username="zhang",
+        display_name="张局长",
+        role="department_reviewer",
+        department="衡东县市场监督管理局",
+        head="1",
+    )
+    assert head.status_code == 303
+    assert _user(root_node, root_node.node_id, "zhang").head is True
+    page = admin_web.get(f"/admin/users/{root_node.node_id}/zhang")
+    assert "（本机关负责人）" in page.text
+    assert re.search(r'name="head" value="1" checked data-testid="role-head"', page.text)

@@ -18,7 +18,7 @@ from common.cases.handoff import service as handoff
 from common.cases.intake import service as intake
 from common.db import transaction
 from common.node import ThisNode
-from common.users.roles import Actor, Role
+from common.users.roles import HEAD_ROLES, Actor, Role
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,13 @@ class Network:
 
 def actor(username: str) -> Actor:
     node_id, role, department = USERS[username]
-    return Actor(username=username, node_id=node_id, role=role, department=department)
+    return Actor(
+        username=username,
+        node_id=node_id,
+        role=role,
+        department=department,
+        head=role.value in HEAD_ROLES,
+    )
 
 
 def provision(county: ThisNode, admin: Actor) -> None:
@@ -117,6 +123,7 @@ def provision(county: ThisNode, admin: Actor) -> None:
                 role=role,
                 department=department,
                 password=PASSWORD,
+                head=role.value in HEAD_ROLES,
             )
 
 

@@ -20,7 +20,7 @@ from common.cases.intake import filing as service_filing
 from common.db import transaction
 from common.licences import service as licence_service
 from common.node import ThisNode
-from common.users.roles import Actor, Role
+from common.users.roles import HEAD_ROLES, Actor, Role
 
 PASSWORD = "hengdong-staff-2026"
 MARKET, POLICE, TAX = "衡东县市场监督管理局", "衡东县公安局", "国家税务总局衡东县税务局"
@@ -60,6 +60,7 @@ def browser(
                     role=role,
                     department=department,
                     password=PASSWORD,
+                    head=role.value in HEAD_ROLES,  # each department's one reviewer heads it
                 )
             provisioned.add(username)
         return web_login(make_client(node, username=None), username, PASSWORD)
