@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
@@ -24,7 +26,14 @@ from common.calendar.service import working_calendar
 from common.calendar.workdays import WorkingCalendar
 from common.cases.access import CASE_SUBJECT_PREFIX, case_subject, load_case
 from common.cases.clock import clock_status
-from common.cases.models import Case, CaseMaterial, CaseNotice, CaseTask, CaseVisit
+from common.cases.models import (
+    Case,
+    CaseMaterial,
+    CaseNotice,
+    CaseTask,
+    CaseVisit,
+    SpecialProcedure,
+)
 from common.cases.review.service import case_procedures
 from common.cases.states import CLOSED, STATE_LABELS, CaseState
 from common.errors import DomainError, NotFound
@@ -37,8 +46,9 @@ from common.users.roles import Actor
 
 QUEUE_STATES = (CaseState.FILED.value, CaseState.SUPPLEMENT.value)
 ENDED_EARLY = (CaseState.REFUSED.value, CaseState.WITHDRAWN.value)
-MAX_LISTED = 500
-MAX_AGENT_CASES = 300  # the village agent's list
+MAX_LISTED = 500  # the REST list's longest page
+MAX_AGENT_CASES = 300  # agent_todo's default length (the screens page instead)
+PER_PAGE = 50  # the case screens' page
 # What each event of a case's trail was, as the agent reads it.
 EVENT_LABELS = {
     "case.filed": "代办申请",
@@ -360,6 +370,195 @@ def area_cases(
     return list(session.execute(query.limit(limit)).scalars())
 
 
+# -- the case screens' lists, a page at a time, searched -----------------------------------
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """What a case list is searched by, besides its filters: the applicant's name and the
+    case number (parts of them), the applicant's whole identity number (exactly: a masked
+    one finds nothing, and lists show it masked) and the filing dates (both included)."""
+
+    name: str | None = None
+    id_number: str | None = None
+    number: str | None = None
+    filed_from: date | None = None
+    filed_to: date | None = None
+
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        name: str | None = None,
+        id_number: str | None = None,
+        number: str | None = None,
+        filed_from: str | None = None,
+        filed_to: str | None = None,
+    ) -> CaseSearch:
+        """From a search form: blanks are no condition, a date that is not YYYY-MM-DD too."""
+
+        def day(text: str | None) -> date | None:
+            try:
+                return date.fromisoformat((text or "").strip()) if text and text.strip() else None
+            except ValueError:
+                return None
+
+        return cls(
+            name=(name or "").strip() or None,
+            id_number=(id_number or "").strip().upper() or None,
+            number=(number or "").strip() or None,
+            filed_from=day(filed_from),
+            filed_to=day(filed_to),
+        )
+
+    def where(self) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if self.name:
+            where.append(col(Case.applicant_name).contains(self.name, autoescape=True))
+        if self.id_number:
+            where.append(col(Case.applicant_id) == self.id_number.strip().upper())
+        if self.number:
+            where.append(col(Case.case_no).contains(self.number, autoescape=True))
+        if self.filed_from:
+            where.append(col(Case.filed_on) >= self.filed_from.isoformat())
+        if self.filed_to:
+            where.append(col(Case.filed_on) <= self.filed_to.isoformat())
+        return where
+
+
+@dataclass(frozen=True)
+class CasePage:
+    """One page of a case list: its cases in the list's order, how many match in all."""
+
+    cases: list[Case]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+
+def _page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
+    """(page, pages): a page past the end is the last one."""
+    pages = max(1, -(-total // per_page))
+    return min(max(1, page), pages), pages
+
+
+def _count(session: Session, where: Sequence[ColumnElement[bool]]) -> int:
+    query = select(func.count()).select_from(Case).where(*where)
+    return int(session.execute(query).scalar_one())
+
+
+# The staff's order: overdue first, then near the deadline, then by days left and deadline;
+# cases that no longer run a clock last (decided and delivered, then refused or withdrawn).
+URGENCY = {
+    "red": 0,
+    "yellow": 1,
+    "normal": 2,
+    "delivering": 2,
+    "paused": 3,
+    "not_started": 4,
+    "stopped": 5,
+    "ended": 6,
+}
+# What the clock needs of a case row (``clock.clock_input``): the open cases are ranked
+# from these columns, not from whole rows.
+_CLOCK_COLUMNS = (
+    col(Case.case_no),
+    col(Case.state),
+    col(Case.filed_on),
+    col(Case.accepted_on),
+    col(Case.limit_days),
+    col(Case.extension_days),
+    col(Case.deadline),
+    col(Case.decided_on),
+    col(Case.delivered_on),
+    col(Case.notified_on),
+)
+
+
+def urgency_status(case: Any, status: str) -> str:
+    """The clock's status, or ``ended`` for a case refused or withdrawn."""
+    return "ended" if case.state in ENDED_EARLY else status
+
+
+def urgency_key(case: Any, status: str, days_left: int) -> tuple[int, int, str, str]:
+    """Where a case (a row or anything with its columns) sorts in the staff's order."""
+    status = urgency_status(case, status)
+    left = days_left if status in ("red", "yellow", "normal", "paused") else 10**6
+    return URGENCY.get(status, 9), left, case.deadline or "9999", case.case_no
+
+
+def _ranked_open(session: Session, where: Sequence[ColumnElement[bool]], today: date) -> list[str]:
+    """The numbers of the open cases matching ``where``, most urgent first. Every open
+    case is ranked (its clock needs the working calendar, so not in SQL); closed ones
+    always sort after them and are paged in SQL."""
+    opened = [*where, col(Case.state).not_in([s.value for s in CLOSED])]
+    rows = session.execute(select(*_CLOCK_COLUMNS).where(*opened)).all()
+    if not rows:
+        return []
+    pauses: dict[str, list[SpecialProcedure]] = {}
+    procedures = session.execute(
+        select(SpecialProcedure)
+        .where(col(SpecialProcedure.case_no).in_(select(col(Case.case_no)).where(*opened)))
+        .order_by(col(SpecialProcedure.case_no), col(SpecialProcedure.seq))
+    ).scalars()
+    for procedure in procedures:
+        pauses.setdefault(procedure.case_no, []).append(procedure)
+    calendar = working_calendar(session)
+
+    def key(row: Any) -> tuple[int, int, str, str]:
+        clock = clock_status(row, calendar, today, pauses.get(row.case_no, ()))
+        return urgency_key(row, clock.status, clock.days_left)
+
+    return [row.case_no for row in sorted(rows, key=key)]
+
+
+def area_case_page(
+    session: Session,
+    node: ThisNode,
+    *,
+    today: date,
+    state: str | None = None,
+    window: str | None = None,
+    origin: str | None = None,
+    department: str | None = None,
+    search: CaseSearch | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> CasePage:
+    """One page of the cases of this node's area (``reading.node_area``; ``department``:
+    see ``_filters``) matching the filters and ``search``, in the staff's order
+    (``URGENCY``): the open cases ranked by their clocks on ``today``, then the closed."""
+    where = _filters(state=state, window=window, origin=origin, department=department)
+    area = node_area(session, node)
+    if area is not None:
+        where.append(area)
+    where.extend((search or CaseSearch()).where())
+    open_nos = _ranked_open(session, where, today)
+    closed = col(Case.state).in_([s.value for s in CLOSED])
+    total = len(open_nos) + _count(session, [*where, closed])
+    page, pages = _page_bounds(total, page, per_page)
+    start, end = (page - 1) * per_page, page * per_page
+    chosen = open_nos[start:end]
+    rows = {
+        c.case_no: c
+        for c in session.execute(select(Case).where(col(Case.case_no).in_(chosen))).scalars()
+    }
+    cases = [rows[no] for no in chosen if no in rows]
+    if end > len(open_nos):
+        skip = max(0, start - len(open_nos))
+        ended_early = col(Case.state).in_(ENDED_EARLY)
+        query = (
+            select(Case)
+            .where(*where, closed)
+            .order_by(ended_early, func.coalesce(col(Case.deadline), "9999"), col(Case.case_no))
+            .offset(skip)
+            .limit(end - max(start, len(open_nos)))
+        )
+        cases.extend(session.execute(query).scalars())
+    return CasePage(cases, total, page, pages, per_page)
+
+
 def _waiting_here(node: ThisNode) -> tuple[ColumnElement[bool], ...]:
     """Held by this node, not being offered on, waiting for acceptance or materials."""
     return (
@@ -414,6 +613,36 @@ def agent_cases(
         query = query.where(col(Case.agent) == username)
     query = query.order_by(col(Case.filed_at).desc(), col(Case.case_no).desc())
     return list(session.execute(query.limit(limit)).scalars())
+
+
+def agent_case_page(
+    session: Session,
+    node: ThisNode,
+    username: str,
+    *,
+    scope: str,
+    search: CaseSearch | None = None,
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> CasePage:
+    """One page of the village's cases (``all``) or the agent's own (``mine``), newest
+    first, or of those waiting for an agent here (``todo``, ``agent_todo``), oldest first."""
+    where: list[ColumnElement[bool]]
+    order: tuple[Any, ...]
+    if scope == "todo":
+        where = list(_agent_todo_where(node))
+        order = (col(Case.filed_at), col(Case.case_no))
+    else:
+        where = [col(Case.origin_node) == node.node_id]
+        if scope == "mine":
+            where.append(col(Case.agent) == username)
+        order = (col(Case.filed_at).desc(), col(Case.case_no).desc())
+    where.extend((search or CaseSearch()).where())
+    total = _count(session, where)
+    page, pages = _page_bounds(total, page, per_page)
+    query = select(Case).where(*where).order_by(*order)
+    cases = list(session.execute(query.offset((page - 1) * per_page).limit(per_page)).scalars())
+    return CasePage(cases, total, page, pages, per_page)
 
 
 def outstanding_materials(session: Session, case_no: str) -> list[CaseMaterial]:
@@ -507,7 +736,7 @@ def agent_todo_count(session: Session, node: ThisNode) -> int:
     count = session.execute(
         select(func.count()).select_from(Case).where(*_agent_todo_where(node))
     ).scalar_one()
-    return min(int(count), MAX_AGENT_CASES)
+    return int(count)  # the list is paged, so every case counts
 
 
 def inbox_count(session: Session, node: ThisNode) -> int:

@@ -41,14 +41,31 @@ def case_type_label(code: str) -> str:
     return f"承诺件（{label}）" if code == "2A" else label
 
 
+def matches(row: PublishedMatter, data: dict[str, Any], q: str) -> bool:
+    """Whether ``q`` is in the matter's name, a code, or what it issues: the result's name
+    (个体工商户营业执照) and its licence type code (GB/T 36904), so that 营业执照 finds the
+    registrations whose result is one. The catalogue holds no other names or keywords."""
+    wanted = q.strip().casefold()
+    texts = (
+        row.name,
+        row.implementation_code,
+        row.basic_code,
+        str(data.get("result_name") or ""),
+        str(data.get("result_licence_type") or ""),
+    )
+    return any(wanted in text.casefold() for text in texts)
+
+
 def _published_serving(
     session: Session, *, window: str | None, q: str | None, objects: set[str] | None
 ) -> Iterator[tuple[PublishedMatter, dict[str, Any]]]:
-    """Published, not withdrawn matters of ``window`` matching ``q`` by name or code, each
+    """Published, not withdrawn matters of ``window`` matching ``q`` (``matches``), each
     with its elements, keeping those that serve one of ``objects`` (all if None)."""
-    for row in list_published(session, window=window, q=q):
+    for row in list_published(session, window=window):
         data: dict[str, Any] = json.loads(row.data)
         if objects is not None and not objects & set(data.get("service_objects", [])):
+            continue
+        if q and q.strip() and not matches(row, data, q):
             continue
         yield row, data
 
@@ -69,7 +86,8 @@ class MatterHit:
 def find_matters(
     session: Session, *, q: str | None, window: str | None, objects: str | None
 ) -> list[MatterHit]:
-    """Published matters by name or code, integrated window and service object group."""
+    """Published matters by name, code or result (``matches``), integrated window and
+    service object group."""
     wanted = OBJECT_GROUPS[objects][1] if objects in OBJECT_GROUPS else None
     hits = []
     for row, _ in _published_serving(session, window=window or None, q=q or None, objects=wanted):
@@ -126,8 +144,8 @@ def search_guides(
     page: int = 1,
     per_page: int = PER_PAGE,
 ) -> GuideSearch:
-    """Published, not withdrawn matters matching the name or a code (``q``), one
-    integrated window and one service object, ``per_page`` at a time."""
+    """Published, not withdrawn matters matching ``q`` (name, code or result: ``matches``),
+    one integrated window and one service object, ``per_page`` at a time."""
     window = window if window in WINDOW_LABELS else ""
     service_object = service_object if service_object in SERVICE_OBJECT_LABELS else ""
     found = _published_serving(

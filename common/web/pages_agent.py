@@ -47,6 +47,7 @@ from common.documents import (
     licence_document_url,
 )
 from common.errors import DomainError, NotFound
+from common.identifiers.masking import mask_identifier
 from common.identifiers.phone import PHONE_HINT
 from common.identity.registry import node_names
 from common.labels import WINDOW_LABELS
@@ -326,12 +327,39 @@ def _hand_off(page: Page, case_no: str, *, filed: bool = False) -> Response:
 
 @router.get("/agent/cases")
 def cases(
-    page: AgentPage, scope: Annotated[str, Query(pattern="^(mine|all|todo)$")] = "mine"
+    page: AgentPage,
+    scope: Annotated[str, Query(pattern="^(mine|all|todo)$")] = "mine",
+    name: Annotated[str | None, Query(max_length=100)] = None,
+    id_number: Annotated[str | None, Query(max_length=18)] = None,
+    number: Annotated[str | None, Query(max_length=40)] = None,
+    filed_from: Annotated[str | None, Query(max_length=10)] = None,
+    filed_to: Annotated[str | None, Query(max_length=10)] = None,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    rows = q.my_cases(
-        page.session, page.node, _actor(page).username, scope=scope, today=_today(page.node)
+    search = case_queries.CaseSearch.from_text(
+        name=name, id_number=id_number, number=number, filed_from=filed_from, filed_to=filed_to
     )
-    return page.render("agent/cases.html", page_title="我的办件", rows=rows, scope=scope)
+    found, rows = q.my_case_page(
+        page.session,
+        page.node,
+        _actor(page).username,
+        scope=scope,
+        today=_today(page.node),
+        search=search,
+        page=page_no,
+    )
+    return page.render(
+        "agent/cases.html",
+        page_title="我的办件",
+        rows=rows,
+        found=found,
+        scope=scope,
+        filters=q.search_fields(search),
+        searched=search != case_queries.CaseSearch(),
+        id_masked=mask_identifier(search.id_number) if search.id_number else "",
+        pager_base=q.pager_base("/agent/cases", {"scope": scope}, search),
+        without_id=q.pager_base("/agent/cases", {"scope": scope}, search, with_id=False),
+    )
 
 
 # The case page's forms and the policy's actions they take. Acceptance is one of two

@@ -46,7 +46,8 @@ def guides(
     service_object: Annotated[str | None, Query(alias="object")] = None,
     page_no: Annotated[str | None, Query(alias="page")] = None,
 ) -> Response:
-    """Search by name or code, filter by integrated window and service object."""
+    """Search by name, result (证照) or code, filter by integrated window and service
+    object, a page at a time (``catalog.queries.search_guides``)."""
     text, window, service_object = (
         (text or "").strip()[: catalogue_queries.MAX_QUERY],
         window or "",
@@ -68,12 +69,7 @@ def guides(
         service_object=service_object,
         window_options=pq.window_options(),
         object_options=pq.service_object_options(),
-        prev_url=pq.search_url(text, window, service_object, found.page - 1)
-        if found.page > 1
-        else None,
-        next_url=pq.search_url(text, window, service_object, found.page + 1)
-        if found.page < found.pages
-        else None,
+        pager_base=pq.search_base(text, window, service_object),
     )
 
 

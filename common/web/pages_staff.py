@@ -36,6 +36,7 @@ from common.cases.review import service as review
 from common.cases.states import STATE_LABELS, CaseState
 from common.documents import case_document_url, licence_document_url
 from common.errors import DomainError, Forbidden
+from common.identifiers.masking import mask_identifier
 from common.identity import registry
 from common.labels import APPLICANT_KIND_LABELS, CASE_TYPE_LABELS, TIER_LABELS
 from common.users.roles import Role
@@ -289,40 +290,45 @@ def cases(
     window: Annotated[str | None, Query(max_length=20)] = None,
     village: Annotated[str | None, Query(max_length=12)] = None,
     number: Annotated[str | None, Query(max_length=40)] = None,
+    name: Annotated[str | None, Query(max_length=100)] = None,
+    id_number: Annotated[str | None, Query(max_length=18)] = None,
+    filed_from: Annotated[str | None, Query(max_length=10)] = None,
+    filed_to: Annotated[str | None, Query(max_length=10)] = None,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
     state = state if state in {s.value for s in CaseState} else None
     window = window if window in q.WINDOW_LABELS else None
     origins = case_queries.area_origins(page.session, page.node)
     village = village if village in dict(origins) else None
-    number = (number or "").strip() or None
+    search = case_queries.CaseSearch.from_text(
+        name=name, id_number=id_number, number=number, filed_from=filed_from, filed_to=filed_to
+    )
     assert page.actor is not None  # a Readers page has a logged-in actor
     department = page.actor.department or "" if _role(page) is Role.DEPARTMENT_REVIEWER else None
-    found = case_queries.area_cases(
+    found = case_queries.area_case_page(
         page.session,
         page.node,
+        today=_today(page),
         state=state,
         window=window,
         origin=village,
-        number=number,
         department=department,
+        search=search,
+        page=page_no,
     )
-    clocks = review.clocks_of(page.session, found, _today(page))
-    rows = _rows(page, q.by_urgency(found, clocks))
-    filters = {
-        "state": state or "",
-        "window": window or "",
-        "village": village or "",
-        "number": number or "",
-    }
+    filters = {"state": state or "", "window": window or "", "village": village or ""}
     return page.render(
         "staff/cases.html",
         page_title="辖区办件" if page.node.tier == "township" else "全部办件",
-        rows=rows,
-        filters=filters,
+        rows=_rows(page, found.cases),  # already in the staff's order
+        found=found,
+        filters=filters | q.search_fields(search),
+        id_masked=mask_identifier(search.id_number) if search.id_number else "",
+        pager_base=q.pager_base("/staff/cases", filters, search),
+        without_id=q.pager_base("/staff/cases", filters, search, with_id=False),
         origins=origins,
         windows=q.WINDOWS,
         states=[(s.value, STATE_LABELS[s]) for s in CaseState],
-        limit=case_queries.MAX_LISTED,
         **_common(page),
     )
 

@@ -4,8 +4,8 @@ agent's words, and the deadline colour of a case's clock.
 
 The reads are the domains' (``common.catalog.queries``: the finder;
 ``common.cases.queries``: the agent's cases, a case's clock, materials and trail);
-``clock_of``, ``my_cases`` and ``missing_materials`` take the session only to hand it
-to those reads and shape what they return. Identity numbers stay masked (the Case
+``clock_of``, ``my_cases``, ``my_case_page`` and ``missing_materials`` take the session
+only to hand it to those reads and shape what they return. Identity numbers stay masked (the Case
 row's ``applicant_id_masked``).
 """
 
@@ -24,6 +24,10 @@ from common.catalog.schema import Material, Matter
 from common.documents.guide import guide_labels
 from common.identity.registry import node_names
 from common.node import ThisNode
+
+# The case lists search and page alike: the same fields and links as the staff's.
+from common.web.queries_staff import pager_base as pager_base
+from common.web.queries_staff import search_fields as search_fields
 
 # The clock's status -> the CSS class of the deadline cell (onetrip.css).
 DEADLINE_CLASSES = {
@@ -106,6 +110,13 @@ def my_cases(
         cases = case_queries.agent_todo(session, node)
     else:
         cases = case_queries.agent_cases(session, node, username, mine=scope == "mine")
+    return case_rows(session, node, cases, today)
+
+
+def case_rows(
+    session: Session, node: ThisNode, cases: list[Case], today: date
+) -> list[dict[str, Any]]:
+    """Each case with its clock and whereabouts, as the agent's list shows it."""
     calendar = working_calendar(session)
     names = node_names(session)
     queued = case_queries.offers_waiting_upload(session, node, cases)
@@ -117,6 +128,24 @@ def my_cases(
         }
         for case in cases
     ]
+
+
+def my_case_page(
+    session: Session,
+    node: ThisNode,
+    username: str,
+    *,
+    scope: str,
+    today: date,
+    search: case_queries.CaseSearch | None = None,
+    page: int = 1,
+) -> tuple[case_queries.CasePage, list[dict[str, Any]]]:
+    """One page of ``my_cases``' list (``case_queries.agent_case_page``), searched, with
+    each case's clock and whereabouts."""
+    found = case_queries.agent_case_page(
+        session, node, username, scope=scope, search=search, page=page
+    )
+    return found, case_rows(session, node, found.cases, today)
 
 
 def missing_materials(

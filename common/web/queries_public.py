@@ -40,10 +40,11 @@ def guide_labels(matter: Matter) -> dict[str, Any]:
     return {**printed_labels(matter), "case_type": case_type_label(matter.case_type.value)}
 
 
-def search_url(q: str, window: str, service_object: str, page: int) -> str:
+def search_base(q: str, window: str, service_object: str) -> str:
+    """The guide search's address with its conditions, ready for ``page=`` (the pager)."""
     params = [("q", q), ("window", window), ("object", service_object)]
     query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params if v)
-    return "/guides?" + (f"{query}&" if query else "") + f"page={page}"
+    return "/guides?" + (f"{query}&" if query else "")
 
 
 # The steps a resident sees, in order, with the date field of public_progress that marks each done.

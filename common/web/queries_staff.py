@@ -1,5 +1,5 @@
 """Shaping for the township and county case screens: deadline colours and urgency
-order, and the windows in the hall's order. Nothing here reads the database: the
+order, the windows in the hall's order, and the case lists' search fields and page links. Nothing here reads the database: the
 lists are ``common.cases.queries``' (the node's area, the acceptance queue), the
 clocks ``common.cases.review.service.clocks_of`` and the read policy
 ``common.authority.reading``.
@@ -7,9 +7,11 @@ clocks ``common.cases.review.service.clocks_of`` and the read policy
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from common.cases.clock import ClockView
 from common.cases.models import Case
-from common.cases.queries import ENDED_EARLY
+from common.cases.queries import CaseSearch, urgency_key, urgency_status
 
 # The five integrated windows (一窗受理), in the order the hall shows them.
 WINDOWS: list[tuple[str, str]] = [
@@ -20,7 +22,7 @@ WINDOWS: list[tuple[str, str]] = [
     ("convenience", "综合便民"),
 ]
 WINDOW_LABELS = dict(WINDOWS)
-# Deadline colour (onetrip.css) and the order of /staff/cases: overdue first.
+# Deadline colour (onetrip.css); the order of /staff/cases is the domain's URGENCY.
 DEADLINE_CLASS = {
     "red": "deadline-over",
     "yellow": "deadline-near",
@@ -31,20 +33,10 @@ DEADLINE_CLASS = {
     "not_started": "muted",
     "ended": "muted",
 }
-URGENCY = {
-    "red": 0,
-    "yellow": 1,
-    "normal": 2,
-    "delivering": 2,
-    "paused": 3,
-    "not_started": 4,
-    "stopped": 5,
-    "ended": 6,
-}
 
 
 def status_of(case: Case, clock: ClockView) -> str:
-    return "ended" if case.state in ENDED_EARLY else clock.status
+    return urgency_status(case, clock.status)
 
 
 def by_urgency(cases: list[Case], clocks: dict[str, ClockView]) -> list[Case]:
@@ -52,8 +44,31 @@ def by_urgency(cases: list[Case], clocks: dict[str, ClockView]) -> list[Case]:
 
     def key(case: Case) -> tuple[int, int, str, str]:
         clock = clocks[case.case_no]
-        status = status_of(case, clock)
-        left = clock.days_left if status in ("red", "yellow", "normal", "paused") else 10**6
-        return URGENCY.get(status, 9), left, case.deadline or "9999", case.case_no
+        return urgency_key(case, clock.status, clock.days_left)
 
     return sorted(cases, key=key)
+
+
+# -- the case lists' search (the staff's and the agent's) ---------------------------------
+
+
+def search_fields(search: CaseSearch) -> dict[str, str]:
+    """What the search form shows again: everything but the identity number, which the
+    page names only masked (``mask_identifier``)."""
+    return {
+        "name": search.name or "",
+        "number": search.number or "",
+        "filed_from": search.filed_from.isoformat() if search.filed_from else "",
+        "filed_to": search.filed_to.isoformat() if search.filed_to else "",
+    }
+
+
+def pager_base(
+    path: str, filters: dict[str, str], search: CaseSearch, *, with_id: bool = True
+) -> str:
+    """The list's address with its filters and search, ready for ``page=`` (the pager);
+    ``with_id=False``: without the identity number (the link that drops that condition)."""
+    id_number = search.id_number if with_id else None
+    params = {**filters, **search_fields(search), "id_number": id_number or ""}
+    query = urlencode([(k, v) for k, v in params.items() if v])
+    return f"{path}?{query}&" if query else f"{path}?"
