@@ -269,6 +269,7 @@ def _fits(tab, name):
     assert wide <= PHONE["width"], f"{name}: the page is {wide} px wide at 375 px"
 
 
+@pytest.mark.sqlite_only  # a browser test: the reads are tested on PostgreSQL above
 def test_the_supervisor_drills_from_the_county_to_a_villages_cases_on_a_phone(
     month, serve, browser
 ):
@@ -312,6 +313,7 @@ def test_the_supervisor_drills_from_the_county_to_a_villages_cases_on_a_phone(
         context.close()
 
 
+@pytest.mark.sqlite_only  # a browser test: the reads are tested on PostgreSQL above
 def test_a_supervisor_sends_a_notice_the_township_answers_it_on_phones(
     month, township, serve, browser, staff_client
 ):

@@ -9,6 +9,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from case_fixtures import PERSON_ID
 from onetrip_testing import VILLAGE_ID
 
@@ -16,6 +17,9 @@ from common.cases.models import CaseMaterial
 from common.db import transaction
 from common.node import ThisNode
 from common.users.roles import Actor, Role
+
+# The screens are the same on PostgreSQL; their reads are tested there by the other tests.
+pytestmark = pytest.mark.sqlite_only
 
 WIDTH = 375
 PASSWORD = "hengdong-phone-2026"

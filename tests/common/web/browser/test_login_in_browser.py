@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from onetrip_testing import ADMIN_PASSWORD
 
 from common.node import ThisNode
+
+# The screens are the same on PostgreSQL; their reads are tested there by the other tests.
+pytestmark = pytest.mark.sqlite_only
 
 
 def test_admin_logs_in_and_out_in_chromium(

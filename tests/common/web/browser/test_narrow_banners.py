@@ -6,9 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from browser_testing import CheckedTab
 
 from common.ledger.hold import WriteHold, hold_writes, release_writes
+
+# The screens are the same on PostgreSQL; their reads are tested there by the other tests.
+pytestmark = pytest.mark.sqlite_only
 
 PHONE = {"width": 375, "height": 800}
 

@@ -11,7 +11,11 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from browser_testing import CheckedTab
+
+# The screens are the same on PostgreSQL; their reads are tested there by the other tests.
+pytestmark = pytest.mark.sqlite_only
 
 WIDTH = 375
 HOUSE_TRANSFER = (
