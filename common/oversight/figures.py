@@ -220,9 +220,43 @@ class Dashboard:
 # -- areas ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Node:
+    name: str
+    tier: str
+    parent_id: str | None
+
+
+_REGISTRY_KEY = "onetrip.oversight.registry"  # session.info: this transaction's registry
+
+
+def _registry(session: Session) -> tuple[dict[str, _Node], dict[str, list[str]]]:
+    """The registry (nodes, and children by parent, in node order), read once per
+    transaction: a county's dashboard asks for the areas of 17 townships and 178 villages."""
+    held: tuple[dict[str, _Node], dict[str, list[str]]] | None = session.info.get(_REGISTRY_KEY)
+    if held is None:
+        nodes: dict[str, _Node] = {}
+        children: dict[str, list[str]] = {}
+        rows = session.execute(
+            select(
+                col(RegistryNode.node_id),
+                col(RegistryNode.name),
+                col(RegistryNode.tier),
+                col(RegistryNode.parent_id),
+            ).order_by(col(RegistryNode.node_id))
+        )
+        for node_id, name, tier, parent_id in rows:
+            nodes[node_id] = _Node(name, tier, parent_id)
+            if parent_id is not None:
+                children.setdefault(parent_id, []).append(node_id)
+        held = session.info[_REGISTRY_KEY] = (nodes, children)
+    return held
+
+
 def area_of(session: Session, node_id: str) -> Area:
     """The area of ``node_id`` (the root's is everything it holds)."""
-    node = session.get(RegistryNode, node_id)
+    nodes, _ = _registry(session)
+    node = nodes.get(node_id)
     if node is None:
         raise NotFound("oversight.unknown_node", f"节点 {node_id} 未登记", field="scope")
     if node.parent_id is None:
@@ -231,23 +265,22 @@ def area_of(session: Session, node_id: str) -> Area:
 
 
 def _subtree(session: Session, node_id: str) -> Iterator[str]:
+    """``node_id`` and every node below it, each before its children (node order)."""
     yield node_id
-    children = session.execute(
-        select(col(RegistryNode.node_id)).where(col(RegistryNode.parent_id) == node_id)
-    ).scalars()
-    for child in list(children):
+    for child in _registry(session)[1].get(node_id, []):
         yield from _subtree(session, child)
+
+
+def nodes_from(session: Session, node_id: str) -> list[tuple[str, str]]:
+    """(id, name) of ``node_id`` and every node below it, each before its children."""
+    nodes = _registry(session)[0]
+    return [(n, nodes[n].name if n in nodes else n) for n in _subtree(session, node_id)]
 
 
 def child_areas(session: Session, area: Area) -> list[Area]:
     """The areas one level down, and the node's own filings as an area of its own."""
-    rows = session.execute(
-        select(RegistryNode)
-        .where(col(RegistryNode.parent_id) == area.node_id)
-        .order_by(col(RegistryNode.node_id))
-    ).scalars()
     own = Area(area.node_id, f"{area.name}（本级）", area.tier, frozenset({area.node_id}))
-    children = [area_of(session, row.node_id) for row in rows]
+    children = [area_of(session, child) for child in _registry(session)[1].get(area.node_id, [])]
     return [own, *children] if children else []
 
 

@@ -15,8 +15,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
-from sqlalchemy import select
-from sqlmodel import col
 
 from common.authority.reading import FIGURE_READERS
 from common.cases.access import load_case
@@ -24,7 +22,6 @@ from common.cases.api import CASE_NO_PATTERN
 from common.cases.queries import case_summary
 from common.errors import DomainError
 from common.identity import registry
-from common.identity.models import RegistryNode
 from common.oversight.export import shown
 from common.oversight.figures import (
     BREAKDOWN_LABELS,
@@ -32,6 +29,7 @@ from common.oversight.figures import (
     FIGURES,
     DrillName,
     cases_behind,
+    nodes_from,
 )
 from common.oversight.router import area_for, board_for, period_of, search
 from common.supervision import service as supervision
@@ -77,20 +75,7 @@ def bars(rows: list[tuple[str, float | int | None, str, str | None]]) -> list[Ba
 def _areas(page: Page) -> list[tuple[str, str]]:
     """The areas the user may choose: their node's and every one below it."""
     assert page.actor is not None
-    rows = page.session.execute(
-        select(col(RegistryNode.node_id), col(RegistryNode.name), col(RegistryNode.parent_id))
-    ).all()
-    below: dict[str | None, list[tuple[str, str]]] = {}
-    for node_id, name, parent in rows:
-        below.setdefault(parent, []).append((node_id, name))
-    names = {node_id: name for node_id, name, _ in rows}
-    start = page.actor.node_id if not page.actor.system else page.node.node_id
-    chosen, stack = [], [(start, names.get(start, start))]
-    while stack:
-        node_id, name = stack.pop(0)
-        chosen.append((node_id, name))
-        stack[:0] = sorted(below.get(node_id, []))
-    return chosen
+    return nodes_from(page.session, page.node.node_id if page.actor.system else page.actor.node_id)
 
 
 @router.get("/oversight")
