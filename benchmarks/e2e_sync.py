@@ -338,11 +338,9 @@ def _wait_up(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None
             raise RuntimeError(
                 f"the county exited:\n{log_path.read_text(errors='replace')[-2000:]}"
             )
-        try:
+        with suppress(httpx.HTTPError):  # not listening yet: ask again
             if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
         time.sleep(0.05)
     raise RuntimeError("the county did not come up")
 
