@@ -311,6 +311,23 @@ def test_the_supervisor_drills_from_the_county_to_a_villages_cases_on_a_phone(
         assert "430424199001011232" not in tab.page.content()
     finally:
         context.close()
+    # The same screens at desktop width.
+    wide = browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900}
+    )
+    try:
+        desk = CheckedTab(wide.new_page(), "oversight-1280")
+        desk.log_in(server.url, "admin", ADMIN_PASSWORD)
+        desk.visit(f"{server.url}/oversight?from=2026-11-01&to=2026-11-30", "county-board")
+        assert desk.page.locator("[data-testid=compare-filed] [data-testid=chart-row]").count() == 2
+        red = int(desk.page.locator("[data-testid=figure][data-key=red_now] a").inner_text())
+        desk.visit(
+            f"{server.url}/oversight/cases?drill=red_now&from=2026-11-01&to=2026-11-30", "red"
+        )
+        assert int(desk.page.locator("[data-testid=drill-total]").inner_text()) == red
+        desk.visit(f"{server.url}/oversight/supervisions", "supervisions")
+    finally:
+        wide.close()
 
 
 @pytest.mark.sqlite_only  # a browser test: the reads are tested on PostgreSQL above
